@@ -1,0 +1,92 @@
+"""Typed domain errors.
+
+API errors carry their HTTP status and machine-readable code, so the submit handler maps
+them in exactly one place. Work errors are raised by the process function; their class names
+are what the state machine's Retry and Catch match on.
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An error the API reports to its caller as ``{"error": {"code", "message"}}``."""
+
+    status_code = 400
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequestError(ApiError):
+    status_code = 400
+    code = "INVALID_REQUEST"
+
+
+class InvalidJsonError(InvalidRequestError):
+    code = "INVALID_JSON"
+
+
+class PayloadNotObjectError(InvalidRequestError):
+    code = "PAYLOAD_NOT_OBJECT"
+
+
+class InvalidIdempotencyKeyError(InvalidRequestError):
+    code = "INVALID_IDEMPOTENCY_KEY"
+
+
+class PayloadTooLargeError(ApiError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class TaskNotFoundError(ApiError):
+    status_code = 404
+    code = "TASK_NOT_FOUND"
+
+
+class RouteNotFoundError(ApiError):
+    status_code = 404
+    code = "NOT_FOUND"
+
+
+class IdempotencyConflictError(ApiError):
+    status_code = 409
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class ServiceUnavailableError(ApiError):
+    """A dependency is throttling or down; the request did not take effect and may be retried."""
+
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+
+
+class TransitionRefusedError(Exception):
+    """A conditional write found the task in a state that does not allow the transition."""
+
+    def __init__(self, task_id: str, transition: str, current_status: str | None) -> None:
+        super().__init__(f"{transition} refused for task {task_id}: status is {current_status}")
+        self.task_id = task_id
+        self.transition = transition
+        self.current_status = current_status
+
+
+class TaskAlreadyExistsError(Exception):
+    """A task with this id was created before (an idempotent replay, or a conflict)."""
+
+
+class DependencyUnavailableError(Exception):
+    """DynamoDB, SQS or Step Functions throttled or failed after the SDK's own retries.
+
+    The state machine retries this name with the transient-error retrier.
+    """
+
+
+class TaskFailedError(Exception):
+    """The work failed in a way worth retrying (the state machine's backoff retrier)."""
+
+
+class PermanentTaskError(Exception):
+    """The work can never succeed; the state machine goes straight to Catch."""

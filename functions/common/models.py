@@ -1,0 +1,92 @@
+"""The task record and the messages that travel between the pieces of the pipeline."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Task(CamelModel):
+    """A task record as stored in DynamoDB and returned by ``GET /tasks/{taskId}``."""
+
+    task_id: str
+    status: TaskStatus
+    payload: dict[str, Any]
+    attempts: int = 0
+    created_at: str
+    updated_at: str
+    idempotency_key: str | None = None
+    request_hash: str = Field(exclude=True)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+    last_error: str | None = None
+    execution_arn: str | None = None
+    dead_lettered_at: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The public JSON view: camelCase, without internal or empty fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class Simulation(CamelModel):
+    """Test-only control of the simulated work, carried in the payload's ``simulate`` field."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    failures: int = Field(default=0, ge=0, le=100)
+    """Fail the first N attempts with the retryable error."""
+    permanent: bool = False
+    """Raise the non-retryable error on every attempt."""
+
+
+class TaskMessage(CamelModel):
+    """The body of a message on the tasks queue: only the id; the record holds the payload."""
+
+    task_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+class ProcessRequest(CamelModel):
+    """What the state machine passes to the process function."""
+
+    task_id: str = Field(min_length=1)
+    execution_arn: str = Field(min_length=1)
+    retry_count: int = Field(default=0, ge=0)
+
+
+class ProcessOutcome(CamelModel):
+    task_id: str
+    outcome: Literal["SUCCEEDED", "SKIPPED"]
+    status: TaskStatus | None
+    attempts: int | None = None
+
+
+class WorkflowFailure(CamelModel):
+    """The message the state machine's Catch path sends to the DLQ."""
+
+    kind: Literal["workflow-failure"]
+    task_id: str
+    error: str | None = None
+    cause: str | None = None
+    execution_arn: str | None = None
+    failed_at: str | None = None
+    attempts: int | None = None

@@ -1,0 +1,143 @@
+"""Accepting a task: validation, idempotency, the conditional create and the enqueue.
+
+Order of writes: the record first (conditional put), then the queue message. If the send
+fails after the record exists, the caller still gets 202 — the task is durably accepted —
+and the reconcile function re-enqueues tasks left QUEUED past ``RECONCILE_AFTER_SECONDS``.
+Sending twice is harmless: dispatch and process are idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from functions.common.clock import Clock, iso
+from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
+from functions.common.errors import (
+    DependencyUnavailableError,
+    IdempotencyConflictError,
+    InvalidIdempotencyKeyError,
+    InvalidJsonError,
+    InvalidRequestError,
+    PayloadNotObjectError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+    TaskAlreadyExistsError,
+)
+from functions.common.models import Simulation, Task, TaskStatus
+from functions.common.tasks_queue import TasksQueue
+from functions.common.tasks_table import TasksTable
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f0e-6a43-4c4f-9d7e-2b1f3c5a9e10")
+MAX_NESTING_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Submission:
+    task: Task
+    created: bool
+    """False when an Idempotency-Key replay returned the existing task."""
+    enqueued: bool
+    """False when the record was written but the queue refused; reconciliation will enqueue it."""
+
+
+def validate_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all(" " <= ch <= "~" for ch in key):
+        raise InvalidIdempotencyKeyError(
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters"
+        )
+    return key
+
+
+def _depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+    return depth - 1
+
+
+def parse_payload(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or a typed 400/413 error."""
+    if len(body) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLargeError(f"the body is {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    if not body.strip():
+        raise InvalidJsonError("the body is empty; send a JSON object")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise PayloadNotObjectError(f"the body must be a JSON object, not {type(payload).__name__}")
+    if _depth(payload) > MAX_NESTING_DEPTH:
+        raise InvalidRequestError(f"the body nests deeper than {MAX_NESTING_DEPTH} levels")
+    if "simulate" in payload:
+        try:
+            Simulation.model_validate(payload["simulate"])
+        except ValidationError as exc:
+            raise InvalidRequestError(f"'simulate' is invalid: {exc.errors(include_url=False)}") from exc
+    return payload
+
+
+def request_hash(payload: dict[str, Any]) -> str:
+    """Same JSON value → same hash, whatever the key order or white space of the body."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def task_id_for(idempotency_key: str | None) -> str:
+    """A key always maps to the same id, so the conditional put itself detects replays."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key))
+
+
+def submit_task(
+    body: bytes, idempotency_key: str | None, *, table: TasksTable, queue: TasksQueue, clock: Clock
+) -> Submission:
+    key = validate_idempotency_key(idempotency_key)
+    payload = parse_payload(body)
+    now = iso(clock())
+    task = Task(
+        task_id=task_id_for(key),
+        status=TaskStatus.QUEUED,
+        payload=payload,
+        created_at=now,
+        updated_at=now,
+        idempotency_key=key,
+        request_hash=request_hash(payload),
+    )
+    try:
+        table.create(task)
+    except TaskAlreadyExistsError:
+        return _replay(task, table)
+    except DependencyUnavailableError as exc:
+        raise ServiceUnavailableError("the task store is busy; retry the same request") from exc
+    try:
+        queue.enqueue(task.task_id)
+    except DependencyUnavailableError:
+        return Submission(task=task, created=True, enqueued=False)
+    return Submission(task=task, created=True, enqueued=True)
+
+
+def _replay(candidate: Task, table: TasksTable) -> Submission:
+    existing = table.get(candidate.task_id)
+    if existing is None:  # pragma: no cover - a record is never deleted
+        raise ServiceUnavailableError("the task store is inconsistent; retry the same request")
+    if existing.request_hash != candidate.request_hash:
+        raise IdempotencyConflictError(
+            "this Idempotency-Key was already used with a different body; use a new key"
+        )
+    return Submission(task=existing, created=False, enqueued=True)

@@ -1,0 +1,251 @@
+"""The only module that talks to the tasks table.
+
+Every write is conditional on the state the transition starts from and is named after that
+transition, so an at-least-once duplicate (SQS redelivery, a second Express execution, a
+late retry) can never move a task backwards or process it twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.common.aws import error_code, is_transient
+from functions.common.clock import iso
+from functions.common.config import STATUS_INDEX
+from functions.common.errors import (
+    DependencyUnavailableError,
+    TaskAlreadyExistsError,
+    TransitionRefusedError,
+)
+from functions.common.models import Task, TaskStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+ACTIVE = (TaskStatus.QUEUED, TaskStatus.RUNNING)
+"""States from which a task may still fail: the workflow's MarkFailed uses the same rule."""
+
+
+def _attr(value: Any) -> Any:
+    return _serializer.serialize(value)
+
+
+def _values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _attr(value) for name, value in values.items()}
+
+
+def task_from_item(item: Mapping[str, Any]) -> Task:
+    plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    plain["payload"] = json.loads(plain["payload"])
+    if "result" in plain:
+        plain["result"] = json.loads(plain["result"])
+    plain["attempts"] = int(plain.get("attempts", 0))
+    return Task.model_validate(plain)
+
+
+class TasksTable:
+    """Data access for task records, one method per state transition."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self.table_name = table_name
+
+    @contextmanager
+    def _write(self, task_id: str, transition: str) -> Iterator[None]:
+        try:
+            yield
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                old = cast(dict[str, Any], exc.response).get("Item")
+                current = _deserializer.deserialize(old["status"]) if old else None
+                raise TransitionRefusedError(task_id, transition, current) from exc
+            if is_transient(exc):
+                raise DependencyUnavailableError(f"{transition} for task {task_id}: {exc}") from exc
+            raise
+        except BotoCoreError as exc:
+            if is_transient(exc):
+                raise DependencyUnavailableError(f"{transition} for task {task_id}: {exc}") from exc
+            raise
+
+    def create(self, task: Task) -> None:
+        """Insert a new QUEUED task; refuses if the id exists (idempotent replay or conflict)."""
+        item: dict[str, Any] = {
+            "taskId": task.task_id,
+            "status": task.status.value,
+            "payload": json.dumps(task.payload, separators=(",", ":"), ensure_ascii=False),
+            "attempts": 0,
+            "createdAt": task.created_at,
+            "updatedAt": task.updated_at,
+            "requestHash": task.request_hash,
+        }
+        if task.idempotency_key is not None:
+            item["idempotencyKey"] = task.idempotency_key
+        try:
+            with self._write(task.task_id, "create"):
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item=_values(item),
+                    ConditionExpression="attribute_not_exists(taskId)",
+                )
+        except TransitionRefusedError as exc:
+            raise TaskAlreadyExistsError(task.task_id) from exc
+
+    def get(self, task_id: str) -> Task | None:
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name, Key={"taskId": _attr(task_id)}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if is_transient(exc):
+                raise DependencyUnavailableError(f"get task {task_id}: {exc}") from exc
+            raise
+        item = response.get("Item")
+        return task_from_item(item) if item else None
+
+    def claim_for_processing(
+        self, task_id: str, execution_arn: str, now: datetime, lease_until: datetime
+    ) -> Task:
+        """QUEUED → RUNNING, or RUNNING → RUNNING for the execution that holds the claim (a retry)
+        or for any execution once the previous holder's lease has expired. Counts the attempt."""
+        with self._write(task_id, "claim_for_processing"):
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key={"taskId": _attr(task_id)},
+                UpdateExpression=(
+                    "SET #status = :running, attempts = attempts + :one, executionArn = :execution, "
+                    "leaseExpiresAt = :lease, updatedAt = :now"
+                ),
+                ConditionExpression=(
+                    "#status = :queued OR (#status = :running AND "
+                    "(executionArn = :execution OR leaseExpiresAt < :now))"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_values(
+                    {
+                        ":running": TaskStatus.RUNNING.value,
+                        ":queued": TaskStatus.QUEUED.value,
+                        ":one": 1,
+                        ":execution": execution_arn,
+                        ":lease": iso(lease_until),
+                        ":now": iso(now),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return task_from_item(response["Attributes"])
+
+    def record_attempt_failure(self, task_id: str, execution_arn: str, error: str, now: datetime) -> None:
+        """RUNNING → RUNNING: keeps the latest attempt's error visible while the workflow retries."""
+        with self._write(task_id, "record_attempt_failure"):
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"taskId": _attr(task_id)},
+                UpdateExpression="SET lastError = :error, updatedAt = :now",
+                ConditionExpression="#status = :running AND executionArn = :execution",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_values(
+                    {
+                        ":error": error,
+                        ":now": iso(now),
+                        ":running": TaskStatus.RUNNING.value,
+                        ":execution": execution_arn,
+                    }
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+
+    def mark_succeeded(self, task_id: str, execution_arn: str, result: dict[str, Any], now: datetime) -> Task:
+        """RUNNING → SUCCEEDED, only for the execution holding the claim."""
+        with self._write(task_id, "mark_succeeded"):
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key={"taskId": _attr(task_id)},
+                UpdateExpression=(
+                    "SET #status = :succeeded, #result = :result, updatedAt = :now "
+                    "REMOVE leaseExpiresAt, lastError"
+                ),
+                ConditionExpression="#status = :running AND executionArn = :execution",
+                ExpressionAttributeNames={"#status": "status", "#result": "result"},
+                ExpressionAttributeValues=_values(
+                    {
+                        ":succeeded": TaskStatus.SUCCEEDED.value,
+                        ":result": json.dumps(result, separators=(",", ":")),
+                        ":now": iso(now),
+                        ":running": TaskStatus.RUNNING.value,
+                        ":execution": execution_arn,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return task_from_item(response["Attributes"])
+
+    def mark_dead_lettered(self, task_id: str, now: datetime) -> None:
+        """FAILED → FAILED with ``deadLetteredAt`` (kept from the first time the monitor saw it)."""
+        with self._write(task_id, "mark_dead_lettered"):
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"taskId": _attr(task_id)},
+                UpdateExpression="SET deadLetteredAt = if_not_exists(deadLetteredAt, :now)",
+                ConditionExpression="#status = :failed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_values({":now": iso(now), ":failed": TaskStatus.FAILED.value}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+
+    def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
+        """QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its deliveries
+        on the tasks queue without a workflow ever finishing it."""
+        with self._write(task_id, "mark_undeliverable"):
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"taskId": _attr(task_id)},
+                UpdateExpression=(
+                    "SET #status = :failed, #error = :error, #cause = :cause, updatedAt = :now, "
+                    "deadLetteredAt = :now REMOVE leaseExpiresAt"
+                ),
+                ConditionExpression="#status IN (:queued, :running)",
+                ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
+                ExpressionAttributeValues=_values(
+                    {
+                        ":failed": TaskStatus.FAILED.value,
+                        ":error": error,
+                        ":cause": cause,
+                        ":now": iso(now),
+                        ":queued": TaskStatus.QUEUED.value,
+                        ":running": TaskStatus.RUNNING.value,
+                    }
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+
+    def queued_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of tasks still QUEUED that were created before ``cutoff``, oldest first."""
+        try:
+            response = self._client.query(
+                TableName=self.table_name,
+                IndexName=STATUS_INDEX,
+                KeyConditionExpression="#status = :queued AND createdAt < :cutoff",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_values(
+                    {":queued": TaskStatus.QUEUED.value, ":cutoff": iso(cutoff)}
+                ),
+                ScanIndexForward=True,
+                Limit=limit,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if is_transient(exc):
+                raise DependencyUnavailableError(f"query queued tasks: {exc}") from exc
+            raise
+        return [str(_deserializer.deserialize(item["taskId"])) for item in response.get("Items", [])]

@@ -1,0 +1,50 @@
+"""The only module that starts executions of the process-task state machine."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.common.aws import error_code, is_transient
+from functions.common.errors import DependencyUnavailableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+MAX_EXECUTION_NAME = 80
+
+
+def execution_name(task_id: str, delivery: int) -> str:
+    """One name per (task, SQS delivery): a redelivered message may start a fresh execution,
+    while a duplicate start of the same delivery is refused by Step Functions."""
+    suffix = f"-d{delivery}"
+    safe = _NAME_UNSAFE.sub("_", task_id)[: MAX_EXECUTION_NAME - len(suffix)]
+    return f"{safe}{suffix}"
+
+
+class Workflow:
+    def __init__(self, client: SFNClient, state_machine_arn: str) -> None:
+        self._client = client
+        self.state_machine_arn = state_machine_arn
+
+    def start(self, name: str, task_id: str) -> str | None:
+        """Start an execution; returns its ARN, or None if this name was already started."""
+        try:
+            response = self._client.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name,
+                input=json.dumps({"taskId": task_id}),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionAlreadyExists":
+                return None
+            if is_transient(exc):
+                raise DependencyUnavailableError(f"start execution {name}: {exc}") from exc
+            raise
+        except BotoCoreError as exc:
+            raise DependencyUnavailableError(f"start execution {name}: {exc}") from exc
+        return response["executionArn"]

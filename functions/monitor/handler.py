@@ -1,0 +1,37 @@
+"""Dead-letter queue → task records, logs and metrics, with partial batch responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.common.aws import dynamodb_client
+from functions.common.clock import utc_now
+from functions.common.config import MonitorSettings
+from functions.common.dead_letters import record_dead_letter
+from functions.common.observability import logger, metrics
+from functions.common.tasks_table import TasksTable
+
+settings = MonitorSettings.from_env()
+table = TasksTable(dynamodb_client(), settings.tasks_table)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    receive_count = int(record.attributes.approximate_receive_count or 1)
+    kind = record_dead_letter(record.body, receive_count, table=table, clock=utc_now)
+    metrics.add_metric(name=f"DeadLetters{kind.value}", unit=MetricUnit.Count, value=1)
+    logger.remove_keys(["taskId"])
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,40 @@
+"""One attempt of a task, invoked by the state machine's ``ProcessTask`` state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.common.aws import dynamodb_client
+from functions.common.clock import utc_now
+from functions.common.config import ProcessSettings
+from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.common.models import ProcessRequest
+from functions.common.observability import logger, metrics
+from functions.common.processing import process_task
+from functions.common.tasks_table import TasksTable
+from functions.common.work import SimulatedWork
+
+settings = ProcessSettings.from_env()
+table = TasksTable(dynamodb_client(), settings.tasks_table)
+work = SimulatedWork(settings.failure_rate, settings.failure_seed)
+lease = timedelta(seconds=settings.lease_seconds)
+
+
+@logger.inject_lambda_context(correlation_id_path="taskId")
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = ProcessRequest.model_validate(event)
+    logger.append_keys(taskId=request.task_id)
+    try:
+        outcome = process_task(request, table=table, work=work, clock=utc_now, lease=lease)
+    except (TaskFailedError, PermanentTaskError) as exc:
+        metrics.add_metric(name="AttemptsFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metadata(key="error", value=type(exc).__name__)
+        raise
+    metric = "TasksSucceeded" if outcome.outcome == "SUCCEEDED" else "DuplicatesSkipped"
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    return outcome.model_dump(mode="json", by_alias=True)

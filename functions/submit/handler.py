@@ -1,0 +1,120 @@
+"""API: ``POST /tasks`` and ``GET /tasks/{taskId}`` behind API Gateway HTTP API (payload v2)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.common.aws import dynamodb_client, sqs_client
+from functions.common.clock import utc_now
+from functions.common.config import SubmitSettings
+from functions.common.errors import (
+    ApiError,
+    DependencyUnavailableError,
+    RouteNotFoundError,
+    ServiceUnavailableError,
+    TaskNotFoundError,
+)
+from functions.common.observability import logger, metrics
+from functions.common.submission import submit_task
+from functions.common.tasks_queue import TasksQueue
+from functions.common.tasks_table import TasksTable
+
+settings = SubmitSettings.from_env()
+table = TasksTable(dynamodb_client(), settings.tasks_table)
+queue = TasksQueue(sqs_client(), settings.tasks_queue_url)
+app = APIGatewayHttpResolver()
+
+
+def _error(status_code: int, code: str, message: str) -> Response[Any]:
+    return Response(
+        status_code=status_code,
+        content_type="application/json",
+        body={"error": {"code": code, "message": message}},
+    )
+
+
+def _api_error(exc: ApiError) -> Response[Any]:
+    logger.info("request refused", extra={"code": exc.code, "status": exc.status_code})
+    response = _error(exc.status_code, exc.code, exc.message)
+    if exc.status_code == 503:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+@app.exception_handler(ApiError)
+def handle_api_error(exc: ApiError) -> Response[Any]:
+    return _api_error(exc)
+
+
+@app.exception_handler(DependencyUnavailableError)
+def handle_dependency_unavailable(exc: DependencyUnavailableError) -> Response[Any]:
+    logger.warning("dependency unavailable", extra={"reason": str(exc)})
+    return _api_error(ServiceUnavailableError("a dependency is busy; retry the same request"))
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(exc: Exception) -> Response[Any]:
+    logger.exception("unexpected error")
+    return _error(500, "INTERNAL_ERROR", "the request failed unexpectedly; it is safe to retry")
+
+
+@app.not_found
+def handle_not_found(_: Exception) -> Response[Any]:
+    error = RouteNotFoundError(f"no route for {app.current_event.http_method} {app.current_event.path}")
+    return _error(error.status_code, error.code, error.message)
+
+
+def _raw_body() -> bytes:
+    event = app.current_event
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8", errors="surrogatepass")
+
+
+@app.post("/tasks")
+def create_task() -> Response[Any]:
+    submission = submit_task(
+        _raw_body(),
+        app.current_event.headers.get("idempotency-key"),
+        table=table,
+        queue=queue,
+        clock=utc_now,
+    )
+    task = submission.task
+    logger.append_keys(taskId=task.task_id)
+    if submission.created:
+        metrics.add_metric(name="TasksSubmitted", unit=MetricUnit.Count, value=1)
+        logger.info("task accepted", extra={"enqueued": submission.enqueued})
+    if not submission.enqueued:
+        metrics.add_metric(name="EnqueueDeferred", unit=MetricUnit.Count, value=1)
+        logger.warning("enqueue failed; reconciliation will enqueue the task")
+    return Response(
+        status_code=202,
+        content_type="application/json",
+        body={"taskId": task.task_id, "status": task.status.value},
+        headers={
+            "Location": f"/tasks/{task.task_id}",
+            "Idempotent-Replayed": "false" if submission.created else "true",
+        },
+    )
+
+
+@app.get("/tasks/<task_id>")
+def get_task(task_id: str) -> dict[str, Any]:
+    task = table.get(task_id)
+    if task is None:
+        raise TaskNotFoundError(f"no task with id {task_id!r}")
+    return task.to_api()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Process Task Manager infrastructure: the CDK app and the embedded local stack."""

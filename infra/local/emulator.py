@@ -1,0 +1,94 @@
+"""moto's server as the AWS emulator, with state-machine execution switched on."""
+
+from __future__ import annotations
+
+import os
+import socket
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+DEFAULT_REGION = "us-east-1"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Clients:
+    dynamodb: DynamoDBClient
+    sqs: SQSClient
+    sfn: SFNClient
+    lambda_: LambdaClient
+    iam: IAMClient
+
+    @classmethod
+    def for_endpoint(cls, endpoint: str, region: str = DEFAULT_REGION) -> Clients:
+        def make(service: str) -> Any:
+            return boto3.session.Session().client(  # type: ignore[call-overload]
+                service,
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+
+        return cls(make("dynamodb"), make("sqs"), make("stepfunctions"), make("lambda"), make("iam"))
+
+
+class Emulator:
+    """A moto server in this process (so the Lambda adapter and retry clock apply to it)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, region: str = DEFAULT_REGION) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.region = region
+        self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """What our code needs to reach the emulator: the endpoint, a region, dummy credentials."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            **LOCAL_CREDENTIALS,
+        }
+
+    def start(self) -> Emulator:
+        # The interpreter's service integrations call back to localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset API), keeping the server and configuration."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def clients(self) -> Clients:
+        return Clients.for_endpoint(self.endpoint, self.region)

@@ -1,0 +1,160 @@
+"""Run our real handlers when moto's Lambda backend invokes a function.
+
+moto has no Docker engine here, and its "simple" Lambda backend only echoes, so neither the
+state machine's ``lambda:invoke`` integration nor ``lambda.invoke`` would run our code. This
+adapter replaces ``moto.awslambda.models.LambdaFunction._invoke_lambda`` (which returns
+``(payload, errored, logs)``; verified against moto 5.2.5, pinned in pyproject.toml): it
+imports the function's handler string, calls it in-process with a Lambda context, and reports
+an exception as a ``FunctionError`` payload ``{"errorType", "errorMessage", "stackTrace"}``,
+so Retry and Catch match our exception class names exactly as on AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import moto
+from moto.awslambda.models import LambdaFunction
+
+SUPPORTED_MOTO = "5.2.5"
+Handler = Callable[[Any, Any], Any]
+InvokeHook = Callable[[str, Any], None]
+"""Called with (function name, event) before each invocation: fault injection, counting."""
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda Python runtime's context object that handlers read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    invoked_function_arn: str
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    identity: Any = None
+    client_context: Any = None
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    function_name: str
+    errored: bool
+    error_type: str | None
+    duration_ms: float
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    return {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(exc)[-5:],
+    }
+
+
+def resolve_handler(handler: str) -> Handler:
+    module_name, _, attribute = handler.rpartition(".")
+    function: Handler = getattr(importlib.import_module(module_name), attribute)
+    return function
+
+
+class LocalLambdaRuntime:
+    """Handlers invoked in this process, looked up by the moto function's name."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+        self._original: Any = None
+        self.hooks: list[InvokeHook] = []
+        self.invocations: list[Invocation] = []
+
+    def register(
+        self, function_name: str, handler: str, environment: Mapping[str, str] | None = None
+    ) -> None:
+        """Import ``handler`` with ``environment`` applied first: handlers read settings at init.
+
+        All functions share this process's environment, so the local stack gives them one
+        consistent set of variables (as the CDK stack does).
+        """
+        os.environ.update(environment or {})
+        self._handlers[function_name] = resolve_handler(handler)
+
+    def install(self) -> None:
+        if moto.__version__ != SUPPORTED_MOTO:
+            raise RuntimeError(
+                f"LocalLambdaRuntime is verified against moto {SUPPORTED_MOTO}, not {moto.__version__}"
+            )
+        if self._original is not None:
+            return
+        self._original = LambdaFunction._invoke_lambda
+        runtime = self
+
+        def _invoke_lambda(function: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
+            return runtime.invoke(function, event)
+
+        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign, assignment]
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    @contextmanager
+    def installed(self) -> Iterator[LocalLambdaRuntime]:
+        self.install()
+        try:
+            yield self
+        finally:
+            self.uninstall()
+
+    def invoke(self, function: LambdaFunction, event: str | None) -> tuple[str, bool, str]:
+        name = function.function_name
+        handler = self._handlers.get(name)
+        if handler is None:
+            error = LookupError(f"function {name} has no local handler registered")
+            return json.dumps(error_payload(error)), True, ""
+        payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
+        context = LambdaContext(
+            function_name=name,
+            memory_limit_in_mb=int(function.memory_size),
+            timeout_seconds=int(function.timeout),
+            invoked_function_arn=function.function_arn,
+        )
+        started = time.perf_counter()
+        try:
+            for hook in list(self.hooks):
+                hook(name, payload)
+            result = handler(payload, context)
+        except Exception as exc:
+            self._record(Invocation(name, True, type(exc).__name__, _ms(started)))
+            return json.dumps(error_payload(exc)), True, ""
+        self._record(Invocation(name, False, None, _ms(started)))
+        return json.dumps(result), False, ""
+
+    def _record(self, invocation: Invocation) -> None:
+        with self._lock:
+            self.invocations.append(invocation)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

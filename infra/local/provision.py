@@ -1,0 +1,167 @@
+"""Create the stack's resources in the emulator, from the names and settings CDK uses."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from typing import Final
+
+from functions.common.config import STATUS_INDEX, Env
+from infra.local.emulator import Clients
+from infra.naming import (
+    FUNCTION_SPECS,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT_FACTOR,
+    Function,
+    StageNames,
+)
+from infra.workflow_definition import render
+
+LAMBDA_RUNTIME: Final = "python3.14"
+TASK_TABLE_GSI_PROJECTION = [
+    "attempts",
+    "updatedAt",
+    "error",
+    "executionArn",
+    "deadLetteredAt",
+    "idempotencyKey",
+]
+_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    names: StageNames
+    table: str
+    tasks_queue_url: str
+    tasks_queue_arn: str
+    dead_letter_queue_url: str
+    dead_letter_queue_arn: str
+    state_machine_arn: str
+    function_arns: dict[Function, str]
+
+    def environment(
+        self, *, failure_rate: float, lease_seconds: int = 120, reconcile_after: int = 900
+    ) -> dict[str, str]:
+        """The variables the CDK stack sets, for every function at once."""
+        return {
+            Env.TASKS_TABLE: self.table,
+            Env.TASKS_QUEUE_URL: self.tasks_queue_url,
+            Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
+            Env.STATE_MACHINE_ARN: self.state_machine_arn,
+            Env.FAILURE_RATE: str(failure_rate),
+            Env.LEASE_SECONDS: str(lease_seconds),
+            Env.RECONCILE_AFTER_SECONDS: str(reconcile_after),
+            "POWERTOOLS_SERVICE_NAME": "process-task-manager",
+        }
+
+
+def _placeholder_zip() -> bytes:
+    """moto needs a code package; the local runtime runs the handler from this checkout."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "README.txt", "Handlers run in-process from the repository (infra/local/lambda_runtime.py).\n"
+        )
+    return buffer.getvalue()
+
+
+def create_table(clients: Clients, name: str) -> None:
+    clients.dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "taskId", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "taskId", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "createdAt", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": TASK_TABLE_GSI_PROJECTION},
+            }
+        ],
+    )
+
+
+def provision(
+    clients: Clients,
+    names: StageNames,
+    *,
+    max_receive_count: int = MAX_RECEIVE_COUNT,
+    visibility_timeout: int | None = None,
+) -> LocalResources:
+    """Table, queues (DLQ redrive), the Lambda functions and the Express state machine."""
+    create_table(clients, names.table)
+
+    dlq_url = clients.sqs.create_queue(
+        QueueName=names.dead_letter_queue, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
+    )["QueueUrl"]
+    dlq_arn = clients.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    dispatch_timeout = FUNCTION_SPECS[Function.DISPATCH].timeout_seconds
+    tasks_url = clients.sqs.create_queue(
+        QueueName=names.tasks_queue,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout or VISIBILITY_TIMEOUT_FACTOR * dispatch_timeout),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
+    tasks_arn = clients.sqs.get_queue_attributes(QueueUrl=tasks_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+
+    role_arn = clients.iam.create_role(
+        RoleName=f"{names.state_machine}-local", AssumeRolePolicyDocument=_TRUST_POLICY
+    )["Role"]["Arn"]
+    code = _placeholder_zip()
+    function_arns: dict[Function, str] = {}
+    for function, spec in FUNCTION_SPECS.items():
+        function_arns[function] = clients.lambda_.create_function(
+            FunctionName=names.function(function),
+            Runtime=LAMBDA_RUNTIME,
+            Role=role_arn,
+            Handler=function.handler,
+            Code={"ZipFile": code},
+            Timeout=spec.timeout_seconds,
+            MemorySize=spec.memory_mb,
+        )["FunctionArn"]
+
+    definition = render(
+        {
+            "ProcessFunctionArn": function_arns[Function.PROCESS],
+            "TasksTableName": names.table,
+            "DeadLetterQueueUrl": dlq_url,
+        }
+    )
+    state_machine_arn = clients.sfn.create_state_machine(
+        name=names.state_machine, definition=definition, roleArn=role_arn, type="EXPRESS"
+    )["stateMachineArn"]
+
+    return LocalResources(
+        names=names,
+        table=names.table,
+        tasks_queue_url=tasks_url,
+        tasks_queue_arn=tasks_arn,
+        dead_letter_queue_url=dlq_url,
+        dead_letter_queue_arn=dlq_arn,
+        state_machine_arn=state_machine_arn,
+        function_arns=function_arns,
+    )

@@ -1,0 +1,19 @@
+"""Fixtures shared by every tier: the emulator, the local Lambda runtime and the retry clock.
+
+Integration and workflow tests run our real handlers against moto's real services, through
+the same ``infra/local`` pieces that ``make local`` uses. Nothing reaches AWS: the emulator's
+endpoint and dummy credentials are set before any handler is imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+from infra.local.emulator import DEFAULT_REGION, LOCAL_CREDENTIALS
+
+# Before anything creates a boto3 client: never talk to a real account from the tests.
+os.environ.update({"AWS_REGION": DEFAULT_REGION, "AWS_DEFAULT_REGION": DEFAULT_REGION, **LOCAL_CREDENTIALS})
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ProcessTaskManager")
+
+pytest_plugins = ["tests.fixtures.stack"]

@@ -1,0 +1,135 @@
+"""dispatch and monitor: SQS batches with partial batch responses, and the DLQ redrive."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.common.dead_letters import UNDELIVERABLE_ERROR
+from functions.common.models import TaskStatus
+from infra.local.event_source import sqs_event
+from infra.naming import MAX_RECEIVE_COUNT, Function
+from tests.fixtures.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def _event(stack: Stack, function: Function, bodies: list[str], receive_count: int = 1) -> dict[str, object]:
+    source = stack.event_source(function)
+    messages = [
+        {
+            "MessageId": f"m-{index}",
+            "ReceiptHandle": f"r-{index}",
+            "Body": body,
+            "Attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0"},
+        }
+        for index, body in enumerate(bodies)
+    ]
+    return sqs_event(messages, source.queue_arn, source.region)  # type: ignore[arg-type]
+
+
+def _invoke(stack: Stack, function: Function, event: dict[str, object]) -> dict[str, object]:
+    result: dict[str, object] = stack.handlers[function].lambda_handler(event, stack.context(function))
+    return result
+
+
+def test_dispatch_reports_only_the_malformed_records(stack: Stack) -> None:
+    good = [stack.submit({"n": index}) for index in range(3)]
+    bodies = [
+        json.dumps({"taskId": good[0]}),
+        "not json",
+        json.dumps({"taskId": good[1]}),
+        json.dumps({"taskId": "../../etc"}),
+        json.dumps({"taskId": good[2]}),
+    ]
+
+    response = _invoke(stack, Function.DISPATCH, _event(stack, Function.DISPATCH, bodies, receive_count=3))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-3"}]}
+    names = sorted(execution["name"] for execution in stack.wait_for_all_executions())
+    assert names == sorted(f"{task_id}-d3" for task_id in good)
+
+
+def test_dispatch_failure_to_start_is_reported_for_retry(stack: Stack) -> None:
+    task_id = stack.submit({"n": 1})
+    stack.clients.sfn.delete_state_machine(stateMachineArn=stack.resources.state_machine_arn)
+
+    poll = stack.event_source(Function.DISPATCH).poll_once()
+
+    assert (poll.received, poll.deleted, poll.failed) == (1, 0, 1)
+    assert stack.task(task_id).status is TaskStatus.QUEUED
+
+
+def test_undeliverable_task_is_redriven_to_the_dlq_and_marked_failed(stack: Stack) -> None:
+    """Given dispatch keeps failing, after maxReceiveCount deliveries SQS moves the message to the
+    DLQ, and the monitor marks the task FAILED and dead-lettered."""
+    task_id = stack.submit({"n": 1})
+    stack.clients.sfn.delete_state_machine(stateMachineArn=stack.resources.state_machine_arn)
+    dispatch = stack.event_source(Function.DISPATCH)
+
+    polls = [dispatch.poll_once() for _ in range(MAX_RECEIVE_COUNT + 1)]
+
+    assert [poll.failed for poll in polls] == [1] * MAX_RECEIVE_COUNT + [0]
+    [monitored] = stack.event_source(Function.MONITOR).drain()
+    assert monitored.deleted == 1
+    task = stack.task(task_id)
+    assert task.status is TaskStatus.FAILED
+    assert task.error == UNDELIVERABLE_ERROR
+    assert task.cause is not None
+    assert str(MAX_RECEIVE_COUNT + 1) in task.cause
+    assert task.dead_lettered_at is not None
+
+
+def test_monitor_accepts_both_shapes_and_survives_garbage(stack: Stack) -> None:
+    workflow_failed = stack.submit({"simulate": {"permanent": True}})
+    stack.wait_for_execution(stack.start_execution(workflow_failed, "fails"))
+    stack.clients.sqs.purge_queue(QueueUrl=stack.resources.dead_letter_queue_url)
+    stranded = stack.submit({"n": 2})
+    finished = stack.submit({"n": 3})
+    stack.wait_for_execution(stack.start_execution(finished, "ok"))
+    bodies = [
+        json.dumps(
+            {"kind": "workflow-failure", "taskId": workflow_failed, "error": "TaskFailedError", "cause": "x"}
+        ),
+        json.dumps({"taskId": stranded}),
+        json.dumps({"taskId": finished}),
+        "\x00 not json",
+        json.dumps([1, 2, 3]),
+        json.dumps({"kind": "workflow-failure"}),
+        json.dumps({"taskId": "never-existed"}),
+    ]
+
+    response = _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, bodies, receive_count=6))
+
+    assert response == {"batchItemFailures": []}
+    assert stack.task(workflow_failed).dead_lettered_at is not None
+    assert stack.task(stranded).status is TaskStatus.FAILED
+    assert stack.task(stranded).dead_lettered_at is not None
+    assert stack.task(finished).status is TaskStatus.SUCCEEDED
+    assert stack.task(finished).dead_lettered_at is None
+    assert stack.table.get("never-existed") is None
+
+
+def test_monitor_is_idempotent(stack: Stack) -> None:
+    task_id = stack.submit({"n": 1})
+    event = _event(stack, Function.MONITOR, [json.dumps({"taskId": task_id})])
+    _invoke(stack, Function.MONITOR, event)
+    first = stack.task(task_id)
+
+    _invoke(stack, Function.MONITOR, event)
+
+    assert stack.task(task_id) == first
+
+
+def test_monitor_store_error_leaves_the_message_for_redelivery(stack: Stack) -> None:
+    task_id = stack.submit({"n": 1})
+    stack.clients.sqs.send_message(
+        QueueUrl=stack.resources.dead_letter_queue_url, MessageBody=json.dumps({"taskId": task_id})
+    )
+    stack.clients.dynamodb.delete_table(TableName=stack.resources.table)
+
+    poll = stack.event_source(Function.MONITOR).poll_once()
+
+    assert (poll.received, poll.deleted, poll.failed) == (1, 0, 1)
+    assert len(stack.queue_messages(stack.resources.dead_letter_queue_url)) == 1

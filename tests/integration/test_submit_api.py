@@ -1,0 +1,185 @@
+"""The submit handler behind an API Gateway HTTP API event, against moto's DynamoDB and SQS."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+
+from functions.common.clock import utc_now
+from functions.common.config import MAX_PAYLOAD_BYTES
+from functions.common.models import TaskStatus
+from functions.common.reconciliation import reenqueue_stale
+from functions.common.tasks_queue import TasksQueue
+from infra.naming import Function
+from tests.fixtures.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def _queued_ids(stack: Stack) -> list[str]:
+    return [
+        json.loads(message["Body"])["taskId"]
+        for message in stack.queue_messages(stack.resources.tasks_queue_url)
+    ]
+
+
+def _assert_error(response: object, status: int, code: str) -> None:
+    assert response.status == status, response.body  # type: ignore[attr-defined]
+    assert response.headers["content-type"] == "application/json"  # type: ignore[attr-defined]
+    assert response.body["error"]["code"] == code  # type: ignore[attr-defined]
+    assert response.body["error"]["message"]  # type: ignore[attr-defined]
+
+
+def test_post_accepts_a_task_records_it_and_enqueues_it(stack: Stack) -> None:
+    response = stack.api("POST", "/tasks", {"hello": "world"})
+
+    assert response.status == 202
+    task_id = response.body["taskId"]
+    assert response.body == {"taskId": task_id, "status": "QUEUED"}
+    assert response.headers["location"] == f"/tasks/{task_id}"
+    task = stack.task(task_id)
+    assert task.status is TaskStatus.QUEUED
+    assert task.payload == {"hello": "world"}
+    assert task.attempts == 0
+    assert _queued_ids(stack) == [task_id]
+
+
+def test_get_returns_the_record_in_camel_case(stack: Stack) -> None:
+    task_id = stack.submit({"a": 1}, key="get-me")
+
+    response = stack.api("GET", f"/tasks/{task_id}")
+
+    assert response.status == 200
+    assert response.body["taskId"] == task_id
+    assert response.body["status"] == "QUEUED"
+    assert response.body["payload"] == {"a": 1}
+    assert response.body["idempotencyKey"] == "get-me"
+    assert {"createdAt", "updatedAt", "attempts"} <= response.body.keys()
+    assert "requestHash" not in response.body
+
+
+@pytest.mark.parametrize(
+    "task_id", ["does-not-exist", "..%2F..%2Fetc", "00000000-0000-0000-0000-000000000000"]
+)
+def test_get_unknown_task_is_404_json(stack: Stack, task_id: str) -> None:
+    _assert_error(stack.api("GET", f"/tasks/{task_id}"), 404, "TASK_NOT_FOUND")
+
+
+def test_unknown_route_is_404_json(stack: Stack) -> None:
+    _assert_error(stack.api("PUT", "/nowhere"), 404, "NOT_FOUND")
+
+
+def test_idempotency_key_replay_returns_the_same_task_and_enqueues_nothing_new(stack: Stack) -> None:
+    first = stack.api("POST", "/tasks", {"b": 2, "a": 1}, {"Idempotency-Key": "order-42"})
+    replay = stack.api("POST", "/tasks", '{"a": 1,   "b": 2}', {"Idempotency-Key": "order-42"})
+
+    assert first.status == replay.status == 202
+    assert replay.body["taskId"] == first.body["taskId"]
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert first.headers["idempotent-replayed"] == "false"
+    assert _queued_ids(stack) == [first.body["taskId"]]
+
+
+def test_idempotency_key_with_a_different_body_is_409_and_writes_nothing(stack: Stack) -> None:
+    first = stack.api("POST", "/tasks", {"a": 1}, {"Idempotency-Key": "order-43"})
+    conflict = stack.api("POST", "/tasks", {"a": 2}, {"Idempotency-Key": "order-43"})
+
+    _assert_error(conflict, 409, "IDEMPOTENCY_KEY_REUSED")
+    assert stack.task(first.body["taskId"]).payload == {"a": 1}
+    assert len(_queued_ids(stack)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("not json", "INVALID_JSON"),
+        ("", "INVALID_JSON"),
+        ('{"unterminated": ', "INVALID_JSON"),
+        ("[1, 2]", "PAYLOAD_NOT_OBJECT"),
+        ('"text"', "PAYLOAD_NOT_OBJECT"),
+        ("42", "PAYLOAD_NOT_OBJECT"),
+        ("null", "PAYLOAD_NOT_OBJECT"),
+        ('{"simulate": {"failures": "many"}}', "INVALID_REQUEST"),
+        ('{"simulate": {"unknown": 1}}', "INVALID_REQUEST"),
+        ("[" * 5000 + "]" * 5000, "INVALID_JSON"),
+        ('{"a":' * 100 + "1" + "}" * 100, "INVALID_REQUEST"),
+    ],
+)
+def test_bad_bodies_are_400_and_write_nothing(stack: Stack, body: str, code: str) -> None:
+    _assert_error(stack.api("POST", "/tasks", body), 400, code)
+    assert stack.clients.dynamodb.scan(TableName=stack.resources.table)["Count"] == 0
+    assert _queued_ids(stack) == []
+
+
+def test_invalid_utf8_body_is_400(stack: Stack) -> None:
+    _assert_error(stack.api("POST", "/tasks", b'{"a": "\xff\xfe"}'), 400, "INVALID_JSON")
+
+
+def test_base64_encoded_body_is_decoded(stack: Stack) -> None:
+    from infra.local.api_events import http_api_event
+
+    event = http_api_event("POST", "/tasks", body=b"{}")
+    event.update(body=base64.b64encode(b'{"binary": true}').decode(), isBase64Encoded=True)
+    response = stack.handlers[Function.SUBMIT].lambda_handler(event, stack.context(Function.SUBMIT))
+    assert response["statusCode"] == 202
+    assert stack.task(json.loads(response["body"])["taskId"]).payload == {"binary": True}
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, "tab\tkey", "naïve"])
+def test_invalid_idempotency_key_is_400(stack: Stack, key: str) -> None:
+    _assert_error(
+        stack.api("POST", "/tasks", {"a": 1}, {"Idempotency-Key": key}), 400, "INVALID_IDEMPOTENCY_KEY"
+    )
+
+
+def test_longest_idempotency_key_is_accepted(stack: Stack) -> None:
+    assert stack.api("POST", "/tasks", {"a": 1}, {"Idempotency-Key": "k" * 128}).status == 202
+
+
+def _body_of_size(size: int) -> str:
+    prefix, suffix = '{"blob": "', '"}'
+    return prefix + "x" * (size - len(prefix) - len(suffix)) + suffix
+
+
+def test_body_at_the_limit_is_accepted_and_one_byte_over_is_413(stack: Stack) -> None:
+    assert stack.api("POST", "/tasks", _body_of_size(MAX_PAYLOAD_BYTES)).status == 202
+    _assert_error(stack.api("POST", "/tasks", _body_of_size(MAX_PAYLOAD_BYTES + 1)), 413, "PAYLOAD_TOO_LARGE")
+    assert stack.clients.dynamodb.scan(TableName=stack.resources.table)["Count"] == 1
+
+
+def test_enqueue_failure_still_accepts_and_reconciliation_enqueues_later(stack: Stack) -> None:
+    """Given the queue refuses the send, the client still gets 202 (the record is durable), and
+    the reconcile sweep re-enqueues the task once it is older than the threshold."""
+    stack.clients.sqs.delete_queue(QueueUrl=stack.resources.tasks_queue_url)
+
+    response = stack.api("POST", "/tasks", {"a": 1})
+
+    assert response.status == 202
+    task_id = response.body["taskId"]
+    assert stack.task(task_id).status is TaskStatus.QUEUED
+
+    stack.clients.sqs.create_queue(QueueName=stack.resources.names.tasks_queue)
+    queue = TasksQueue(stack.clients.sqs, stack.resources.tasks_queue_url)
+    fresh, _ = reenqueue_stale(
+        table=stack.table, queue=queue, clock=utc_now, older_than=timedelta(minutes=15)
+    )
+    assert fresh == []
+    later = lambda: utc_now() + timedelta(minutes=16)  # noqa: E731
+    reenqueued, refused = reenqueue_stale(
+        table=stack.table, queue=queue, clock=later, older_than=timedelta(minutes=15)
+    )
+    assert (reenqueued, refused) == ([task_id], [])
+    assert _queued_ids(stack) == [task_id]
+
+
+def test_store_unavailable_is_a_json_error_and_nothing_is_enqueued(stack: Stack) -> None:
+    stack.clients.dynamodb.delete_table(TableName=stack.resources.table)
+
+    response = stack.api("POST", "/tasks", {"a": 1})
+
+    assert response.status == 500
+    assert response.body["error"]["code"] == "INTERNAL_ERROR"
+    assert _queued_ids(stack) == []

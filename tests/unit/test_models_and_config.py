@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+
+from functions.common.config import ConfigurationError, ProcessSettings, SubmitSettings
+from functions.common.errors import ApiError
+from functions.common.models import Task, TaskStatus
+from functions.common.workflow import MAX_EXECUTION_NAME, execution_name
+
+pytestmark = pytest.mark.unit
+
+
+def test_settings_are_read_from_the_environment_with_defaults() -> None:
+    settings = ProcessSettings.from_env({"TASKS_TABLE": "t"})
+    assert (settings.tasks_table, settings.failure_rate, settings.failure_seed) == ("t", 0.3, None)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"TASKS_TABLE": ""},
+        {"TASKS_TABLE": "t", "FAILURE_RATE": "1.5"},
+        {"TASKS_TABLE": "t", "FAILURE_RATE": "x"},
+    ],
+)
+def test_invalid_settings_fail_loudly(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        ProcessSettings.from_env(environ)
+
+
+def test_submit_settings_name_the_missing_variable() -> None:
+    with pytest.raises(ConfigurationError, match="TASKS_QUEUE_URL"):
+        SubmitSettings.from_env({"TASKS_TABLE": "t"})
+
+
+def test_api_errors_have_distinct_codes_and_client_or_retry_statuses() -> None:
+    def subclasses(cls: type[ApiError]) -> list[type[ApiError]]:
+        return [cls, *(grand for sub in cls.__subclasses__() for grand in subclasses(sub))]
+
+    errors = subclasses(ApiError)
+    codes = [error.code for error in errors]
+    assert len(codes) == len(set(codes))
+    assert all(400 <= error.status_code < 500 or error.status_code == 503 for error in errors)
+
+
+def test_task_api_view_is_camel_case_and_hides_internals() -> None:
+    task = Task(
+        task_id="t",
+        status=TaskStatus.QUEUED,
+        payload={"a": 1},
+        created_at="c",
+        updated_at="u",
+        request_hash="h",
+    )
+    assert task.to_api() == {
+        "taskId": "t",
+        "status": "QUEUED",
+        "payload": {"a": 1},
+        "attempts": 0,
+        "createdAt": "c",
+        "updatedAt": "u",
+    }
+
+
+def test_terminal_states() -> None:
+    assert {status for status in TaskStatus if status.is_terminal} == {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+
+def test_execution_names_are_per_delivery_safe_and_bounded() -> None:
+    assert execution_name("abc-123", 2) == "abc-123-d2"
+    assert execution_name("a b/c", 1) == "a_b_c-d1"
+    assert len(execution_name("x" * 200, 99)) == MAX_EXECUTION_NAME

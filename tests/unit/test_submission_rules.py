@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.common.config import MAX_PAYLOAD_BYTES
+from functions.common.errors import (
+    InvalidIdempotencyKeyError,
+    InvalidJsonError,
+    InvalidRequestError,
+    PayloadNotObjectError,
+    PayloadTooLargeError,
+)
+from functions.common.submission import parse_payload, request_hash, task_id_for, validate_idempotency_key
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_same_key_always_maps_to_the_same_task_id() -> None:
+    assert task_id_for("order-1") == task_id_for("order-1")
+    assert task_id_for("order-1") != task_id_for("order-2")
+
+
+def test_without_a_key_every_submission_gets_a_new_id() -> None:
+    assert task_id_for(None) != task_id_for(None)
+
+
+def test_request_hash_ignores_key_order_and_white_space() -> None:
+    assert request_hash(json.loads('{"a": 1, "b": [1, 2]}')) == request_hash(json.loads('{"b":[1,2],"a":1}'))
+    assert request_hash({"a": 1}) != request_hash({"a": 2})
+    assert request_hash({"a": 1}) != request_hash({"a": 1.5})
+
+
+@pytest.mark.parametrize("key", ["a", "k" * 128, "order-42/retry 1", "~!@#$%^&*()"])
+def test_valid_idempotency_keys(key: str) -> None:
+    assert validate_idempotency_key(key) == key
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, "line\nbreak", "\x7f", "é"])
+def test_invalid_idempotency_keys(key: str) -> None:
+    with pytest.raises(InvalidIdempotencyKeyError):
+        validate_idempotency_key(key)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"", InvalidJsonError),
+        (b"   ", InvalidJsonError),
+        (b"{", InvalidJsonError),
+        (b"\xff", InvalidJsonError),
+        (b"[]", PayloadNotObjectError),
+        (b"true", PayloadNotObjectError),
+        (b'{"simulate": {"failures": -1}}', InvalidRequestError),
+        (b'{"simulate": "yes"}', InvalidRequestError),
+        (b"x" * (MAX_PAYLOAD_BYTES + 1), PayloadTooLargeError),
+    ],
+)
+def test_parse_payload_refuses(body: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_payload(body)
+
+
+def test_parse_payload_accepts_objects_with_a_valid_simulation() -> None:
+    assert parse_payload(b'{"simulate": {"failures": 2}, "x": [1]}') == {
+        "simulate": {"failures": 2},
+        "x": [1],
+    }

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.common.dead_letters import DeadLetterKind, classify
+from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.common.models import Task, TaskStatus
+from functions.common.work import SimulatedWork
+
+pytestmark = pytest.mark.unit
+
+
+def _task(payload: dict[str, object], attempts: int, task_id: str = "t-1") -> Task:
+    return Task(
+        task_id=task_id,
+        status=TaskStatus.RUNNING,
+        payload=payload,
+        attempts=attempts,
+        created_at="c",
+        updated_at="u",
+        request_hash="h",
+    )
+
+
+def test_simulated_failures_fail_exactly_the_first_n_attempts() -> None:
+    work = SimulatedWork(failure_rate=1.0)
+    for attempt in (1, 2):
+        with pytest.raises(TaskFailedError):
+            work(_task({"simulate": {"failures": 2}}, attempt))
+    assert work(_task({"simulate": {"failures": 2}}, 3))["attempt"] == 3
+
+
+def test_permanent_simulation_raises_the_non_retryable_error() -> None:
+    with pytest.raises(PermanentTaskError):
+        SimulatedWork(0.0)(_task({"simulate": {"permanent": True}}, 1))
+
+
+def test_seeded_random_failures_are_reproducible_and_near_the_rate() -> None:
+    def outcomes(seed: str) -> list[bool]:
+        work = SimulatedWork(failure_rate=0.3, seed=seed)
+        results = []
+        for index in range(2000):
+            try:
+                work(_task({}, 1, task_id=f"t-{index}"))
+                results.append(True)
+            except TaskFailedError:
+                results.append(False)
+        return results
+
+    first = outcomes("s")
+    assert first == outcomes("s")
+    assert first != outcomes("other")
+    assert 0.27 <= first.count(False) / len(first) <= 0.33
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            json.dumps(
+                {"kind": "workflow-failure", "taskId": "t", "error": "E", "cause": "C", "attempts": 3}
+            ),
+            DeadLetterKind.WORKFLOW_FAILURE,
+        ),
+        (json.dumps({"taskId": "t"}), DeadLetterKind.UNDELIVERABLE),
+        (json.dumps({"kind": "workflow-failure"}), DeadLetterKind.UNRECOGNISED),
+        (json.dumps({"taskId": "../x"}), DeadLetterKind.UNRECOGNISED),
+        ("[1]", DeadLetterKind.UNRECOGNISED),
+        ("", DeadLetterKind.UNRECOGNISED),
+        ("\udcff", DeadLetterKind.UNRECOGNISED),
+    ],
+)
+def test_dead_letters_are_classified_by_shape(body: str, kind: DeadLetterKind) -> None:
+    assert classify(body)[0] is kind

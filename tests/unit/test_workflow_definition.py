@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from infra.workflow_definition import (
+    ASL_PATH,
+    SUBSTITUTION_KEYS,
+    placeholders,
+    read_definition,
+    render,
+    retry_policy,
+)
+
+pytestmark = pytest.mark.unit
+README = Path(__file__).resolve().parents[2] / "README.md"
+SUBSTITUTIONS = {"ProcessFunctionArn": "arn:fn", "TasksTableName": "table", "DeadLetterQueueUrl": "https://q"}
+
+
+def test_the_asl_is_json_with_exactly_the_documented_placeholders() -> None:
+    json.loads(ASL_PATH.read_text())
+    assert placeholders(read_definition()) == SUBSTITUTION_KEYS
+
+
+def test_render_fills_every_placeholder() -> None:
+    rendered = json.loads(render(SUBSTITUTIONS))
+    assert rendered["States"]["MarkFailed"]["Parameters"]["TableName"] == "table"
+    assert "${" not in json.dumps(rendered)
+
+
+@pytest.mark.parametrize("substitutions", [{}, {**SUBSTITUTIONS, "Extra": "x"}])
+def test_render_refuses_missing_or_unknown_substitutions(substitutions: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="do not match"):
+        render(substitutions)
+
+
+def test_every_next_names_a_state_and_every_state_is_reachable() -> None:
+    states = json.loads(read_definition())["States"]
+    targets = {
+        target
+        for state in states.values()
+        for target in [state.get("Next"), *(catcher["Next"] for catcher in state.get("Catch", []))]
+        if target
+    }
+    assert targets <= states.keys()
+    assert states.keys() - targets == {"ProcessTask"}
+
+
+def test_backoff_ceilings_follow_the_policy() -> None:
+    policy = retry_policy()
+    assert [policy.ceiling(n) for n in (1, 2, 3, 4, 5)] == [2.0, 4.0, 8.0, 8.0, 8.0]
+
+
+def test_readme_documents_the_retry_policy_in_the_file() -> None:
+    policy = retry_policy()
+    row = re.search(r"\| `TaskFailedError` \|" + r" ([^|]+?) \|" * 5, README.read_text())
+    assert row is not None, "README retry table row for TaskFailedError"
+    documented = row.groups()
+    assert documented == (
+        f"{policy.interval_seconds:g} s",
+        str(policy.max_attempts),
+        f"{policy.backoff_rate:g}",
+        f"{policy.max_delay_seconds:g} s",
+        policy.jitter,
+    )
