@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ def _dispatch_same_message_twice(stack: Stack, *, redelivered: bool) -> list[str
     handler = stack.handlers[Function.DISPATCH].lambda_handler
     for event in (first, second):
         assert handler(event, stack.context(Function.DISPATCH)) == {"batchItemFailures": []}
+        stack.wait_for_all_executions()
     return [execution["executionArn"] for execution in stack.wait_for_all_executions()]
 
 
@@ -64,6 +66,7 @@ def test_concurrent_duplicate_execution_is_kept_out_by_the_claim(stack: Stack) -
 
     def work_that_starts_a_duplicate(task: Task) -> dict[str, Any]:
         if not duplicate:
+            duplicate["started"] = True
             duplicate["arn"] = stack.start_execution(task.task_id, "duplicate-b")
             duplicate["execution"] = stack.wait_for_execution(duplicate["arn"])
         return inner(task)
@@ -79,6 +82,32 @@ def test_concurrent_duplicate_execution_is_kept_out_by_the_claim(stack: Stack) -
     assert task.execution_arn == first["executionArn"]
     assert task.attempts == 1
     assert stack.completed_work == [task_id]
+
+
+def test_holder_whose_lease_expired_cannot_overwrite_the_new_holders_success(stack: Stack) -> None:
+    """A slow execution A loses its claim when its lease runs out; B claims, works and succeeds.
+    A's late result is refused: the record keeps B's success (the work ran twice, recorded once)."""
+    task_id = stack.submit({"n": 6})
+    process_module: Any = stack.handlers[Function.PROCESS]
+    process_module.lease = timedelta(0)
+    inner = SimulatedWork(0.0)
+    late: dict[str, Any] = {}
+
+    def slow_first_run(task: Task) -> dict[str, Any]:
+        if not late:
+            late["started"] = True
+            late["b"] = stack.wait_for_execution(stack.start_execution(task.task_id, "takes-over-b"))
+        return inner(task)
+
+    stack.set_work(slow_first_run)
+    first = stack.wait_for_execution(stack.start_execution(task_id, "slow-a"))
+
+    assert '"outcome": "SKIPPED"' in first["output"]
+    assert '"outcome": "SUCCEEDED"' in late["b"]["output"]
+    task = stack.task(task_id)
+    assert task.status is TaskStatus.SUCCEEDED
+    assert task.execution_arn == late["b"]["executionArn"]
+    assert task.attempts == 2
 
 
 def test_late_execution_after_success_changes_nothing(stack: Stack) -> None:

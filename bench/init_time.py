@@ -1,0 +1,66 @@
+"""Cold-start (init) cost of each handler module vs the floor of boto3 with the same clients.
+
+Each measurement is a fresh interpreter that imports the module (which validates settings and
+creates its clients, as Lambda's init phase does); the figure is the median of N runs.
+Usage: python -m bench.init_time [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+from infra.naming import Function
+
+CLIENTS: dict[Function, tuple[str, ...]] = {
+    Function.SUBMIT: ("dynamodb", "sqs"),
+    Function.DISPATCH: ("stepfunctions",),
+    Function.PROCESS: ("dynamodb",),
+    Function.MONITOR: ("dynamodb",),
+    Function.RECONCILE: ("dynamodb", "sqs"),
+}
+ENVIRONMENT = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "TASKS_TABLE": "bench",
+    "TASKS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/bench/bench",
+    "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:bench:stateMachine:bench",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+}
+TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
+
+
+def measure(code: str, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        output = subprocess.run(
+            [sys.executable, "-c", TIMER.format(code=code)],
+            env={**os.environ, **ENVIRONMENT},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        samples.append(float(output.strip().splitlines()[-1]) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    runs = parser.parse_args().runs
+    print(f"median of {runs} fresh interpreters, milliseconds ({sys.version.split()[0]})")
+    print(f"{'handler':<12}{'init':>9}{'floor':>9}{'ratio':>8}   floor = import boto3 + the same clients")
+    for function, services in CLIENTS.items():
+        floor_code = "import boto3; " + "; ".join(f"boto3.client({service!r})" for service in services)
+        handler = measure(f"import {function.handler.rpartition('.')[0]}", runs)
+        floor = measure(floor_code, runs)
+        print(f"{function.value:<12}{handler:>9.1f}{floor:>9.1f}{handler / floor:>7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
