@@ -6,12 +6,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PYTEST_WORKERS ?= 2
+STAGE ?= dev
+CDK := cdk --no-notices
 
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lint format test unit integration workflow local bench-init clean
+.PHONY: help dev lint format test unit integration workflow infra local synth deploy diff destroy bench-init clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,7 +26,12 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-dev: $(PY_STAMP) ## Create .venv and install the project with its dev tools
+# Node 22, the CDK CLI and asl-validator come from package-lock.json (the machine's Node is not used).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+dev: $(PY_STAMP) $(NODE_STAMP) ## Install Python (.venv) and Node (node_modules) tooling
 
 lint: $(PY_STAMP) ## ruff (lint + format check) and mypy (strict)
 	$(BIN)/ruff check .
@@ -33,8 +42,8 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint ## Everything: lint, unit, integration and workflow tests (what CI runs)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=5
+test: lint $(NODE_STAMP) ## Everything: lint and every test tier, infra included (what CI runs)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=5
 
 unit: $(PY_STAMP) ## Unit tests only (no network)
 	$(BIN)/pytest tests/unit
@@ -44,6 +53,24 @@ integration: $(PY_STAMP) ## Handler tests against moto's services
 
 workflow: $(PY_STAMP) ## The real ASL executed by moto with the real handlers
 	$(BIN)/pytest tests/workflow
+
+infra: $(PY_STAMP) $(NODE_STAMP) ## CDK assertions, cdk-nag, cfn-lint and asl-validator
+	$(BIN)/pytest tests/infra -n 0
+
+synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev (offline, no credentials) + cfn-lint
+	rm -rf cdk.out
+	$(CDK) synth --context stage=$(STAGE) --quiet
+	$(BIN)/cfn-lint cdk.out/*.template.json --non-zero-exit-code error
+	@echo "cdk.out/ written; cdk-nag report: cdk.out/validation-report.json"
+
+diff: $(PY_STAMP) $(NODE_STAMP) ## cdk diff STAGE=dev against your account
+	$(CDK) diff --context stage=$(STAGE)
+
+deploy: $(PY_STAMP) $(NODE_STAMP) ## cdk deploy STAGE=dev (outputs in cdk.out/outputs-STAGE.json)
+	$(CDK) deploy --context stage=$(STAGE) --outputs-file cdk.out/outputs-$(STAGE).json
+
+destroy: $(PY_STAMP) $(NODE_STAMP) ## cdk destroy STAGE=dev
+	$(CDK) destroy --context stage=$(STAGE)
 
 local: $(PY_STAMP) ## Run the whole system on this machine (the embedded local stack)
 	@echo "make local: the embedded local stack is not available yet (see the open local-stack issue)." >&2

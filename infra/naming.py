@@ -47,6 +47,15 @@ FUNCTION_SPECS: dict[Function, FunctionSpec] = {
 DISPATCH_BATCH_SIZE = 10
 MONITOR_BATCH_SIZE = 10
 MAX_RECEIVE_COUNT = 5
+STATUS_INDEX_PROJECTION = (
+    "attempts",
+    "updatedAt",
+    "error",
+    "executionArn",
+    "deadLetteredAt",
+    "idempotencyKey",
+)
+"""Non-key attributes the byStatus index carries: enough to list tasks without the payload."""
 VISIBILITY_TIMEOUT_FACTOR = 6
 """Tasks-queue visibility timeout as a multiple of the dispatcher's timeout (AWS guidance)."""
 

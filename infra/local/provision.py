@@ -13,6 +13,7 @@ from infra.local.emulator import Clients
 from infra.naming import (
     FUNCTION_SPECS,
     MAX_RECEIVE_COUNT,
+    STATUS_INDEX_PROJECTION,
     VISIBILITY_TIMEOUT_FACTOR,
     Function,
     StageNames,
@@ -92,7 +93,10 @@ def create_table(clients: Clients, name: str) -> None:
                     {"AttributeName": "status", "KeyType": "HASH"},
                     {"AttributeName": "createdAt", "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": TASK_TABLE_GSI_PROJECTION},
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(STATUS_INDEX_PROJECTION),
+                },
             }
         ],
     )

@@ -1,0 +1,93 @@
+"""The HTTP API: two routes to the submit function, access logs, throttling, optional IAM auth."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.components.compute import log_retention
+from infra.stage_config import ApiAuth, StageConfig
+
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "integrationLatency": "$context.integrationLatency",
+    "latency": "$context.responseLatency",
+    "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",
+}
+
+
+class Api(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, submit: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        cors = (
+            apigwv2.CorsPreflightOptions(
+                allow_origins=list(config.cors_origins),
+                allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
+                allow_headers=["content-type", "idempotency-key", "authorization"],
+                max_age=Duration.hours(1),
+            )
+            if config.cors_origins
+            else None
+        )
+        self.http_api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            api_name=f"ptm-{config.stage}",
+            description="Process Task Manager: POST /tasks, GET /tasks/{taskId}",
+            cors_preflight=cors,
+            create_default_stage=False,
+        )
+        self.stage = self.http_api.add_stage(
+            "DefaultStage",
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit
+            ),
+        )
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/ptm-{config.stage}-access",
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        cfn_stage = self.stage.node.default_child
+        assert isinstance(cfn_stage, apigwv2.CfnStage)
+        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
+            destination_arn=self.access_logs.log_group_arn, format=json.dumps(ACCESS_LOG_FORMAT)
+        )
+        authorizer = authorizers.HttpIamAuthorizer() if config.api_auth is ApiAuth.IAM else None
+        integration = integrations.HttpLambdaIntegration("Submit", submit)
+        self.http_api.add_routes(
+            path="/tasks", methods=[apigwv2.HttpMethod.POST], integration=integration, authorizer=authorizer
+        )
+        self.http_api.add_routes(
+            path="/tasks/{taskId}",
+            methods=[apigwv2.HttpMethod.GET],
+            integration=integration,
+            authorizer=authorizer,
+        )
+
+    @property
+    def url(self) -> str:
+        """The stage URL (ends with ``/``)."""
+        return self.stage.url

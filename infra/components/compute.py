@@ -1,0 +1,111 @@
+"""The five functions: one asset (``functions/`` only), Powertools from its public layer,
+one role each with exactly the actions the function uses."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from functions.common.config import METRICS_NAMESPACE, Env
+from infra.naming import FUNCTION_ENVIRONMENT, FUNCTION_SPECS, Function
+from infra.stage_config import StageConfig
+from infra.workflow_definition import REPO_ROOT
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+ASSET_EXCLUDES = ["*", ".*", "!functions", "!functions/**", "**/.*", "**/__pycache__", "**/*.pyc"]
+"""The asset is the repository root filtered to ``functions/``: import paths are the same in
+Lambda, the local stack and the tests (``functions.submit.handler.lambda_handler``)."""
+
+
+def powertools_layer_parameter(version: str) -> str:
+    return f"/aws/service/powertools/python/arm64/{RUNTIME.name}/{version}"
+
+
+class Compute(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDES)
+        layer_arn = ssm.StringParameter.value_for_string_parameter(
+            self, powertools_layer_parameter(config.powertools_version)
+        )
+        powertools = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
+        self.functions: dict[Function, lambda_.Function] = {
+            function: self._function(function, code, powertools) for function in Function
+        }
+
+    def _function(
+        self, function: Function, code: lambda_.Code, powertools: lambda_.ILayerVersion
+    ) -> lambda_.Function:
+        config, spec = self._config, FUNCTION_SPECS[function]
+        name = config.names.function(function)
+        log_group = logs.LogGroup(
+            self,
+            f"{function.value.title()}Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self,
+            f"{function.value.title()}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: logs to its own log group; data access is granted by the stack",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            )
+        )
+        return lambda_.Function(
+            self,
+            function.value.title(),
+            function_name=name,
+            description=f"Process Task Manager ({config.stage}): {function.value}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=function.handler,
+            code=code,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            layers=[powertools],
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": f"ptm-{config.stage}",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **({Env.FAILURE_RATE: str(config.failure_rate)} if function is Function.PROCESS else {}),
+            },
+        )
+
+    def set_environment(self, values: dict[str, str]) -> None:
+        """Give each function exactly the variables its settings model reads."""
+        for function, fn in self.functions.items():
+            for variable in FUNCTION_ENVIRONMENT[function]:
+                if variable in values:
+                    fn.add_environment(variable, values[variable])
+
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The shortest CloudWatch Logs retention that keeps at least ``days`` days (a year at most)."""
+    return _RETENTION[min((limit for limit in _RETENTION if limit >= days), default=365)]

@@ -1,0 +1,200 @@
+"""Alarms on what means trouble, and a dashboard that reads like the pipeline."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from functions.common.config import METRICS_NAMESPACE
+from infra.naming import Function
+from infra.stage_config import StageConfig
+
+PERIOD = Duration.minutes(5)
+DLQ_MAX_AGE_SECONDS = 3600
+PROCESS_ERROR_RATE_PERCENT = 60
+"""The process function fails by design (simulated failures raise): alarm only on a rate far
+above FAILURE_RATE."""
+
+
+class Observability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        functions: dict[Function, lambda_.Function],
+        tasks_queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+        state_machine: sfn.StateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self.topic = sns.Topic(self, "Alarms", topic_name=f"ptm-{config.stage}-alarms", enforce_ssl=True)
+        if config.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        self._alarm(
+            "DeadLetterQueueNotDrained",
+            dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=3,
+            description="Messages stay visible on the DLQ: the monitor is not recording dead letters.",
+        )
+        self._alarm(
+            "DeadLetterQueueAge",
+            dead_letter_queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            threshold=DLQ_MAX_AGE_SECONDS,
+            description="The oldest DLQ message is over an hour old.",
+        )
+        started = state_machine.metric_started(period=PERIOD, statistic="Sum")
+        failed = state_machine.metric_failed(period=PERIOD, statistic="Sum")
+        self._alarm(
+            "ExecutionFailureRate",
+            cloudwatch.MathExpression(
+                expression="IF(started > 0, 100 * (failed + timedOut) / started, 0)",
+                using_metrics={
+                    "started": started,
+                    "failed": failed,
+                    "timedOut": state_machine.metric_timed_out(period=PERIOD, statistic="Sum"),
+                },
+                period=PERIOD,
+                label="Failed executions (%)",
+            ),
+            threshold=config.execution_failure_alarm_percent,
+            description="Express executions fail (retries exhausted) far more often than expected.",
+        )
+        self._alarm(
+            "ExecutionsThrottled",
+            state_machine.metric_throttled(period=PERIOD, statistic="Sum"),
+            threshold=1,
+            description="StartExecution is throttled: lower dispatchMaxConcurrency or raise the quota.",
+        )
+        for function, fn in functions.items():
+            self._alarm(
+                f"{function.value.title()}Throttles",
+                fn.metric_throttles(period=PERIOD, statistic="Sum"),
+                threshold=1,
+                description=f"The {function.value} function is throttled.",
+            )
+            if function is Function.PROCESS:
+                errors = cloudwatch.MathExpression(
+                    expression="IF(invocations > 0, 100 * errors / invocations, 0)",
+                    using_metrics={
+                        "errors": fn.metric_errors(period=PERIOD, statistic="Sum"),
+                        "invocations": fn.metric_invocations(period=PERIOD, statistic="Sum"),
+                    },
+                    period=PERIOD,
+                    label="process errors (%)",
+                )
+                self._alarm(
+                    "ProcessErrorRate",
+                    errors,
+                    threshold=PROCESS_ERROR_RATE_PERCENT,
+                    description="Far more process attempts fail than FAILURE_RATE explains.",
+                )
+            else:
+                self._alarm(
+                    f"{function.value.title()}Errors",
+                    fn.metric_errors(period=PERIOD, statistic="Sum"),
+                    threshold=1,
+                    description=f"The {function.value} function raised errors.",
+                )
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"ptm-{config.stage}")
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Pipeline: submitted → started → succeeded / failed → dead-lettered",
+                left=[
+                    self._custom("TasksSubmitted", "Submitted"),
+                    started.with_(label="Executions started"),
+                    self._custom("TasksSucceeded", "Succeeded"),
+                    failed.with_(label="Executions failed"),
+                    self._custom("DeadLettersWorkflowFailure", "Dead-lettered (workflow)"),
+                    self._custom("DeadLettersUndeliverable", "Dead-lettered (undeliverable)"),
+                ],
+                width=24,
+            ),
+            cloudwatch.GraphWidget(
+                title="Retries and duplicates",
+                left=[
+                    self._custom("AttemptsFailed", "Failed attempts (retried or caught)"),
+                    self._custom("DuplicatesSkipped", "Duplicates skipped"),
+                    self._custom("EnqueueDeferred", "Enqueue deferred"),
+                    self._custom("TasksReenqueued", "Re-enqueued by reconcile"),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Queues",
+                left=[
+                    tasks_queue.metric_approximate_number_of_messages_visible(label="Tasks queue visible"),
+                    dead_letter_queue.metric_approximate_number_of_messages_visible(label="DLQ visible"),
+                ],
+                right=[tasks_queue.metric_approximate_age_of_oldest_message(label="Oldest task message (s)")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Function duration p95 (ms)",
+                left=[
+                    fn.metric_duration(statistic="p95", label=function.value)
+                    for function, fn in functions.items()
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Function errors and throttles",
+                left=[
+                    fn.metric_errors(label=f"{function.value} errors") for function, fn in functions.items()
+                ],
+                right=[
+                    fn.metric_throttles(label=f"{function.value} throttles")
+                    for function, fn in functions.items()
+                ],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
+        )
+
+    def _custom(self, name: str, label: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={"service": f"ptm-{self._config.stage}"},
+            statistic="Sum",
+            period=PERIOD,
+            label=label,
+        )
+
+    def _alarm(
+        self,
+        name: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+    ) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            name,
+            alarm_name=f"ptm-{self._config.stage}-{name}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)

@@ -1,0 +1,73 @@
+"""The Express state machine, deployed from the same ASL file the tests execute."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.components.compute import log_retention
+from infra.stage_config import StageConfig
+from infra.workflow_definition import read_definition
+
+
+class Workflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        process: lambda_.IFunction,
+        table: dynamodb.ITable,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # /aws/vendedlogs/states/...: other names grow the account's Logs resource policy (aws-cdk#28900).
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=config.names.state_machine_log_group,
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description=f"{config.names.state_machine}: invoke process, mark tasks failed, dead-letter them",
+        )
+        # The ASL's needs, stated exactly: nothing is inferred from a definition file.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[process.function_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn])
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "ProcessTask",
+            state_machine_name=config.names.state_machine,
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            definition_body=sfn.DefinitionBody.from_string(read_definition()),
+            definition_substitutions={
+                "ProcessFunctionArn": process.function_arn,
+                "TasksTableName": table.table_name,
+                "DeadLetterQueueUrl": dead_letter_queue.queue_url,
+            },
+            role=self.role,
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel(config.workflow_log_level.value),
+                include_execution_data=True,
+            ),
+            tracing_enabled=True,
+        )

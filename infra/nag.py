@@ -1,0 +1,69 @@
+"""cdk-nag findings that are inherent to the design, each acknowledged with its reason.
+
+Everything else is fixed in the constructs. Acknowledgments are granular (rule + finding)
+and attached to the construct they concern, never to the whole app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+from infra.stage_config import ApiAuth, WorkflowLogLevel
+
+if TYPE_CHECKING:
+    from infra.components.api import Api
+    from infra.components.compute import Compute
+    from infra.components.workflow import Workflow
+    from infra.stage_config import StageConfig
+
+PACK = "AwsSolutions::"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    reason: str
+
+
+XRAY_WILDCARD = Finding(
+    "AwsSolutions-IAM5[Resource::*]",
+    "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions; "
+    "AWS requires Resource '*' for active tracing.",
+)
+WORKFLOW_WILDCARD = Finding(
+    "AwsSolutions-IAM5[Resource::*]",
+    "Step Functions log delivery (logs:*LogDelivery, PutResourcePolicy, Describe*) and X-Ray tracing "
+    "support no resource-level permissions; AWS documents Resource '*' for both.",
+)
+OPEN_API = Finding(
+    "AwsSolutions-APIG4",
+    "Authorization is a deployment option (--context apiAuth=iam enables SigV4 on every route); "
+    "the default stays open so the smoke test and curl examples work. Throttling still applies.",
+)
+
+REDUCED_WORKFLOW_LOGGING = Finding(
+    "AwsSolutions-SF1",
+    "The operator lowered workflowLogLevel for this stage to cut log cost (ALL is the default); "
+    "the console's Express execution graphs need ALL.",
+)
+
+
+def acknowledge(construct: IConstruct, finding: Finding) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=PACK + finding.rule, reason=finding.reason))
+
+
+def acknowledge_inherent_findings(
+    *, config: StageConfig, compute: Compute, workflow: Workflow, api: Api
+) -> None:
+    for function in compute.functions.values():
+        if function.role is not None:
+            acknowledge(function.role, XRAY_WILDCARD)
+    acknowledge(workflow.role, WORKFLOW_WILDCARD)
+    if config.workflow_log_level is not WorkflowLogLevel.ALL:
+        acknowledge(workflow.state_machine, REDUCED_WORKFLOW_LOGGING)
+    if config.api_auth is ApiAuth.NONE:
+        acknowledge(api.http_api, OPEN_API)

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import Synthesized
+
+EXPECTED_ACKNOWLEDGED = {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-APIG4"}
+
+
+def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
+    routes = {
+        route["Properties"]["RouteKey"]: route["Properties"]
+        for route in dev.resources("AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) == {"POST /tasks", "GET /tasks/{taskId}"}
+    assert all(route["AuthorizationType"] == "NONE" for route in routes.values())
+    dev.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "StageName": "$default",
+            "AutoDeploy": True,
+            "AccessLogSettings": {
+                "DestinationArn": Match.any_value(),
+                "Format": Match.string_like_regexp("requestId"),
+            },
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 200, "ThrottlingBurstLimit": 400},
+        },
+    )
+    [api] = dev.resources("AWS::ApiGatewayV2::Api").values()
+    assert "CorsConfiguration" not in api["Properties"]
+
+
+def test_iam_authorization_is_an_option(prod: Synthesized) -> None:
+    routes = prod.resources("AWS::ApiGatewayV2::Route").values()
+    assert {route["Properties"]["AuthorizationType"] for route in routes} == {"AWS_IAM"}
+
+
+def test_alarms_cover_the_dlq_executions_errors_and_throttles(dev: Synthesized) -> None:
+    names = {alarm["Properties"]["AlarmName"] for alarm in dev.resources("AWS::CloudWatch::Alarm").values()}
+    expected = {
+        "ptm-dev-DeadLetterQueueNotDrained",
+        "ptm-dev-DeadLetterQueueAge",
+        "ptm-dev-ExecutionFailureRate",
+        "ptm-dev-ExecutionsThrottled",
+        "ptm-dev-ProcessErrorRate",
+        *(f"ptm-dev-{name}Errors" for name in ("Submit", "Dispatch", "Monitor", "Reconcile")),
+        *(f"ptm-dev-{name}Throttles" for name in ("Submit", "Dispatch", "Process", "Monitor", "Reconcile")),
+    }
+    assert names == expected
+    for alarm in dev.resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"], alarm["Properties"]["AlarmName"]
+    dev.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": "ptm-dev-DeadLetterQueueNotDrained",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Threshold": 1,
+        },
+    )
+
+
+def test_dashboard_shows_the_pipeline(dev: Synthesized) -> None:
+    [dashboard] = dev.resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "TasksSubmitted",
+        "ExecutionsStarted",
+        "TasksSucceeded",
+        "ExecutionsFailed",
+        "DeadLettersWorkflowFailure",
+        "AttemptsFailed",
+    ):
+        assert metric in body
+
+
+def test_outputs_name_what_the_smoke_script_and_operators_need(dev: Synthesized) -> None:
+    assert set(dev.document["Outputs"]) >= {
+        "TasksEndpoint",
+        "TasksTable",
+        "TasksQueueUrl",
+        "DeadLetterQueueUrl",
+        "StateMachineArn",
+        "DashboardName",
+    }
+
+
+def test_reconcile_runs_on_a_schedule(dev: Synthesized) -> None:
+    dev.template.has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)", "State": "ENABLED"}
+    )
+
+
+def test_cdk_nag_reports_no_unacknowledged_findings(dev: Synthesized, prod: Synthesized) -> None:
+    for synth, extra in ((dev, set()), (prod, {"AwsSolutions-SF1"})):
+        [report] = synth.validation_report()["pluginReports"]
+        assert report["conclusion"] == "success"
+        assert report["violations"] == []
+        acknowledged = {violation["ruleName"] for violation in report["suppressedViolations"]}
+        expected = EXPECTED_ACKNOWLEDGED | extra
+        if synth is prod:
+            expected = expected - {"AwsSolutions-APIG4"}
+        assert acknowledged == expected
+
+
+def test_cfn_lint_passes_on_the_synthesized_templates(dev: Synthesized, prod: Synthesized) -> None:
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or "cfn-lint"
+    for synth in (dev, prod):
+        template = synth.outdir / f"{synth.stack_name}.template.json"
+        result = subprocess.run(
+            [cfn_lint, str(template), "--non-zero-exit-code", "error"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from infra.components.compute import powertools_layer_parameter
+from infra.naming import FUNCTION_ENVIRONMENT, Function
+from tests.infra.conftest import Synthesized
+
+READ_QUEUE = {
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+}
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
+    Function.SUBMIT: {
+        "OwnLogs": LOGS,
+        "*": XRAY,
+        "StorageTasks": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "QueuesTasksQueue": {"sqs:SendMessage"},
+    },
+    Function.DISPATCH: {
+        "OwnLogs": LOGS,
+        "*": XRAY,
+        "WorkflowProcessTask": {"states:StartExecution"},
+        "QueuesTasksQueue": READ_QUEUE,
+    },
+    Function.PROCESS: {"OwnLogs": LOGS, "*": XRAY, "StorageTasks": {"dynamodb:UpdateItem"}},
+    Function.MONITOR: {
+        "OwnLogs": LOGS,
+        "*": XRAY,
+        "StorageTasks": {"dynamodb:UpdateItem"},
+        "QueuesDeadLetterQueue": READ_QUEUE,
+    },
+    Function.RECONCILE: {
+        "OwnLogs": LOGS,
+        "*": XRAY,
+        "StorageTasks/index/byStatus": {"dynamodb:Query"},
+        "QueuesTasksQueue": {"sqs:SendMessage"},
+    },
+}
+
+
+def _resource_key(resource: Any) -> str:
+    """A readable name for a policy resource: '*', a logical-id prefix, or prefix + suffix."""
+    if resource == "*":
+        return "*"
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return str(resource["Fn::GetAtt"][0])[:-8]
+    if isinstance(resource, dict) and "Ref" in resource:
+        return str(resource["Ref"])[:-8]
+    if isinstance(resource, dict) and "Fn::Join" in resource:
+        parts = resource["Fn::Join"][1]
+        return _resource_key(parts[0]) + "".join(part for part in parts[1:] if isinstance(part, str))
+    raise AssertionError(f"unexpected resource {resource}")
+
+
+def _grants(synth: Synthesized, role_prefix: str) -> dict[str, set[str]]:
+    grants: dict[str, set[str]] = {}
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        roles = [role["Ref"] for role in policy["Properties"]["Roles"]]
+        if not any(role.startswith(role_prefix) for role in roles):
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            for resource in resources:
+                key = _resource_key(resource)
+                key = "OwnLogs" if key == f"{role_prefix.removesuffix('Role')}Logs" else key
+                grants.setdefault(key, set()).update(actions)
+    return grants
+
+
+@pytest.mark.parametrize("function", list(Function))
+def test_each_function_role_grants_exactly_what_it_uses(dev: Synthesized, function: Function) -> None:
+    assert _grants(dev, f"Compute{function.value.title()}Role") == EXPECTED_GRANTS[function]
+
+
+def test_function_roles_have_no_managed_policies(dev: Synthesized) -> None:
+    for role in dev.resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_state_machine_role_grants_exactly_the_asl_integrations(dev: Synthesized) -> None:
+    grants = _grants(dev, "WorkflowRole")
+    assert grants["ComputeProcess"] == {"lambda:InvokeFunction"}
+    assert grants["StorageTasks"] == {"dynamodb:UpdateItem"}
+    assert grants["QueuesDeadLetterQueue"] == {"sqs:SendMessage"}
+    assert grants["*"] == {
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+    assert set(grants) == {"ComputeProcess", "StorageTasks", "QueuesDeadLetterQueue", "*"}
+
+
+def test_functions_share_one_runtime_arm64_tracing_and_the_powertools_layer(dev: Synthesized) -> None:
+    functions = dev.resources("AWS::Lambda::Function")
+    assert len(functions) == len(Function)
+    parameters = dev.document["Parameters"]
+    [layer_parameter] = [
+        name
+        for name, parameter in parameters.items()
+        if parameter.get("Default") == powertools_layer_parameter("3.37.0")
+    ]
+    for function in functions.values():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.14"
+        assert properties["Architectures"] == ["arm64"]
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert properties["Layers"] == [{"Ref": layer_parameter}]
+
+
+@pytest.mark.parametrize("function", list(Function))
+def test_each_function_gets_exactly_the_variables_its_settings_read(
+    dev: Synthesized, function: Function
+) -> None:
+    [resource] = [
+        resource
+        for resource in dev.resources("AWS::Lambda::Function").values()
+        if resource["Properties"]["FunctionName"] == f"ptm-dev-{function.value}"
+    ]
+    variables = set(resource["Properties"]["Environment"]["Variables"])
+    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    assert variables - powertools == set(FUNCTION_ENVIRONMENT[function])
+
+
+def test_every_handler_imports_from_the_asset_alone(dev: Synthesized) -> None:
+    """The asset is functions/ only; each handler string must import from it, not from the checkout."""
+    manifest = dev.outdir / f"{dev.stack_name}.assets.json"
+    assert manifest.exists()
+    [asset_dir] = [path for path in dev.outdir.glob("asset.*") if path.is_dir()]
+    assert sorted(child.name for child in asset_dir.iterdir()) == ["functions"]
+    assert not list(asset_dir.rglob("__pycache__"))
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(asset_dir),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_REGION": "us-east-1",
+        "TASKS_TABLE": "t",
+        "TASKS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/q/q",
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:a:stateMachine:s",
+    }
+    for function in dev.resources("AWS::Lambda::Function").values():
+        module, _, attribute = function["Properties"]["Handler"].rpartition(".")
+        probe = (
+            f"import importlib, pathlib; m = importlib.import_module({module!r}); "
+            f"assert callable(m.{attribute}); "
+            f"assert pathlib.Path(m.__file__).is_relative_to({str(asset_dir)!r}), m.__file__"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=asset_dir,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+from aws_cdk.assertions import Match
+
+from functions.common.config import STATUS_INDEX
+from infra.naming import (
+    DISPATCH_BATCH_SIZE,
+    FUNCTION_SPECS,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT_FACTOR,
+    Function,
+)
+from infra.workflow_definition import ASL_PATH, SUBSTITUTION_KEYS, read_definition, render
+from tests.infra.conftest import Synthesized
+
+
+def _one(synth: Synthesized, resource_type: str) -> tuple[str, dict[str, object]]:
+    [(logical_id, resource)] = synth.resources(resource_type).items()
+    return logical_id, resource
+
+
+def _logical_id(synth: Synthesized, resource_type: str, construct_path: str) -> str:
+    """CDK's logical id is the construct path without separators plus an 8-hex hash."""
+    prefix = construct_path.replace("/", "")
+    [logical_id] = [
+        logical_id
+        for logical_id in synth.resources(resource_type)
+        if re.fullmatch(prefix + "[0-9A-F]{8}", logical_id)
+    ]
+    return logical_id
+
+
+def test_state_machine_is_express_with_full_logging_and_tracing(dev: Synthesized) -> None:
+    dev.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "EXPRESS",
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "IncludeExecutionData": True,
+                "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": Match.any_value()}}],
+            },
+            "TracingConfiguration": {"Enabled": True},
+        },
+    )
+    dev.template.has_resource_properties(
+        "AWS::Logs::LogGroup",
+        {"LogGroupName": "/aws/vendedlogs/states/ptm-dev-process-task", "RetentionInDays": 30},
+    )
+
+
+def test_workflow_log_level_is_configurable_per_stage(prod: Synthesized) -> None:
+    prod.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"LoggingConfiguration": {"Level": "ERROR", "IncludeExecutionData": True}},
+    )
+
+
+def test_deployed_definition_is_the_asl_file_with_its_substitutions(dev: Synthesized) -> None:
+    _, machine = _one(dev, "AWS::StepFunctions::StateMachine")
+    properties = machine["Properties"]
+    assert isinstance(properties, dict)
+    assert properties["DefinitionString"] == read_definition()
+    substitutions = properties["DefinitionSubstitutions"]
+    assert set(substitutions) == SUBSTITUTION_KEYS
+    process = _logical_id(dev, "AWS::Lambda::Function", "Compute/Process")
+    table = _logical_id(dev, "AWS::DynamoDB::Table", "Storage/Tasks")
+    dlq = _logical_id(dev, "AWS::SQS::Queue", "Queues/DeadLetterQueue")
+    assert substitutions == {
+        "ProcessFunctionArn": {"Fn::GetAtt": [process, "Arn"]},
+        "TasksTableName": {"Ref": table},
+        "DeadLetterQueueUrl": {"Ref": dlq},
+    }
+    resolved = json.loads(
+        render({key: f"<{key}>" for key in SUBSTITUTION_KEYS}, properties["DefinitionString"])
+    )
+    assert resolved == json.loads(render({key: f"<{key}>" for key in SUBSTITUTION_KEYS}))
+
+
+def test_asl_passes_the_asl_validator() -> None:
+    result = subprocess.run(
+        ["npx", "--no-install", "asl-validator", "--json-path", str(ASL_PATH)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_event_sources_report_partial_batch_failures(dev: Synthesized) -> None:
+    tasks = _logical_id(dev, "AWS::SQS::Queue", "Queues/TasksQueue")
+    dlq = _logical_id(dev, "AWS::SQS::Queue", "Queues/DeadLetterQueue")
+    dev.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [tasks, "Arn"]},
+            "FunctionName": {"Ref": _logical_id(dev, "AWS::Lambda::Function", "Compute/Dispatch")},
+            "BatchSize": DISPATCH_BATCH_SIZE,
+            "MaximumBatchingWindowInSeconds": 1,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 10},
+        },
+    )
+    dev.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [dlq, "Arn"]},
+            "FunctionName": {"Ref": _logical_id(dev, "AWS::Lambda::Function", "Compute/Monitor")},
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    )
+
+
+def test_queues_are_encrypted_tls_only_and_redrive_to_the_dlq(dev: Synthesized) -> None:
+    dlq = _logical_id(dev, "AWS::SQS::Queue", "Queues/DeadLetterQueue")
+    dev.template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "QueueName": "ptm-dev-tasks",
+            "SqsManagedSseEnabled": True,
+            "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR
+            * FUNCTION_SPECS[Function.DISPATCH].timeout_seconds,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+                "maxReceiveCount": MAX_RECEIVE_COUNT,
+            },
+        },
+    )
+    dev.template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "QueueName": "ptm-dev-tasks-dlq",
+            "SqsManagedSseEnabled": True,
+            "MessageRetentionPeriod": 14 * 24 * 3600,
+        },
+    )
+    policies = dev.resources("AWS::SQS::QueuePolicy")
+    assert len(policies) == 2
+    for policy in policies.values():
+        [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_visibility_timeout_covers_six_dispatcher_timeouts(dev: Synthesized) -> None:
+    _, dispatch = next(
+        (logical_id, resource)
+        for logical_id, resource in dev.resources("AWS::Lambda::Function").items()
+        if resource["Properties"]["FunctionName"] == "ptm-dev-dispatch"
+    )
+    [tasks] = [
+        queue
+        for queue in dev.resources("AWS::SQS::Queue").values()
+        if queue["Properties"]["QueueName"] == "ptm-dev-tasks"
+    ]
+    assert tasks["Properties"]["VisibilityTimeout"] >= 6 * dispatch["Properties"]["Timeout"]
+
+
+def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> None:
+    dev.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": "ptm-dev-tasks",
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "GlobalSecondaryIndexes": [
+                Match.object_like(
+                    {
+                        "IndexName": STATUS_INDEX,
+                        "KeySchema": [
+                            {"AttributeName": "status", "KeyType": "HASH"},
+                            {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                        ],
+                    }
+                )
+            ],
+        },
+    )
+    dev.template.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Delete"})
+
+
+def test_production_retains_the_table_and_dlq_and_protects_the_table(prod: Synthesized) -> None:
+    prod.template.has_resource(
+        "AWS::DynamoDB::Table",
+        {"DeletionPolicy": "Retain", "Properties": Match.object_like({"DeletionProtectionEnabled": True})},
+    )
+    prod.template.has_resource(
+        "AWS::SQS::Queue",
+        {"DeletionPolicy": "Retain", "Properties": Match.object_like({"QueueName": "ptm-prod-tasks-dlq"})},
+    )
