@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lint format test unit integration workflow infra local synth deploy diff destroy bench-init clean
+.PHONY: help dev lint format test unit integration workflow infra e2e local smoke synth deploy diff destroy bench-init clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ dev: $(PY_STAMP) $(NODE_STAMP) ## Install Python (.venv) and Node (node_modules)
 lint: $(PY_STAMP) ## ruff (lint + format check) and mypy (strict)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions infra tests bench
+	$(BIN)/mypy functions infra tests bench smoke
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -72,9 +72,15 @@ deploy: $(PY_STAMP) $(NODE_STAMP) ## cdk deploy STAGE=dev (outputs in cdk.out/ou
 destroy: $(PY_STAMP) $(NODE_STAMP) ## cdk destroy STAGE=dev
 	$(CDK) destroy --context stage=$(STAGE)
 
-local: $(PY_STAMP) ## Run the whole system on this machine (the embedded local stack)
-	@echo "make local: the embedded local stack is not available yet (see the open local-stack issue)." >&2
-	@exit 2
+LOCAL_ARGS ?=
+local: $(PY_STAMP) ## Run the whole system on this machine until Ctrl-C (LOCAL_ARGS="--time-scale 0.1 ...")
+	$(BIN)/python -m infra.local $(LOCAL_ARGS)
+
+smoke: $(PY_STAMP) ## Smoke test: the local stack by default, or TASKS_ENDPOINT=... (SMOKE_ARGS="--scenario dlq")
+	$(BIN)/python -m smoke $(SMOKE_ARGS)
+
+e2e: $(PY_STAMP) ## Start the local stack as a subprocess and run the smoke script against it
+	$(BIN)/pytest tests/e2e -n 0
 
 bench-init: $(PY_STAMP) ## Handler init time vs the boto3 floor (fresh interpreters, median of 7)
 	$(BIN)/python -m bench.init_time --runs 7

@@ -30,6 +30,8 @@ SUPPORTED_MOTO = "5.2.5"
 Handler = Callable[[Any, Any], Any]
 InvokeHook = Callable[[str, Any], None]
 """Called with (function name, event) before each invocation: fault injection, counting."""
+InvokeListener = Callable[[str, Any, Any, "Invocation"], None]
+"""Called with (function name, event, result or error payload, invocation) after each one."""
 
 
 @dataclass
@@ -86,7 +88,9 @@ class LocalLambdaRuntime:
         self._lock = threading.Lock()
         self._original: Any = None
         self.hooks: list[InvokeHook] = []
+        self.listeners: list[InvokeListener] = []
         self.invocations: list[Invocation] = []
+        self.keep_invocations = True
 
     def register(
         self, function_name: str, handler: str, environment: Mapping[str, str] | None = None
@@ -131,8 +135,8 @@ class LocalLambdaRuntime:
         name = function.function_name
         handler = self._handlers.get(name)
         if handler is None:
-            error = LookupError(f"function {name} has no local handler registered")
-            return json.dumps(error_payload(error)), True, ""
+            missing = LookupError(f"function {name} has no local handler registered")
+            return json.dumps(error_payload(missing)), True, ""
         payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
         context = LambdaContext(
             function_name=name,
@@ -146,14 +150,18 @@ class LocalLambdaRuntime:
                 hook(name, payload)
             result = handler(payload, context)
         except Exception as exc:
-            self._record(Invocation(name, True, type(exc).__name__, _ms(started)))
-            return json.dumps(error_payload(exc)), True, ""
-        self._record(Invocation(name, False, None, _ms(started)))
+            error = error_payload(exc)
+            self._record(Invocation(name, True, type(exc).__name__, _ms(started)), payload, error)
+            return json.dumps(error), True, ""
+        self._record(Invocation(name, False, None, _ms(started)), payload, result)
         return json.dumps(result), False, ""
 
-    def _record(self, invocation: Invocation) -> None:
-        with self._lock:
-            self.invocations.append(invocation)
+    def _record(self, invocation: Invocation, event: Any, outcome: Any) -> None:
+        if self.keep_invocations:
+            with self._lock:
+                self.invocations.append(invocation)
+        for listener in list(self.listeners):
+            listener(invocation.function_name, event, outcome, invocation)
 
 
 def _ms(started: float) -> float:

@@ -1,0 +1,109 @@
+"""Command line for the local stack: ``ptm local`` / ``python -m infra.local``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+
+from infra.local.stack import LocalOptions, LocalStack, PortInUseError, banner
+
+
+def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
+    defaults = LocalOptions()
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Run Process Task Manager on this machine (moto as the AWS emulator)."
+    )
+    parser.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
+    parser.add_argument(
+        "--api-port", type=int, default=defaults.api_port, help="HTTP API port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--emulator-port",
+        type=int,
+        default=defaults.emulator_port,
+        help="moto server port (default %(default)s)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=defaults.time_scale,
+        help="multiply retry waits, visibility timeout, reconcile period (default %(default)s: real time)",
+    )
+    parser.add_argument(
+        "--failure-rate", type=float, default=defaults.failure_rate, help="FAILURE_RATE (%(default)s)"
+    )
+    parser.add_argument("--failure-seed", default=None, help="FAILURE_SEED: reproducible random failures")
+    parser.add_argument("--dispatch-pollers", type=int, default=defaults.dispatch_pollers)
+    parser.add_argument("--max-receive-count", type=int, default=defaults.max_receive_count)
+    parser.add_argument("--verbose", action="store_true", help="show the functions' own logs and metrics")
+    parser.add_argument("--quiet-tasks", action="store_true", help="no per-task state-change lines")
+    args = parser.parse_args(argv)
+    if not 0 <= args.failure_rate <= 1:
+        parser.error("--failure-rate must be between 0 and 1")
+    if args.time_scale < 0:
+        parser.error("--time-scale must be >= 0")
+    if min(args.api_port, args.emulator_port) < 1 or args.api_port == args.emulator_port:
+        parser.error("--api-port and --emulator-port must be distinct ports")
+    return LocalOptions(
+        host=args.host,
+        api_port=args.api_port,
+        emulator_port=args.emulator_port,
+        time_scale=args.time_scale,
+        failure_rate=args.failure_rate,
+        failure_seed=args.failure_seed,
+        dispatch_pollers=max(1, args.dispatch_pollers),
+        max_receive_count=args.max_receive_count,
+        verbose=args.verbose,
+        quiet_tasks=args.quiet_tasks,
+    )
+
+
+def configure_logging(verbose: bool) -> None:
+    """Our lines at INFO; the emulator's and the SDK's own chatter only with --verbose."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d  %(message)s", datefmt="%H:%M:%S"))
+    local = logging.getLogger("ptm.local")
+    local.addHandler(handler)
+    local.setLevel(logging.INFO)
+    local.propagate = False
+    logging.basicConfig(level=logging.INFO if verbose else logging.CRITICAL)
+    for chatty in ("werkzeug", "moto", "botocore", "boto3"):
+        logging.getLogger(chatty).setLevel(logging.INFO if verbose else logging.CRITICAL)
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = _options(argv)
+    configure_logging(options.verbose)
+    stack = LocalStack(options)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stack.request_stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        stack.start()
+    except PortInUseError as exc:
+        print(f"ptm local: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(banner(stack), flush=True)
+    try:
+        stack.wait()
+    finally:
+        stack.stop()
+        print("local stack stopped", flush=True)
+
+
+def ptm(argv: list[str] | None = None) -> None:
+    """The ``ptm`` console script. Today it has one command: ``ptm local``."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if not arguments or arguments[0] in {"-h", "--help"}:
+        print("usage: ptm local [options]   run the whole system on this machine (ptm local --help)")
+        sys.exit(0 if arguments else 2)
+    if arguments[0] != "local":
+        print(f"ptm: unknown command {arguments[0]!r}; available: local", file=sys.stderr)
+        sys.exit(2)
+    main(arguments[1:])

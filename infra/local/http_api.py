@@ -1,0 +1,93 @@
+"""A local stand-in for API Gateway's HTTP API: every request becomes a payload-v2 event for
+the submit function, invoked through the emulator's Lambda API, as API Gateway would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from infra.local.api_events import http_api_event
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+"""API Gateway HTTP APIs refuse larger payloads with 413 before any integration runs."""
+
+Invoke = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None]]
+"""Invoke the integration: (response, None) or (None, error type)."""
+
+
+def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    """API Gateway's own error shape, for failures before or instead of the integration."""
+    return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: LocalHttpApi
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self._reply(*_gateway_error(413, "Request Entity Too Large"), close=True)
+            return
+        body = self.rfile.read(length) if length else None
+        url = urlsplit(self.path)
+        event = http_api_event(
+            self.command,
+            url.path,
+            body=body,
+            headers={name: value for name, value in self.headers.items()},
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            source_ip=self.client_address[0],
+        )
+        response, error = self.server.invoke(event)
+        if response is None:
+            self.server.on_error(f"integration failed ({error}) for {self.command} {url.path}")
+            self._reply(*_gateway_error(500, "Internal Server Error"))
+            return
+        payload = response.get("body") or ""
+        raw = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        self._reply(int(response.get("statusCode", 200)), headers, raw)
+
+    def _reply(self, status: int, headers: dict[str, str], body: bytes, close: bool = False) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in {"content-length", "connection"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access logs stay quiet; the local stack logs task state changes instead."""
+
+
+class LocalHttpApi(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, host: str, port: int, invoke: Invoke, on_error: Callable[[str], None]) -> None:
+        super().__init__((host, port), _Handler)
+        self.invoke = invoke
+        self.on_error = on_error
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="http-api", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()

@@ -1,0 +1,358 @@
+"""The embedded local stack: the whole system in one process, on loopback.
+
+moto's server is the AWS emulator (state machines executed for real), the resources come from
+the same names and settings as the CDK stack, the state machine from the same ASL file, and
+the handlers are the same modules. Around them: an HTTP front for the API, pollers that
+behave like Lambda's SQS event-source mappings, a schedule for reconcile, and a log line per
+task state change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.common.models import Task
+from functions.common.tasks_table import TasksTable
+from infra.local.emulator import Clients, Emulator
+from infra.local.event_source import SqsEventSource
+from infra.local.http_api import LocalHttpApi
+from infra.local.lambda_runtime import Invocation, LocalLambdaRuntime
+from infra.local.provision import LocalResources, provision
+from infra.local.retry_clock import RetryClock
+from infra.naming import (
+    DISPATCH_BATCH_SIZE,
+    FUNCTION_SPECS,
+    MAX_RECEIVE_COUNT,
+    MONITOR_BATCH_SIZE,
+    VISIBILITY_TIMEOUT_FACTOR,
+    Function,
+    StageNames,
+)
+
+LOCAL_STAGE = "local"
+RECONCILE_EVERY_SECONDS = 300
+log = logging.getLogger("ptm.local")
+
+
+class PortInUseError(RuntimeError):
+    def __init__(self, host: str, port: int, option: str) -> None:
+        super().__init__(f"port {port} on {host} is already in use; choose another with {option}")
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    emulator_port: int = 5000
+    time_scale: float = 1.0
+    """Multiplies retry waits, the queue's visibility timeout and the reconcile period."""
+    failure_rate: float = 0.3
+    failure_seed: str | None = None
+    dispatch_pollers: int = 2
+    max_receive_count: int = MAX_RECEIVE_COUNT
+    verbose: bool = False
+    quiet_tasks: bool = False
+    """Skip the per-task state-change lines (benchmarks)."""
+
+    def scaled(self, seconds: float, minimum: float = 1.0) -> float:
+        return max(minimum, seconds * self.time_scale)
+
+
+def ensure_port_free(host: str, port: int, option: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUseError(host, port, option) from exc
+
+
+@dataclass
+class _Poller:
+    source: SqsEventSource
+    stop: threading.Event
+    on_error: Callable[[str], None]
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, count: int, name: str) -> None:
+        for index in range(count):
+            thread = threading.Thread(target=self._run, name=f"{name}-{index}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                result = self.source.poll_once(wait_seconds=1)
+            except Exception as exc:
+                if not self.stop.is_set():
+                    self.on_error(f"poller for {self.source.function_name}: {type(exc).__name__}: {exc}")
+                    self.stop.wait(1)
+                continue
+            if result.function_error:
+                self.on_error(
+                    f"{self.source.function_name} failed its whole batch of {result.received} "
+                    f"({result.function_error}); the messages will be redelivered"
+                )
+
+
+class TaskChangeLog:
+    """Prints one line per task state change, read from the table after each invocation."""
+
+    def __init__(self, table: TasksTable, emit: Callable[[str], None]) -> None:
+        self._table = table
+        self._emit = emit
+        self._seen: dict[str, tuple[str, int, bool]] = {}
+        self._pending: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="task-log", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._pending.put(None)
+        self._thread.join(timeout=5)
+
+    def notice(self, function_name: str, event: Any, outcome: Any, invocation: Invocation) -> None:
+        for task_id in _task_ids(function_name, event, outcome):
+            self._pending.put(task_id)
+
+    def _run(self) -> None:
+        while (task_id := self._pending.get()) is not None:
+            try:
+                task = self._table.get(task_id)
+            except Exception:
+                continue
+            if task is not None:
+                self._report(task)
+
+    def _report(self, task: Task) -> None:
+        state = (task.status.value, task.attempts, task.dead_lettered_at is not None)
+        if self._seen.get(task.task_id) == state:
+            return
+        self._seen[task.task_id] = state
+        detail = ""
+        if task.status.value == "RUNNING" and task.last_error:
+            detail = f"  retrying after: {task.last_error}"
+        elif task.status.value == "FAILED":
+            detail = f"  {task.error}" + ("  → dead-lettered" if task.dead_lettered_at else "")
+        self._emit(f"task {task.task_id}  {task.status.value:<9}  attempt {task.attempts}{detail}")
+
+
+def _task_ids(function_name: str, event: Any, outcome: Any) -> list[str]:
+    """Which tasks an invocation touched, from its event or its response."""
+    ids: list[str] = []
+    if function_name.endswith(f"-{Function.SUBMIT.value}") and isinstance(outcome, dict):
+        try:
+            body = json.loads(outcome.get("body") or "{}")
+        except json.JSONDecodeError:
+            return ids
+        if isinstance(body, dict) and isinstance(body.get("taskId"), str):
+            ids.append(body["taskId"])
+    elif isinstance(event, dict) and isinstance(event.get("taskId"), str):
+        ids.append(event["taskId"])
+    elif isinstance(event, dict):
+        for record in event.get("Records", []):
+            try:
+                body = json.loads(record.get("body", ""))
+            except json.JSONDecodeError:
+                continue
+            if isinstance(body, dict) and isinstance(body.get("taskId"), str):
+                ids.append(body["taskId"])
+    return ids
+
+
+class LocalStack:
+    def __init__(self, options: LocalOptions, emit: Callable[[str], None] | None = None) -> None:
+        self.options = options
+        self.names = StageNames(LOCAL_STAGE)
+        self.emit = emit or log.info
+        self.emulator = Emulator(host=options.host, port=options.emulator_port)
+        self.runtime = LocalLambdaRuntime()
+        self.retry_clock = RetryClock(scale=options.time_scale)
+        self._stop = threading.Event()
+        self._pollers: list[_Poller] = []
+        self._http: LocalHttpApi | None = None
+        self._task_log: TaskChangeLog | None = None
+        self._reconciler: threading.Thread | None = None
+        self.resources: LocalResources | None = None
+        self.clients: Clients | None = None
+
+    @property
+    def api_endpoint(self) -> str:
+        return f"http://{self.options.host}:{self.options.api_port}"
+
+    def start(self) -> None:
+        """Refuse taken ports before anything starts, so a failure leaves nothing running."""
+        ensure_port_free(self.options.host, self.options.api_port, "--api-port")
+        ensure_port_free(self.options.host, self.options.emulator_port, "--emulator-port")
+        self.emulator.start()
+        try:
+            self._start_after_emulator()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_after_emulator(self) -> None:
+        options = self.options
+        self.clients = self.emulator.clients()
+        dispatch_timeout = FUNCTION_SPECS[Function.DISPATCH].timeout_seconds
+        self.resources = provision(
+            self.clients,
+            self.names,
+            max_receive_count=options.max_receive_count,
+            visibility_timeout=int(options.scaled(VISIBILITY_TIMEOUT_FACTOR * dispatch_timeout)),
+        )
+        environment = {
+            **self.emulator.environment(),
+            **self.resources.environment(failure_rate=options.failure_rate),
+            "POWERTOOLS_LOG_LEVEL": "INFO" if options.verbose else "CRITICAL",
+            "POWERTOOLS_METRICS_DISABLED": "false" if options.verbose else "true",
+        }
+        if options.failure_seed is not None:
+            environment["FAILURE_SEED"] = options.failure_seed
+        os.environ.update(environment)
+        for function in Function:
+            self.runtime.register(self.names.function(function), function.handler, environment)
+        self.runtime.keep_invocations = False
+        self.runtime.listeners.append(self._log_failed_invocation)
+        self.runtime.install()
+        self.retry_clock.install()
+
+        if not options.quiet_tasks:
+            self._task_log = TaskChangeLog(TasksTable(self.clients.dynamodb, self.resources.table), self.emit)
+            self._task_log.start()
+            self.runtime.listeners.append(self._task_log.notice)
+
+        self._http = LocalHttpApi(options.host, options.api_port, self._invoke_submit, self._warn)
+        self._http.start()
+        self._start_pollers()
+        self._reconciler = threading.Thread(
+            target=self._reconcile_periodically, name="reconcile", daemon=True
+        )
+        self._reconciler.start()
+
+    def _start_pollers(self) -> None:
+        assert self.clients is not None
+        assert self.resources is not None
+        sources = [
+            (
+                Function.DISPATCH,
+                self.resources.tasks_queue_url,
+                self.resources.tasks_queue_arn,
+                DISPATCH_BATCH_SIZE,
+                self.options.dispatch_pollers,
+            ),
+            (
+                Function.MONITOR,
+                self.resources.dead_letter_queue_url,
+                self.resources.dead_letter_queue_arn,
+                MONITOR_BATCH_SIZE,
+                1,
+            ),
+        ]
+        for function, url, arn, batch_size, count in sources:
+            clients = self.emulator.clients()
+            poller = _Poller(
+                SqsEventSource(
+                    sqs=clients.sqs,
+                    lambda_client=clients.lambda_,
+                    queue_url=url,
+                    queue_arn=arn,
+                    function_name=self.names.function(function),
+                    region=self.emulator.region,
+                    batch_size=batch_size,
+                ),
+                self._stop,
+                self._warn,
+            )
+            poller.start(count, f"poller-{function.value}")
+            self._pollers.append(poller)
+
+    def _invoke_submit(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        assert self.clients is not None
+        response = self.clients.lambda_.invoke(
+            FunctionName=self.names.function(Function.SUBMIT), Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            return None, payload.get("errorType") if isinstance(payload, dict) else "Unknown"
+        return payload, None
+
+    def _reconcile_periodically(self) -> None:
+        assert self.clients is not None
+        interval = self.options.scaled(RECONCILE_EVERY_SECONDS)
+        while not self._stop.wait(interval):
+            try:
+                self.clients.lambda_.invoke(
+                    FunctionName=self.names.function(Function.RECONCILE), Payload=b"{}"
+                )
+            except Exception as exc:
+                self._warn(f"reconcile: {exc}")
+
+    def _log_failed_invocation(
+        self, function_name: str, event: Any, outcome: Any, invocation: Invocation
+    ) -> None:
+        if not invocation.errored or function_name.endswith(f"-{Function.PROCESS.value}"):
+            return
+        ids = ", ".join(_task_ids(function_name, event, None)) or "-"
+        message = outcome.get("errorMessage", "") if isinstance(outcome, dict) else ""
+        self._warn(f"{function_name} raised {invocation.error_type} (tasks: {ids}): {message}")
+
+    def _warn(self, message: str) -> None:
+        self.emit(f"warning: {message}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._http is not None:
+            self._http.stop()
+        for poller in self._pollers:
+            for thread in poller.threads:
+                thread.join(timeout=5)
+        if self._task_log is not None:
+            self._task_log.stop()
+        self.retry_clock.uninstall()
+        self.runtime.uninstall()
+        self.emulator.stop()
+
+    def wait(self) -> None:
+        while not self._stop.wait(0.5):
+            pass
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+
+def banner(stack: LocalStack) -> str:
+    assert stack.resources is not None
+    api, emulator, resources = stack.api_endpoint, stack.emulator.endpoint, stack.resources
+    options = stack.options
+    return f"""
+Process Task Manager — local stack (stage "{LOCAL_STAGE}")
+  API        {api}
+  emulator   {emulator}   (moto; any AWS SDK or CLI with --endpoint-url)
+  failure rate {options.failure_rate}, time scale {options.time_scale}
+
+Try it:
+  curl -s -X POST {api}/tasks -H 'Content-Type: application/json' -d '{{"hello": "world"}}'
+  curl -s {api}/tasks/<taskId>
+  curl -s -X POST {api}/tasks -d '{{"simulate": {{"failures": 5}}}}'    # exhausts retries → DLQ
+  TASKS_ENDPOINT={api} python -m smoke                          # or: make smoke
+
+Inspect the emulator:
+  aws --endpoint-url {emulator} dynamodb scan --table-name {resources.table}
+  aws --endpoint-url {emulator} sqs get-queue-attributes --attribute-names ApproximateNumberOfMessages \\
+      --queue-url {resources.dead_letter_queue_url}
+  aws --endpoint-url {emulator} stepfunctions list-executions \\
+      --state-machine-arn {resources.state_machine_arn}
+  (any credentials work, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
+
+Ctrl-C stops everything.
+"""

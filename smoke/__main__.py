@@ -1,0 +1,65 @@
+"""``python -m smoke`` / ``make smoke``: submit tasks and check that every one ends as the contract says.
+
+Reads TASKS_ENDPOINT (default: the local stack), TASKS_TABLE (optional cross-check in DynamoDB),
+SMOKE_TASK_COUNT, SMOKE_TIMEOUT_MS, SMOKE_INTERVAL_MS, AWS_REGION, AWS_PROFILE.
+Exit codes: 0 all accounted for; 1 violations (lost, stuck, forbidden state); 2 bad configuration
+or unreachable endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from smoke.client import EndpointUnreachableError, TasksApi
+from smoke.config import SmokeConfigError, load
+from smoke.run import render, run, summary
+from smoke.scenarios import Scenario
+from smoke.table_check import cross_check
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m smoke", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=[scenario.value for scenario in Scenario],
+        help="repeatable; default random (FAILURE_RATE decides); success/retry/dlq/permanent force one path",
+    )
+    parser.add_argument("--json", type=Path, help="also write the summary as JSON to this file")
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        config = load()
+        TasksApi(config.endpoint).get("smoke-reachability-probe")
+    except SmokeConfigError as error:
+        console.print(f"[bold red]smoke: bad configuration:[/] {error}")
+        return 2
+    except EndpointUnreachableError as error:
+        hint = " (start it with `make local`)" if config.is_local_default else ""
+        console.print(f"[bold red]smoke:[/] {error}{hint}")
+        return 2
+    scenarios = [Scenario(name) for name in dict.fromkeys(args.scenario or [Scenario.RANDOM.value])]
+    console.print(
+        f"smoke: {config.task_count} task(s) per scenario ({', '.join(scenarios)}) → {config.endpoint}"
+    )
+    try:
+        outcome = run(config, scenarios, console)
+    except EndpointUnreachableError as error:
+        console.print(f"[bold red]smoke:[/] {error}")
+        return 2
+    if config.table:
+        cross_check(config, outcome)
+    report = summary(config, outcome)
+    render(report, console)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 1 if report["violations"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

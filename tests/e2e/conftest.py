@@ -1,0 +1,130 @@
+"""Start the local stack exactly as a user would (a subprocess), on its own ports, time-scaled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.emulator import LOCAL_CREDENTIALS, Clients, free_port
+from infra.naming import StageNames
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 30
+NAMES = StageNames("local")
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    api: str
+    emulator: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def clients(self) -> Clients:
+        return Clients.for_endpoint(self.emulator)
+
+    def smoke(
+        self, *args: str, count: int, tmp_path: Path, timeout_ms: int = 60_000
+    ) -> tuple[int, dict[str, Any], str]:
+        report = tmp_path / f"smoke-{time.monotonic_ns()}.json"
+        environment = {
+            **os.environ,
+            "TASKS_ENDPOINT": self.api,
+            "SMOKE_TASK_COUNT": str(count),
+            "SMOKE_TIMEOUT_MS": str(timeout_ms),
+            "SMOKE_INTERVAL_MS": "200",
+            "COLUMNS": "120",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "smoke", *args, "--json", str(report)],
+            cwd=REPO,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout_ms / 1000 + 60,
+            check=False,
+        )
+        summary = json.loads(report.read_text()) if report.exists() else {}
+        return result.returncode, summary, result.stdout + result.stderr
+
+
+def start_local_stack(log_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int, int]:
+    api_port, emulator_port = free_port(), free_port()
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--api-port",
+            str(api_port),
+            "--emulator-port",
+            str(emulator_port),
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"},
+    )
+    return process, api_port, emulator_port
+
+
+def wait_until_serving(api: str, process: subprocess.Popen[str], log_path: Path) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < STARTUP_SECONDS:
+        if process.poll() is not None:
+            raise RuntimeError(f"local stack exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            urllib.request.urlopen(f"{api}/tasks/ready-probe", timeout=2)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"local stack not serving after {STARTUP_SECONDS}s:\n{log_path.read_text()}")
+
+
+def stop(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    log_path = tmp_path_factory.mktemp("local-stack") / "local.log"
+    process, api_port, emulator_port = start_local_stack(
+        log_path, "--time-scale", "0.01", "--max-receive-count", "3", "--failure-seed", "e2e"
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+        wait_until_serving(api, process, log_path)
+        os.environ.update(LOCAL_CREDENTIALS)
+        yield RunningStack(process, api, f"http://127.0.0.1:{emulator_port}", log_path)
+    finally:
+        if process.poll() is None:
+            stop(process)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
