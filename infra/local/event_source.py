@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,22 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+Invoke = Callable[[str, dict[str, Any]], tuple[Any, str | None]]
+"""Invoke a function by name: (response payload, None) or (error payload, error type)."""
+
+
+def lambda_api_invoke(lambda_client: LambdaClient) -> Invoke:
+    """Invoke through the emulator's Lambda API (as Lambda's own pollers call the function)."""
+
+    def invoke(function_name: str, event: dict[str, Any]) -> tuple[Any, str | None]:
+        response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+        body = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            return body, body.get("errorType", "Unknown") if isinstance(body, dict) else "Unknown"
+        return body, None
+
+    return invoke
 
 
 def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
@@ -63,7 +79,7 @@ class SqsEventSource:
         self,
         *,
         sqs: SQSClient,
-        lambda_client: LambdaClient,
+        invoke: Invoke,
         queue_url: str,
         queue_arn: str,
         function_name: str,
@@ -74,7 +90,7 @@ class SqsEventSource:
         """``failed_visibility_seconds``: if set, failed records become visible again after this
         many seconds instead of the queue's visibility timeout (a local-time speed-up)."""
         self._sqs = sqs
-        self._lambda = lambda_client
+        self._invoke = invoke
         self.queue_url = queue_url
         self.queue_arn = queue_arn
         self.function_name = function_name
@@ -93,18 +109,12 @@ class SqsEventSource:
         messages = response.get("Messages", [])
         if not messages:
             return PollResult(received=0, deleted=0, failed=0)
-        invocation = self._lambda.invoke(
-            FunctionName=self.function_name,
-            Payload=json.dumps(sqs_event(messages, self.queue_arn, self.region)).encode(),
-        )
-        body = invocation["Payload"].read()
-        if invocation.get("FunctionError"):
-            error = json.loads(body).get("errorType", "Unknown") if body else "Unknown"
+        body, error = self._invoke(self.function_name, sqs_event(messages, self.queue_arn, self.region))
+        if error is not None:
             self._release(messages)
             return PollResult(received=len(messages), deleted=0, failed=len(messages), function_error=error)
-        failed_ids = {
-            item["itemIdentifier"] for item in json.loads(body or b"{}").get("batchItemFailures", [])
-        }
+        failures = body.get("batchItemFailures", []) if isinstance(body, dict) else []
+        failed_ids = {item["itemIdentifier"] for item in failures}
         succeeded = [message for message in messages if message["MessageId"] not in failed_ids]
         failed = [message for message in messages if message["MessageId"] in failed_ids]
         self._delete(succeeded)

@@ -132,18 +132,24 @@ class LocalLambdaRuntime:
             self.uninstall()
 
     def invoke(self, function: LambdaFunction, event: str | None) -> tuple[str, bool, str]:
-        name = function.function_name
-        handler = self._handlers.get(name)
-        if handler is None:
-            missing = LookupError(f"function {name} has no local handler registered")
-            return json.dumps(error_payload(missing)), True, ""
+        """moto's entry point: the state machine's lambda:invoke and the Lambda Invoke API."""
         payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
         context = LambdaContext(
-            function_name=name,
+            function_name=function.function_name,
             memory_limit_in_mb=int(function.memory_size),
             timeout_seconds=int(function.timeout),
             invoked_function_arn=function.function_arn,
         )
+        outcome, errored = self.call(payload, context)
+        return json.dumps(outcome), errored, ""
+
+    def call(self, payload: Any, context: LambdaContext) -> tuple[Any, bool]:
+        """Run the handler registered for ``context.function_name``: (result, False), or
+        (``{"errorType", "errorMessage", "stackTrace"}``, True) if it raised."""
+        name = context.function_name
+        handler = self._handlers.get(name)
+        if handler is None:
+            return error_payload(LookupError(f"function {name} has no local handler registered")), True
         started = time.perf_counter()
         try:
             for hook in list(self.hooks):
@@ -152,9 +158,9 @@ class LocalLambdaRuntime:
         except Exception as exc:
             error = error_payload(exc)
             self._record(Invocation(name, True, type(exc).__name__, _ms(started)), payload, error)
-            return json.dumps(error), True, ""
+            return error, True
         self._record(Invocation(name, False, None, _ms(started)), payload, result)
-        return json.dumps(result), False, ""
+        return result, False
 
     def _record(self, invocation: Invocation, event: Any, outcome: Any) -> None:
         if self.keep_invocations:

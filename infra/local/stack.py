@@ -24,7 +24,7 @@ from functions.common.tasks_table import TasksTable
 from infra.local.emulator import Clients, Emulator
 from infra.local.event_source import SqsEventSource
 from infra.local.http_api import LocalHttpApi
-from infra.local.lambda_runtime import Invocation, LocalLambdaRuntime
+from infra.local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime
 from infra.local.provision import LocalResources, provision
 from infra.local.retry_clock import RetryClock
 from infra.naming import (
@@ -259,11 +259,10 @@ class LocalStack:
             ),
         ]
         for function, url, arn, batch_size, count in sources:
-            clients = self.emulator.clients()
             poller = _Poller(
                 SqsEventSource(
-                    sqs=clients.sqs,
-                    lambda_client=clients.lambda_,
+                    sqs=self.emulator.clients().sqs,
+                    invoke=self._call,
                     queue_url=url,
                     queue_arn=arn,
                     function_name=self.names.function(function),
@@ -276,24 +275,33 @@ class LocalStack:
             poller.start(count, f"poller-{function.value}")
             self._pollers.append(poller)
 
-    def _invoke_submit(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-        assert self.clients is not None
-        response = self.clients.lambda_.invoke(
-            FunctionName=self.names.function(Function.SUBMIT), Payload=json.dumps(event).encode()
+    def _call(self, function_name: str, event: dict[str, Any]) -> tuple[Any, str | None]:
+        """Invoke a function the way its event source would, straight into the local runtime
+        (API Gateway and event-source mappings do not go through the public Invoke API)."""
+        assert self.resources is not None
+        function = Function(function_name.rsplit("-", 1)[-1])
+        spec = FUNCTION_SPECS[function]
+        context = LambdaContext(
+            function_name=function_name,
+            memory_limit_in_mb=spec.memory_mb,
+            timeout_seconds=spec.timeout_seconds,
+            invoked_function_arn=self.resources.function_arns[function],
         )
-        payload = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError"):
-            return None, payload.get("errorType") if isinstance(payload, dict) else "Unknown"
-        return payload, None
+        outcome, errored = self.runtime.call(event, context)
+        if errored:
+            return outcome, outcome.get("errorType", "Unknown") if isinstance(outcome, dict) else "Unknown"
+        return outcome, None
+
+    def _invoke_submit(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        outcome, error = self._call(self.names.function(Function.SUBMIT), event)
+        return (None, error) if error is not None else (outcome, None)
 
     def _reconcile_periodically(self) -> None:
         assert self.clients is not None
         interval = self.options.scaled(RECONCILE_EVERY_SECONDS)
         while not self._stop.wait(interval):
             try:
-                self.clients.lambda_.invoke(
-                    FunctionName=self.names.function(Function.RECONCILE), Payload=b"{}"
-                )
+                self._call(self.names.function(Function.RECONCILE), {})
             except Exception as exc:
                 self._warn(f"reconcile: {exc}")
 

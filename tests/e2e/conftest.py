@@ -42,14 +42,13 @@ class RunningStack:
         self, *args: str, count: int, tmp_path: Path, timeout_ms: int = 60_000
     ) -> tuple[int, dict[str, Any], str]:
         report = tmp_path / f"smoke-{time.monotonic_ns()}.json"
-        environment = {
-            **os.environ,
-            "TASKS_ENDPOINT": self.api,
-            "SMOKE_TASK_COUNT": str(count),
-            "SMOKE_TIMEOUT_MS": str(timeout_ms),
-            "SMOKE_INTERVAL_MS": "200",
-            "COLUMNS": "120",
-        }
+        environment = user_environment(
+            TASKS_ENDPOINT=self.api,
+            SMOKE_TASK_COUNT=str(count),
+            SMOKE_TIMEOUT_MS=str(timeout_ms),
+            SMOKE_INTERVAL_MS="200",
+            COLUMNS="120",
+        )
         result = subprocess.run(
             [sys.executable, "-m", "smoke", *args, "--json", str(report)],
             cwd=REPO,
@@ -61,6 +60,25 @@ class RunningStack:
         )
         summary = json.loads(report.read_text()) if report.exists() else {}
         return result.returncode, summary, result.stdout + result.stderr
+
+
+def user_environment(**extra: str) -> dict[str, str]:
+    """The environment a user's shell would have: none of the variables other tests in this
+    process set for their own emulator (endpoint, table, queue URLs, Powertools, moto)."""
+    ours = (
+        "AWS_",
+        "TASKS_",
+        "SMOKE_",
+        "POWERTOOLS_",
+        "MOTO_",
+        "STATE_MACHINE",
+        "DEAD_LETTER",
+        "FAILURE_",
+        "LEASE_",
+        "RECONCILE_",
+    )
+    base = {key: value for key, value in os.environ.items() if not key.startswith(ours)}
+    return {**base, **extra}
 
 
 def start_local_stack(log_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int, int]:
@@ -81,7 +99,7 @@ def start_local_stack(log_path: Path, *extra: str) -> tuple[subprocess.Popen[str
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"},
+        env=user_environment(),
     )
     return process, api_port, emulator_port
 
