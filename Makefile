@@ -57,10 +57,11 @@ workflow: $(PY_STAMP) ## The real ASL executed by moto with the real handlers
 infra: $(PY_STAMP) $(NODE_STAMP) ## CDK assertions, cdk-nag, cfn-lint and asl-validator
 	$(BIN)/pytest tests/infra -n 0
 
+# cfn-lint fails on warnings too; W3005 (a DependsOn that a GetAtt already implies) is how CDK writes roles.
 synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev (offline, no credentials) + cfn-lint
 	rm -rf cdk.out
 	$(CDK) synth --context stage=$(STAGE) --quiet
-	$(BIN)/cfn-lint cdk.out/*.template.json --non-zero-exit-code error
+	$(BIN)/cfn-lint cdk.out/*.template.json --non-zero-exit-code warning --ignore-checks W3005
 	@echo "cdk.out/ written; cdk-nag report: cdk.out/validation-report.json"
 
 diff: $(PY_STAMP) $(NODE_STAMP) ## cdk diff STAGE=dev against your account

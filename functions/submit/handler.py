@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import warnings
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -24,6 +25,9 @@ from functions.common.observability import logger, metrics
 from functions.common.submission import submit_task
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
+
+# GET requests publish no metric by design; Powertools would warn on every one of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 settings = SubmitSettings.from_env()
 table = TasksTable(dynamodb_client(), settings.tasks_table)

@@ -231,13 +231,14 @@ class LocalStack:
             self._task_log.start()
             self.runtime.listeners.append(self._task_log.notice)
 
-        self._http = LocalHttpApi(options.host, options.api_port, self._invoke_submit, self._warn)
-        self._http.start()
         self._start_pollers()
         self._reconciler = threading.Thread(
             target=self._reconcile_periodically, name="reconcile", daemon=True
         )
         self._reconciler.start()
+        # Last: once the API answers, everything behind it is running.
+        self._http = LocalHttpApi(options.host, options.api_port, self._invoke_submit, self._warn)
+        self._http.start()
 
     def _start_pollers(self) -> None:
         assert self.clients is not None
@@ -261,7 +262,7 @@ class LocalStack:
         for function, url, arn, batch_size, count in sources:
             poller = _Poller(
                 SqsEventSource(
-                    sqs=self.emulator.clients().sqs,
+                    sqs=self.clients.sqs,
                     invoke=self._call,
                     queue_url=url,
                     queue_arn=arn,

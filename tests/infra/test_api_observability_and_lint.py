@@ -113,7 +113,7 @@ def test_cfn_lint_passes_on_the_synthesized_templates(dev: Synthesized, prod: Sy
     for synth in (dev, prod):
         template = synth.outdir / f"{synth.stack_name}.template.json"
         result = subprocess.run(
-            [cfn_lint, str(template), "--non-zero-exit-code", "error"],
+            [cfn_lint, str(template), "--non-zero-exit-code", "warning", "--ignore-checks", "W3005"],
             capture_output=True,
             text=True,
             check=False,
