@@ -17,7 +17,7 @@ from infra.naming import Function
 
 CLIENTS: dict[Function, tuple[str, ...]] = {
     Function.SUBMIT: ("dynamodb", "sqs"),
-    Function.DISPATCH: ("stepfunctions",),
+    Function.DISPATCH: ("stepfunctions", "dynamodb"),
     Function.PROCESS: ("dynamodb",),
     Function.MONITOR: ("dynamodb",),
     Function.RECONCILE: ("dynamodb", "sqs"),

@@ -49,6 +49,7 @@ MONITOR_BATCH_SIZE = 10
 MAX_RECEIVE_COUNT = 5
 STATUS_INDEX_PROJECTION = (
     "attempts",
+    "runs",
     "updatedAt",
     "error",
     "executionArn",
@@ -97,7 +98,7 @@ class StageNames:
 
 FUNCTION_ENVIRONMENT: dict[Function, tuple[str, ...]] = {
     Function.SUBMIT: ("TASKS_TABLE", "TASKS_QUEUE_URL"),
-    Function.DISPATCH: ("STATE_MACHINE_ARN",),
+    Function.DISPATCH: ("STATE_MACHINE_ARN", "TASKS_TABLE"),
     Function.PROCESS: ("TASKS_TABLE", "FAILURE_RATE", "LEASE_SECONDS"),
     Function.MONITOR: ("TASKS_TABLE",),
     Function.RECONCILE: ("TASKS_TABLE", "TASKS_QUEUE_URL", "RECONCILE_AFTER_SECONDS"),

@@ -56,10 +56,14 @@ class ProcessTaskManagerStack(Stack):
         table_arn, index_arn = storage.table.table_arn, f"{storage.table.table_arn}/index/{STATUS_INDEX}"
         grants: dict[Function, list[tuple[list[str], list[str]]]] = {
             Function.SUBMIT: [
-                (["dynamodb:PutItem", "dynamodb:GetItem"], [table_arn]),
+                (["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [table_arn]),
+                (["dynamodb:Query"], [index_arn]),
                 (["sqs:SendMessage"], [queues.tasks_queue.queue_arn]),
             ],
-            Function.DISPATCH: [(["states:StartExecution"], [workflow.state_machine.state_machine_arn])],
+            Function.DISPATCH: [
+                (["states:StartExecution"], [workflow.state_machine.state_machine_arn]),
+                (["dynamodb:BatchGetItem"], [table_arn]),
+            ],
             Function.PROCESS: [(["dynamodb:UpdateItem"], [table_arn])],
             Function.MONITOR: [(["dynamodb:UpdateItem"], [table_arn])],
             Function.RECONCILE: [

@@ -59,6 +59,7 @@ class SubmitSettings(_Settings):
 
 class DispatchSettings(_Settings):
     state_machine_arn: NonEmpty = Field(alias=Env.STATE_MACHINE_ARN)
+    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
 
 
 class ProcessSettings(_Settings):

@@ -14,9 +14,11 @@ class ApiError(Exception):
     status_code = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **details: str) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details
+        """Extra fields for the error body, e.g. ``currentStatus`` on a 409."""
 
 
 class InvalidRequestError(ApiError):
@@ -34,6 +36,14 @@ class PayloadNotObjectError(InvalidRequestError):
 
 class InvalidIdempotencyKeyError(InvalidRequestError):
     code = "INVALID_IDEMPOTENCY_KEY"
+
+
+class InvalidQueryError(InvalidRequestError):
+    code = "INVALID_QUERY"
+
+
+class InvalidNextTokenError(InvalidRequestError):
+    code = "INVALID_NEXT_TOKEN"
 
 
 class PayloadTooLargeError(ApiError):
@@ -54,6 +64,16 @@ class RouteNotFoundError(ApiError):
 class IdempotencyConflictError(ApiError):
     status_code = 409
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class TaskNotCancellableError(ApiError):
+    status_code = 409
+    code = "TASK_NOT_CANCELLABLE"
+
+
+class TaskNotRedrivableError(ApiError):
+    status_code = 409
+    code = "TASK_NOT_REDRIVABLE"
 
 
 class ServiceUnavailableError(ApiError):

@@ -32,6 +32,9 @@ class Task(CamelModel):
     status: TaskStatus
     payload: dict[str, Any]
     attempts: int = 0
+    """Process invocations that ran, over every run of the task."""
+    runs: int = 1
+    """How many times the task was queued: 1, plus one per redrive."""
     created_at: str
     updated_at: str
     idempotency_key: str | None = None
@@ -63,6 +66,25 @@ class TaskMessage(CamelModel):
     """The body of a message on the tasks queue: only the id; the record holds the payload."""
 
     task_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    run: int = Field(default=1, ge=1)
+    """Which run of the task this message starts (a redrive sends run n+1)."""
+
+
+class TaskSummary(CamelModel):
+    """A task as listed: the byStatus index's attributes, without the payload."""
+
+    task_id: str
+    status: TaskStatus
+    created_at: str
+    updated_at: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    execution_arn: str | None = None
+    dead_lettered_at: str | None = None
+    idempotency_key: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class ProcessRequest(CamelModel):

@@ -20,7 +20,8 @@ SWEEP_LIMIT = 500
 def reenqueue_stale(
     *, table: TasksTable, queue: TasksQueue, clock: Clock, older_than: timedelta, limit: int = SWEEP_LIMIT
 ) -> tuple[list[str], list[str]]:
-    """Returns (re-enqueued ids, ids the queue refused this time)."""
+    """Returns (re-enqueued ids, ids the queue refused this time). A redriven task is sent for
+    its current run."""
     stale = table.queued_before(clock() - older_than, limit)
     refused = queue.enqueue_many(stale)
-    return [task_id for task_id in stale if task_id not in refused], refused
+    return [task_id for task_id, _ in stale if task_id not in refused], refused

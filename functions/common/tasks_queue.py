@@ -16,38 +16,36 @@ if TYPE_CHECKING:
 SQS_BATCH_LIMIT = 10
 
 
+def _body(task_id: str, run: int) -> str:
+    return TaskMessage(task_id=task_id, run=run).model_dump_json(by_alias=True)
+
+
 class TasksQueue:
     def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self.queue_url = queue_url
 
-    def enqueue(self, task_id: str) -> None:
+    def enqueue(self, task_id: str, run: int = 1) -> None:
         try:
-            self._client.send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=TaskMessage(task_id=task_id).model_dump_json(by_alias=True),
-            )
+            self._client.send_message(QueueUrl=self.queue_url, MessageBody=_body(task_id, run))
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailableError(f"enqueue task {task_id}: {exc}") from exc
 
-    def enqueue_many(self, task_ids: Sequence[str]) -> list[str]:
-        """Send in batches of ten; returns the ids SQS did not accept."""
+    def enqueue_many(self, tasks: Sequence[tuple[str, int]]) -> list[str]:
+        """Send (task id, run) pairs in batches of ten; returns the ids SQS did not accept."""
         refused: list[str] = []
-        for start in range(0, len(task_ids), SQS_BATCH_LIMIT):
-            chunk = task_ids[start : start + SQS_BATCH_LIMIT]
+        for start in range(0, len(tasks), SQS_BATCH_LIMIT):
+            chunk = tasks[start : start + SQS_BATCH_LIMIT]
             try:
                 response = self._client.send_message_batch(
                     QueueUrl=self.queue_url,
                     Entries=[
-                        {
-                            "Id": str(index),
-                            "MessageBody": TaskMessage(task_id=task_id).model_dump_json(by_alias=True),
-                        }
-                        for index, task_id in enumerate(chunk)
+                        {"Id": str(index), "MessageBody": _body(task_id, run)}
+                        for index, (task_id, run) in enumerate(chunk)
                     ],
                 )
             except (ClientError, BotoCoreError):
-                refused.extend(chunk)
+                refused.extend(task_id for task_id, _ in chunk)
                 continue
-            refused.extend(chunk[int(entry["Id"])] for entry in response.get("Failed", []))
+            refused.extend(chunk[int(entry["Id"])][0] for entry in response.get("Failed", []))
         return refused

@@ -24,7 +24,7 @@ from functions.common.errors import (
     TaskAlreadyExistsError,
     TransitionRefusedError,
 )
-from functions.common.models import Task, TaskStatus
+from functions.common.models import Task, TaskStatus, TaskSummary
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,7 +50,21 @@ def task_from_item(item: Mapping[str, Any]) -> Task:
     if "result" in plain:
         plain["result"] = json.loads(plain["result"])
     plain["attempts"] = int(plain.get("attempts", 0))
+    plain["runs"] = int(plain.get("runs", 1))
     return Task.model_validate(plain)
+
+
+def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
+    plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    plain["attempts"] = int(plain.get("attempts", 0))
+    return TaskSummary.model_validate(plain)
+
+
+PageKey = dict[str, Any]
+"""DynamoDB's LastEvaluatedKey for the byStatus index (taskId, status, createdAt)."""
+BATCH_GET_LIMIT = 100
+BATCH_GET_ROUNDS = 5
+_ONE: Any = {"N": "1"}
 
 
 class TasksTable:
@@ -84,6 +98,7 @@ class TasksTable:
             "status": task.status.value,
             "payload": json.dumps(task.payload, separators=(",", ":"), ensure_ascii=False),
             "attempts": 0,
+            "runs": 1,
             "createdAt": task.created_at,
             "updatedAt": task.updated_at,
             "requestHash": task.request_hash,
@@ -230,8 +245,8 @@ class TasksTable:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
 
-    def queued_before(self, cutoff: datetime, limit: int) -> list[str]:
-        """Ids of tasks still QUEUED that were created before ``cutoff``, oldest first."""
+    def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
+        """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
         try:
             response = self._client.query(
                 TableName=self.table_name,
@@ -248,4 +263,116 @@ class TasksTable:
             if is_transient(exc):
                 raise DependencyUnavailableError(f"query queued tasks: {exc}") from exc
             raise
-        return [str(_deserializer.deserialize(item["taskId"])) for item in response.get("Items", [])]
+        return [
+            (
+                str(_deserializer.deserialize(item["taskId"])),
+                int(_deserializer.deserialize(item.get("runs", _ONE))),
+            )
+            for item in response.get("Items", [])
+        ]
+
+    def cancel(self, task_id: str, now: datetime) -> Task:
+        """QUEUED → CANCELLED: only a task no execution has claimed yet."""
+        with self._write(task_id, "cancel"):
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key={"taskId": _attr(task_id)},
+                UpdateExpression="SET #status = :cancelled, updatedAt = :now",
+                ConditionExpression="#status = :queued",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_values(
+                    {
+                        ":cancelled": TaskStatus.CANCELLED.value,
+                        ":queued": TaskStatus.QUEUED.value,
+                        ":now": iso(now),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return task_from_item(response["Attributes"])
+
+    def redrive(self, task_id: str, now: datetime) -> Task:
+        """FAILED → QUEUED for another run: ``runs`` + 1, ``attempts`` kept, failure fields cleared."""
+        with self._write(task_id, "redrive"):
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key={"taskId": _attr(task_id)},
+                UpdateExpression=(
+                    "SET #status = :queued, runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
+                    "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt"
+                ),
+                ConditionExpression="#status = :failed",
+                ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
+                ExpressionAttributeValues=_values(
+                    {
+                        ":queued": TaskStatus.QUEUED.value,
+                        ":failed": TaskStatus.FAILED.value,
+                        ":one": 1,
+                        ":now": iso(now),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return task_from_item(response["Attributes"])
+
+    def list_by_status(
+        self, status: TaskStatus, limit: int, start_key: PageKey | None = None
+    ) -> tuple[list[TaskSummary], PageKey | None]:
+        """Newest first, through the byStatus index; returns (page, key of the next page)."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :status",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": _values({":status": status.value}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            arguments["ExclusiveStartKey"] = start_key
+        try:
+            response = self._client.query(**arguments)
+        except (ClientError, BotoCoreError) as exc:
+            if is_transient(exc):
+                raise DependencyUnavailableError(f"list {status} tasks: {exc}") from exc
+            raise
+        return [summary_from_item(item) for item in response.get("Items", [])], response.get(
+            "LastEvaluatedKey"
+        )
+
+    def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
+        """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""
+        found: dict[str, TaskStatus] = {}
+        unique = list(dict.fromkeys(task_ids))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [
+                        {"taskId": _attr(task_id)} for task_id in unique[start : start + BATCH_GET_LIMIT]
+                    ],
+                    "ProjectionExpression": "taskId, #status",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ConsistentRead": True,
+                }
+            }
+            for _ in range(BATCH_GET_ROUNDS):
+                if not pending:
+                    break
+                try:
+                    response = self._client.batch_get_item(RequestItems=pending)
+                except (ClientError, BotoCoreError) as exc:
+                    if is_transient(exc):
+                        raise DependencyUnavailableError(f"read task statuses: {exc}") from exc
+                    raise
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    found[str(_deserializer.deserialize(item["taskId"]))] = TaskStatus(
+                        _deserializer.deserialize(item["status"])
+                    )
+                pending = dict(response.get("UnprocessedKeys") or {})
+            if pending:
+                raise DependencyUnavailableError(
+                    f"read task statuses: {BATCH_GET_ROUNDS} rounds left keys unread"
+                )
+        return found

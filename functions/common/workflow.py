@@ -18,10 +18,10 @@ _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 MAX_EXECUTION_NAME = 80
 
 
-def execution_name(task_id: str, delivery: int) -> str:
-    """One name per (task, SQS delivery): a redelivered message may start a fresh execution,
-    while a duplicate start of the same delivery is refused by Step Functions."""
-    suffix = f"-d{delivery}"
+def execution_name(task_id: str, run: int, delivery: int) -> str:
+    """One name per (task, run, SQS delivery): a redelivered message or a redriven task may
+    start a fresh execution, while a duplicate start of the same delivery is refused."""
+    suffix = f"-r{run}-d{delivery}"
     safe = _NAME_UNSAFE.sub("_", task_id)[: MAX_EXECUTION_NAME - len(suffix)]
     return f"{safe}{suffix}"
 

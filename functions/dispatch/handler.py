@@ -1,7 +1,12 @@
-"""Tasks queue → one Express execution per message, with partial batch responses."""
+"""Tasks queue → one Express execution per message, with partial batch responses.
+
+The batch's task statuses are read once (BatchGetItem) before the records are handled, so a
+CANCELLED or finished task never starts an execution.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,31 +15,54 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.aws import sfn_client
+from functions.common.aws import dynamodb_client, sfn_client
 from functions.common.config import DispatchSettings
-from functions.common.dispatching import dispatch_message
+from functions.common.dispatching import dispatch_message, parse_message
+from functions.common.models import TaskStatus
 from functions.common.observability import logger, metrics
+from functions.common.tasks_table import TasksTable
 from functions.common.workflow import Workflow
 
 settings = DispatchSettings.from_env()
 workflow = Workflow(sfn_client(), settings.state_machine_arn)
+table = TasksTable(dynamodb_client(), settings.tasks_table)
 processor = BatchProcessor(event_type=EventType.SQS)
+statuses: dict[str, TaskStatus] = {}
+"""This invocation's task statuses (one Lambda invocation at a time per environment)."""
+
+
+def _task_ids(event: dict[str, Any]) -> list[str]:
+    ids = []
+    for record in event.get("Records", []):
+        try:
+            body = json.loads(record.get("body", ""))
+        except (json.JSONDecodeError, TypeError):
+            continue
+        if isinstance(body, dict) and isinstance(body.get("taskId"), str):
+            ids.append(body["taskId"])
+    return ids
 
 
 def record_handler(record: SQSRecord) -> None:
+    message = parse_message(record.body)
+    logger.append_keys(taskId=message.task_id)
     receive_count = int(record.attributes.approximate_receive_count or 1)
-    dispatch = dispatch_message(record.body, receive_count, workflow=workflow)
-    logger.append_keys(taskId=dispatch.task_id)
-    if dispatch.execution_arn is None:
+    dispatch = dispatch_message(message, receive_count, statuses.get(message.task_id), workflow=workflow)
+    if dispatch.skipped_status is not None:
+        metrics.add_metric(name="DispatchesSkipped", unit=MetricUnit.Count, value=1)
+        logger.info("not dispatched", extra={"status": dispatch.skipped_status})
+    elif dispatch.execution_arn is None:
         logger.info("execution already started", extra={"executionName": dispatch.execution_name})
-        return
-    metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
-    logger.info("execution started", extra={"executionArn": dispatch.execution_arn})
+    else:
+        metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+        logger.info("execution started", extra={"executionArn": dispatch.execution_arn})
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    statuses.clear()
+    statuses.update(table.statuses(_task_ids(event)))
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

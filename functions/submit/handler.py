@@ -22,6 +22,7 @@ from functions.common.errors import (
     TaskNotFoundError,
 )
 from functions.common.observability import logger, metrics
+from functions.common.operations import cancel_task, list_tasks, redrive_task, summaries_to_api
 from functions.common.submission import submit_task
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
@@ -35,17 +36,17 @@ queue = TasksQueue(sqs_client(), settings.tasks_queue_url)
 app = APIGatewayHttpResolver()
 
 
-def _error(status_code: int, code: str, message: str) -> Response[Any]:
+def _error(status_code: int, code: str, message: str, details: dict[str, str] | None = None) -> Response[Any]:
     return Response(
         status_code=status_code,
         content_type="application/json",
-        body={"error": {"code": code, "message": message}},
+        body={"error": {"code": code, "message": message, **(details or {})}},
     )
 
 
 def _api_error(exc: ApiError) -> Response[Any]:
     logger.info("request refused", extra={"code": exc.code, "status": exc.status_code})
-    response = _error(exc.status_code, exc.code, exc.message)
+    response = _error(exc.status_code, exc.code, exc.message, exc.details)
     if exc.status_code == 503:
         response.headers["Retry-After"] = "1"
     return response
@@ -116,6 +117,35 @@ def get_task(task_id: str) -> dict[str, Any]:
     if task is None:
         raise TaskNotFoundError(f"no task with id {task_id!r}")
     return task.to_api()
+
+
+@app.get("/tasks")
+def list_tasks_by_status() -> dict[str, Any]:
+    query = dict(app.current_event.query_string_parameters or {})
+    return summaries_to_api(list_tasks(query, table=table))
+
+
+@app.delete("/tasks/<task_id>")
+def cancel(task_id: str) -> dict[str, Any]:
+    task = cancel_task(task_id, table=table, clock=utc_now)
+    logger.append_keys(taskId=task_id)
+    metrics.add_metric(name="TasksCancelled", unit=MetricUnit.Count, value=1)
+    logger.info("task cancelled")
+    return task.to_api()
+
+
+@app.post("/tasks/<task_id>/redrive")
+def redrive(task_id: str) -> Response[Any]:
+    task, enqueued = redrive_task(task_id, table=table, queue=queue, clock=utc_now)
+    logger.append_keys(taskId=task_id)
+    metrics.add_metric(name="TasksRedriven", unit=MetricUnit.Count, value=1)
+    logger.info("task redriven", extra={"run": task.runs, "enqueued": enqueued})
+    return Response(
+        status_code=202,
+        content_type="application/json",
+        body={"taskId": task.task_id, "status": task.status.value, "runs": task.runs},
+        headers={"Location": f"/tasks/{task.task_id}"},
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -32,6 +32,14 @@ ACCESS_LOG_FORMAT = {
 }
 
 
+ROUTES = {
+    "/tasks": [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET],
+    "/tasks/{taskId}": [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.DELETE],
+    "/tasks/{taskId}/redrive": [apigwv2.HttpMethod.POST],
+}
+"""Every route of the API contract, all served by the submit function."""
+
+
 class Api(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, submit: lambda_.IFunction
@@ -40,7 +48,11 @@ class Api(Construct):
         cors = (
             apigwv2.CorsPreflightOptions(
                 allow_origins=list(config.cors_origins),
-                allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
+                allow_methods=[
+                    apigwv2.CorsHttpMethod.GET,
+                    apigwv2.CorsHttpMethod.POST,
+                    apigwv2.CorsHttpMethod.DELETE,
+                ],
                 allow_headers=["content-type", "idempotency-key", "authorization"],
                 max_age=Duration.hours(1),
             )
@@ -51,7 +63,7 @@ class Api(Construct):
             self,
             "HttpApi",
             api_name=f"ptm-{config.stage}",
-            description="Process Task Manager: POST /tasks, GET /tasks/{taskId}",
+            description="Process Task Manager: submit, get, list, cancel and redrive tasks",
             cors_preflight=cors,
             create_default_stage=False,
         )
@@ -77,15 +89,10 @@ class Api(Construct):
         )
         authorizer = authorizers.HttpIamAuthorizer() if config.api_auth is ApiAuth.IAM else None
         integration = integrations.HttpLambdaIntegration("Submit", submit)
-        self.http_api.add_routes(
-            path="/tasks", methods=[apigwv2.HttpMethod.POST], integration=integration, authorizer=authorizer
-        )
-        self.http_api.add_routes(
-            path="/tasks/{taskId}",
-            methods=[apigwv2.HttpMethod.GET],
-            integration=integration,
-            authorizer=authorizer,
-        )
+        for path, methods in ROUTES.items():
+            self.http_api.add_routes(
+                path=path, methods=methods, integration=integration, authorizer=authorizer
+            )
 
     @property
     def url(self) -> str:

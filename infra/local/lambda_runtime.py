@@ -12,8 +12,10 @@ so Retry and Catch match our exception class names exactly as on AWS.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
+import queue
 import threading
 import time
 import traceback
@@ -74,17 +76,58 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def resolve_handler(handler: str) -> Handler:
+def resolve_handler(handler: str, fresh: bool = False) -> Handler:
+    """The handler callable. ``fresh`` runs the module's init again in a new module object,
+    as a new Lambda execution environment would (its own globals, clients, resolver)."""
     module_name, _, attribute = handler.rpartition(".")
-    function: Handler = getattr(importlib.import_module(module_name), attribute)
-    return function
+    if not fresh:
+        function: Handler = getattr(importlib.import_module(module_name), attribute)
+        return function
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(module_name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fresh_function: Handler = getattr(module, attribute)
+    return fresh_function
+
+
+class _Environments:
+    """Execution environments of one function: an invocation takes an idle one or initialises
+    another, so concurrent invocations never share a handler module's globals (Powertools'
+    resolver and batch processor keep per-invocation state on module-level objects)."""
+
+    def __init__(self, handler: str) -> None:
+        self._handler = handler
+        self._idle: queue.SimpleQueue[Handler] = queue.SimpleQueue()
+        self._idle.put(resolve_handler(handler))
+        self._lock = threading.Lock()
+        self.count = 1
+
+    @contextmanager
+    def acquire(self) -> Iterator[Handler]:
+        try:
+            handler = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                handler = resolve_handler(self._handler, fresh=True)
+                self.count += 1
+        try:
+            yield handler
+        finally:
+            self._idle.put(handler)
 
 
 class LocalLambdaRuntime:
     """Handlers invoked in this process, looked up by the moto function's name."""
 
-    def __init__(self) -> None:
+    def __init__(self, isolate_concurrent_invocations: bool = False) -> None:
+        """``isolate_concurrent_invocations``: give concurrent invocations of a function their own
+        execution environment, as Lambda does (the local stack). Off, every invocation runs in the
+        one imported module, so tests can reach into it."""
+        self._isolate = isolate_concurrent_invocations
         self._handlers: dict[str, Handler] = {}
+        self._environments: dict[str, _Environments] = {}
         self._lock = threading.Lock()
         self._original: Any = None
         self.hooks: list[InvokeHook] = []
@@ -101,7 +144,14 @@ class LocalLambdaRuntime:
         consistent set of variables (as the CDK stack does).
         """
         os.environ.update(environment or {})
-        self._handlers[function_name] = resolve_handler(handler)
+        if self._isolate:
+            self._environments[function_name] = _Environments(handler)
+        else:
+            self._handlers[function_name] = resolve_handler(handler)
+
+    def environment_count(self, function_name: str) -> int:
+        environments = self._environments.get(function_name)
+        return environments.count if environments else int(function_name in self._handlers)
 
     def install(self) -> None:
         if moto.__version__ != SUPPORTED_MOTO:
@@ -147,9 +197,15 @@ class LocalLambdaRuntime:
         """Run the handler registered for ``context.function_name``: (result, False), or
         (``{"errorType", "errorMessage", "stackTrace"}``, True) if it raised."""
         name = context.function_name
-        handler = self._handlers.get(name)
-        if handler is None:
-            return error_payload(LookupError(f"function {name} has no local handler registered")), True
+        if name in self._environments:
+            with self._environments[name].acquire() as handler:
+                return self._run(handler, payload, context)
+        if name in self._handlers:
+            return self._run(self._handlers[name], payload, context)
+        return error_payload(LookupError(f"function {name} has no local handler registered")), True
+
+    def _run(self, handler: Handler, payload: Any, context: LambdaContext) -> tuple[Any, bool]:
+        name = context.function_name
         started = time.perf_counter()
         try:
             for hook in list(self.hooks):

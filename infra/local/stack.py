@@ -68,6 +68,8 @@ class LocalOptions:
 
 def ensure_port_free(host: str, port: int, option: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind: a port left in TIME_WAIT by a previous run is free, a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -175,7 +177,7 @@ class LocalStack:
         self.names = StageNames(LOCAL_STAGE)
         self.emit = emit or log.info
         self.emulator = Emulator(host=options.host, port=options.emulator_port)
-        self.runtime = LocalLambdaRuntime()
+        self.runtime = LocalLambdaRuntime(isolate_concurrent_invocations=True)
         self.retry_clock = RetryClock(scale=options.time_scale)
         self._stop = threading.Event()
         self._pollers: list[_Poller] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from functions.common.tasks_table import task_from_item
+from infra.local.stack import ensure_port_free
 from infra.workflow_definition import retry_policy
 from tests.e2e.conftest import NAMES, REPO, RunningStack, start_local_stack, stop, wait_until_serving
 
@@ -158,8 +159,7 @@ def test_a_taken_port_is_a_one_line_error_and_nothing_is_left_running(tmp_path: 
     assert output.splitlines() == [
         f"ptm local: port {port} on 127.0.0.1 is already in use; choose another with --api-port"
     ]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", emulator_port))
+    ensure_port_free("127.0.0.1", emulator_port, "--emulator-port")
 
 
 def test_sigterm_stops_cleanly_and_frees_the_ports(tmp_path: Path) -> None:
@@ -170,8 +170,7 @@ def test_sigterm_stops_cleanly_and_frees_the_ports(tmp_path: Path) -> None:
     assert stop(process) == 0
     assert "Traceback" not in log.read_text()
     for port in (api_port, emulator_port):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", port))
+        ensure_port_free("127.0.0.1", port, "--api-port")
 
 
 def test_banner_shows_endpoints_and_examples(local_stack: RunningStack) -> None:

@@ -18,7 +18,13 @@ def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
         route["Properties"]["RouteKey"]: route["Properties"]
         for route in dev.resources("AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {"POST /tasks", "GET /tasks/{taskId}"}
+    assert set(routes) == {
+        "POST /tasks",
+        "GET /tasks",
+        "GET /tasks/{taskId}",
+        "DELETE /tasks/{taskId}",
+        "POST /tasks/{taskId}/redrive",
+    }
     assert all(route["AuthorizationType"] == "NONE" for route in routes.values())
     dev.template.has_resource_properties(
         "AWS::ApiGatewayV2::Stage",

@@ -24,13 +24,15 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
     Function.SUBMIT: {
         "OwnLogs": LOGS,
         "*": XRAY,
-        "StorageTasks": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "StorageTasks": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "StorageTasks/index/byStatus": {"dynamodb:Query"},
         "QueuesTasksQueue": {"sqs:SendMessage"},
     },
     Function.DISPATCH: {
         "OwnLogs": LOGS,
         "*": XRAY,
         "WorkflowProcessTask": {"states:StartExecution"},
+        "StorageTasks": {"dynamodb:BatchGetItem"},
         "QueuesTasksQueue": READ_QUEUE,
     },
     Function.PROCESS: {"OwnLogs": LOGS, "*": XRAY, "StorageTasks": {"dynamodb:UpdateItem"}},

@@ -48,7 +48,7 @@ def test_dispatch_reports_only_the_malformed_records(stack: Stack) -> None:
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-3"}]}
     names = sorted(execution["name"] for execution in stack.wait_for_all_executions())
-    assert names == sorted(f"{task_id}-d3" for task_id in good)
+    assert names == sorted(f"{task_id}-r1-d3" for task_id in good)
 
 
 def test_dispatch_failure_to_start_is_reported_for_retry(stack: Stack) -> None:

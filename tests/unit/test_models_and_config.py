@@ -58,6 +58,7 @@ def test_task_api_view_is_camel_case_and_hides_internals() -> None:
         "status": "QUEUED",
         "payload": {"a": 1},
         "attempts": 0,
+        "runs": 1,
         "createdAt": "c",
         "updatedAt": "u",
     }
@@ -68,6 +69,7 @@ def test_terminal_states() -> None:
 
 
 def test_execution_names_are_per_delivery_safe_and_bounded() -> None:
-    assert execution_name("abc-123", 2) == "abc-123-d2"
-    assert execution_name("a b/c", 1) == "a_b_c-d1"
-    assert len(execution_name("x" * 200, 99)) == MAX_EXECUTION_NAME
+    assert execution_name("abc-123", 1, 2) == "abc-123-r1-d2"
+    assert execution_name("abc-123", 2, 1) == "abc-123-r2-d1"
+    assert execution_name("a b/c", 1, 1) == "a_b_c-r1-d1"
+    assert len(execution_name("x" * 200, 9, 99)) == MAX_EXECUTION_NAME

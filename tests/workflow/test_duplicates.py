@@ -46,12 +46,12 @@ def test_same_delivery_dispatched_twice_starts_one_execution(stack: Stack) -> No
     assert stack.completed_work == [task_id]
 
 
-def test_redelivered_message_starts_a_second_execution_that_skips(stack: Stack) -> None:
+def test_redelivered_message_for_a_finished_task_starts_nothing(stack: Stack) -> None:
     task_id = stack.submit({"n": 2})
 
     executions = _dispatch_same_message_twice(stack, redelivered=True)
 
-    assert len(executions) == 2
+    assert len(executions) == 1
     task = stack.task(task_id)
     assert task.status is TaskStatus.SUCCEEDED
     assert task.attempts == 1
