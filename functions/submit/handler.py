@@ -26,6 +26,7 @@ from functions.common.operations import cancel_task, list_tasks, redrive_task, s
 from functions.common.submission import submit_task
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
+from functions.submit.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, errors
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -83,7 +84,14 @@ def _raw_body() -> bytes:
     return body.encode("utf-8", errors="surrogatepass")
 
 
-@app.post("/tasks")
+@app.post(
+    "/tasks",
+    summary="Submit a task",
+    description="Body: the task payload, a JSON object up to 200 KiB. Optional header Idempotency-Key.",
+    responses={**ACCEPTED, **errors(400, 409, 413, 503)},
+    tags=["tasks"],
+    operation_id="submitTask",
+)
 def create_task() -> Response[Any]:
     submission = submit_task(
         _raw_body(),
@@ -111,33 +119,58 @@ def create_task() -> Response[Any]:
     )
 
 
-@app.get("/tasks/<task_id>")
-def get_task(task_id: str) -> dict[str, Any]:
-    task = table.get(task_id)
+@app.get(
+    "/tasks/<taskId>",
+    summary="Get a task",
+    responses={**RECORD, **errors(404, 503)},
+    tags=["tasks"],
+    operation_id="getTask",
+)
+def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path parameter
+    task = table.get(taskId)
     if task is None:
-        raise TaskNotFoundError(f"no task with id {task_id!r}")
+        raise TaskNotFoundError(f"no task with id {taskId!r}")
     return task.to_api()
 
 
-@app.get("/tasks")
+@app.get(
+    "/tasks",
+    summary="List tasks by status",
+    description="Query: status (required), limit (1-100, default 50), nextToken (from the previous page).",
+    responses={**PAGE, **errors(400, 503)},
+    tags=["operations"],
+    operation_id="listTasks",
+)
 def list_tasks_by_status() -> dict[str, Any]:
     query = dict(app.current_event.query_string_parameters or {})
     return summaries_to_api(list_tasks(query, table=table))
 
 
-@app.delete("/tasks/<task_id>")
-def cancel(task_id: str) -> dict[str, Any]:
-    task = cancel_task(task_id, table=table, clock=utc_now)
-    logger.append_keys(taskId=task_id)
+@app.delete(
+    "/tasks/<taskId>",
+    summary="Cancel a task that has not started (QUEUED → CANCELLED)",
+    responses={**RECORD, **errors(404, 409, 503)},
+    tags=["operations"],
+    operation_id="cancelTask",
+)
+def cancel(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path parameter
+    task = cancel_task(taskId, table=table, clock=utc_now)
+    logger.append_keys(taskId=taskId)
     metrics.add_metric(name="TasksCancelled", unit=MetricUnit.Count, value=1)
     logger.info("task cancelled")
     return task.to_api()
 
 
-@app.post("/tasks/<task_id>/redrive")
-def redrive(task_id: str) -> Response[Any]:
-    task, enqueued = redrive_task(task_id, table=table, queue=queue, clock=utc_now)
-    logger.append_keys(taskId=task_id)
+@app.post(
+    "/tasks/<taskId>/redrive",
+    summary="Redrive a failed task (FAILED → QUEUED, a new run)",
+    responses={**REDRIVEN, **errors(404, 409, 503)},
+    tags=["operations"],
+    operation_id="redriveTask",
+)
+def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path parameter
+    task, enqueued = redrive_task(taskId, table=table, queue=queue, clock=utc_now)
+    logger.append_keys(taskId=taskId)
     metrics.add_metric(name="TasksRedriven", unit=MetricUnit.Count, value=1)
     logger.info("task redriven", extra={"run": task.runs, "enqueued": enqueued})
     return Response(

@@ -1,0 +1,81 @@
+"""The API's response shapes, as the OpenAPI document (docs/openapi.json) describes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, Field
+
+from functions.common.models import CamelModel, TaskStatus, TaskSummary
+
+
+class TaskAccepted(CamelModel):
+    task_id: str
+    status: TaskStatus
+
+
+class RedriveAccepted(CamelModel):
+    task_id: str
+    status: TaskStatus
+    runs: int
+
+
+class TaskRecord(CamelModel):
+    """``GET /tasks/{taskId}``: the record; absent fields are omitted."""
+
+    task_id: str
+    status: TaskStatus
+    payload: dict[str, Any]
+    attempts: int = Field(description="Process invocations that ran, over every run")
+    runs: int = Field(description="1, plus one per redrive")
+    created_at: str
+    updated_at: str
+    idempotency_key: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+    last_error: str | None = Field(default=None, description="The latest failed attempt, while retrying")
+    execution_arn: str | None = None
+    dead_lettered_at: str | None = None
+
+
+class TaskPage(CamelModel):
+    items: list[TaskSummary]
+    next_token: str | None = Field(default=None, description="Opaque; pass it back to get the next page")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    currentStatus: TaskStatus | None = Field(default=None, description="On 409: the task's status")  # noqa: N815
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+Responses = dict[int, OpenAPIResponse]
+
+
+def _json(model: type[BaseModel], description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+def errors(*statuses: int) -> Responses:
+    meaning = {
+        400: "Bad input: not JSON, not an object, invalid Idempotency-Key, query or token",
+        404: "No such task (or route)",
+        409: "Conflict: Idempotency-Key reused with another body, or the task's status forbids it",
+        413: "Body over 200 KiB",
+        503: "A dependency is throttling; retry the same request (Retry-After)",
+    }
+    return {status: _json(ErrorBody, meaning[status]) for status in statuses}
+
+
+ACCEPTED: Responses = {
+    202: _json(TaskAccepted, "Accepted (or replayed for the same Idempotency-Key and body)")
+}
+REDRIVEN: Responses = {202: _json(RedriveAccepted, "Queued again for a new run")}
+RECORD: Responses = {200: _json(TaskRecord, "The task record")}
+PAGE: Responses = {200: _json(TaskPage, "Tasks with this status, newest first")}

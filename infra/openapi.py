@@ -1,0 +1,122 @@
+"""docs/openapi.json, generated from the submit function's Powertools resolver.
+
+Powertools documents the routes, path parameters and responses it knows from the route
+decorators; the parts our handler reads by hand (the body, the Idempotency-Key header and
+the list query) are added here from the same constants the code validates with.
+Usage: python -m infra.openapi [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
+from functions.common.models import TaskStatus
+from functions.common.operations import DEFAULT_LIMIT, MAX_LIMIT
+from infra.workflow_definition import REPO_ROOT
+
+DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
+VERSION = "1.0.0"
+_IMPORT_ENVIRONMENT = {
+    "TASKS_TABLE": "openapi",
+    "TASKS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/openapi/openapi",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+def _fresh_submit_module() -> Any:
+    """A private instance of the handler module, initialised with placeholder settings, so
+    generating the document never touches the process's imported (configured) handler."""
+    saved = {name: os.environ.get(name) for name in _IMPORT_ENVIRONMENT}
+    os.environ.update(_IMPORT_ENVIRONMENT)
+    try:
+        spec = importlib.util.find_spec("functions.submit.handler")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def generate() -> dict[str, Any]:
+    handler = _fresh_submit_module()
+    document: dict[str, Any] = json.loads(
+        handler.app.get_openapi_json_schema(
+            title="Process Task Manager",
+            version=VERSION,
+            description="Submit tasks, follow them, and operate on them (list, cancel, redrive). "
+            "Every error body is {'error': {'code', 'message'}}.",
+        )
+    )
+    submit = document["paths"]["/tasks"]["post"]
+    submit["parameters"] = [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "The same key and body return the same task; another body is a 409.",
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+                "pattern": "^[ -~]+$",
+            },
+        }
+    ]
+    submit["requestBody"] = {
+        "required": True,
+        "description": f"The task payload: a JSON object of at most {MAX_PAYLOAD_BYTES} bytes.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    document["paths"]["/tasks"]["get"]["parameters"] = [
+        {
+            "name": "status",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "enum": [status.value for status in TaskStatus]},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        },
+        {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
+    ]
+    return document
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if docs/openapi.json is out of date")
+    args = parser.parse_args()
+    text = render(generate())
+    if args.check:
+        if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
+            print("docs/openapi.json is out of date: run `make openapi`", file=sys.stderr)  # noqa: T201
+            sys.exit(1)
+        return
+    Path(DOCUMENT).write_text(text)
+    print(f"wrote {DOCUMENT.relative_to(REPO_ROOT)}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
