@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM := /usr/bin/chromium
 PYTEST_WORKERS ?= 2
 STAGE ?= dev
 CDK := cdk --no-notices
@@ -31,6 +33,9 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 dev: $(PY_STAMP) $(NODE_STAMP) ## Install Python (.venv) and Node (node_modules) tooling
 
 lint: $(PY_STAMP) ## ruff (lint + format check) and mypy (strict)
@@ -42,7 +47,7 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint $(NODE_STAMP) ## Everything: lint and every test tier, infra included (what CI runs)
+test: lint $(NODE_STAMP) $(CHROMIUM) ## Everything: lint and every test tier, infra and browser included (what CI runs)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=5
 
 unit: $(PY_STAMP) ## Unit tests only (no network)
@@ -74,13 +79,13 @@ destroy: $(PY_STAMP) $(NODE_STAMP) ## cdk destroy STAGE=dev
 	$(CDK) destroy --context stage=$(STAGE)
 
 LOCAL_ARGS ?=
-local: $(PY_STAMP) ## Run the whole system on this machine until Ctrl-C (LOCAL_ARGS="--time-scale 0.1 ...")
+local: $(PY_STAMP) $(NODE_STAMP) ## Run the whole system on this machine until Ctrl-C (LOCAL_ARGS="--time-scale 0.1 ...")
 	$(BIN)/python -m infra.local $(LOCAL_ARGS)
 
 smoke: $(PY_STAMP) ## Smoke test: the local stack by default, or TASKS_ENDPOINT=... (SMOKE_ARGS="--scenario dlq")
 	$(BIN)/python -m smoke $(SMOKE_ARGS)
 
-e2e: $(PY_STAMP) ## Start the local stack as a subprocess and run the smoke script against it
+e2e: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Start the local stack as a subprocess and run the smoke script against it
 	$(BIN)/pytest tests/e2e -n 0
 
 openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's resolver

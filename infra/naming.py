@@ -97,7 +97,7 @@ class StageNames:
 
 
 FUNCTION_ENVIRONMENT: dict[Function, tuple[str, ...]] = {
-    Function.SUBMIT: ("TASKS_TABLE", "TASKS_QUEUE_URL"),
+    Function.SUBMIT: ("TASKS_TABLE", "TASKS_QUEUE_URL", "CONSOLE_URL_TEMPLATE"),
     Function.DISPATCH: ("STATE_MACHINE_ARN", "TASKS_TABLE"),
     Function.PROCESS: ("TASKS_TABLE", "FAILURE_RATE", "LEASE_SECONDS"),
     Function.MONITOR: ("TASKS_TABLE",),

@@ -50,6 +50,10 @@ class ProcessTaskManagerStack(Stack):
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
                 Env.LEASE_SECONDS: str(LEASE_SECONDS),
                 Env.RECONCILE_AFTER_SECONDS: str(RECONCILE_AFTER_SECONDS),
+                Env.CONSOLE_URL_TEMPLATE: (
+                    f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
+                    "#/express-executions/details/{executionArn}"
+                ),
             }
         )
 

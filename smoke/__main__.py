@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from smoke.client import EndpointUnreachableError, TasksApi
+from ptm.client import EndpointUnreachableError, TasksApi
 from smoke.config import SmokeConfigError, load
 from smoke.run import render, run, summary
 from smoke.scenarios import Scenario

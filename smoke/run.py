@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from smoke.client import TasksApi
+from ptm.client import TasksApi
 from smoke.config import SmokeConfig
 from smoke.scenarios import EXPECTATIONS, Scenario, is_settled
 

@@ -30,6 +30,7 @@ class Env:
     FAILURE_SEED = "FAILURE_SEED"
     LEASE_SECONDS = "LEASE_SECONDS"
     RECONCILE_AFTER_SECONDS = "RECONCILE_AFTER_SECONDS"
+    CONSOLE_URL_TEMPLATE = "CONSOLE_URL_TEMPLATE"
 
 
 class ConfigurationError(RuntimeError):
@@ -55,6 +56,8 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 class SubmitSettings(_Settings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
     tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
+    console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
+    """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""
 
 
 class DispatchSettings(_Settings):

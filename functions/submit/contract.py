@@ -38,6 +38,9 @@ class TaskRecord(CamelModel):
     last_error: str | None = Field(default=None, description="The latest failed attempt, while retrying")
     execution_arn: str | None = None
     dead_lettered_at: str | None = None
+    console_url: str | None = Field(
+        default=None, description="Where to see the execution (console or local view)"
+    )
 
 
 class TaskPage(CamelModel):

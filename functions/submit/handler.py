@@ -1,10 +1,11 @@
-"""API: ``POST /tasks`` and ``GET /tasks/{taskId}`` behind API Gateway HTTP API (payload v2)."""
+"""The tasks API behind API Gateway HTTP API (payload v2): submit, get, list, cancel, redrive."""
 
 from __future__ import annotations
 
 import base64
 import warnings
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -130,7 +131,12 @@ def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path
     task = table.get(taskId)
     if task is None:
         raise TaskNotFoundError(f"no task with id {taskId!r}")
-    return task.to_api()
+    record = task.to_api()
+    if settings.console_url_template and task.execution_arn:
+        record["consoleUrl"] = settings.console_url_template.format(
+            taskId=quote(task.task_id, safe=""), executionArn=task.execution_arn
+        )
+    return record
 
 
 @app.get(

@@ -95,15 +95,3 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         stack.stop()
         print("local stack stopped", flush=True)
-
-
-def ptm(argv: list[str] | None = None) -> None:
-    """The ``ptm`` console script. Today it has one command: ``ptm local``."""
-    arguments = sys.argv[1:] if argv is None else argv
-    if not arguments or arguments[0] in {"-h", "--help"}:
-        print("usage: ptm local [options]   run the whole system on this machine (ptm local --help)")
-        sys.exit(0 if arguments else 2)
-    if arguments[0] != "local":
-        print(f"ptm: unknown command {arguments[0]!r}; available: local", file=sys.stderr)
-        sys.exit(2)
-    main(arguments[1:])

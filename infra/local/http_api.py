@@ -36,6 +36,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else None
         url = urlsplit(self.path)
+        if self.server.view is not None and (url.path == "/ui" or url.path.startswith("/ui/")):
+            self._reply(*self.server.view(url.path, url.query))
+            return
         event = http_api_event(
             self.command,
             url.path,
@@ -78,10 +81,19 @@ class LocalHttpApi(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, invoke: Invoke, on_error: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        invoke: Invoke,
+        on_error: Callable[[str], None],
+        view: Callable[[str, str], tuple[int, dict[str, str], bytes]] | None = None,
+    ) -> None:
+        """``view`` serves ``/ui`` (the local execution view); everything else goes to the API."""
         super().__init__((host, port), _Handler)
         self.invoke = invoke
         self.on_error = on_error
+        self.view = view
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:

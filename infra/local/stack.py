@@ -19,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from functions.common.config import Env
 from functions.common.models import Task
 from functions.common.tasks_table import TasksTable
 from infra.local.emulator import Clients, Emulator
@@ -27,6 +30,7 @@ from infra.local.http_api import LocalHttpApi
 from infra.local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime
 from infra.local.provision import LocalResources, provision
 from infra.local.retry_clock import RetryClock
+from infra.local.view import ExecutionView
 from infra.naming import (
     DISPATCH_BATCH_SIZE,
     FUNCTION_SPECS,
@@ -36,6 +40,7 @@ from infra.naming import (
     Function,
     StageNames,
 )
+from infra.workflow_definition import read_definition
 
 LOCAL_STAGE = "local"
 RECONCILE_EVERY_SECONDS = 300
@@ -215,6 +220,7 @@ class LocalStack:
         environment = {
             **self.emulator.environment(),
             **self.resources.environment(failure_rate=options.failure_rate),
+            Env.CONSOLE_URL_TEMPLATE: f"{self.api_endpoint}/ui/tasks/{{taskId}}",
             "POWERTOOLS_LOG_LEVEL": "INFO" if options.verbose else "CRITICAL",
             "POWERTOOLS_METRICS_DISABLED": "false" if options.verbose else "true",
         }
@@ -239,7 +245,13 @@ class LocalStack:
         )
         self._reconciler.start()
         # Last: once the API answers, everything behind it is running.
-        self._http = LocalHttpApi(options.host, options.api_port, self._invoke_submit, self._warn)
+        self._http = LocalHttpApi(
+            options.host,
+            options.api_port,
+            self._invoke_submit,
+            self._warn,
+            view=self._execution_view().handle,
+        )
         self._http.start()
 
     def _start_pollers(self) -> None:
@@ -294,6 +306,26 @@ class LocalStack:
         if errored:
             return outcome, outcome.get("errorType", "Unknown") if isinstance(outcome, dict) else "Unknown"
         return outcome, None
+
+    def _execution_view(self) -> ExecutionView:
+        assert self.clients is not None
+        assert self.resources is not None
+        table = TasksTable(self.clients.dynamodb, self.resources.table)
+        sfn = self.clients.sfn
+
+        def history(execution_arn: str) -> list[dict[str, Any]]:
+            try:
+                pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+                return [dict(event) for page in pages for event in page["events"]]
+            except ClientError:
+                return []
+
+        return ExecutionView(
+            get_task=table.get,
+            list_tasks=lambda status: table.list_by_status(status, 50)[0],
+            history=history,
+            definition=json.loads(read_definition()),
+        )
 
     def _invoke_submit(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         outcome, error = self._call(self.names.function(Function.SUBMIT), event)
@@ -356,6 +388,7 @@ Try it:
   curl -s {api}/tasks/<taskId>
   curl -s -X POST {api}/tasks -d '{{"simulate": {{"failures": 5}}}}'    # exhausts retries → DLQ
   TASKS_ENDPOINT={api} python -m smoke                          # or: make smoke
+  open {api}/ui                                                  # tasks and their execution graphs
 
 Inspect the emulator:
   aws --endpoint-url {emulator} dynamodb scan --table-name {resources.table}

@@ -1,4 +1,4 @@
-"""A minimal client for the tasks API (standard library only)."""
+"""A minimal client for the tasks API (standard library only), shared by ``ptm`` and the smoke script."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import quote, urlencode
 
 
 class EndpointUnreachableError(ConnectionError):
@@ -45,4 +46,18 @@ class TasksApi:
         return self._call("POST", "/tasks", payload, headers)
 
     def get(self, task_id: str) -> tuple[int, Any]:
-        return self._call("GET", f"/tasks/{task_id}")
+        return self._call("GET", f"/tasks/{quote(task_id, safe='')}")
+
+    def list(self, status: str, limit: int | None = None, next_token: str | None = None) -> tuple[int, Any]:
+        query = {
+            "status": status,
+            **({"limit": str(limit)} if limit else {}),
+            **({"nextToken": next_token} if next_token else {}),
+        }
+        return self._call("GET", f"/tasks?{urlencode(query)}")
+
+    def cancel(self, task_id: str) -> tuple[int, Any]:
+        return self._call("DELETE", f"/tasks/{quote(task_id, safe='')}")
+
+    def redrive(self, task_id: str) -> tuple[int, Any]:
+        return self._call("POST", f"/tasks/{quote(task_id, safe='')}/redrive")

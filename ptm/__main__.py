@@ -1,0 +1,3 @@
+from ptm.main import app
+
+app(prog_name="ptm")

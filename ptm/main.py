@@ -1,0 +1,215 @@
+"""``ptm``: submit, inspect and operate tasks, against the local stack (default) or AWS.
+
+Point it at a deployment with ``--endpoint`` or ``TASKS_ENDPOINT`` (the stack output
+``TasksEndpoint``). Human-readable tables by default, ``--json`` for scripts.
+Exit codes: 0 done; 1 the API refused (4xx/5xx); 2 bad usage or unreachable endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from ptm.client import EndpointUnreachableError, TasksApi
+from smoke.config import LOCAL_ENDPOINT
+
+STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+STATUS_STYLE = {
+    "QUEUED": "white",
+    "RUNNING": "yellow",
+    "SUCCEEDED": "green",
+    "FAILED": "red",
+    "CANCELLED": "dim",
+}
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+console = Console()
+errors = Console(stderr=True)
+
+
+class State:
+    api = TasksApi(LOCAL_ENDPOINT)
+    json = False
+
+
+@app.callback()
+def main(
+    endpoint: Annotated[str, typer.Option(envvar="TASKS_ENDPOINT", help="API base URL")] = LOCAL_ENDPOINT,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    State.api = TasksApi(endpoint)
+    State.json = as_json
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    errors.print(f"[bold red]ptm:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _call(status_and_body: tuple[int, Any], ok: set[int]) -> Any:
+    status, body = status_and_body
+    if status in ok:
+        return body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        current = f" (current status {error['currentStatus']})" if "currentStatus" in error else ""
+        _fail(f"{status} {error.get('code')}: {error.get('message')}{current}", 1)
+    _fail(f"{status}: {body}", 1)
+
+
+def _api(call: Any, *args: Any, ok: frozenset[int] = frozenset({200})) -> Any:
+    try:
+        return _call(call(*args), set(ok))
+    except EndpointUnreachableError as error:
+        hint = " (start it with `make local` or `ptm local`)" if State.api.endpoint == LOCAL_ENDPOINT else ""
+        _fail(f"{error}{hint}", 2)
+
+
+def _emit(body: Any, human: Any) -> None:
+    if State.json:
+        print(json.dumps(body, indent=2))
+    else:
+        console.print(human)
+
+
+def _task_table(items: list[dict[str, Any]], title: str | None = None) -> Table:
+    table = Table(title=title)
+    for column in ("task", "status", "attempts", "created", "error"):
+        table.add_column(column)
+    for item in items:
+        status = item["status"]
+        table.add_row(
+            item["taskId"],
+            f"[{STATUS_STYLE[status]}]{status}[/]",
+            str(item.get("attempts", 0)),
+            item.get("createdAt", ""),
+            item.get("error", "") or "",
+        )
+    return table
+
+
+@app.command()
+def submit(
+    payload: Annotated[str | None, typer.Argument(help="the task payload as JSON")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="read the payload from a file")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key")] = None,
+) -> None:
+    """Submit a task."""
+    if (payload is None) == (file is None):
+        _fail("give the payload as an argument or with --file, not both", 2)
+    text = file.read_text() if file else str(payload)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        _fail(f"the payload is not JSON: {error}", 2)
+    body = _api(State.api.submit, document, key, ok=frozenset({202}))
+    _emit(body, f"{body['taskId']}  {body['status']}")
+
+
+@app.command()
+def status(task_id: str) -> None:
+    """Show one task's record."""
+    body = _api(State.api.get, task_id)
+    table = Table(show_header=False)
+    for field, value in body.items():
+        table.add_row(field, json.dumps(value) if isinstance(value, dict | list) else str(value))
+    _emit(body, table)
+
+
+@app.command("list")
+def list_tasks(
+    status: Annotated[str, typer.Option("--status", "-s", help="|".join(STATUSES))] = "FAILED",
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
+    all_pages: Annotated[bool, typer.Option("--all", help="follow nextToken to the end")] = False,
+) -> None:
+    """List tasks with a status, newest first."""
+    items, token = [], None
+    while True:
+        page = _api(State.api.list, status.upper(), limit, token)
+        items += page["items"]
+        token = page.get("nextToken")
+        if not (all_pages and token):
+            break
+    _emit(
+        {"items": items, **({"nextToken": token} if token else {})},
+        _task_table(items, f"{status.upper()} tasks"),
+    )
+
+
+@app.command()
+def cancel(task_id: str) -> None:
+    """Cancel a task that has not started."""
+    body = _api(State.api.cancel, task_id)
+    _emit(body, f"{body['taskId']}  {body['status']}")
+
+
+@app.command()
+def redrive(
+    task_id: Annotated[str | None, typer.Argument()] = None,
+    all_failed: Annotated[bool, typer.Option("--all-failed", help="redrive every FAILED task")] = False,
+    rate: Annotated[float, typer.Option(help="redrives per second with --all-failed", min=0.1)] = 5.0,
+) -> None:
+    """Queue a FAILED task again (a new run); --all-failed does every one, rate-limited."""
+    if (task_id is None) == (not all_failed):
+        _fail("give a task id or --all-failed", 2)
+    if task_id is not None:
+        body = _api(State.api.redrive, task_id, ok=frozenset({202}))
+        _emit(body, f"{body['taskId']}  {body['status']}  run {body['runs']}")
+        return
+    redriven: list[dict[str, Any]] = []
+    while page := _api(State.api.list, "FAILED", 100, None)["items"]:
+        for item in page:
+            started = time.monotonic()
+            redriven.append(_api(State.api.redrive, item["taskId"], ok=frozenset({202})))
+            time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
+    _emit({"redriven": redriven}, f"redrove {len(redriven)} failed task(s)")
+
+
+@app.command()
+def watch(
+    statuses: Annotated[
+        list[str] | None, typer.Option("--status", "-s", help="repeatable; default all")
+    ] = None,
+    interval: Annotated[float, typer.Option(min=0.2)] = 2.0,
+    once: Annotated[bool, typer.Option(help="print one snapshot and exit")] = False,
+) -> None:
+    """A live table of recent tasks (Ctrl-C to stop)."""
+    chosen = [s.upper() for s in statuses] if statuses else list(STATUSES)
+
+    def snapshot() -> tuple[list[dict[str, Any]], Table]:
+        items = [item for s in chosen for item in _api(State.api.list, s, 20, None)["items"]]
+        items.sort(key=lambda item: item["createdAt"], reverse=True)
+        counts = "  ".join(f"{s} {sum(1 for i in items if i['status'] == s)}" for s in chosen)
+        return items, _task_table(items[:30], f"{State.api.endpoint}   {counts}")
+
+    if once or State.json:
+        items, table = snapshot()
+        _emit({"items": items}, table)
+        return
+    try:
+        with Live(snapshot()[1], console=console, refresh_per_second=4) as live:
+            while True:
+                time.sleep(interval)
+                live.update(snapshot()[1])
+    except KeyboardInterrupt:
+        return
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def local(context: typer.Context) -> None:
+    """Run the whole system on this machine (options: ptm local --help)."""
+    from infra.local.cli import main as run_local  # noqa: PLC0415 - moto loads only for this command
+
+    run_local(list(context.args))
+
+
+if __name__ == "__main__":
+    sys.exit(app())

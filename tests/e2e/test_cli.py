@@ -1,0 +1,84 @@
+"""``ptm`` against the running local stack, as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from typer.testing import CliRunner
+
+from ptm.main import app
+from tests.e2e.conftest import RunningStack
+
+runner = CliRunner()
+
+
+def ptm(stack: RunningStack, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--endpoint", stack.api, *args])
+    return result.exit_code, result.output
+
+
+def ptm_json(stack: RunningStack, *args: str) -> Any:
+    code, output = ptm(stack, "--json", *args)
+    assert code == 0, output
+    return json.loads(output)
+
+
+def _wait_for(stack: RunningStack, task_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        record: dict[str, Any] = ptm_json(stack, "status", task_id)
+        if record["status"] == status and (status != "FAILED" or record.get("deadLetteredAt")):
+            return record
+        time.sleep(0.2)
+    raise TimeoutError(f"{task_id} never reached {status}")
+
+
+def test_submit_status_list_and_redrive_all_failed(local_stack: RunningStack) -> None:
+    failing = ptm_json(local_stack, "submit", '{"simulate": {"failures": 3}}', "--key", "cli-failing")
+    again = ptm_json(local_stack, "submit", '{"simulate": {"failures": 3}}', "--key", "cli-failing")
+    assert again["taskId"] == failing["taskId"]
+    _wait_for(local_stack, failing["taskId"], "FAILED")
+
+    listed = ptm_json(local_stack, "list", "--status", "FAILED", "--all")
+    assert failing["taskId"] in [item["taskId"] for item in listed["items"]]
+    code, table = ptm(local_stack, "list", "--status", "failed")
+    assert code == 0
+    assert failing["taskId"][:8] in table
+
+    redriven = ptm_json(local_stack, "redrive", "--all-failed", "--rate", "50")
+    assert failing["taskId"] in [item["taskId"] for item in redriven["redriven"]]
+    record = _wait_for(local_stack, failing["taskId"], "SUCCEEDED")
+    assert (record["runs"], record["attempts"]) == (2, 4)
+
+
+def test_cancel_and_its_refusal(local_stack: RunningStack) -> None:
+    done = ptm_json(local_stack, "submit", '{"simulate": {"failures": 0}}')
+    _wait_for(local_stack, done["taskId"], "SUCCEEDED")
+
+    code, output = ptm(local_stack, "cancel", done["taskId"])
+
+    assert code == 1
+    assert "TASK_NOT_CANCELLABLE" in output
+    assert "SUCCEEDED" in output
+
+
+def test_watch_once_shows_recent_tasks(local_stack: RunningStack) -> None:
+    submitted = ptm_json(local_stack, "submit", '{"n": 1}')
+    snapshot = ptm_json(local_stack, "watch", "--once")
+    assert submitted["taskId"] in [item["taskId"] for item in snapshot["items"]]
+
+
+def test_bad_input_and_unreachable_endpoints_exit_2(local_stack: RunningStack) -> None:
+    assert ptm(local_stack, "submit", "not json")[0] == 2
+    assert ptm(local_stack, "redrive")[0] == 2
+    code, output = ptm(local_stack, "--endpoint", "http://127.0.0.1:9", "status", "x")
+    assert code == 2
+    assert "cannot reach" in output
+
+
+def test_unknown_task_is_a_clear_api_error(local_stack: RunningStack) -> None:
+    code, output = ptm(local_stack, "status", "no-such-task")
+    assert code == 1
+    assert "404 TASK_NOT_FOUND" in output
