@@ -42,11 +42,23 @@ class State:
 
 @app.callback()
 def main(
-    endpoint: Annotated[str, typer.Option(envvar="TASKS_ENDPOINT", help="API base URL")] = LOCAL_ENDPOINT,
+    endpoint: Annotated[str | None, typer.Option(envvar="TASKS_ENDPOINT", help="API base URL")] = None,
+    stage: Annotated[
+        str | None, typer.Option(help="use the TasksEndpoint output that `make deploy STAGE=…` saved")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    State.api = TasksApi(endpoint)
+    State.api = TasksApi(endpoint or (_deployed_endpoint(stage) if stage else LOCAL_ENDPOINT))
     State.json = as_json
+
+
+def _deployed_endpoint(stage: str) -> str:
+    outputs = Path("cdk.out") / f"outputs-{stage}.json"
+    try:
+        stacks = json.loads(outputs.read_text())
+        return str(next(iter(stacks.values()))["TasksEndpoint"])
+    except (OSError, ValueError, KeyError, StopIteration):
+        _fail(f"no TasksEndpoint in {outputs}: deploy with `make deploy STAGE={stage}` first", 2)
 
 
 def _fail(message: str, code: int) -> NoReturn:

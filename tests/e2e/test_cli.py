@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from ptm.main import app
@@ -82,3 +84,21 @@ def test_unknown_task_is_a_clear_api_error(local_stack: RunningStack) -> None:
     code, output = ptm(local_stack, "status", "no-such-task")
     assert code == 1
     assert "404 TASK_NOT_FOUND" in output
+
+
+def test_stage_reads_the_endpoint_from_the_deploy_outputs(
+    local_stack: RunningStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cdk.out").mkdir()
+    outputs = {"ProcessTaskManager-demo": {"TasksEndpoint": local_stack.api + "/"}}
+    (tmp_path / "cdk.out" / "outputs-demo.json").write_text(json.dumps(outputs))
+
+    result = runner.invoke(
+        app, ["--stage", "demo", "--json", "submit", '{"n": 1}'], env={"TASKS_ENDPOINT": ""}
+    )
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "QUEUED"
+    missing = runner.invoke(app, ["--stage", "nowhere", "status", "x"], env={"TASKS_ENDPOINT": ""})
+    assert missing.exit_code == 2
