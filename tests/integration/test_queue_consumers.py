@@ -133,3 +133,17 @@ def test_monitor_store_error_leaves_the_message_for_redelivery(stack: Stack) -> 
 
     assert (poll.received, poll.deleted, poll.failed) == (1, 0, 1)
     assert len(stack.queue_messages(stack.resources.dead_letter_queue_url)) == 1
+
+
+def test_starting_an_execution_name_twice_is_not_an_error(stack: Stack) -> None:
+    """A duplicate delivery's start is refused by Step Functions; dispatch treats it as done."""
+    task_id = stack.submit({"n": 1})
+    workflow = stack.handlers[Function.DISPATCH].workflow
+
+    first = workflow.start("same-name", task_id)
+    stack.wait_for_all_executions()
+    second = workflow.start("same-name", task_id)
+
+    assert first is not None
+    assert second is None
+    assert len(stack.executions()) == 1
