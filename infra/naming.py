@@ -27,6 +27,15 @@ class Function(StrEnum):
         return f"functions.{self.value}.handler.lambda_handler"
 
 
+ROUTES: dict[str, tuple[str, ...]] = {
+    "/tasks": ("POST", "GET"),
+    "/tasks/{taskId}": ("GET", "DELETE"),
+    "/tasks/{taskId}/redrive": ("POST",),
+}
+"""Every route of the API contract, all served by the submit function (API Gateway and the
+local HTTP front alike: anything else is API Gateway's own 404)."""
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     memory_mb: int

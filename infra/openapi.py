@@ -80,7 +80,24 @@ def generate() -> dict[str, Any]:
     submit["requestBody"] = {
         "required": True,
         "description": f"The task payload: a JSON object of at most {MAX_PAYLOAD_BYTES} bytes.",
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "simulate": {
+                            "type": "object",
+                            "description": "Test-only control of the simulated work",
+                            "properties": {
+                                "failures": {"type": "integer", "minimum": 0, "maximum": 100},
+                                "permanent": {"type": "boolean"},
+                            },
+                            "additionalProperties": False,
+                        }
+                    },
+                }
+            }
+        },
     }
     document["paths"]["/tasks"]["get"]["parameters"] = [
         {

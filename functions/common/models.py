@@ -54,7 +54,9 @@ class Task(CamelModel):
 class Simulation(CamelModel):
     """Test-only control of the simulated work, carried in the payload's ``simulate`` field."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid", strict=True
+    )
 
     failures: int = Field(default=0, ge=0, le=100)
     """Fail the first N attempts with the retryable error."""

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.components.compute import log_retention
+from infra.naming import ROUTES
 from infra.stage_config import ApiAuth, StageConfig
 
 ACCESS_LOG_FORMAT = {
@@ -30,14 +31,6 @@ ACCESS_LOG_FORMAT = {
     "integrationError": "$context.integrationErrorMessage",
     "authorizerError": "$context.authorizer.error",
 }
-
-
-ROUTES = {
-    "/tasks": [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET],
-    "/tasks/{taskId}": [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.DELETE],
-    "/tasks/{taskId}/redrive": [apigwv2.HttpMethod.POST],
-}
-"""Every route of the API contract, all served by the submit function."""
 
 
 class Api(Construct):
@@ -91,7 +84,10 @@ class Api(Construct):
         integration = integrations.HttpLambdaIntegration("Submit", submit)
         for path, methods in ROUTES.items():
             self.http_api.add_routes(
-                path=path, methods=methods, integration=integration, authorizer=authorizer
+                path=path,
+                methods=[apigwv2.HttpMethod(method) for method in methods],
+                integration=integration,
+                authorizer=authorizer,
             )
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,8 +13,22 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from infra.local.api_events import http_api_event
+from infra.naming import ROUTES
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+
+def _route_pattern(template: str) -> re.Pattern[str]:
+    """``/tasks/{taskId}`` → a regex where a ``{parameter}`` is one path segment."""
+    return re.compile(
+        "/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/"))
+    )
+
+
+_ROUTES: dict[str, list[re.Pattern[str]]] = {}
+for _path, _methods in ROUTES.items():
+    for _method in _methods:
+        _ROUTES.setdefault(_method, []).append(_route_pattern(_path))
 """API Gateway HTTP APIs refuse larger payloads with 413 before any integration runs."""
 
 Invoke = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None]]
@@ -38,6 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if self.server.view is not None and (url.path == "/ui" or url.path.startswith("/ui/")):
             self._reply(*self.server.view(url.path, url.query))
+            return
+        if not any(pattern.fullmatch(url.path) for pattern in _ROUTES.get(self.command, ())):
+            self._reply(*_gateway_error(404, "Not Found"))
             return
         event = http_api_event(
             self.command,
@@ -71,7 +89,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches routing (API Gateway answers unknown methods with its 404)."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access logs stay quiet; the local stack logs task state changes instead."""

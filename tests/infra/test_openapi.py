@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 
 from functions.common.models import Task, TaskStatus
 from functions.submit.contract import TaskRecord
-from infra.components.api import ROUTES
+from infra.naming import ROUTES
 from infra.openapi import DOCUMENT, generate, render
 
 
@@ -23,7 +23,7 @@ def test_the_document_is_valid_openapi() -> None:
 def test_documented_operations_are_exactly_the_routes_cdk_deploys() -> None:
     paths = json.loads(DOCUMENT.read_text())["paths"]
     documented = {(path, method.upper()) for path, operations in paths.items() for method in operations}
-    deployed = {(path, method.value) for path, methods in ROUTES.items() for method in methods}
+    deployed = {(path, method) for path, methods in ROUTES.items() for method in methods}
     assert documented == deployed
 
 

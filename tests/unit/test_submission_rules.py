@@ -54,6 +54,9 @@ def test_invalid_idempotency_keys(key: str) -> None:
         (b"true", PayloadNotObjectError),
         (b'{"simulate": {"failures": -1}}', InvalidRequestError),
         (b'{"simulate": "yes"}', InvalidRequestError),
+        (b'{"simulate": {"permanent": 0}}', InvalidRequestError),
+        (b'{"simulate": {"failures": "2"}}', InvalidRequestError),
+        (b'{"simulate": {"failures": true}}', InvalidRequestError),
         (b"x" * (MAX_PAYLOAD_BYTES + 1), PayloadTooLargeError),
     ],
 )
