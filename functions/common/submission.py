@@ -69,6 +69,10 @@ def _depth(value: Any) -> int:
     return depth - 1
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_payload(body: bytes) -> dict[str, Any]:
     """The request body as a JSON object, or a typed 400/413 error."""
     if len(body) > MAX_PAYLOAD_BYTES:
@@ -76,8 +80,10 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise InvalidJsonError("the body is empty; send a JSON object")
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        payload = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers malformed JSON, invalid UTF-8, NaN/Infinity (not JSON) and
+        # integers longer than Python converts (sys.get_int_max_str_digits).
         raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise PayloadNotObjectError(f"the body must be a JSON object, not {type(payload).__name__}")

@@ -89,6 +89,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors the HTTP layer raises itself (a header line too long, a malformed request line)
+        answer as API Gateway does: a JSON ``{"message"}``, never an HTML page."""
+        self.close_connection = True
+        self._reply(*_gateway_error(code, message or "Bad Request"), close=True)
+
     def __getattr__(self, name: str) -> Any:
         """Every method reaches routing (API Gateway answers unknown methods with its 404)."""
         if name.startswith("do_"):
@@ -102,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalHttpApi(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
+    """socketserver's default backlog (5) resets connections under a burst of clients."""
 
     def __init__(
         self,

@@ -50,6 +50,8 @@ def test_invalid_idempotency_keys(key: str) -> None:
         (b"   ", InvalidJsonError),
         (b"{", InvalidJsonError),
         (b"\xff", InvalidJsonError),
+        (b'{"a": NaN}', InvalidJsonError),
+        (b'{"a": 1' + b"0" * 5000 + b"}", InvalidJsonError),
         (b"[]", PayloadNotObjectError),
         (b"true", PayloadNotObjectError),
         (b'{"simulate": {"failures": -1}}', InvalidRequestError),

@@ -1,0 +1,116 @@
+"""Hostile requests over real HTTP against the local stack: always a JSON 4xx (or 202), never
+a 5xx, a crash, a lost task or a partial write."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.conftest import NAMES, RunningStack
+
+
+def _request(
+    stack: RunningStack,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    url = urlsplit(stack.api)
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=15)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        raw = response.read()
+        assert response.getheader("Content-Type", "").startswith("application/json"), raw[:200]
+        return response.status, json.loads(raw)
+    finally:
+        connection.close()
+
+
+def _object_of_size(size: int) -> bytes:
+    prefix, suffix = b'{"blob": "', b'"}'
+    return prefix + b"x" * (size - len(prefix) - len(suffix)) + suffix
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "headers", "status"),
+    [
+        ("invalid UTF-8", b'{"a": "\xff\xfe\xfd"}', {}, 400),
+        ("deeply nested arrays", b"[" * 100_000 + b"]" * 100_000, {}, 400),
+        ("deeply nested objects", b'{"a":' * 1000 + b"1" + b"}" * 1000, {}, 400),
+        ("199 KiB", _object_of_size(199 * 1024), {}, 202),
+        ("201 KiB", _object_of_size(201 * 1024), {}, 413),
+        ("XML", b"<task><a>1</a></task>", {"Content-Type": "application/xml"}, 400),
+        ("form", b"a=1&b=2", {"Content-Type": "application/x-www-form-urlencoded"}, 400),
+        ("JSON as text/plain", b'{"a": 1}', {"Content-Type": "text/plain"}, 202),
+        ("129-char key", b'{"a": 1}', {"Idempotency-Key": "k" * 129}, 400),
+        ("control char in key", b'{"a": 1}', {"Idempotency-Key": "a\x01b"}, 400),
+        ("NaN", b'{"a": NaN}', {}, 400),
+        ("Infinity", b'{"a": -Infinity}', {}, 400),
+        ("huge number", b'{"a": 1' + b"0" * 5000 + b"}", {}, 400),
+    ],
+)
+def test_hostile_bodies_and_headers(
+    local_stack: RunningStack, name: str, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    code, payload = _request(local_stack, "POST", "/tasks", body, headers)
+    assert code == status, (name, payload)
+    if status >= 400:
+        assert payload["error"]["code"]
+        assert payload["error"]["message"]
+
+
+def test_huge_headers_are_a_json_4xx(local_stack: RunningStack) -> None:
+    code, payload = _request(local_stack, "POST", "/tasks", b"{}", {"X-Padding": "p" * 70_000})
+    assert 400 <= code < 500
+    assert payload["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tasks/..%2F..%2Fetc%2Fpasswd",
+        "/tasks/%00",
+        "/tasks/" + "a" * 5000,
+        "/tasks/%E2%80%AE",
+        "/tasks/../tasks",
+    ],
+)
+def test_path_tricks_are_404_json(local_stack: RunningStack, path: str) -> None:
+    code, payload = _request(local_stack, "GET", path)
+    assert code == 404
+    assert payload
+
+
+def test_concurrent_posts_with_one_key_create_exactly_one_task(local_stack: RunningStack) -> None:
+    results: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        outcome = _request(local_stack, "POST", "/tasks", b'{"same": true}', {"Idempotency-Key": "race-1"})
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 20
+    assert {code for code, _ in results} == {202}
+    assert len({body["taskId"] for _, body in results}) == 1
+    task_id = results[0][1]["taskId"]
+    dynamodb = local_stack.clients().dynamodb
+    items = dynamodb.scan(
+        TableName=NAMES.table,
+        FilterExpression="idempotencyKey = :k",
+        ExpressionAttributeValues={":k": {"S": "race-1"}},
+    )["Items"]
+    assert [item["taskId"]["S"] for item in items] == [task_id]
