@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lint format test unit integration workflow infra e2e fuzz local smoke openapi synth deploy diff destroy bench-init clean
+.PHONY: help dev lint format test unit integration workflow infra e2e fuzz local smoke openapi cost synth deploy diff destroy bench-init clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a f
 
 openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's resolver
 	$(BIN)/python -m infra.openapi
+
+cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS (this design vs the seed's), from the synthesized template
+	$(BIN)/python -m bench.cost
 
 bench-init: $(PY_STAMP) ## Handler init time vs the boto3 floor (fresh interpreters, median of 7)
 	$(BIN)/python -m bench.init_time --runs 7

@@ -186,3 +186,38 @@ def test_redrive_anything_but_failed_is_409(stack: Stack, state: str) -> None:
 
     assert error["currentStatus"] == state
     assert _messages(stack) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/tasks", {"a": 1}),
+        ("GET", "/tasks/some-task", None),
+        ("GET", "/tasks?status=QUEUED", None),
+        ("DELETE", "/tasks/some-task", None),
+        ("POST", "/tasks/some-task/redrive", None),
+    ],
+)
+def test_an_unreachable_task_store_is_a_retryable_503(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    """Given DynamoDB cannot be reached (a real connection refused, after the SDK's retries)."""
+    import boto3
+    from botocore.config import Config
+
+    from functions.common.tasks_table import TasksTable
+
+    unreachable = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(connect_timeout=0.2, retries={"mode": "standard", "max_attempts": 1}),
+    )
+    monkeypatch.setattr(
+        stack.handlers[Function.SUBMIT], "table", TasksTable(unreachable, stack.resources.table)
+    )
+
+    response = stack.api(method, path, body)
+
+    _assert_error(response, 503, "SERVICE_UNAVAILABLE")
+    assert response.headers["retry-after"] == "1"
+    assert _messages(stack) == []
