@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lint format test unit integration workflow infra e2e fuzz local smoke openapi cost synth deploy diff destroy bench-init clean
+.PHONY: help dev lint format test unit integration workflow infra e2e chaos fuzz local smoke openapi cost synth deploy diff destroy bench-init clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -87,6 +87,10 @@ smoke: $(PY_STAMP) ## Smoke test: the local stack by default, or TASKS_ENDPOINT=
 
 e2e: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Start the local stack as a subprocess and run the smoke script against it
 	$(BIN)/pytest tests/e2e -n 0
+
+CHAOS_TASKS ?= 10000
+chaos: $(PY_STAMP) ## Chaos run with every fault injected (CHAOS_TASKS=10000; make test runs 150)
+	set -o pipefail; CHAOS_TASKS=$(CHAOS_TASKS) $(BIN)/pytest tests/chaos -n 0 -s -p no:logging | grep -aE "^chaos:|^  |passed|failed"
 
 fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a fresh local stack
 	$(BIN)/pytest tests/e2e/test_fuzz.py -n 0

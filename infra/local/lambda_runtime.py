@@ -32,6 +32,9 @@ SUPPORTED_MOTO = "5.2.5"
 Handler = Callable[[Any, Any], Any]
 InvokeHook = Callable[[str, Any], None]
 """Called with (function name, event) before each invocation: fault injection, counting."""
+AfterHook = Callable[[str, Any, Any], None]
+"""Called with (function name, event, result) after a handler returned; raising turns the
+invocation into a function error after its work was done (a crash before the response)."""
 InvokeListener = Callable[[str, Any, Any, "Invocation"], None]
 """Called with (function name, event, result or error payload, invocation) after each one."""
 
@@ -131,6 +134,7 @@ class LocalLambdaRuntime:
         self._lock = threading.Lock()
         self._original: Any = None
         self.hooks: list[InvokeHook] = []
+        self.after_hooks: list[AfterHook] = []
         self.listeners: list[InvokeListener] = []
         self.invocations: list[Invocation] = []
         self.keep_invocations = True
@@ -211,6 +215,8 @@ class LocalLambdaRuntime:
             for hook in list(self.hooks):
                 hook(name, payload)
             result = handler(payload, context)
+            for after in list(self.after_hooks):
+                after(name, payload, result)
         except Exception as exc:
             error = error_payload(exc)
             self._record(Invocation(name, True, type(exc).__name__, _ms(started)), payload, error)

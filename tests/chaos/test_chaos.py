@@ -1,0 +1,31 @@
+"""The fast chaos run (in make test); ``make chaos`` runs the large one (CHAOS_TASKS=10000)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.chaos.harness import Chaos, Rates
+from tests.fixtures.stack import Stack
+
+pytestmark = pytest.mark.workflow
+TASKS = int(os.environ.get("CHAOS_TASKS", "150"))
+
+
+def test_every_task_is_accounted_for_under_injected_faults(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chaos = Chaos(stack, Rates(), seed=os.environ.get("CHAOS_SEED", "chaos"))
+    chaos.install(failure_rate=0.3, seed="chaos-work")
+    try:
+        ledger = chaos.run(TASKS, timeout=max(120.0, TASKS * 0.5))
+    finally:
+        chaos.uninstall()
+
+    with capsys.disabled():
+        print("\n" + ledger.report())
+    assert ledger.violations == []
+    assert ledger.statuses["SUCCEEDED"] + ledger.statuses["FAILED"] == TASKS
+    assert all(count > 0 for count in ledger.injected.values())
+    assert len(ledger.injected) == 6, ledger.injected
