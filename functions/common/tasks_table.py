@@ -91,6 +91,16 @@ class TasksTable:
                 raise DependencyUnavailableError(f"{transition} for task {task_id}: {exc}") from exc
             raise
 
+    @contextmanager
+    def _read(self, what: str) -> Iterator[None]:
+        """Throttling and connection failures that outlived the SDK's retries are transient."""
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            if is_transient(exc):
+                raise DependencyUnavailableError(f"{what}: {exc}") from exc
+            raise
+
     def create(self, task: Task) -> None:
         """Insert a new QUEUED task; refuses if the id exists (idempotent replay or conflict)."""
         item: dict[str, Any] = {
@@ -116,14 +126,10 @@ class TasksTable:
             raise TaskAlreadyExistsError(task.task_id) from exc
 
     def get(self, task_id: str) -> Task | None:
-        try:
+        with self._read(f"get task {task_id}"):
             response = self._client.get_item(
                 TableName=self.table_name, Key={"taskId": _attr(task_id)}, ConsistentRead=True
             )
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise DependencyUnavailableError(f"get task {task_id}: {exc}") from exc
-            raise
         item = response.get("Item")
         return task_from_item(item) if item else None
 
@@ -247,7 +253,7 @@ class TasksTable:
 
     def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
         """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
-        try:
+        with self._read("query queued tasks"):
             response = self._client.query(
                 TableName=self.table_name,
                 IndexName=STATUS_INDEX,
@@ -259,10 +265,6 @@ class TasksTable:
                 ScanIndexForward=True,
                 Limit=limit,
             )
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise DependencyUnavailableError(f"query queued tasks: {exc}") from exc
-            raise
         return [
             (
                 str(_deserializer.deserialize(item["taskId"])),
@@ -332,12 +334,8 @@ class TasksTable:
         }
         if start_key:
             arguments["ExclusiveStartKey"] = start_key
-        try:
+        with self._read(f"list {status} tasks"):
             response = self._client.query(**arguments)
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise DependencyUnavailableError(f"list {status} tasks: {exc}") from exc
-            raise
         return [summary_from_item(item) for item in response.get("Items", [])], response.get(
             "LastEvaluatedKey"
         )
@@ -360,12 +358,8 @@ class TasksTable:
             for _ in range(BATCH_GET_ROUNDS):
                 if not pending:
                     break
-                try:
+                with self._read("read task statuses"):
                     response = self._client.batch_get_item(RequestItems=pending)
-                except (ClientError, BotoCoreError) as exc:
-                    if is_transient(exc):
-                        raise DependencyUnavailableError(f"read task statuses: {exc}") from exc
-                    raise
                 for item in response.get("Responses", {}).get(self.table_name, []):
                     found[str(_deserializer.deserialize(item["taskId"]))] = TaskStatus(
                         _deserializer.deserialize(item["status"])
