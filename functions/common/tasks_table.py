@@ -133,123 +133,167 @@ class TasksTable:
         item = response.get("Item")
         return task_from_item(item) if item else None
 
+    def _transition(
+        self,
+        task_id: str,
+        transition: str,
+        *,
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+        return_item: bool = False,
+    ) -> dict[str, Any]:
+        """One conditional UpdateItem; the condition always reads ``#status``. A refusal raises
+        TransitionRefusedError with the status found (ReturnValuesOnConditionCheckFailure)."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"taskId": _attr(task_id)},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status", **(names or {})},
+            "ExpressionAttributeValues": _values(values),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if return_item:
+            arguments["ReturnValues"] = "ALL_NEW"
+        with self._write(task_id, transition):
+            response: dict[str, Any] = dict(self._client.update_item(**arguments))
+        return response
+
     def claim_for_processing(
         self, task_id: str, execution_arn: str, now: datetime, lease_until: datetime
     ) -> Task:
         """QUEUED → RUNNING, or RUNNING → RUNNING for the execution that holds the claim (a retry)
         or for any execution once the previous holder's lease has expired. Counts the attempt."""
-        with self._write(task_id, "claim_for_processing"):
-            response = self._client.update_item(
-                TableName=self.table_name,
-                Key={"taskId": _attr(task_id)},
-                UpdateExpression=(
-                    "SET #status = :running, attempts = attempts + :one, executionArn = :execution, "
-                    "leaseExpiresAt = :lease, updatedAt = :now"
-                ),
-                ConditionExpression=(
-                    "#status = :queued OR (#status = :running AND "
-                    "(executionArn = :execution OR leaseExpiresAt < :now))"
-                ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_values(
-                    {
-                        ":running": TaskStatus.RUNNING.value,
-                        ":queued": TaskStatus.QUEUED.value,
-                        ":one": 1,
-                        ":execution": execution_arn,
-                        ":lease": iso(lease_until),
-                        ":now": iso(now),
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        response = self._transition(
+            task_id,
+            "claim_for_processing",
+            update=(
+                "SET #status = :running, attempts = attempts + :one, executionArn = :execution, "
+                "leaseExpiresAt = :lease, updatedAt = :now"
+            ),
+            condition=(
+                "#status = :queued OR (#status = :running AND "
+                "(executionArn = :execution OR leaseExpiresAt < :now))"
+            ),
+            values={
+                ":running": TaskStatus.RUNNING.value,
+                ":queued": TaskStatus.QUEUED.value,
+                ":one": 1,
+                ":execution": execution_arn,
+                ":lease": iso(lease_until),
+                ":now": iso(now),
+            },
+            return_item=True,
+        )
         return task_from_item(response["Attributes"])
 
     def record_attempt_failure(self, task_id: str, execution_arn: str, error: str, now: datetime) -> None:
         """RUNNING → RUNNING: keeps the latest attempt's error visible while the workflow retries."""
-        with self._write(task_id, "record_attempt_failure"):
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={"taskId": _attr(task_id)},
-                UpdateExpression="SET lastError = :error, updatedAt = :now",
-                ConditionExpression="#status = :running AND executionArn = :execution",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_values(
-                    {
-                        ":error": error,
-                        ":now": iso(now),
-                        ":running": TaskStatus.RUNNING.value,
-                        ":execution": execution_arn,
-                    }
-                ),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        self._transition(
+            task_id,
+            "record_attempt_failure",
+            update="SET lastError = :error, updatedAt = :now",
+            condition="#status = :running AND executionArn = :execution",
+            values={
+                ":error": error,
+                ":now": iso(now),
+                ":running": TaskStatus.RUNNING.value,
+                ":execution": execution_arn,
+            },
+        )
 
     def mark_succeeded(self, task_id: str, execution_arn: str, result: dict[str, Any], now: datetime) -> Task:
         """RUNNING → SUCCEEDED, only for the execution holding the claim."""
-        with self._write(task_id, "mark_succeeded"):
-            response = self._client.update_item(
-                TableName=self.table_name,
-                Key={"taskId": _attr(task_id)},
-                UpdateExpression=(
-                    "SET #status = :succeeded, #result = :result, updatedAt = :now "
-                    "REMOVE leaseExpiresAt, lastError"
-                ),
-                ConditionExpression="#status = :running AND executionArn = :execution",
-                ExpressionAttributeNames={"#status": "status", "#result": "result"},
-                ExpressionAttributeValues=_values(
-                    {
-                        ":succeeded": TaskStatus.SUCCEEDED.value,
-                        ":result": json.dumps(result, separators=(",", ":")),
-                        ":now": iso(now),
-                        ":running": TaskStatus.RUNNING.value,
-                        ":execution": execution_arn,
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        response = self._transition(
+            task_id,
+            "mark_succeeded",
+            update=(
+                "SET #status = :succeeded, #result = :result, updatedAt = :now "
+                "REMOVE leaseExpiresAt, lastError"
+            ),
+            condition="#status = :running AND executionArn = :execution",
+            names={"#result": "result"},
+            values={
+                ":succeeded": TaskStatus.SUCCEEDED.value,
+                ":result": json.dumps(result, separators=(",", ":")),
+                ":now": iso(now),
+                ":running": TaskStatus.RUNNING.value,
+                ":execution": execution_arn,
+            },
+            return_item=True,
+        )
         return task_from_item(response["Attributes"])
 
     def mark_dead_lettered(self, task_id: str, now: datetime) -> None:
         """FAILED → FAILED with ``deadLetteredAt`` (kept from the first time the monitor saw it)."""
-        with self._write(task_id, "mark_dead_lettered"):
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={"taskId": _attr(task_id)},
-                UpdateExpression="SET deadLetteredAt = if_not_exists(deadLetteredAt, :now)",
-                ConditionExpression="#status = :failed",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_values({":now": iso(now), ":failed": TaskStatus.FAILED.value}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        self._transition(
+            task_id,
+            "mark_dead_lettered",
+            update="SET deadLetteredAt = if_not_exists(deadLetteredAt, :now)",
+            condition="#status = :failed",
+            values={":now": iso(now), ":failed": TaskStatus.FAILED.value},
+        )
 
     def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
         """QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its deliveries
         on the tasks queue without a workflow ever finishing it."""
-        with self._write(task_id, "mark_undeliverable"):
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={"taskId": _attr(task_id)},
-                UpdateExpression=(
-                    "SET #status = :failed, #error = :error, #cause = :cause, updatedAt = :now, "
-                    "deadLetteredAt = :now REMOVE leaseExpiresAt"
-                ),
-                ConditionExpression="#status IN (:queued, :running)",
-                ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
-                ExpressionAttributeValues=_values(
-                    {
-                        ":failed": TaskStatus.FAILED.value,
-                        ":error": error,
-                        ":cause": cause,
-                        ":now": iso(now),
-                        ":queued": TaskStatus.QUEUED.value,
-                        ":running": TaskStatus.RUNNING.value,
-                    }
-                ),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        self._transition(
+            task_id,
+            "mark_undeliverable",
+            update=(
+                "SET #status = :failed, #error = :error, #cause = :cause, updatedAt = :now, "
+                "deadLetteredAt = :now REMOVE leaseExpiresAt"
+            ),
+            condition="#status IN (:queued, :running)",
+            names={"#error": "error", "#cause": "cause"},
+            values={
+                ":failed": TaskStatus.FAILED.value,
+                ":error": error,
+                ":cause": cause,
+                ":now": iso(now),
+                ":queued": TaskStatus.QUEUED.value,
+                ":running": TaskStatus.RUNNING.value,
+            },
+        )
+
+    def cancel(self, task_id: str, now: datetime) -> Task:
+        """QUEUED → CANCELLED: only a task no execution has claimed yet."""
+        response = self._transition(
+            task_id,
+            "cancel",
+            update="SET #status = :cancelled, updatedAt = :now",
+            condition="#status = :queued",
+            values={
+                ":cancelled": TaskStatus.CANCELLED.value,
+                ":queued": TaskStatus.QUEUED.value,
+                ":now": iso(now),
+            },
+            return_item=True,
+        )
+        return task_from_item(response["Attributes"])
+
+    def redrive(self, task_id: str, now: datetime) -> Task:
+        """FAILED → QUEUED for another run: ``runs`` + 1, ``attempts`` kept, failure fields cleared."""
+        response = self._transition(
+            task_id,
+            "redrive",
+            update=(
+                "SET #status = :queued, runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
+                "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt"
+            ),
+            condition="#status = :failed",
+            names={"#error": "error", "#cause": "cause"},
+            values={
+                ":queued": TaskStatus.QUEUED.value,
+                ":failed": TaskStatus.FAILED.value,
+                ":one": 1,
+                ":now": iso(now),
+            },
+            return_item=True,
+        )
+        return task_from_item(response["Attributes"])
 
     def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
         """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
@@ -272,52 +316,6 @@ class TasksTable:
             )
             for item in response.get("Items", [])
         ]
-
-    def cancel(self, task_id: str, now: datetime) -> Task:
-        """QUEUED → CANCELLED: only a task no execution has claimed yet."""
-        with self._write(task_id, "cancel"):
-            response = self._client.update_item(
-                TableName=self.table_name,
-                Key={"taskId": _attr(task_id)},
-                UpdateExpression="SET #status = :cancelled, updatedAt = :now",
-                ConditionExpression="#status = :queued",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_values(
-                    {
-                        ":cancelled": TaskStatus.CANCELLED.value,
-                        ":queued": TaskStatus.QUEUED.value,
-                        ":now": iso(now),
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        return task_from_item(response["Attributes"])
-
-    def redrive(self, task_id: str, now: datetime) -> Task:
-        """FAILED → QUEUED for another run: ``runs`` + 1, ``attempts`` kept, failure fields cleared."""
-        with self._write(task_id, "redrive"):
-            response = self._client.update_item(
-                TableName=self.table_name,
-                Key={"taskId": _attr(task_id)},
-                UpdateExpression=(
-                    "SET #status = :queued, runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
-                    "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt"
-                ),
-                ConditionExpression="#status = :failed",
-                ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
-                ExpressionAttributeValues=_values(
-                    {
-                        ":queued": TaskStatus.QUEUED.value,
-                        ":failed": TaskStatus.FAILED.value,
-                        ":one": 1,
-                        ":now": iso(now),
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        return task_from_item(response["Attributes"])
 
     def list_by_status(
         self, status: TaskStatus, limit: int, start_key: PageKey | None = None

@@ -332,7 +332,6 @@ class LocalStack:
         return (None, error) if error is not None else (outcome, None)
 
     def _reconcile_periodically(self) -> None:
-        assert self.clients is not None
         interval = self.options.scaled(RECONCILE_EVERY_SECONDS)
         while not self._stop.wait(interval):
             try:

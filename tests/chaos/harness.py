@@ -64,13 +64,17 @@ class Chaos:
     def __init__(self, stack: Stack, rates: Rates, seed: str) -> None:
         self.stack = stack
         self.rates = rates
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self.streams: dict[str, random.Random] = {}
         self.lock = threading.Lock()
         self.ledger = Ledger()
 
     def chance(self, rate: float, fault: str) -> bool:
+        """One random stream per fault kind, so faults decided on the test's own thread (duplicate
+        deliveries and executions) are reproducible whatever the executions' threads do."""
         with self.lock:
-            hit = self.rng.random() < rate
+            stream = self.streams.setdefault(fault, random.Random(f"{self.seed}:{fault}"))
+            hit = stream.random() < rate
             if hit:
                 self.ledger.injected[fault] += 1
         return hit
@@ -155,11 +159,14 @@ class Chaos:
         stack = self.stack
         dispatch, monitor = stack.event_source(Function.DISPATCH), stack.event_source(Function.MONITOR)
         deadline = time.monotonic() + timeout
+        first_round = True
         while time.monotonic() < deadline:
             moved = sum(poll.received for poll in dispatch.drain())
-            for task_id in ids:
-                if self.chance(self.rates.duplicate_execution / 20, "duplicate execution"):
-                    stack.start_execution(task_id, f"dup-{task_id}-{time.monotonic_ns()}")
+            if first_round:
+                for task_id in ids:
+                    if self.chance(self.rates.duplicate_execution, "duplicate execution"):
+                        stack.start_execution(task_id, f"dup-{task_id}")
+                first_round = False
             stack.wait_for_all_executions(timeout=max(1.0, deadline - time.monotonic()))
             moved += sum(poll.received for poll in monitor.drain())
             if moved == 0 and not self._queued(ids):
