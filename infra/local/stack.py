@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import socket
 import threading
 from collections.abc import Callable
@@ -111,28 +110,20 @@ class _Poller:
 
 
 class TaskChangeLog:
-    """Prints one line per task state change, read from the table after each invocation."""
+    """Prints one line per task state change, read from the table as each invocation returns.
+
+    The read happens in the invoking thread, before the caller (a poller, the HTTP API or the
+    state machine) moves on, so no intermediate state is skipped however fast retries run.
+    """
 
     def __init__(self, table: TasksTable, emit: Callable[[str], None]) -> None:
         self._table = table
         self._emit = emit
-        self._seen: dict[str, tuple[str, int, bool]] = {}
-        self._pending: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="task-log", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._pending.put(None)
-        self._thread.join(timeout=5)
+        self._seen: dict[str, tuple[str, tuple[str, int, bool, bool]]] = {}
+        self._lock = threading.Lock()
 
     def notice(self, function_name: str, event: Any, outcome: Any, invocation: Invocation) -> None:
         for task_id in _task_ids(function_name, event, outcome):
-            self._pending.put(task_id)
-
-    def _run(self) -> None:
-        while (task_id := self._pending.get()) is not None:
             try:
                 task = self._table.get(task_id)
             except Exception:
@@ -141,16 +132,24 @@ class TaskChangeLog:
                 self._report(task)
 
     def _report(self, task: Task) -> None:
-        state = (task.status.value, task.attempts, task.dead_lettered_at is not None)
-        if self._seen.get(task.task_id) == state:
-            return
-        self._seen[task.task_id] = state
+        state = (
+            task.status.value,
+            task.attempts,
+            task.last_error is not None,
+            task.dead_lettered_at is not None,
+        )
         detail = ""
         if task.status.value == "RUNNING" and task.last_error:
             detail = f"  retrying after: {task.last_error}"
         elif task.status.value == "FAILED":
             detail = f"  {task.error}" + ("  → dead-lettered" if task.dead_lettered_at else "")
-        self._emit(f"task {task.task_id}  {task.status.value:<9}  attempt {task.attempts}{detail}")
+        with self._lock:
+            seen = self._seen.get(task.task_id)
+            # Concurrent invocations read in any order: never step back to an older write.
+            if seen is not None and (seen[1] == state or seen[0] > task.updated_at):
+                return
+            self._seen[task.task_id] = (task.updated_at, state)
+            self._emit(f"task {task.task_id}  {task.status.value:<9}  attempt {task.attempts}{detail}")
 
 
 def _task_ids(function_name: str, event: Any, outcome: Any) -> list[str]:
@@ -236,7 +235,6 @@ class LocalStack:
 
         if not options.quiet_tasks:
             self._task_log = TaskChangeLog(TasksTable(self.clients.dynamodb, self.resources.table), self.emit)
-            self._task_log.start()
             self.runtime.listeners.append(self._task_log.notice)
 
         self._start_pollers()
@@ -358,8 +356,8 @@ class LocalStack:
         for poller in self._pollers:
             for thread in poller.threads:
                 thread.join(timeout=5)
-        if self._task_log is not None:
-            self._task_log.stop()
+        if self._task_log is not None and self._task_log.notice in self.runtime.listeners:
+            self.runtime.listeners.remove(self._task_log.notice)
         self.retry_clock.uninstall()
         self.runtime.uninstall()
         self.emulator.stop()
