@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lint format test unit integration workflow infra e2e chaos fuzz local smoke openapi cost synth deploy diff destroy bench-init clean
+.PHONY: help dev lint format test unit integration workflow infra e2e chaos fuzz local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,7 @@ e2e: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Start the local stack as a subproc
 	$(BIN)/pytest tests/e2e -n 0
 
 CHAOS_TASKS ?= 10000
+BENCH_TASKS ?= 1000
 chaos: $(PY_STAMP) ## Chaos run with every fault injected (CHAOS_TASKS=10000; make test runs 150)
 	set -o pipefail; CHAOS_TASKS=$(CHAOS_TASKS) $(BIN)/pytest tests/chaos -n 0 -s -p no:logging | grep -aE "^chaos:|^  |passed|failed"
 
@@ -101,8 +102,16 @@ openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's 
 cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS (this design vs the seed's), from the synthesized template
 	$(BIN)/python -m bench.cost
 
+bench: bench-init bench-local bench-retry ## Every benchmark, printing its figures (about 5 minutes)
+
 bench-init: $(PY_STAMP) ## Handler init time vs the boto3 floor (fresh interpreters, median of 7)
 	$(BIN)/python -m bench.init_time --runs 7
+
+bench-local: $(PY_STAMP) ## Local stack: BENCH_TASKS (1000) through the pipeline vs the same API calls made directly
+	$(BIN)/python -m bench.local_throughput --tasks $(BENCH_TASKS)
+
+bench-retry: $(PY_STAMP) ## Retry waits actually waited (real time) vs the ASL's backoff policy
+	$(BIN)/python -m bench.retry_timing --tasks 40
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out node_modules

@@ -18,17 +18,20 @@ import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from functions.common.config import STATUS_INDEX
-from functions.common.tasks_table import task_from_item
+from bench.floor import count, provision_floor, run_floor, wait_for
 from infra.local.emulator import LOCAL_CREDENTIALS, Clients
+from infra.local.stack import LocalOptions
 from infra.naming import StageNames
 from tests.e2e.conftest import start_local_stack, stop, wait_until_serving
 
 NAMES = StageNames("local")
 CLIENT_THREADS = 8
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
 def _post(api: str, index: int) -> float:
@@ -42,28 +45,61 @@ def _post(api: str, index: int) -> float:
     return time.perf_counter() - started
 
 
-def _count(clients: Clients, status: str) -> int:
-    total, start_key = 0, None
-    while True:
-        arguments = {
-            "TableName": NAMES.table,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#s = :s",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":s": {"S": status}},
-            "Select": "COUNT",
-        }
-        if start_key:
-            arguments["ExclusiveStartKey"] = start_key
-        page = clients.dynamodb.query(**arguments)  # type: ignore[arg-type]
-        total += page["Count"]
-        start_key = page.get("LastEvaluatedKey")
-        if not start_key:
-            return total
-
-
 def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Figures:
+    terminal: int
+    submit_rate: float
+    post_p50_ms: float
+    post_p95_ms: float
+    throughput: float
+    latency_ms: tuple[float, float, float]
+
+
+def _figures(items: list[dict[str, Any]], submit_latencies: list[float], submit_seconds: float) -> Figures:
+    terminal = [item for item in items if item["status"]["S"] in TERMINAL]
+    created = [_moment(item["createdAt"]["S"]) for item in terminal]
+    updated = [_moment(item["updatedAt"]["S"]) for item in terminal]
+    latencies = sorted(
+        (end - start).total_seconds() * 1000 for start, end in zip(created, updated, strict=True)
+    )
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    span = (max(updated) - min(created)).total_seconds()
+    return Figures(
+        terminal=len(terminal),
+        submit_rate=len(submit_latencies) / submit_seconds,
+        post_p50_ms=statistics.median(submit_latencies) * 1000,
+        post_p95_ms=statistics.quantiles(submit_latencies, n=20)[-1] * 1000,
+        throughput=len(terminal) / span,
+        latency_ms=(cuts[49], cuts[94], cuts[98]),
+    )
+
+
+def _run_pipeline(
+    api: str, clients: Clients, tasks: int, timeout: float
+) -> tuple[list[dict[str, Any]], list[float], float]:
+    began = time.perf_counter()
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        submit_latencies = list(pool.map(lambda index: _post(api, index), range(tasks)))
+    submitted = time.perf_counter() - began
+    wait_for(
+        lambda: count(clients, NAMES.table, "SUCCEEDED") + count(clients, NAMES.table, "FAILED"),
+        tasks,
+        timeout,
+    )
+    items = [
+        item
+        for page in clients.dynamodb.get_paginator("scan").paginate(TableName=NAMES.table)
+        for item in page["Items"]
+    ]
+    return items, submit_latencies, submitted
+
+
+def _row(label: str, pipeline: str, floor: str, ratio: str = "") -> str:
+    return f"  {label:<34} {pipeline:>14} {floor:>14} {ratio:>8}"
 
 
 def main() -> None:
@@ -71,7 +107,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--failure-rate", default="0")
     parser.add_argument("--time-scale", default="0.01")
-    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
     os.environ.update(LOCAL_CREDENTIALS)
     log = Path(tempfile.mkdtemp()) / "local.log"
@@ -82,42 +118,66 @@ def main() -> None:
     try:
         startup = wait_until_serving(api, process, log)
         clients = Clients.for_endpoint(emulator)
+        # The floor first: if the emulator slows as it accumulates records, the pipeline pays.
+        floor_resources = provision_floor(clients, NAMES)
         began = time.perf_counter()
-        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
-            submit_latencies = list(pool.map(lambda index: _post(api, index), range(args.tasks)))
-        submitted = time.perf_counter()
-        while time.perf_counter() - began < args.timeout:
-            done = _count(clients, "SUCCEEDED") + _count(clients, "FAILED")
-            if done >= args.tasks:
-                break
-            time.sleep(0.25)
-        finished = time.perf_counter()
-        items = [
-            task_from_item(item)
-            for page in clients.dynamodb.get_paginator("scan").paginate(TableName=NAMES.table)
-            for item in page["Items"]
-        ]
+        floor_run = run_floor(
+            clients,
+            floor_resources,
+            tasks=args.tasks,
+            client_threads=CLIENT_THREADS,
+            dispatchers=LocalOptions().dispatch_pollers,
+            timeout=args.timeout,
+        )
+        floor_wall = time.perf_counter() - began
+        began = time.perf_counter()
+        items, submit_latencies, submit_seconds = _run_pipeline(api, clients, args.tasks, args.timeout)
+        pipeline_wall = time.perf_counter() - began
     finally:
         stop(process)
-    terminal = [task for task in items if task.status.is_terminal]
-    latencies = sorted(
-        (_moment(t.updated_at) - _moment(t.created_at)).total_seconds() * 1000 for t in terminal
-    )
-    span = max(_moment(t.updated_at) for t in terminal) - min(_moment(t.created_at) for t in terminal)
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    print(f"local stack: {args.tasks} tasks, failure rate {args.failure_rate}, time scale {args.time_scale}")
-    print(f"  startup (process start → API serving)  {startup:8.2f} s")
-    print(f"  terminal                               {len(terminal):8d} / {args.tasks}")
-    submit_rate = args.tasks / (submitted - began)
-    print(f"  submit rate ({CLIENT_THREADS} client threads)        {submit_rate:8.1f} tasks/s")
+    pipeline = _figures(items, submit_latencies, submit_seconds)
+    floor = _figures(floor_run.items, floor_run.submit_latencies, floor_run.submit_seconds)
+
     print(
-        f"  POST latency p50 / p95                 {statistics.median(submit_latencies) * 1000:8.1f} / "
-        f"{statistics.quantiles(submit_latencies, n=20)[-1] * 1000:.1f} ms"
+        f"local stack: {args.tasks} tasks, failure rate {args.failure_rate}, time scale {args.time_scale}, "
+        f"{CLIENT_THREADS} client threads"
     )
-    print(f"  throughput (first submit → last end)   {len(terminal) / span.total_seconds():8.1f} tasks/s")
-    print(f"  submit→terminal p50 / p95 / p99        {cuts[49]:8.0f} / {cuts[94]:.0f} / {cuts[98]:.0f} ms")
-    print(f"  wall time                              {finished - began:8.1f} s")
-    if len(terminal) < args.tasks:
+    print(f"  startup (process start → API serving)  {startup:.2f} s")
+    print(_row("", "pipeline", "floor", "ratio"))
+    print(_row("terminal", f"{pipeline.terminal} / {args.tasks}", f"{floor.terminal} / {args.tasks}"))
+    print(
+        _row(
+            "submit rate (tasks/s)",
+            f"{pipeline.submit_rate:.1f}",
+            f"{floor.submit_rate:.1f}",
+            f"{pipeline.submit_rate / floor.submit_rate:.2f}x",
+        )
+    )
+    print(
+        _row(
+            "submit latency p50 / p95 (ms)",
+            f"{pipeline.post_p50_ms:.0f} / {pipeline.post_p95_ms:.0f}",
+            f"{floor.post_p50_ms:.0f} / {floor.post_p95_ms:.0f}",
+        )
+    )
+    print(
+        _row(
+            "throughput, first submit → last end",
+            f"{pipeline.throughput:.1f}/s",
+            f"{floor.throughput:.1f}/s",
+            f"{pipeline.throughput / floor.throughput:.2f}x",
+        )
+    )
+    print(
+        _row(
+            "submit→terminal p50/p95/p99 (s)",
+            "/".join(f"{value / 1000:.1f}" for value in pipeline.latency_ms),
+            "/".join(f"{value / 1000:.1f}" for value in floor.latency_ms),
+        )
+    )
+    print(_row("wall time (s)", f"{pipeline_wall:.1f}", f"{floor_wall:.1f}"))
+    print(f"  throughput vs the floor: {pipeline.throughput / floor.throughput:.2f}x (target ≥ 0.5x)")
+    if pipeline.terminal < args.tasks or floor.terminal < args.tasks:
         sys.exit(1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import urllib.request
@@ -78,6 +79,11 @@ class Emulator:
         # The interpreter's service integrations call back to localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        access_log = logging.getLogger("werkzeug")
+        if access_log.level == logging.NOTSET:
+            # One line per emulated API call drowns everything else (and costs time); a caller
+            # that wants it (``ptm local --verbose``) sets the level before starting.
+            access_log.setLevel(logging.WARNING)
         self._server.start()
         return self
 
