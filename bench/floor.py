@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.common.config import STATUS_INDEX
+from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, shard_of, status_shard
+from functions.common.workflow import execution_input
 from infra.local.emulator import Clients
 from infra.local.provision import create_table
 from infra.naming import StageNames
@@ -30,9 +32,10 @@ DISPATCH_BATCH = 10
 
 
 def _update(table: str, set_status: str, condition_status: str, claim: bool) -> dict[str, Any]:
-    update = "SET #s = :new, updatedAt = :now"
+    update = f"SET #s = :new, {SHARD_ATTRIBUTE} = :shard, updatedAt = :now"
     values: dict[str, Any] = {
         ":new": {"S": set_status},
+        ":shard": {"S.$": f"States.Format('{set_status}#{{}}', $.shard)"},
         ":old": {"S": condition_status},
         ":now": {"S.$": "$$.State.EnteredTime"},
     }
@@ -97,6 +100,7 @@ def _submit(clients: Clients, floor: FloorResources, index: int) -> float:
         Item={
             "taskId": {"S": task_id},
             "status": {"S": "QUEUED"},
+            SHARD_ATTRIBUTE: {"S": status_shard("QUEUED", shard_of(task_id))},
             "payload": {"S": json.dumps({"bench": index})},
             "attempts": {"N": "0"},
             "runs": {"N": "1"},
@@ -134,7 +138,7 @@ def _dispatch(clients: Clients, floor: FloorResources, stop: threading.Event) ->
             clients.sfn.start_execution(
                 stateMachineArn=floor.state_machine_arn,
                 name=f"{task_id}-1-1",
-                input=json.dumps({"taskId": task_id}),
+                input=execution_input(task_id),
             )
         clients.sqs.delete_message_batch(
             QueueUrl=floor.queue_url,
@@ -146,29 +150,26 @@ def _dispatch(clients: Clients, floor: FloorResources, stop: threading.Event) ->
 
 
 def count(clients: Clients, table: str, status: str) -> int:
-    total, start_key = 0, None
-    while True:
+    """Tasks in ``status``, counted through every shard of the byStatus index."""
+    total = 0
+    for shard in range(SHARDS):
         arguments: dict[str, Any] = {
             "TableName": table,
             "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#s = :s",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":s": {"S": status}},
+            "KeyConditionExpression": "#k = :k",
+            "ExpressionAttributeNames": {"#k": SHARD_ATTRIBUTE},
+            "ExpressionAttributeValues": {":k": {"S": status_shard(status, shard)}},
             "Select": "COUNT",
         }
-        if start_key:
-            arguments["ExclusiveStartKey"] = start_key
-        page = clients.dynamodb.query(**arguments)
-        total += page["Count"]
-        start_key = page.get("LastEvaluatedKey")
-        if not start_key:
-            return total
+        for page in clients.dynamodb.get_paginator("query").paginate(**arguments):
+            total += page["Count"]
+    return total
 
 
 def wait_for(done: Callable[[], int], target: int, timeout: float) -> None:
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline and done() < target:
-        time.sleep(0.25)
+        time.sleep(1.0)
 
 
 @dataclass(frozen=True)
@@ -188,24 +189,27 @@ def run_floor(
     timeout: float,
 ) -> FloorRun:
     stop = threading.Event()
-    consumers = [
-        threading.Thread(
-            target=_dispatch, args=(clients, floor, stop), name=f"floor-dispatch-{n}", daemon=True
-        )
-        for n in range(dispatchers)
-    ]
+    with ThreadPoolExecutor(dispatchers, thread_name_prefix="floor-dispatch") as consumer_pool:
+        consumers = [consumer_pool.submit(_dispatch, clients, floor, stop) for _ in range(dispatchers)]
+        try:
+            began = time.perf_counter()
+            with ThreadPoolExecutor(client_threads) as pool:
+                latencies = list(pool.map(lambda index: _submit(clients, floor, index), range(tasks)))
+            submit_seconds = time.perf_counter() - began
+            # A dispatcher that died ends the wait (its error is raised below).
+            wait_for(
+                lambda: (
+                    tasks
+                    if any(consumer.done() for consumer in consumers)
+                    else count(clients, floor.table, "SUCCEEDED")
+                ),
+                tasks,
+                timeout,
+            )
+        finally:
+            stop.set()
     for consumer in consumers:
-        consumer.start()
-    try:
-        began = time.perf_counter()
-        with ThreadPoolExecutor(client_threads) as pool:
-            latencies = list(pool.map(lambda index: _submit(clients, floor, index), range(tasks)))
-        submit_seconds = time.perf_counter() - began
-        wait_for(lambda: count(clients, floor.table, "SUCCEEDED"), tasks, timeout)
-    finally:
-        stop.set()
-        for consumer in consumers:
-            consumer.join(timeout=5)
+        consumer.result()
     items = [
         item
         for page in clients.dynamodb.get_paginator("scan").paginate(TableName=floor.table)

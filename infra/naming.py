@@ -57,6 +57,7 @@ DISPATCH_BATCH_SIZE = 10
 MONITOR_BATCH_SIZE = 10
 MAX_RECEIVE_COUNT = 5
 STATUS_INDEX_PROJECTION = (
+    "status",
     "attempts",
     "runs",
     "updatedAt",

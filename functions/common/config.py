@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 METRICS_NAMESPACE = "ProcessTaskManager"
 STATUS_INDEX = "byStatus"
-"""GSI on (status, createdAt): finds tasks by state, newest or oldest first."""
+"""GSI on (statusShard, createdAt): finds tasks by state, newest or oldest first (status_shards.py)."""
 
 MAX_PAYLOAD_BYTES = 200 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH = 128

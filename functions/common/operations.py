@@ -19,12 +19,12 @@ from functions.common.errors import (
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
+from functions.common.status_shards import SHARDS
 from functions.common.tasks_queue import TasksQueue
-from functions.common.tasks_table import PageKey, TasksTable
+from functions.common.tasks_table import ShardCursors, TasksTable
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
-_KEY_ATTRIBUTES = frozenset({"taskId", "status", "createdAt"})
 
 
 @dataclass(frozen=True)
@@ -33,31 +33,33 @@ class Page:
     next_token: str | None
 
 
-def encode_token(key: PageKey) -> str:
-    """Opaque to clients: the index position, base64url-encoded."""
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+def encode_token(status: TaskStatus, cursors: ShardCursors) -> str:
+    """Opaque to clients: the listing's status and where each index shard stands, base64url."""
+    body = {"s": status.value, "c": {str(shard): cursor for shard, cursor in sorted(cursors.items())}}
+    return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_token(token: str, status: TaskStatus) -> PageKey:
+def decode_token(token: str, status: TaskStatus) -> ShardCursors:
+    invalid = InvalidNextTokenError("nextToken is not one this API issued")
     try:
-        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidNextTokenError("nextToken is not one this API issued") from exc
-    valid = (
-        isinstance(key, dict)
-        and set(key) == _KEY_ATTRIBUTES
-        and all(
-            isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
-            for value in key.values()
+        raise invalid from exc
+    if not (isinstance(body, dict) and set(body) == {"s", "c"} and isinstance(body["c"], dict)):
+        raise invalid
+    cursors: ShardCursors = {}
+    for shard, cursor in body["c"].items():
+        if not (isinstance(shard, str) and shard.isdigit() and int(shard) < SHARDS):
+            raise invalid
+        valid_cursor = cursor is None or (
+            isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(part, str) for part in cursor)
         )
-    )
-    if not valid:
-        raise InvalidNextTokenError("nextToken is not one this API issued")
-    if key["status"]["S"] != status.value:
-        raise InvalidNextTokenError(
-            f"nextToken belongs to a listing of {key['status']['S']}, not {status.value}"
-        )
-    return dict(key)
+        if not valid_cursor:
+            raise invalid
+        cursors[int(shard)] = None if cursor is None else (cursor[0], cursor[1])
+    if body["s"] != status.value:
+        raise InvalidNextTokenError(f"nextToken belongs to a listing of {body['s']}, not {status.value}")
+    return cursors
 
 
 def parse_status(raw: str | None) -> TaskStatus:
@@ -85,8 +87,8 @@ def list_tasks(query: dict[str, str], *, table: TasksTable) -> Page:
     status = parse_status(query.get("status"))
     limit = parse_limit(query.get("limit"))
     start = decode_token(query["nextToken"], status) if "nextToken" in query else None
-    items, next_key = table.list_by_status(status, limit, start)
-    return Page(items, encode_token(next_key) if next_key else None)
+    items, cursors = table.list_by_status(status, limit, start)
+    return Page(items, encode_token(status, cursors) if cursors is not None else None)
 
 
 def cancel_task(task_id: str, *, table: TasksTable, clock: Clock) -> Task:

@@ -8,9 +8,11 @@ late retry) can never move a task backwards or process it twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -25,6 +27,7 @@ from functions.common.errors import (
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
+from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, shard_of, status_shard
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,8 +63,21 @@ def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
     return TaskSummary.model_validate(plain)
 
 
-PageKey = dict[str, Any]
-"""DynamoDB's LastEvaluatedKey for the byStatus index (taskId, status, createdAt)."""
+ShardCursors = dict[int, tuple[str, str] | None]
+"""Where a listing stands in each index shard: after (createdAt, taskId), or None once the
+shard is exhausted; a shard without an entry starts from its newest item."""
+
+
+def _position(item: Mapping[str, Any]) -> tuple[str, str]:
+    return str(item["createdAt"]["S"]), str(item["taskId"]["S"])
+
+
+@cache
+def _shard_pool() -> ThreadPoolExecutor:
+    """Created on first use, so handlers that never list pay nothing at init."""
+    return ThreadPoolExecutor(max_workers=SHARDS, thread_name_prefix="index-shard")
+
+
 BATCH_GET_LIMIT = 100
 BATCH_GET_ROUNDS = 5
 _ONE: Any = {"N": "1"}
@@ -106,6 +122,7 @@ class TasksTable:
         item: dict[str, Any] = {
             "taskId": task.task_id,
             "status": task.status.value,
+            SHARD_ATTRIBUTE: status_shard(task.status.value, shard_of(task.task_id)),
             "payload": json.dumps(task.payload, separators=(",", ":"), ensure_ascii=False),
             "attempts": 0,
             "runs": 1,
@@ -142,10 +159,18 @@ class TasksTable:
         condition: str,
         values: Mapping[str, Any],
         names: Mapping[str, str] | None = None,
+        to: TaskStatus | None = None,
         return_item: bool = False,
     ) -> dict[str, Any]:
         """One conditional UpdateItem; the condition always reads ``#status``. A refusal raises
-        TransitionRefusedError with the status found (ReturnValuesOnConditionCheckFailure)."""
+        TransitionRefusedError with the status found (ReturnValuesOnConditionCheckFailure).
+        ``to`` sets the new status and, with it, the index shard key; ``update`` holds the rest."""
+        values = dict(values)
+        if to is not None:
+            if not update.startswith("SET "):
+                raise ValueError("a status change needs a SET clause")
+            update = f"SET #status = :to, {SHARD_ATTRIBUTE} = :toShard, {update.removeprefix('SET ')}"
+            values |= {":to": to.value, ":toShard": status_shard(to.value, shard_of(task_id))}
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": {"taskId": _attr(task_id)},
@@ -170,7 +195,7 @@ class TasksTable:
             task_id,
             "claim_for_processing",
             update=(
-                "SET #status = :running, attempts = attempts + :one, executionArn = :execution, "
+                "SET attempts = attempts + :one, executionArn = :execution, "
                 "leaseExpiresAt = :lease, updatedAt = :now"
             ),
             condition=(
@@ -185,6 +210,7 @@ class TasksTable:
                 ":lease": iso(lease_until),
                 ":now": iso(now),
             },
+            to=TaskStatus.RUNNING,
             return_item=True,
         )
         return task_from_item(response["Attributes"])
@@ -209,19 +235,16 @@ class TasksTable:
         response = self._transition(
             task_id,
             "mark_succeeded",
-            update=(
-                "SET #status = :succeeded, #result = :result, updatedAt = :now "
-                "REMOVE leaseExpiresAt, lastError"
-            ),
+            update=("SET #result = :result, updatedAt = :now REMOVE leaseExpiresAt, lastError"),
             condition="#status = :running AND executionArn = :execution",
             names={"#result": "result"},
             values={
-                ":succeeded": TaskStatus.SUCCEEDED.value,
                 ":result": json.dumps(result, separators=(",", ":")),
                 ":now": iso(now),
                 ":running": TaskStatus.RUNNING.value,
                 ":execution": execution_arn,
             },
+            to=TaskStatus.SUCCEEDED,
             return_item=True,
         )
         return task_from_item(response["Attributes"])
@@ -243,19 +266,19 @@ class TasksTable:
             task_id,
             "mark_undeliverable",
             update=(
-                "SET #status = :failed, #error = :error, #cause = :cause, updatedAt = :now, "
-                "deadLetteredAt = :now REMOVE leaseExpiresAt"
+                "SET #error = :error, #cause = :cause, updatedAt = :now, deadLetteredAt = :now "
+                "REMOVE leaseExpiresAt"
             ),
             condition="#status IN (:queued, :running)",
             names={"#error": "error", "#cause": "cause"},
             values={
-                ":failed": TaskStatus.FAILED.value,
                 ":error": error,
                 ":cause": cause,
                 ":now": iso(now),
                 ":queued": TaskStatus.QUEUED.value,
                 ":running": TaskStatus.RUNNING.value,
             },
+            to=TaskStatus.FAILED,
         )
 
     def cancel(self, task_id: str, now: datetime) -> Task:
@@ -263,13 +286,10 @@ class TasksTable:
         response = self._transition(
             task_id,
             "cancel",
-            update="SET #status = :cancelled, updatedAt = :now",
+            update="SET updatedAt = :now",
             condition="#status = :queued",
-            values={
-                ":cancelled": TaskStatus.CANCELLED.value,
-                ":queued": TaskStatus.QUEUED.value,
-                ":now": iso(now),
-            },
+            values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},
+            to=TaskStatus.CANCELLED,
             return_item=True,
         )
         return task_from_item(response["Attributes"])
@@ -280,63 +300,109 @@ class TasksTable:
             task_id,
             "redrive",
             update=(
-                "SET #status = :queued, runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
+                "SET runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
                 "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt"
             ),
             condition="#status = :failed",
             names={"#error": "error", "#cause": "cause"},
             values={
-                ":queued": TaskStatus.QUEUED.value,
                 ":failed": TaskStatus.FAILED.value,
                 ":one": 1,
                 ":now": iso(now),
             },
+            to=TaskStatus.QUEUED,
             return_item=True,
         )
         return task_from_item(response["Attributes"])
 
+    def _query_shards(
+        self,
+        status: TaskStatus,
+        what: str,
+        query: Callable[[int], dict[str, Any]],
+        shards: Iterable[int] = range(SHARDS),
+    ) -> list[tuple[int, list[dict[str, Any]], bool]]:
+        """Run one index Query per shard (concurrently); returns (shard, items, has_more)."""
+
+        def one(shard: int) -> tuple[int, list[dict[str, Any]], bool]:
+            arguments = {
+                "TableName": self.table_name,
+                "IndexName": STATUS_INDEX,
+                "ExpressionAttributeNames": {"#shard": SHARD_ATTRIBUTE},
+                **query(shard),
+            }
+            arguments["ExpressionAttributeValues"] = {
+                ":shard": _attr(status_shard(status.value, shard)),
+                **arguments.get("ExpressionAttributeValues", {}),
+            }
+            with self._read(what):
+                response = self._client.query(**arguments)
+            return shard, list(response.get("Items", [])), "LastEvaluatedKey" in response
+
+        return list(_shard_pool().map(one, shards))
+
     def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
         """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
-        with self._read("query queued tasks"):
-            response = self._client.query(
-                TableName=self.table_name,
-                IndexName=STATUS_INDEX,
-                KeyConditionExpression="#status = :queued AND createdAt < :cutoff",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_values(
-                    {":queued": TaskStatus.QUEUED.value, ":cutoff": iso(cutoff)}
-                ),
-                ScanIndexForward=True,
-                Limit=limit,
-            )
+        results = self._query_shards(
+            TaskStatus.QUEUED,
+            "query queued tasks",
+            lambda _: {
+                "KeyConditionExpression": "#shard = :shard AND createdAt < :cutoff",
+                "ExpressionAttributeValues": {":cutoff": _attr(iso(cutoff))},
+                "ScanIndexForward": True,
+                "Limit": limit,
+            },
+        )
+        oldest = sorted((item for _, items, _ in results for item in items), key=_position)[:limit]
         return [
             (
                 str(_deserializer.deserialize(item["taskId"])),
                 int(_deserializer.deserialize(item.get("runs", _ONE))),
             )
-            for item in response.get("Items", [])
+            for item in oldest
         ]
 
     def list_by_status(
-        self, status: TaskStatus, limit: int, start_key: PageKey | None = None
-    ) -> tuple[list[TaskSummary], PageKey | None]:
-        """Newest first, through the byStatus index; returns (page, key of the next page)."""
-        arguments: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#status = :status",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": _values({":status": status.value}),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start_key:
-            arguments["ExclusiveStartKey"] = start_key
-        with self._read(f"list {status} tasks"):
-            response = self._client.query(**arguments)
-        return [summary_from_item(item) for item in response.get("Items", [])], response.get(
-            "LastEvaluatedKey"
-        )
+        self, status: TaskStatus, limit: int, cursors: ShardCursors | None = None
+    ) -> tuple[list[TaskSummary], ShardCursors | None]:
+        """Newest first across every shard of the byStatus index; returns (page, cursors of the
+        next page, or None after the last page).
+
+        Each shard yields up to ``limit`` items from its cursor, the merge keeps the newest
+        ``limit``, and each shard's cursor moves past what it contributed. Index items are a few
+        hundred bytes, so a shard's query never stops short at DynamoDB's 1 MB page size.
+        """
+        cursors = dict(cursors or {})
+
+        def query(shard: int) -> dict[str, Any]:
+            arguments: dict[str, Any] = {
+                "KeyConditionExpression": "#shard = :shard",
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if after := cursors.get(shard):
+                arguments["ExclusiveStartKey"] = {
+                    "taskId": _attr(after[1]),
+                    "createdAt": _attr(after[0]),
+                    SHARD_ATTRIBUTE: _attr(status_shard(status.value, shard)),
+                }
+            return arguments
+
+        open_shards = [shard for shard in range(SHARDS) if not (shard in cursors and cursors[shard] is None)]
+        results = self._query_shards(status, f"list {status} tasks", query, open_shards)
+        merged = sorted(
+            ((item, shard) for shard, items, _ in results for item in items),
+            key=lambda pair: _position(pair[0]),
+            reverse=True,
+        )[:limit]
+        for shard, items, has_more in results:
+            taken = [item for item, source in merged if source == shard]
+            if len(taken) == len(items) and not has_more:
+                cursors[shard] = None
+            elif taken:
+                cursors[shard] = _position(taken[-1])
+        finished = all(cursors.get(shard, ()) is None for shard in range(SHARDS))
+        return [summary_from_item(item) for item, _ in merged], None if finished else cursors
 
     def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
         """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""

@@ -10,12 +10,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common.aws import error_code, is_transient
 from functions.common.errors import DependencyUnavailableError
+from functions.common.status_shards import shard_of
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 MAX_EXECUTION_NAME = 80
+
+
+def execution_input(task_id: str) -> str:
+    """The state machine's input: the task, and its index shard for the MarkFailed write."""
+    return json.dumps({"taskId": task_id, "shard": str(shard_of(task_id))})
 
 
 def execution_name(task_id: str, run: int, delivery: int) -> str:
@@ -37,7 +43,7 @@ class Workflow:
             response = self._client.start_execution(
                 stateMachineArn=self.state_machine_arn,
                 name=name,
-                input=json.dumps({"taskId": task_id}),
+                input=execution_input(task_id),
             )
         except ClientError as exc:
             if error_code(exc) == "ExecutionAlreadyExists":

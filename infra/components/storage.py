@@ -7,6 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from functions.common.config import STATUS_INDEX
+from functions.common.status_shards import SHARD_ATTRIBUTE
 from infra.naming import STATUS_INDEX_PROJECTION
 from infra.stage_config import StageConfig
 
@@ -29,7 +30,7 @@ class Storage(Construct):
         )
         self.table.add_global_secondary_index(
             index_name=STATUS_INDEX,
-            partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=SHARD_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.INCLUDE,
             non_key_attributes=list(STATUS_INDEX_PROJECTION),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from functions.common.config import STATUS_INDEX, Env
+from functions.common.status_shards import SHARD_ATTRIBUTE
 from infra.local.emulator import Clients
 from infra.naming import (
     FUNCTION_SPECS,
@@ -83,14 +84,14 @@ def create_table(clients: Clients, name: str) -> None:
         KeySchema=[{"AttributeName": "taskId", "KeyType": "HASH"}],
         AttributeDefinitions=[
             {"AttributeName": "taskId", "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": SHARD_ATTRIBUTE, "AttributeType": "S"},
             {"AttributeName": "createdAt", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": STATUS_INDEX,
                 "KeySchema": [
-                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": SHARD_ATTRIBUTE, "KeyType": "HASH"},
                     {"AttributeName": "createdAt", "KeyType": "RANGE"},
                 ],
                 "Projection": {

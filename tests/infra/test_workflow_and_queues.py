@@ -7,6 +7,7 @@ import subprocess
 from aws_cdk.assertions import Match
 
 from functions.common.config import STATUS_INDEX
+from functions.common.status_shards import SHARD_ATTRIBUTE
 from infra.naming import (
     DISPATCH_BATCH_SIZE,
     FUNCTION_SPECS,
@@ -173,7 +174,7 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
                     {
                         "IndexName": STATUS_INDEX,
                         "KeySchema": [
-                            {"AttributeName": "status", "KeyType": "HASH"},
+                            {"AttributeName": SHARD_ATTRIBUTE, "KeyType": "HASH"},
                             {"AttributeName": "createdAt", "KeyType": "RANGE"},
                         ],
                     }

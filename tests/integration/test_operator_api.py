@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from functions.common.models import TaskStatus
 from functions.common.operations import encode_token
+from functions.common.status_shards import shard_of
 from infra.naming import Function
 from tests.fixtures.stack import ApiResponse, Stack
 
@@ -56,6 +58,26 @@ def test_list_returns_newest_first_in_pages_with_an_opaque_token(stack: Stack) -
     assert "payload" not in item
 
 
+def test_pages_merge_every_index_shard_without_gaps_or_repeats(stack: Stack) -> None:
+    ids = [stack.submit({"n": index}) for index in range(40)]
+    tasks = [stack.task(task_id) for task_id in ids]
+    assert len({shard_of(task_id) for task_id in ids}) >= 8, "the tasks spread over the index shards"
+
+    listed: list[str] = []
+    token: str | None = None
+    for _ in range(10):
+        page = stack.api("GET", "/tasks?status=QUEUED&limit=7" + (f"&nextToken={token}" if token else ""))
+        assert page.status == 200, page.body
+        assert len(page.body["items"]) <= 7
+        listed += [item["taskId"] for item in page.body["items"]]
+        token = page.body.get("nextToken")
+        if token is None:
+            break
+
+    newest_first = sorted(tasks, key=lambda task: (task.created_at, task.task_id), reverse=True)
+    assert listed == [task.task_id for task in newest_first]
+
+
 def test_list_is_per_status(stack: Stack) -> None:
     queued = stack.submit({"n": 1})
     failed = _fail(stack, {"simulate": {"permanent": True}})
@@ -82,14 +104,21 @@ def test_list_with_a_bad_query_is_400(stack: Stack, query: str) -> None:
     _assert_error(stack.api("GET", f"/tasks{query}"), 400, "INVALID_QUERY")
 
 
+def _forged(body: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     "token",
     [
         "not-base64!!",
         "e30",  # {}
-        encode_token({"taskId": {"S": "x"}}),
-        encode_token({"taskId": {"S": "x"}, "status": {"S": "FAILED"}, "createdAt": {"S": "t"}}),
-        encode_token({"taskId": {"N": "1"}, "status": {"S": "QUEUED"}, "createdAt": {"S": "t"}}),
+        encode_token(TaskStatus.FAILED, {0: ("2026-01-01T00:00:00.000Z", "x")}),  # another listing's
+        _forged({"s": "QUEUED"}),
+        _forged({"s": "QUEUED", "c": {"16": None}}),  # no such shard
+        _forged({"s": "QUEUED", "c": {"0": ["only one part"]}}),
+        _forged({"s": "QUEUED", "c": {"0": [1, 2]}}),
+        _forged({"s": "QUEUED", "c": []}),
     ],
 )
 def test_list_with_a_forged_token_is_400(stack: Stack, token: str) -> None:

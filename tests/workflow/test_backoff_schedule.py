@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import pytest
 
+from functions.common.workflow import execution_input
 from infra.naming import Function
 from infra.workflow_definition import PROCESS_STATE, RETRYABLE_ERROR, read_definition, render, retry_policy
 from tests.fixtures.stack import Stack
@@ -31,7 +32,7 @@ def _run_failing_tasks(stack: Stack, state_machine_arn: str, failures: int) -> l
     for index in range(RUNS):
         task_id = stack.submit({"simulate": {"failures": failures}})
         arn = stack.clients.sfn.start_execution(
-            stateMachineArn=state_machine_arn, name=f"backoff-{index}", input=json.dumps({"taskId": task_id})
+            stateMachineArn=state_machine_arn, name=f"backoff-{index}", input=execution_input(task_id)
         )["executionArn"]
         stack.wait_for_execution(arn)
     return _waits_by_execution(stack)
