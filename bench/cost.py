@@ -1,7 +1,7 @@
 """Cost per 1M tasks on AWS, from the synthesized template, the ASL's retry policy and
 stated per-request assumptions, next to the seed's design (SQS + Lambda retries, no state
 machine). Prices and their date live in bench/prices.json.
-Usage: python -m bench.cost [--failure-rate 0.3] [--payload-kb 1] [--log-level ALL]
+Usage: python -m bench.cost [--failure-rate 0.3] [--payload-kb 1] [--log-level ALL] [--measure-tasks 150]
 """
 
 from __future__ import annotations
@@ -14,24 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.measure import Measured, measure
 from infra.naming import DISPATCH_BATCH_SIZE, MONITOR_BATCH_SIZE, Function
 from infra.workflow_definition import retry_policy
 
 PRICES = json.loads((Path(__file__).parent / "prices.json").read_text())
 MILLION = 1_000_000
 
-# Assumptions (per invocation on AWS, arm64): handler durations are dominated by 1-2
-# DynamoDB/SQS/Step Functions calls of ~5-10 ms each; log bytes are Powertools JSON lines
-# plus Lambda's START/END/REPORT lines; Express log bytes per history event with execution
-# data at a 1 KiB payload. X-Ray records the default sampling (1/s + 5 %).
-DURATION_MS = {Function.SUBMIT: 25, Function.DISPATCH: 80, Function.PROCESS: 30, Function.MONITOR: 25}
-LAMBDA_LOG_BYTES = {
-    Function.SUBMIT: 900,
-    Function.DISPATCH: 1500,
-    Function.PROCESS: 900,
-    Function.MONITOR: 1200,
-}
-SFN_LOG_BYTES_PER_EVENT = {"ALL": 900, "ERROR": 60, "FATAL": 10, "OFF": 0}
+# What is measured (bench/measure.py, a run of the local stack in this process): handler
+# durations, the bytes each function logs, the record's size, the execution-history events and
+# their size with execution data. What is assumed: X-Ray records the default sampling
+# (1 request/s + 5 %); Express bills 64 MB in 100 ms steps; at log level ERROR a workflow logs
+# only its failure events, at FATAL only the execution's failure, at OFF nothing.
 XRAY_SAMPLED = 0.05
 EXPRESS_BILLED_GB = 0.0625  # 64 MB, the smallest Express memory increment
 EXPRESS_BILLED_SECONDS = 0.1  # 100 ms increments
@@ -68,16 +62,20 @@ def synthesize(log_level: str | None) -> Template:
     return Template(memory, level)
 
 
-def _lambda(template: Template, function: Function, invocations: float) -> dict[str, float]:
-    gb_seconds = invocations * template.memory_mb[function] / 1024 * DURATION_MS[function] / 1000
+def _lambda(
+    template: Template, function: Function, invocations: float, ms: float, log_bytes: float
+) -> dict[str, float]:
+    gb_seconds = invocations * template.memory_mb[function] / 1024 * ms / 1000
     return {
         "Lambda requests": invocations * PRICES["lambda_request_per_million"] / MILLION,
         "Lambda duration": gb_seconds * PRICES["lambda_gb_second_arm64"],
-        "CloudWatch Logs": invocations
-        * LAMBDA_LOG_BYTES[function]
-        / 1e9
-        * PRICES["cloudwatch_logs_ingestion_per_gb"],
+        "CloudWatch Logs": invocations * log_bytes / 1e9 * PRICES["cloudwatch_logs_ingestion_per_gb"],
     }
+
+
+def _per_invocation(measured: Measured, function: Function) -> tuple[float, float]:
+    figures = measured.functions[function]
+    return figures.ms_per_invocation, figures.log_bytes_per_invocation
 
 
 def _add(total: dict[str, float], part: dict[str, float]) -> None:
@@ -85,39 +83,87 @@ def _add(total: dict[str, float], part: dict[str, float]) -> None:
         total[key] = total.get(key, 0.0) + value
 
 
-def this_design(template: Template, failure_rate: float, payload_kb: float) -> dict[str, float]:
+@dataclass(frozen=True)
+class Mix:
+    """Expected events per task at a failure rate, from the ASL's retry policy."""
+
+    attempts: float
+    exhausted: float
+
+    @classmethod
+    def at(cls, failure_rate: float) -> Mix:
+        policy = retry_policy()
+        attempts = sum(failure_rate**k for k in range(policy.total_attempts))
+        return cls(attempts, failure_rate**policy.total_attempts)
+
+    @property
+    def failed_attempts(self) -> float:
+        return self.attempts - (1 - self.exhausted)
+
+    def history_events(self) -> float:
+        """Events of one execution: 6 for a first-time success, 4 per retry, 10 more for the
+        Catch path (MarkFailed, SendToDlq, Failed)."""
+        return 6 + 4 * (self.attempts - 1) + self.exhausted * 10
+
+    def logged_events(self, level: str) -> float:
+        if level == "ALL":
+            return self.history_events()
+        if level == "ERROR":
+            return self.failed_attempts + self.exhausted  # each TaskFailed, and ExecutionFailed
+        if level == "FATAL":
+            return self.exhausted
+        return 0.0
+
+
+def write_units(record_bytes: float, mix: Mix) -> float:
+    """Write units per task: the record (billed on its whole size, per 1 KiB) and the byStatus
+    index (its items are a few hundred bytes: 1 unit per index write). A status change moves
+    the item between index keys (2 index writes); changing only projected attributes rewrites
+    it in place (1)."""
+    item = math.ceil(record_bytes / 1024)
+    status_change = item + 2
+    in_place = item + 1
+    return (
+        item
+        + 1  # create: the record, and its index item
+        + status_change  # first claim: QUEUED -> RUNNING
+        + (mix.attempts - 1) * in_place  # later claims (RUNNING, attempts and lease change)
+        + mix.failed_attempts * in_place  # lastError after each failed attempt
+        + (1 - mix.exhausted) * status_change  # RUNNING -> SUCCEEDED
+        + mix.exhausted * (status_change + in_place)  # MarkFailed, then deadLetteredAt
+    )
+
+
+def this_design(
+    template: Template, measured: Measured, failure_rate: float, payload_kb: float
+) -> dict[str, float]:
     """Dollars per 1M tasks, by line item."""
-    policy = retry_policy()
-    n = MILLION
-    attempts = sum(failure_rate**k for k in range(policy.total_attempts))  # expected attempts per task
-    exhausted = failure_rate**policy.total_attempts
-    item_wru = math.ceil(payload_kb + 0.5)  # the record holds the payload; each write is billed on item size
+    n, mix = MILLION, Mix.at(failure_rate)
     total: dict[str, float] = {}
     total["API Gateway"] = n * PRICES["api_gateway_http_per_million"] / MILLION
-    _add(total, _lambda(template, Function.SUBMIT, n))
-    _add(total, _lambda(template, Function.DISPATCH, n / DISPATCH_BATCH_SIZE))
-    _add(total, _lambda(template, Function.PROCESS, n * attempts))
-    _add(total, _lambda(template, Function.MONITOR, n * exhausted / MONITOR_BATCH_SIZE))
-    sqs_requests = n * (1 + 2 / DISPATCH_BATCH_SIZE) + n * exhausted * (1 + 2 / MONITOR_BATCH_SIZE)
-    total["SQS"] = sqs_requests * PRICES["sqs_request_per_million"] / MILLION
-    writes = n * (
-        item_wru
-        + 1  # create + index
-        + attempts * (item_wru + 1)  # claim (status change to RUNNING the first time) + index
-        + (attempts - 1) * item_wru  # lastError on failed attempts
-        + (1 - exhausted) * (item_wru + 1)  # mark succeeded + index
-        + exhausted * 2 * (item_wru + 1)  # MarkFailed, deadLetteredAt
+    _add(total, _lambda(template, Function.SUBMIT, n, *_per_invocation(measured, Function.SUBMIT)))
+    dispatch_ms, dispatch_log = measured.functions[Function.DISPATCH].per_batch(DISPATCH_BATCH_SIZE)
+    _add(total, _lambda(template, Function.DISPATCH, n / DISPATCH_BATCH_SIZE, dispatch_ms, dispatch_log))
+    _add(
+        total,
+        _lambda(template, Function.PROCESS, n * mix.attempts, *_per_invocation(measured, Function.PROCESS)),
     )
-    total["DynamoDB writes"] = writes * PRICES["dynamodb_write_request_unit_per_million"] / MILLION
+    monitor_ms, monitor_log = measured.functions[Function.MONITOR].per_batch(1)
+    _add(total, _lambda(template, Function.MONITOR, n * mix.exhausted, monitor_ms, monitor_log))
+    sqs_requests = n * (1 + 2 / DISPATCH_BATCH_SIZE) + n * mix.exhausted * (1 + 2 / MONITOR_BATCH_SIZE)
+    total["SQS"] = sqs_requests * PRICES["sqs_request_per_million"] / MILLION
+    record_bytes = measured.record_overhead_bytes + payload_kb * 1024
+    total["DynamoDB writes"] = (
+        n * write_units(record_bytes, mix) * PRICES["dynamodb_write_request_unit_per_million"] / MILLION
+    )
     total["DynamoDB reads"] = n * PRICES["dynamodb_read_request_unit_per_million"] / MILLION  # BatchGetItem
-    events = 6 + 4 * (attempts - 1) + exhausted * 10
     total["Step Functions"] = n * PRICES["sfn_express_request_per_million"] / MILLION + n * (
-        EXPRESS_BILLED_GB * EXPRESS_BILLED_SECONDS * math.ceil(attempts) * PRICES["sfn_express_gb_second"]
+        EXPRESS_BILLED_GB * EXPRESS_BILLED_SECONDS * math.ceil(mix.attempts) * PRICES["sfn_express_gb_second"]
     )
     total["CloudWatch Logs"] += (
         n
-        * events
-        * SFN_LOG_BYTES_PER_EVENT[template.log_level]
+        * mix.logged_events(template.log_level)
+        * measured.event_bytes
         / 1e9
         * PRICES["cloudwatch_logs_ingestion_per_gb"]
     )
@@ -125,27 +171,26 @@ def this_design(template: Template, failure_rate: float, payload_kb: float) -> d
     return total
 
 
-def seed_design(template: Template, failure_rate: float, payload_kb: float) -> dict[str, float]:
-    """The seed: API → SQS → one worker Lambda that retries through SQS redelivery."""
-    policy = retry_policy()
-    n = MILLION
-    attempts = sum(failure_rate**k for k in range(policy.total_attempts))
-    item_wru = math.ceil(payload_kb + 0.5)
+def seed_design(
+    template: Template, measured: Measured, failure_rate: float, payload_kb: float
+) -> dict[str, float]:
+    """The seed: API → SQS → one worker Lambda that retries through SQS redelivery, one record
+    per task without an index. Its worker is priced like our process function."""
+    n, mix = MILLION, Mix.at(failure_rate)
+    item = math.ceil((measured.record_overhead_bytes + payload_kb * 1024) / 1024)
     total: dict[str, float] = {"API Gateway": n * PRICES["api_gateway_http_per_million"] / MILLION}
-    _add(total, _lambda(template, Function.SUBMIT, n))
+    _add(total, _lambda(template, Function.SUBMIT, n, *_per_invocation(measured, Function.SUBMIT)))
     # Failed messages come back alone after their visibility timeout: batches shrink to ~1.
-    worker_invocations = n / DISPATCH_BATCH_SIZE + n * (attempts - 1)
-    _add(total, _lambda(template, Function.PROCESS, worker_invocations))
+    worker_invocations = n / DISPATCH_BATCH_SIZE + n * (mix.attempts - 1)
+    ms, log_bytes = _per_invocation(measured, Function.PROCESS)
+    _add(total, _lambda(template, Function.PROCESS, worker_invocations, ms, log_bytes))
     total["SQS"] = (
-        (n + n * attempts * 2 / DISPATCH_BATCH_SIZE + n * (attempts - 1) * 2)
+        (n + n * mix.attempts * 2 / DISPATCH_BATCH_SIZE + n * (mix.attempts - 1) * 2)
         * PRICES["sqs_request_per_million"]
         / MILLION
     )
     total["DynamoDB writes"] = (
-        n
-        * (item_wru + attempts * item_wru + item_wru)
-        * PRICES["dynamodb_write_request_unit_per_million"]
-        / MILLION
+        n * (item + mix.attempts * item + item) * PRICES["dynamodb_write_request_unit_per_million"] / MILLION
     )
     total["X-Ray"] = n * XRAY_SAMPLED * PRICES["xray_traces_recorded_per_million"] / MILLION
     return total
@@ -164,26 +209,74 @@ def main() -> None:
     parser.add_argument("--failure-rate", type=float, default=0.3)
     parser.add_argument("--payload-kb", type=float, default=1.0)
     parser.add_argument("--log-level", choices=["ALL", "ERROR", "FATAL", "OFF"], default=None)
+    parser.add_argument("--measure-tasks", type=int, default=150, help="tasks run to measure the inputs")
     args = parser.parse_args()
+    measured = measure(tasks=args.measure_tasks, failure_rate=args.failure_rate)
     template = synthesize(args.log_level)
     print(
         f"prices: {PRICES['region']}, {PRICES['date']} (bench/prices.json); payload {args.payload_kb} KiB; "
         f"memory {template.memory_mb[Function.PROCESS]} MB arm64; workflow log level {template.log_level}"
     )
-    _print("This design, happy path (failure rate 0)", this_design(template, 0.0, args.payload_kb))
+    print(
+        f"\nmeasured on the local stack ({measured.tasks} tasks at failure rate {measured.failure_rate}, "
+        "one client; durations include the emulator's own latency, so they are upper bounds):"
+    )
+    for function, figures in sorted(measured.functions.items()):
+        print(
+            f"  {function.value:<10} {figures.invocations:5d} invocations  "
+            f"{figures.ms_per_invocation:7.1f} ms  {figures.log_bytes_per_invocation:7.0f} log bytes each"
+            + (f"  ({figures.records} records)" if figures.records != figures.invocations else "")
+        )
+    mix = Mix.at(measured.failure_rate)
+    print(
+        f"  record: {measured.record_overhead_bytes:.0f} bytes + payload; execution history: "
+        f"{measured.events_per_task:.2f} events per task (model {mix.history_events():.2f}), "
+        f"{measured.event_bytes:.0f} bytes per event with execution data"
+    )
+    units = write_units(measured.record_overhead_bytes + args.payload_kb * 1024, mix)
+    print(f"  DynamoDB write units per task (model): {units:.1f}")
+    _print("This design, happy path (failure rate 0)", this_design(template, measured, 0.0, args.payload_kb))
     _print(
         f"This design, failure rate {args.failure_rate}",
-        this_design(template, args.failure_rate, args.payload_kb),
+        this_design(template, measured, args.failure_rate, args.payload_kb),
     )
     _print(
         f"Seed design (SQS + Lambda retries), failure rate {args.failure_rate}",
-        seed_design(template, args.failure_rate, args.payload_kb),
+        seed_design(template, measured, args.failure_rate, args.payload_kb),
     )
     quieter = Template(template.memory_mb, "ERROR")
     _print(
         f"This design with workflowLogLevel=ERROR, failure rate {args.failure_rate}",
-        this_design(quieter, args.failure_rate, args.payload_kb),
+        this_design(quieter, measured, args.failure_rate, args.payload_kb),
     )
+    _levers(template, measured, args.failure_rate, args.payload_kb)
+
+
+def _levers(template: Template, measured: Measured, failure_rate: float, payload_kb: float) -> None:
+    """One setting changed at a time, against the default at this failure rate."""
+    base = sum(this_design(template, measured, failure_rate, payload_kb).values())
+    small_payload = max(0.0, (1024 - measured.record_overhead_bytes) / 1024)
+    levers = {
+        "workflowLogLevel=ERROR": this_design(
+            Template(template.memory_mb, "ERROR"), measured, failure_rate, payload_kb
+        ),
+        "workflowLogLevel=OFF": this_design(
+            Template(template.memory_mb, "OFF"), measured, failure_rate, payload_kb
+        ),
+        f"payload {small_payload:.2f} KiB (record fits 1 KiB: 1 write unit)": this_design(
+            template, measured, failure_rate, small_payload
+        ),
+        "payload 4 KiB": this_design(template, measured, failure_rate, 4.0),
+        "memory 128 MB for every function": this_design(
+            Template(dict.fromkeys(template.memory_mb, 128), template.log_level),
+            measured,
+            failure_rate,
+            payload_kb,
+        ),
+    }
+    print(f"\nWhat moves it (one setting at a time, from ${base:,.2f}):")
+    for name, parts in sorted(levers.items(), key=lambda item: sum(item[1].values())):
+        print(f"  {name:<52} ${sum(parts.values()) - base:+7.2f}")
 
 
 if __name__ == "__main__":

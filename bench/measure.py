@@ -1,0 +1,230 @@
+"""Measure what the cost model needs, from a real run of the local stack in this process.
+
+N tasks go through the embedded local stack (the same handlers, ASL and table layout as on AWS,
+time-scaled retries). Measured per invocation: handler duration and the bytes each function
+writes to its log stream (Powertools JSON lines and EMF metrics, as CloudWatch would ingest
+them). Measured per record: the DynamoDB item size of every task as it ends (which sets the
+write units of each status change). Measured per execution: history events and their size
+with execution data, which is what an Express workflow logging at level ALL ships to
+CloudWatch Logs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from infra.local.emulator import free_port
+from infra.naming import Function
+
+DEAD_LETTERS = 5
+PLATFORM_LOG_BYTES = 330
+"""Lambda's own START, END and REPORT lines per invocation (not written by the handler)."""
+
+
+@dataclass(frozen=True)
+class FunctionFigures:
+    invocations: int
+    records: int
+    """SQS records handled (dispatch, monitor); equals invocations for the others."""
+    total_ms: float
+    total_log_bytes: float
+    """The handler's own lines plus Lambda's platform lines for each invocation."""
+
+    @property
+    def ms_per_invocation(self) -> float:
+        return self.total_ms / self.invocations
+
+    @property
+    def log_bytes_per_invocation(self) -> float:
+        return self.total_log_bytes / self.invocations
+
+    def per_batch(self, batch_size: int) -> tuple[float, float]:
+        """(ms, log bytes) of one invocation with ``batch_size`` records, scaled from the
+        measured per-record figures: an upper bound, as the fixed part is counted per record."""
+        records = max(self.records, 1)
+        handler_bytes = self.total_log_bytes - PLATFORM_LOG_BYTES * self.invocations
+        return (
+            self.total_ms / records * batch_size,
+            handler_bytes / records * batch_size + PLATFORM_LOG_BYTES,
+        )
+
+
+@dataclass(frozen=True)
+class Measured:
+    tasks: int
+    failure_rate: float
+    functions: dict[Function, FunctionFigures]
+    record_overhead_bytes: float
+    """Mean DynamoDB item size of a finished task record, less its payload attribute's value."""
+    events_per_task: float
+    """Execution-history events of the random-failure tasks' final executions."""
+    event_bytes: float
+    """Mean size of one execution-history event with its input/output, as logged at ALL."""
+
+
+class _CountingStdout(io.TextIOBase):
+    """Stands in for sys.stdout: passes writes through, counting bytes per invoking function."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self.current = threading.local()
+        self.bytes: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        function = getattr(self.current, "function", None)
+        if function is not None:
+            with self._lock:
+                self.bytes[function] += len(text.encode())
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size rule: attribute name bytes plus value bytes."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        digits = Decimal(str(inner)).as_tuple().digits
+        return (len(digits) + 1) // 2 + 1
+    if kind in {"BOOL", "NULL"}:
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in inner)
+    return len(json.dumps(inner))
+
+
+def _post(api: str, index: int, dead_letter: bool = False) -> str:
+    """A 1 KiB payload, the size the cost model prices by default."""
+    payload: dict[str, Any] = {"order": index, "note": "x" * 900}
+    if dead_letter:
+        payload["simulate"] = {"failures": 100}
+    request = urllib.request.Request(f"{api}/tasks", data=json.dumps(payload).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        task_id: str = json.load(response)["taskId"]
+        return task_id
+
+
+def measure(
+    tasks: int = 200, failure_rate: float = 0.3, time_scale: float = 0.01, client_threads: int = 1
+) -> Measured:
+    counting = _CountingStdout(sys.stdout)
+    original, sys.stdout = sys.stdout, counting
+    try:
+        # Imported here: the functions' loggers bind to sys.stdout when first imported.
+        from infra.local.stack import LocalOptions, LocalStack  # noqa: PLC0415
+
+        options = LocalOptions(
+            api_port=free_port(),
+            emulator_port=free_port(),
+            time_scale=time_scale,
+            failure_rate=failure_rate,
+            failure_seed="cost-model",
+            verbose=True,
+            quiet_tasks=True,
+        )
+        stack = LocalStack(options, emit=lambda _: None)
+        records: dict[str, int] = defaultdict(int)
+
+        def before(name: str, event: Any) -> None:
+            counting.current.function = name
+            if isinstance(event, dict) and isinstance(event.get("Records"), list):
+                records[name] += len(event["Records"])
+
+        stack.runtime.hooks.append(before)
+        stack.runtime.after_hooks.append(lambda *_: setattr(counting.current, "function", None))
+        logging.getLogger("moto").setLevel(logging.CRITICAL)  # the Fail state's expected "error" lines
+        stack.start()
+        stack.runtime.keep_invocations = True
+        try:
+            with ThreadPoolExecutor(client_threads) as pool:
+                ids = list(pool.map(lambda index: _post(stack.api_endpoint, index), range(tasks)))
+            # A few forced dead letters, so the monitor is measured however the dice fall.
+            doomed = [_post(stack.api_endpoint, index, dead_letter=True) for index in range(DEAD_LETTERS)]
+            items = _wait_until_terminal(stack, ids + doomed)
+            histories = _histories(stack, [item for item in items if item["taskId"]["S"] in set(ids)])
+        finally:
+            stack.stop()
+    finally:
+        sys.stdout = original
+
+    durations: dict[Function, list[float]] = defaultdict(list)
+    for invocation in stack.runtime.invocations:
+        durations[Function(invocation.function_name.rsplit("-", 1)[-1])].append(invocation.duration_ms)
+    figures = {
+        function: FunctionFigures(
+            invocations=len(values),
+            records=records.get(stack.names.function(function), len(values)),
+            total_ms=sum(values),
+            total_log_bytes=counting.bytes[stack.names.function(function)] + PLATFORM_LOG_BYTES * len(values),
+        )
+        for function, values in durations.items()
+    }
+    events = [event for history in histories for event in history]
+    return Measured(
+        tasks=tasks,
+        failure_rate=failure_rate,
+        functions=figures,
+        record_overhead_bytes=statistics.fmean(
+            item_size(item) - len(item["payload"]["S"].encode()) for item in items
+        ),
+        events_per_task=len(events) / len(histories),
+        event_bytes=statistics.fmean(len(json.dumps(event, default=str)) for event in events),
+    )
+
+
+def _wait_until_terminal(stack: Any, ids: list[str], timeout: float = 300) -> list[dict[str, Any]]:
+    dynamodb, table = stack.clients.dynamodb, stack.resources.table
+    deadline = time.monotonic() + timeout
+    while True:
+        items = [
+            item
+            for start in range(0, len(ids), 100)
+            for item in dynamodb.batch_get_item(
+                RequestItems={
+                    table: {"Keys": [{"taskId": {"S": task_id}} for task_id in ids[start : start + 100]]}
+                }
+            )["Responses"][table]
+        ]
+        finished = [item for item in items if item["status"]["S"] in {"SUCCEEDED", "FAILED"}]
+        dead_lettered = [
+            item for item in finished if item["status"]["S"] == "SUCCEEDED" or "deadLetteredAt" in item
+        ]
+        if len(dead_lettered) == len(ids):
+            return finished
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(ids) - len(dead_lettered)} tasks not finished after {timeout} s")
+        time.sleep(0.5)
+
+
+def _histories(stack: Any, items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    sfn = stack.clients.sfn
+    histories = []
+    for item in items:
+        arn = item["executionArn"]["S"]
+        pages = sfn.get_paginator("get_execution_history").paginate(
+            executionArn=arn, includeExecutionData=True
+        )
+        histories.append([dict(event) for page in pages for event in page["events"]])
+    return histories
