@@ -3,31 +3,69 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
+
+API_AUTH_VARIABLE = "TASKS_API_AUTH"
+"""``iam`` when the stack was deployed with ``--context apiAuth=iam``: requests are SigV4-signed."""
+_EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
 
 class EndpointUnreachableError(ConnectionError):
     pass
 
 
+class SigningError(RuntimeError):
+    pass
+
+
+class SigV4Signer:
+    """Signs requests for an HTTP API behind IAM authorization (service ``execute-api``) with the
+    credentials boto3 finds (``AWS_PROFILE``, environment, SSO, instance role)."""
+
+    def __init__(self, endpoint: str, region: str | None = None, profile: str | None = None) -> None:
+        import boto3  # noqa: PLC0415 - only signed calls pay for the SDK
+        from botocore.auth import SigV4Auth  # noqa: PLC0415
+
+        host = urlsplit(endpoint).hostname or ""
+        match = _EXECUTE_API_HOST.match(host)
+        session = boto3.session.Session(profile_name=profile)
+        self.region = region or (match.group(1) if match else None) or session.region_name
+        if not self.region:
+            raise SigningError(f"no AWS region for signing: set AWS_REGION (endpoint {endpoint})")
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise SigningError(
+                "no AWS credentials to sign requests with (AWS_PROFILE or the usual variables)"
+            )
+        self._auth = SigV4Auth(credentials, "execute-api", self.region)
+
+    def headers(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+        from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+
+        request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+        self._auth.add_auth(request)
+        return dict(request.headers.items())
+
+
 class TasksApi:
-    def __init__(self, endpoint: str, timeout: float = 10.0) -> None:
+    def __init__(self, endpoint: str, timeout: float = 10.0, signer: SigV4Signer | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
+        self.signer = signer
 
     def _call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.endpoint + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json", **(headers or {})},
-        )
+        url = self.endpoint + path
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if self.signer is not None:
+            all_headers = self.signer.headers(method, url, data, all_headers)
+        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -61,3 +99,15 @@ class TasksApi:
 
     def redrive(self, task_id: str) -> tuple[int, Any]:
         return self._call("POST", f"/tasks/{quote(task_id, safe='')}/redrive")
+
+
+def tasks_api(
+    endpoint: str, auth: str | None = None, region: str | None = None, profile: str | None = None
+) -> TasksApi:
+    """The client for ``endpoint``; ``auth`` is the stack's ``apiAuth``: ``none`` or ``iam``."""
+    mode = (auth or "none").lower()
+    if mode == "none":
+        return TasksApi(endpoint)
+    if mode == "iam":
+        return TasksApi(endpoint, signer=SigV4Signer(endpoint, region, profile))
+    raise SigningError(f"{API_AUTH_VARIABLE}={auth!r}: expected none or iam")

@@ -8,6 +8,7 @@ Exit codes: 0 done; 1 the API refused (4xx/5xx); 2 bad usage or unreachable endp
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ptm.client import EndpointUnreachableError, TasksApi
+from ptm.client import API_AUTH_VARIABLE, EndpointUnreachableError, SigningError, TasksApi, tasks_api
 from smoke.config import LOCAL_ENDPOINT
 
 STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
@@ -47,8 +48,19 @@ def main(
         str | None, typer.Option(help="use the TasksEndpoint output that `make deploy STAGE=…` saved")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    auth: Annotated[
+        str,
+        typer.Option(
+            envvar=API_AUTH_VARIABLE,
+            help="none, or iam for a stack deployed with apiAuth=iam (SigV4 with your AWS credentials)",
+        ),
+    ] = "none",
 ) -> None:
-    State.api = TasksApi(endpoint or (_deployed_endpoint(stage) if stage else LOCAL_ENDPOINT))
+    url = endpoint or (_deployed_endpoint(stage) if stage else LOCAL_ENDPOINT)
+    try:
+        State.api = tasks_api(url, auth, os.environ.get("AWS_REGION"), os.environ.get("AWS_PROFILE"))
+    except SigningError as error:
+        _fail(str(error), 2)
     State.json = as_json
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ptm.client import EndpointUnreachableError, TasksApi
+from ptm.client import EndpointUnreachableError, SigningError
 from smoke.config import SmokeConfigError, load
 from smoke.run import render, run, summary
 from smoke.scenarios import Scenario
@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     try:
         config = load()
-        TasksApi(config.endpoint).get("smoke-reachability-probe")
-    except SmokeConfigError as error:
+        config.api().get("smoke-reachability-probe")
+    except (SmokeConfigError, SigningError) as error:
         console.print(f"[bold red]smoke: bad configuration:[/] {error}")
         return 2
     except EndpointUnreachableError as error:

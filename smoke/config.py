@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ptm.client import API_AUTH_VARIABLE, TasksApi, tasks_api
+
 LOCAL_ENDPOINT = "http://127.0.0.1:8000"
 
 
@@ -23,10 +25,16 @@ class SmokeConfig:
     interval_ms: int
     region: str | None
     profile: str | None
+    api_auth: str = "none"
+    """``iam`` for a stack deployed with ``apiAuth=iam``: requests are SigV4-signed."""
 
     @property
     def is_local_default(self) -> bool:
         return self.endpoint == LOCAL_ENDPOINT
+
+    def api(self) -> TasksApi:
+        """Raises SigningError when ``iam`` is asked for and no credentials are found."""
+        return tasks_api(self.endpoint, self.api_auth, self.region, self.profile)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -56,4 +64,12 @@ def load(environ: Mapping[str, str] | None = None) -> SmokeConfig:
         interval_ms=_positive_int(env, "SMOKE_INTERVAL_MS", 3_000),
         region=env.get("AWS_REGION") or None,
         profile=env.get("AWS_PROFILE") or None,
+        api_auth=_api_auth(env),
     )
+
+
+def _api_auth(environ: Mapping[str, str]) -> str:
+    raw = (environ.get(API_AUTH_VARIABLE) or "none").lower()
+    if raw not in {"none", "iam"}:
+        raise SmokeConfigError(f"{API_AUTH_VARIABLE}={raw!r} must be none or iam")
+    return raw

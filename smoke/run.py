@@ -54,7 +54,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def run(config: SmokeConfig, scenarios: list[Scenario], console: Console) -> Outcome:
-    api = TasksApi(config.endpoint)
+    api = config.api()
     outcome = Outcome()
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:8]
