@@ -52,7 +52,7 @@ class ProcessTaskManagerStack(Stack):
                 Env.RECONCILE_AFTER_SECONDS: str(RECONCILE_AFTER_SECONDS),
                 Env.CONSOLE_URL_TEMPLATE: (
                     f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
-                    "#/express-executions/details/{executionArn}"
+                    "#/express-executions/details/{executionArn}?startDate={startDate}"
                 ),
             }
         )

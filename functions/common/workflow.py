@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +18,19 @@ if TYPE_CHECKING:
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 MAX_EXECUTION_NAME = 80
+
+
+EXPRESS_MAX_DURATION = timedelta(minutes=5)
+
+
+def console_start_ms(created_at: str, updated_at: str) -> int:
+    """When the record's latest execution started, at the earliest (epoch milliseconds): the
+    console's Express execution page searches the execution's logs from this moment. An
+    Express execution lasts at most 5 minutes and the record's last write belongs to it."""
+    created, updated = (
+        datetime.fromisoformat(value.replace("Z", "+00:00")) for value in (created_at, updated_at)
+    )
+    return int(max(created, updated - EXPRESS_MAX_DURATION).timestamp() * 1000)
 
 
 def execution_input(task_id: str) -> str:

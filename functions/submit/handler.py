@@ -27,6 +27,7 @@ from functions.common.operations import cancel_task, list_tasks, redrive_task, s
 from functions.common.submission import submit_task
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
+from functions.common.workflow import console_start_ms
 from functions.submit.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, errors
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
@@ -134,7 +135,9 @@ def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path
     record = task.to_api()
     if settings.console_url_template and task.execution_arn:
         record["consoleUrl"] = settings.console_url_template.format(
-            taskId=quote(task.task_id, safe=""), executionArn=task.execution_arn
+            taskId=quote(task.task_id, safe=""),
+            executionArn=task.execution_arn,
+            startDate=console_start_ms(task.created_at, task.updated_at),
         )
     return record
 

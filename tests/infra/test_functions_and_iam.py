@@ -179,3 +179,22 @@ def test_every_handler_imports_from_the_asset_alone(dev: Synthesized) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_console_link_opens_the_express_execution_page(dev: Synthesized) -> None:
+    """The console's Express execution page needs the execution ARN and a start date."""
+    [submit] = [
+        resource
+        for resource in dev.resources("AWS::Lambda::Function").values()
+        if resource["Properties"]["FunctionName"] == "ptm-dev-submit"
+    ]
+    template = submit["Properties"]["Environment"]["Variables"]["CONSOLE_URL_TEMPLATE"]
+    parts = template["Fn::Join"][1] if isinstance(template, dict) else [template]
+    rendered = "".join(part if isinstance(part, str) else "us-east-1" for part in parts)
+
+    url = rendered.format(taskId="t", executionArn="arn:aws:states:us-east-1:1:express:m:e:r", startDate=1700)
+
+    assert url == (
+        "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1"
+        "#/express-executions/details/arn:aws:states:us-east-1:1:express:m:e:r?startDate=1700"
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.common.workflow import console_start_ms
 from infra.workflow_definition import (
     ASL_PATH,
     SUBSTITUTION_KEYS,
@@ -66,3 +67,11 @@ def test_readme_documents_the_retry_policy_in_the_file() -> None:
         f"{policy.max_delay_seconds:g} s",
         policy.jitter,
     )
+
+
+def test_the_console_start_date_is_at_most_one_express_lifetime_before_the_last_write() -> None:
+    fresh = console_start_ms("2026-11-29T10:00:00.000Z", "2026-11-29T10:00:03.000Z")
+    redriven = console_start_ms("2026-11-01T00:00:00.000Z", "2026-11-29T10:00:03.000Z")
+
+    assert fresh == 1_795_946_400_000  # createdAt: the execution cannot have started earlier
+    assert redriven == 1_795_946_403_000 - 5 * 60 * 1000
