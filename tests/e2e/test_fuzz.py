@@ -27,7 +27,7 @@ def test_generated_requests_find_no_server_error_or_contract_violation(
             "--url",
             local_stack.api,
             "--max-examples",
-            "160",
+            "200",
             "--generation-deterministic",
             "--no-color",
             "--report",
