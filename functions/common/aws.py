@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -46,8 +47,16 @@ def is_transient(exc: Exception) -> bool:
     return isinstance(exc, TRANSIENT_EXCEPTIONS)
 
 
+_sessions = threading.local()
+
+
 def _client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    """One boto3 Session per thread: a handler's clients share its loaded models (the second
+    client costs a fraction of the first), and sessions, not thread-safe, are never shared."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = boto3.session.Session()
+    return session.client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def dynamodb_client() -> DynamoDBClient:

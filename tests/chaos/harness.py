@@ -38,6 +38,9 @@ class Rates:
     poison_messages: int = 5
 
 
+WAVE = 1000
+
+
 @dataclass
 class Ledger:
     tasks: int = 0
@@ -135,22 +138,33 @@ class Chaos:
             with self.lock:
                 self.ledger.unrecognised_dead_letters += poison
 
-    def run(self, tasks: int, timeout: float) -> Ledger:
+    def run(self, tasks: int, timeout: float, wave: int = WAVE) -> Ledger:
+        """Submit and drive the tasks in waves of ``wave``: moto's SQS checks every message's
+        retention against the whole queue, so one 10,000-message backlog takes quadratic time.
+        Faults are injected in every wave; the poison messages go in with the first."""
         stack, ledger = self.stack, self.ledger
         started = time.monotonic()
-        ids = [stack.submit({"chaos": index}, key=f"chaos-{index}") for index in range(tasks)]
+        deadline = started + timeout
+        ids: list[str] = []
+        for first in range(0, tasks, wave):
+            batch = [
+                stack.submit({"chaos": index}, key=f"chaos-{index}")
+                for index in range(first, min(first + wave, tasks))
+            ]
+            for task_id in batch:
+                if self.chance(self.rates.duplicate_delivery, "duplicate delivery"):
+                    stack.clients.sqs.send_message(
+                        QueueUrl=stack.resources.tasks_queue_url, MessageBody=json.dumps({"taskId": task_id})
+                    )
+            if first == 0:
+                for index in range(self.rates.poison_messages):
+                    stack.clients.sqs.send_message(
+                        QueueUrl=stack.resources.tasks_queue_url, MessageBody=f"poison {index}"
+                    )
+                ledger.injected["poison message"] = self.rates.poison_messages
+            self._drive(batch, max(1.0, deadline - time.monotonic()))
+            ids += batch
         ledger.tasks = len(ids)
-        for task_id in ids:
-            if self.chance(self.rates.duplicate_delivery, "duplicate delivery"):
-                stack.clients.sqs.send_message(
-                    QueueUrl=stack.resources.tasks_queue_url, MessageBody=json.dumps({"taskId": task_id})
-                )
-        for index in range(self.rates.poison_messages):
-            stack.clients.sqs.send_message(
-                QueueUrl=stack.resources.tasks_queue_url, MessageBody=f"poison {index}"
-            )
-        ledger.injected["poison message"] = self.rates.poison_messages
-        self._drive(ids, timeout)
         ledger.seconds = time.monotonic() - started
         self._audit(ids)
         return ledger

@@ -11,6 +11,7 @@ from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.workflow
 TASKS = int(os.environ.get("CHAOS_TASKS", "150"))
+WAVE = int(os.environ.get("CHAOS_WAVE", "1000"))
 
 
 def test_every_task_is_accounted_for_under_injected_faults(
@@ -19,7 +20,7 @@ def test_every_task_is_accounted_for_under_injected_faults(
     chaos = Chaos(stack, Rates(), seed=os.environ.get("CHAOS_SEED", "chaos"))
     chaos.install(failure_rate=0.3, seed="chaos-work")
     try:
-        ledger = chaos.run(TASKS, timeout=max(120.0, TASKS * 0.5))
+        ledger = chaos.run(TASKS, timeout=max(120.0, TASKS * 0.5), wave=WAVE)
     finally:
         chaos.uninstall()
 
