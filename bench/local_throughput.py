@@ -13,13 +13,11 @@ Usage: python -m bench.local_throughput [--tasks 1000] [--failure-rate 0] [--tim
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.floor import count, provision_floor, run_floor, wait_for
+from bench.tasks import api as tasks_api
+from bench.tasks import submit
 from infra.local.emulator import LOCAL_CREDENTIALS, Clients
 from infra.local.stack import LocalOptions
 from infra.naming import StageNames
+from ptm.client import TasksApi
 from tests.e2e.conftest import start_local_stack, stop, wait_until_serving
 
 NAMES = StageNames("local")
@@ -37,14 +38,9 @@ CLIENT_THREADS = 8
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
-def _post(api: str, index: int) -> float:
+def _post(client: TasksApi, index: int) -> float:
     started = time.perf_counter()
-    request = urllib.request.Request(
-        f"{api}/tasks", data=json.dumps({"bench": index}).encode(), method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        if response.status != 202:
-            raise RuntimeError(f"submit answered {response.status}")
+    submit(client, {"bench": index})
     return time.perf_counter() - started
 
 
@@ -86,7 +82,8 @@ def _run_pipeline(
 ) -> tuple[list[dict[str, Any]], list[float], float]:
     began = time.perf_counter()
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
-        submit_latencies = list(pool.map(lambda index: _post(api, index), range(tasks)))
+        client = tasks_api(api)
+        submit_latencies = list(pool.map(lambda index: _post(client, index), range(tasks)))
     submitted = time.perf_counter() - began
     wait_for(
         lambda: count(clients, NAMES.table, "SUCCEEDED") + count(clients, NAMES.table, "FAILED"),

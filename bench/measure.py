@@ -18,15 +18,16 @@ import statistics
 import sys
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from bench.tasks import api, submit
 from infra.local.emulator import free_port
 from infra.naming import Function
+from ptm.client import TasksApi
 
 DEAD_LETTERS = 5
 PLATFORM_LOG_BYTES = 330
@@ -115,15 +116,12 @@ def _value_size(value: dict[str, Any]) -> int:
     return len(json.dumps(inner))
 
 
-def _post(api: str, index: int, dead_letter: bool = False) -> str:
+def _post(client: TasksApi, index: int, dead_letter: bool = False) -> str:
     """A 1 KiB payload, the size the cost model prices by default."""
     payload: dict[str, Any] = {"order": index, "note": "x" * 900}
     if dead_letter:
         payload["simulate"] = {"failures": 100}
-    request = urllib.request.Request(f"{api}/tasks", data=json.dumps(payload).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        task_id: str = json.load(response)["taskId"]
-        return task_id
+    return submit(client, payload)
 
 
 def measure(
@@ -156,12 +154,13 @@ def measure(
         stack.runtime.after_hooks.append(lambda *_: setattr(counting.current, "function", None))
         logging.getLogger("moto").setLevel(logging.CRITICAL)  # the Fail state's expected "error" lines
         stack.start()
+        client = api(stack.api_endpoint)
         stack.runtime.keep_invocations = True
         try:
             with ThreadPoolExecutor(client_threads) as pool:
-                ids = list(pool.map(lambda index: _post(stack.api_endpoint, index), range(tasks)))
+                ids = list(pool.map(lambda index: _post(client, index), range(tasks)))
             # A few forced dead letters, so the monitor is measured however the dice fall.
-            doomed = [_post(stack.api_endpoint, index, dead_letter=True) for index in range(DEAD_LETTERS)]
+            doomed = [_post(client, index, dead_letter=True) for index in range(DEAD_LETTERS)]
             items = _wait_until_terminal(stack, ids + doomed)
             histories = _histories(stack, [item for item in items if item["taskId"]["S"] in set(ids)])
         finally:
@@ -207,24 +206,19 @@ def _wait_until_terminal(stack: Any, ids: list[str], timeout: float = 300) -> li
                 }
             )["Responses"][table]
         ]
-        finished = [item for item in items if item["status"]["S"] in {"SUCCEEDED", "FAILED"}]
-        dead_lettered = [
-            item for item in finished if item["status"]["S"] == "SUCCEEDED" or "deadLetteredAt" in item
+        # Done once it succeeded, or failed and was then recorded by the monitor.
+        done = [
+            item
+            for item in items
+            if item["status"]["S"] == "SUCCEEDED"
+            or (item["status"]["S"] == "FAILED" and "deadLetteredAt" in item)
         ]
-        if len(dead_lettered) == len(ids):
-            return finished
+        if len(done) == len(ids):
+            return done
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(ids) - len(dead_lettered)} tasks not finished after {timeout} s")
+            raise TimeoutError(f"{len(ids) - len(done)} tasks not finished after {timeout} s")
         time.sleep(0.5)
 
 
 def _histories(stack: Any, items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    sfn = stack.clients.sfn
-    histories = []
-    for item in items:
-        arn = item["executionArn"]["S"]
-        pages = sfn.get_paginator("get_execution_history").paginate(
-            executionArn=arn, includeExecutionData=True
-        )
-        histories.append([dict(event) for page in pages for event in page["events"]])
-    return histories
+    return [stack.clients.execution_history(item["executionArn"]["S"]) for item in items]

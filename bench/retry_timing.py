@@ -12,21 +12,22 @@ Usage: python -m bench.retry_timing [--tasks 40] [--time-scale 1]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.tasks import api as tasks_api
+from bench.tasks import get, submit
 from infra.local.emulator import LOCAL_CREDENTIALS, Clients
 from infra.workflow_definition import retry_policy
+from ptm.client import TasksApi
 from tests.e2e.conftest import start_local_stack, stop, wait_until_serving
 
 POLICY = retry_policy()
@@ -35,18 +36,10 @@ OVERSHOOT_LIMIT = 1.0
 """Seconds past a retry's ceiling that would mean the policy, not the overhead, is off."""
 
 
-def _call(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        result: dict[str, Any] = json.load(response)
-        return result
-
-
-def _finished(api: str, task_id: str, timeout: float) -> dict[str, Any]:
+def _finished(client: TasksApi, task_id: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        task = _call(f"{api}/tasks/{task_id}")
+        task = get(client, task_id)
         if task["status"] in TERMINAL:
             return task
         time.sleep(0.5)
@@ -67,11 +60,6 @@ def waits_from_history(events: list[dict[str, Any]]) -> list[float]:
     return waits
 
 
-def _history(clients: Clients, arn: str) -> list[dict[str, Any]]:
-    pages = clients.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
-    return [dict(event) for page in pages for event in page["events"]]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=40)
@@ -90,11 +78,12 @@ def main() -> None:
     try:
         wait_until_serving(api, process, log)
         clients = Clients.for_endpoint(f"http://127.0.0.1:{emulator_port}")
+        client = tasks_api(api)
         body = {"simulate": {"failures": args.failures}}
         with ThreadPoolExecutor(8) as pool:
-            ids = list(pool.map(lambda _: _call(f"{api}/tasks", body)["taskId"], range(args.tasks)))
-            tasks = list(pool.map(lambda task_id: _finished(api, task_id, timeout), ids))
-        histories = [_history(clients, task["executionArn"]) for task in tasks]
+            ids = list(pool.map(lambda _: submit(client, body), range(args.tasks)))
+            tasks = list(pool.map(lambda task_id: _finished(client, task_id, timeout), ids))
+        histories = [clients.execution_history(task["executionArn"]) for task in tasks]
     finally:
         stop(process)
 

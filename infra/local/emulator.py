@@ -52,6 +52,11 @@ class Clients:
 
         return cls(make("dynamodb"), make("sqs"), make("stepfunctions"), make("lambda"), make("iam"))
 
+    def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every event the emulator recorded for an execution, with its input and output."""
+        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+        return [dict(event) for page in pages for event in page["events"]]
+
 
 class Emulator:
     """A moto server in this process (so the Lambda adapter and retry clock apply to it)."""

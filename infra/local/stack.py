@@ -308,13 +308,12 @@ class LocalStack:
     def _execution_view(self) -> ExecutionView:
         assert self.clients is not None
         assert self.resources is not None
-        table = TasksTable(self.clients.dynamodb, self.resources.table)
-        sfn = self.clients.sfn
+        clients = self.clients
+        table = TasksTable(clients.dynamodb, self.resources.table)
 
         def history(execution_arn: str) -> list[dict[str, Any]]:
             try:
-                pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-                return [dict(event) for page in pages for event in page["events"]]
+                return clients.execution_history(execution_arn)
             except ClientError:
                 return []
 
