@@ -41,7 +41,7 @@ dev: $(PY_STAMP) $(NODE_STAMP) ## Install Python (.venv) and Node (node_modules)
 lint: $(PY_STAMP) ## ruff (lint + format check) and mypy (strict)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions infra tests bench smoke
+	$(BIN)/mypy functions infra local tests bench smoke ptm
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -80,7 +80,7 @@ destroy: $(PY_STAMP) $(NODE_STAMP) ## cdk destroy STAGE=dev
 
 LOCAL_ARGS ?=
 local: $(PY_STAMP) $(NODE_STAMP) ## Run the whole system on this machine until Ctrl-C (LOCAL_ARGS="--time-scale 0.1 ...")
-	$(BIN)/python -m infra.local $(LOCAL_ARGS)
+	$(BIN)/python -m local $(LOCAL_ARGS)
 
 smoke: $(PY_STAMP) ## Smoke test: the local stack by default, or TASKS_ENDPOINT=... (SMOKE_ARGS="--scenario dlq")
 	$(BIN)/python -m smoke $(SMOKE_ARGS)
@@ -100,7 +100,7 @@ fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a f
 openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's resolver
 	$(BIN)/python -m infra.openapi
 
-cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS (this design vs the seed's), from the synthesized template
+cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS (this design vs the SQS-retry design), from the synthesized template
 	$(BIN)/python -m bench.cost
 
 bench: bench-init bench-local bench-retry ## Every benchmark, printing its figures (about 5 minutes)

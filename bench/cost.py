@@ -1,5 +1,5 @@
 """Cost per 1M tasks on AWS, from the synthesized template, the ASL's retry policy and
-stated per-request assumptions, next to the seed's design (SQS + Lambda retries, no state
+stated per-request assumptions, next to the SQS-retry design (SQS + Lambda retries, no state
 machine). Prices and their date live in bench/prices.json.
 Usage: python -m bench.cost [--failure-rate 0.3] [--payload-kb 1] [--log-level ALL] [--measure-tasks 150]
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import Measured, measure
-from infra.naming import DISPATCH_BATCH_SIZE, MONITOR_BATCH_SIZE, Function
+from infra.spec import DISPATCH_BATCH_SIZE, MONITOR_BATCH_SIZE, Function
 from infra.workflow_definition import retry_policy
 
 PRICES = json.loads((Path(__file__).parent / "prices.json").read_text())
@@ -141,7 +141,7 @@ def this_design(
     n, mix = MILLION, Mix.at(failure_rate)
     total: dict[str, float] = {}
     total["API Gateway"] = n * PRICES["api_gateway_http_per_million"] / MILLION
-    _add(total, _lambda(template, Function.SUBMIT, n, *_per_invocation(measured, Function.SUBMIT)))
+    _add(total, _lambda(template, Function.API, n, *_per_invocation(measured, Function.API)))
     dispatch_ms, dispatch_log = measured.functions[Function.DISPATCH].per_batch(DISPATCH_BATCH_SIZE)
     _add(total, _lambda(template, Function.DISPATCH, n / DISPATCH_BATCH_SIZE, dispatch_ms, dispatch_log))
     _add(
@@ -171,15 +171,15 @@ def this_design(
     return total
 
 
-def seed_design(
+def sqs_retry_design(
     template: Template, measured: Measured, failure_rate: float, payload_kb: float
 ) -> dict[str, float]:
-    """The seed: API → SQS → one worker Lambda that retries through SQS redelivery, one record
+    """The SQS-retry design: API → SQS → one worker Lambda that retries through SQS redelivery, one record
     per task without an index. Its worker is priced like our process function."""
     n, mix = MILLION, Mix.at(failure_rate)
     item = math.ceil((measured.record_overhead_bytes + payload_kb * 1024) / 1024)
     total: dict[str, float] = {"API Gateway": n * PRICES["api_gateway_http_per_million"] / MILLION}
-    _add(total, _lambda(template, Function.SUBMIT, n, *_per_invocation(measured, Function.SUBMIT)))
+    _add(total, _lambda(template, Function.API, n, *_per_invocation(measured, Function.API)))
     # Failed messages come back alone after their visibility timeout: batches shrink to ~1.
     worker_invocations = n / DISPATCH_BATCH_SIZE + n * (mix.attempts - 1)
     ms, log_bytes = _per_invocation(measured, Function.PROCESS)
@@ -241,8 +241,8 @@ def main() -> None:
         this_design(template, measured, args.failure_rate, args.payload_kb),
     )
     _print(
-        f"Seed design (SQS + Lambda retries), failure rate {args.failure_rate}",
-        seed_design(template, measured, args.failure_rate, args.payload_kb),
+        f"SQS-retry design without a state machine, failure rate {args.failure_rate}",
+        sqs_retry_design(template, measured, args.failure_rate, args.payload_kb),
     )
     quieter = Template(template.memory_mb, "ERROR")
     _print(

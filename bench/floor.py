@@ -24,9 +24,9 @@ from typing import Any
 from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, shard_of, status_shard
 from functions.common.workflow import execution_input
-from infra.local.emulator import Clients
-from infra.local.provision import create_table
-from infra.naming import StageNames
+from infra.spec import StageNames
+from local.emulator import Clients
+from local.provision import create_table
 
 DISPATCH_BATCH = 10
 

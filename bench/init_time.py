@@ -1,7 +1,9 @@
-"""Cold-start (init) cost of each handler module vs the floor of boto3 with the same clients.
+"""Cold-start (init) cost of each handler vs the floor of boto3 with the same clients.
 
-Each measurement is a fresh interpreter that imports the module (which validates settings and
-creates its clients, as Lambda's init phase does); the figure is the median of N runs.
+Each measurement is a fresh interpreter that does what a cold start pays before the first
+event is handled: import the handler module and build its dependencies (settings validated,
+clients created: ``dependencies()``). The floor imports boto3 and creates the same clients
+(the spec's ``clients``). The figure is the median of N runs.
 Usage: python -m bench.init_time [--runs 7]
 """
 
@@ -13,26 +15,24 @@ import statistics
 import subprocess
 import sys
 
-from infra.naming import Function
+from functions.common.config import Env
+from infra.spec import FUNCTIONS
+from infra.stage_config import StageConfig
 
-CLIENTS: dict[Function, tuple[str, ...]] = {
-    Function.SUBMIT: ("dynamodb", "sqs"),
-    Function.DISPATCH: ("stepfunctions", "dynamodb"),
-    Function.PROCESS: ("dynamodb",),
-    Function.MONITOR: ("dynamodb",),
-    Function.RECONCILE: ("dynamodb", "sqs"),
-}
+CONFIG = StageConfig(stage="bench")
 ENVIRONMENT = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
-    "TASKS_TABLE": "bench",
-    "TASKS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/bench/bench",
-    "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:bench:stateMachine:bench",
-    "POWERTOOLS_SERVICE_NAME": "bench",
+    **CONFIG.powertools_environment(),
+    **CONFIG.environment_values(),
+    Env.TASKS_TABLE: "bench",
+    Env.TASKS_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/bench/bench",
+    Env.STATE_MACHINE_ARN: "arn:aws:states:us-east-1:bench:stateMachine:bench",
 }
 TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
+LIMIT = 1.3
 
 
 def measure(code: str, runs: int) -> float:
@@ -55,11 +55,12 @@ def main() -> None:
     runs = parser.parse_args().runs
     print(f"median of {runs} fresh interpreters, milliseconds ({sys.version.split()[0]})")
     print(f"{'handler':<12}{'init':>9}{'floor':>9}{'ratio':>8}   floor = import boto3 + the same clients")
-    for function, services in CLIENTS.items():
-        floor_code = "import boto3; " + "; ".join(f"boto3.client({service!r})" for service in services)
-        handler = measure(f"import {function.handler.rpartition('.')[0]}", runs)
+    for function, spec in FUNCTIONS.items():
+        floor_code = "import boto3; " + "; ".join(f"boto3.client({service!r})" for service in spec.clients)
+        handler = measure(f"import {function.module} as h; h.dependencies()", runs)
         floor = measure(floor_code, runs)
-        print(f"{function.value:<12}{handler:>9.1f}{floor:>9.1f}{handler / floor:>7.2f}x")
+        verdict = "" if handler / floor <= LIMIT else f"   over {LIMIT}x"
+        print(f"{function.value:<12}{handler:>9.1f}{floor:>9.1f}{handler / floor:>7.2f}x{verdict}")
 
 
 if __name__ == "__main__":

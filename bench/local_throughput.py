@@ -1,6 +1,6 @@
 """Throughput and latency of the local stack: N tasks through the whole pipeline.
 
-Starts ``python -m infra.local`` as a subprocess (failure rate 0 by default, time-scaled),
+Starts ``python -m local`` as a subprocess (failure rate 0 by default, time-scaled),
 submits N tasks through its HTTP API from 8 client threads, waits until every record is
 terminal (counting through the byStatus index, so the wait adds no API load), then reads the
 records: submit→terminal latency is ``updatedAt - createdAt`` of each record.
@@ -27,9 +27,9 @@ from typing import Any
 from bench.floor import count, provision_floor, run_floor, wait_for
 from bench.tasks import api as tasks_api
 from bench.tasks import submit
-from infra.local.emulator import LOCAL_CREDENTIALS, Clients
-from infra.local.stack import LocalOptions
-from infra.naming import StageNames
+from infra.spec import StageNames
+from local.emulator import LOCAL_CREDENTIALS, Clients
+from local.stack import LocalOptions
 from ptm.client import TasksApi
 from tests.e2e.conftest import start_local_stack, stop, wait_until_serving
 

@@ -25,8 +25,8 @@ from decimal import Decimal
 from typing import Any
 
 from bench.tasks import api, submit
-from infra.local.emulator import free_port
-from infra.naming import Function
+from infra.spec import Function
+from local.emulator import free_port
 from ptm.client import TasksApi
 
 DEAD_LETTERS = 5
@@ -131,7 +131,7 @@ def measure(
     original, sys.stdout = sys.stdout, counting
     try:
         # Imported here: the functions' loggers bind to sys.stdout when first imported.
-        from infra.local.stack import LocalOptions, LocalStack  # noqa: PLC0415
+        from local.stack import LocalOptions, LocalStack  # noqa: PLC0415
 
         options = LocalOptions(
             api_port=free_port(),

@@ -1,4 +1,4 @@
-"""docs/openapi.json, generated from the submit function's Powertools resolver.
+"""docs/openapi.json, generated from the api function's Powertools resolver.
 
 Powertools documents the routes, path parameters and responses it knows from the route
 decorators; the parts our handler reads by hand (the body, the Idempotency-Key header and
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,40 +18,17 @@ from typing import Any
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
 from functions.common.operations import DEFAULT_LIMIT, MAX_LIMIT
+from infra.spec import Function
 from infra.workflow_definition import REPO_ROOT
 
 DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
 VERSION = "1.0.0"
-_IMPORT_ENVIRONMENT = {
-    "TASKS_TABLE": "openapi",
-    "TASKS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/openapi/openapi",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
-
-
-def _fresh_submit_module() -> Any:
-    """A private instance of the handler module, initialised with placeholder settings, so
-    generating the document never touches the process's imported (configured) handler."""
-    saved = {name: os.environ.get(name) for name in _IMPORT_ENVIRONMENT}
-    os.environ.update(_IMPORT_ENVIRONMENT)
-    try:
-        spec = importlib.util.find_spec("functions.submit.handler")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def generate() -> dict[str, Any]:
-    handler = _fresh_submit_module()
+    # Importing a handler builds nothing (no settings, no clients): the resolver's routes are all
+    # the generator reads.
+    handler = importlib.import_module(Function.API.module)
     document: dict[str, Any] = json.loads(
         handler.app.get_openapi_json_schema(
             title="Process Task Manager",

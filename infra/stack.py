@@ -1,4 +1,5 @@
-"""The Process Task Manager stack: it composes one construct per concern, in diagram order."""
+"""The Process Task Manager stack: it composes one construct per concern, in diagram order,
+from the system spec (functions, triggers, permissions) and the stage's settings."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.common.config import STATUS_INDEX, Env
@@ -19,12 +21,8 @@ from infra.components.queues import Queues
 from infra.components.storage import Storage
 from infra.components.workflow import Workflow
 from infra.nag import acknowledge_inherent_findings
-from infra.naming import DISPATCH_BATCH_SIZE, MONITOR_BATCH_SIZE, Function
+from infra.spec import FUNCTIONS, WORKFLOW_GRANTS, Function, QueueTrigger, Resource, ScheduleTrigger
 from infra.stage_config import StageConfig
-
-LEASE_SECONDS = 120
-RECONCILE_AFTER_SECONDS = 900
-MONITOR_MAX_CONCURRENCY = 2
 
 
 class ProcessTaskManagerStack(Stack):
@@ -34,6 +32,13 @@ class ProcessTaskManagerStack(Stack):
         queues = Queues(self, "Queues", config=config)
         compute = Compute(self, "Compute", config=config)
         fns = compute.functions
+        arns = {
+            Resource.TABLE: storage.table.table_arn,
+            Resource.STATUS_INDEX: f"{storage.table.table_arn}/index/{STATUS_INDEX}",
+            Resource.TASKS_QUEUE: queues.tasks_queue.queue_arn,
+            Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue.queue_arn,
+            Resource.PROCESS_FUNCTION: fns[Function.PROCESS].function_arn,
+        }
         workflow = Workflow(
             self,
             "Workflow",
@@ -41,69 +46,53 @@ class ProcessTaskManagerStack(Stack):
             process=fns[Function.PROCESS],
             table=storage.table,
             dead_letter_queue=queues.dead_letter_queue,
+            grants=[(list(grant.actions), [arns[grant.resource]]) for grant in WORKFLOW_GRANTS],
         )
-        api = Api(self, "Api", config=config, submit=fns[Function.SUBMIT])
+        arns[Resource.STATE_MACHINE] = workflow.state_machine.state_machine_arn
+        api = Api(self, "Api", config=config, handler=fns[Function.API])
         compute.set_environment(
             {
+                **config.environment_values(),
                 Env.TASKS_TABLE: storage.table.table_name,
                 Env.TASKS_QUEUE_URL: queues.tasks_queue.queue_url,
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
-                Env.LEASE_SECONDS: str(LEASE_SECONDS),
-                Env.RECONCILE_AFTER_SECONDS: str(RECONCILE_AFTER_SECONDS),
                 Env.CONSOLE_URL_TEMPLATE: (
                     f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
                     "#/express-executions/details/{executionArn}?startDate={startDate}"
                 ),
             }
         )
+        for function, spec in FUNCTIONS.items():
+            for grant in spec.grants:
+                fns[function].add_to_role_policy(
+                    iam.PolicyStatement(actions=list(grant.actions), resources=[arns[grant.resource]])
+                )
 
-        table_arn, index_arn = storage.table.table_arn, f"{storage.table.table_arn}/index/{STATUS_INDEX}"
-        grants: dict[Function, list[tuple[list[str], list[str]]]] = {
-            Function.SUBMIT: [
-                (["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], [table_arn]),
-                (["dynamodb:Query"], [index_arn]),
-                (["sqs:SendMessage"], [queues.tasks_queue.queue_arn]),
-            ],
-            Function.DISPATCH: [
-                (["states:StartExecution"], [workflow.state_machine.state_machine_arn]),
-                (["dynamodb:BatchGetItem"], [table_arn]),
-            ],
-            Function.PROCESS: [(["dynamodb:UpdateItem"], [table_arn])],
-            Function.MONITOR: [(["dynamodb:UpdateItem"], [table_arn])],
-            Function.RECONCILE: [
-                (["dynamodb:Query"], [index_arn]),
-                (["sqs:SendMessage"], [queues.tasks_queue.queue_arn]),
-            ],
+        consumed: dict[Resource, sqs.IQueue] = {
+            Resource.TASKS_QUEUE: queues.tasks_queue,
+            Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue,
         }
-        for function, statements in grants.items():
-            for actions, resources in statements:
-                fns[function].add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
-
-        fns[Function.DISPATCH].add_event_source(
-            event_sources.SqsEventSource(
-                queues.tasks_queue,
-                batch_size=DISPATCH_BATCH_SIZE,
-                max_batching_window=Duration.seconds(config.dispatch_batching_window_seconds),
-                report_batch_item_failures=True,
-                max_concurrency=config.dispatch_max_concurrency,
-            )
-        )
-        fns[Function.MONITOR].add_event_source(
-            event_sources.SqsEventSource(
-                queues.dead_letter_queue,
-                batch_size=MONITOR_BATCH_SIZE,
-                report_batch_item_failures=True,
-                max_concurrency=MONITOR_MAX_CONCURRENCY,
-            )
-        )
-        events.Rule(
-            self,
-            "ReconcileSchedule",
-            rule_name=f"ptm-{config.stage}-reconcile",
-            description="Re-enqueue tasks left QUEUED without a message",
-            schedule=events.Schedule.rate(Duration.minutes(config.reconcile_every_minutes)),
-            targets=[targets.LambdaFunction(fns[Function.RECONCILE])],
-        )
+        for function, spec in FUNCTIONS.items():
+            trigger = config.dispatch_trigger() if function is Function.DISPATCH else spec.trigger
+            if isinstance(trigger, QueueTrigger):
+                fns[function].add_event_source(
+                    event_sources.SqsEventSource(
+                        consumed[trigger.queue],
+                        batch_size=trigger.batch_size,
+                        max_batching_window=Duration.seconds(trigger.batching_window_seconds),
+                        report_batch_item_failures=True,
+                        max_concurrency=trigger.max_concurrency,
+                    )
+                )
+            elif isinstance(trigger, ScheduleTrigger):
+                events.Rule(
+                    self,
+                    f"{function.value.title()}Schedule",
+                    rule_name=f"{config.service_name}-{function.value}",
+                    description=spec.description,
+                    schedule=events.Schedule.rate(Duration.minutes(config.reconcile_every_minutes)),
+                    targets=[targets.LambdaFunction(fns[function])],
+                )
         observability = Observability(
             self,
             "Observability",

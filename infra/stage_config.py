@@ -1,14 +1,22 @@
-"""Per-stage settings, read from CDK context (``cdk.json`` defaults, ``--context key=value``)."""
+"""What varies by stage, read from CDK context (``cdk.json`` defaults, ``--context key=value``).
+
+Every field can be set by context under its camelCase name (``dispatch_max_concurrency`` →
+``--context dispatchMaxConcurrency=5``); a test walks the fields. Defaults come from the system
+spec (``infra/spec.py``); no CDK import here, so the local stack builds its stage from the same
+class.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from constructs import Node
-
-from infra.naming import MAX_RECEIVE_COUNT, StageNames
+from functions.common.config import METRICS_NAMESPACE, Env
+from infra.spec import ALARMS, FUNCTIONS, TIMINGS, Function, QueueTrigger, StageNames, service_name
 
 PRODUCTION_STAGES = frozenset({"prod", "production"})
 
@@ -25,59 +33,104 @@ class WorkflowLogLevel(StrEnum):
     OFF = "OFF"
 
 
+class Context(Protocol):
+    """What ``constructs.Node`` offers for reading context."""
+
+    def try_get_context(self, key: str) -> Any: ...
+
+
+def _dispatch_trigger() -> QueueTrigger:
+    trigger = FUNCTIONS[Function.DISPATCH].trigger
+    assert isinstance(trigger, QueueTrigger)
+    return trigger
+
+
 @dataclass(frozen=True)
 class StageConfig:
     stage: str = "dev"
     api_auth: ApiAuth = ApiAuth.NONE
     """IAM (SigV4) authorization on every route; off by default so the smoke test can POST."""
     cors_origins: tuple[str, ...] = ()
-    """CORS stays off unless origins are given."""
+    """CORS stays off unless origins are given (comma-separated in context)."""
     api_rate_limit: int = 200
     api_burst_limit: int = 400
-    max_receive_count: int = MAX_RECEIVE_COUNT
-    dispatch_max_concurrency: int = 10
-    """Caps concurrent dispatchers: protects the Express StartExecution quota."""
-    dispatch_batching_window_seconds: int = 1
+    max_receive_count: int = TIMINGS.max_receive_count
+    dispatch_max_concurrency: int = _dispatch_trigger().max_concurrency
+    dispatch_batching_window_seconds: int = _dispatch_trigger().batching_window_seconds
     workflow_log_level: WorkflowLogLevel = WorkflowLogLevel.ALL
     """ALL + execution data is what the console needs to draw Express execution graphs; it
     also dominates log cost, so production stages may lower it."""
     log_retention_days: int = 30
     failure_rate: float = 0.3
+    """FAILURE_RATE of the simulated work."""
     powertools_version: str = "3.37.0"
-    reconcile_every_minutes: int = 5
+    reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
     alarm_email: str | None = None
-    execution_failure_alarm_percent: int = 10
-    tags: dict[str, str] = field(default_factory=dict)
+    execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
 
     @property
     def names(self) -> StageNames:
         return StageNames(self.stage)
 
     @property
+    def service_name(self) -> str:
+        return service_name(self.stage)
+
+    @property
     def is_production(self) -> bool:
         return self.stage in PRODUCTION_STAGES
 
-    @classmethod
-    def from_context(cls, node: Node) -> StageConfig:
-        def get(key: str, default: Any) -> Any:
-            value = node.try_get_context(key)
-            return default if value is None else value
+    def powertools_environment(self, log_level: str = "INFO") -> dict[str, str]:
+        """The Powertools variables every function gets, on AWS and on the local stack alike."""
+        return {
+            "POWERTOOLS_SERVICE_NAME": self.service_name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
 
-        defaults = cls()
-        origins = get("corsOrigins", "")
-        return cls(
-            stage=str(get("stage", defaults.stage)),
-            api_auth=ApiAuth(str(get("apiAuth", defaults.api_auth.value))),
-            cors_origins=tuple(origin for origin in str(origins).split(",") if origin),
-            api_rate_limit=int(get("apiRateLimit", defaults.api_rate_limit)),
-            api_burst_limit=int(get("apiBurstLimit", defaults.api_burst_limit)),
-            max_receive_count=int(get("maxReceiveCount", defaults.max_receive_count)),
-            dispatch_max_concurrency=int(get("dispatchMaxConcurrency", defaults.dispatch_max_concurrency)),
-            workflow_log_level=WorkflowLogLevel(
-                str(get("workflowLogLevel", defaults.workflow_log_level.value))
-            ),
-            log_retention_days=int(get("logRetentionDays", defaults.log_retention_days)),
-            failure_rate=float(get("failureRate", defaults.failure_rate)),
-            powertools_version=str(get("powertoolsVersion", defaults.powertools_version)),
-            alarm_email=get("alarmEmail", None),
+    def environment_values(self) -> dict[str, str]:
+        """The variables whose values come from the stage and the spec's timings; each deployment
+        adds its resource names and URLs, and the spec picks what each function reads."""
+        return {
+            Env.FAILURE_RATE: str(self.failure_rate),
+            Env.LEASE_SECONDS: str(TIMINGS.lease_seconds),
+            Env.RECONCILE_AFTER_SECONDS: str(TIMINGS.reconcile_after_seconds),
+        }
+
+    def dispatch_trigger(self) -> QueueTrigger:
+        """The dispatcher's event-source mapping, with this stage's overrides."""
+        return dataclasses.replace(
+            _dispatch_trigger(),
+            max_concurrency=self.dispatch_max_concurrency,
+            batching_window_seconds=self.dispatch_batching_window_seconds,
         )
+
+    @classmethod
+    def context_key(cls, field_name: str) -> str:
+        head, *rest = field_name.split("_")
+        return head + "".join(part.title() for part in rest)
+
+    @classmethod
+    def from_context(cls, node: Context) -> StageConfig:
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = node.try_get_context(cls.context_key(field.name))
+            if raw is not None:
+                values[field.name] = _parse(field.name, hints[field.name], raw)
+        return cls(**values)
+
+
+def _parse(name: str, hint: Any, raw: Any) -> Any:
+    """A context value (a string from ``--context``, or JSON from cdk.json) as the field's type."""
+    if isinstance(hint, types.UnionType):
+        if raw in ("", "none", "null"):
+            return None
+        [hint] = [member for member in typing.get_args(hint) if member is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    try:
+        return hint(raw)
+    except ValueError as exc:
+        raise ValueError(f"context {StageConfig.context_key(name)}={raw!r}: {exc}") from exc

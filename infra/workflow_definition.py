@@ -58,19 +58,37 @@ class RetryPolicy:
         return self.max_attempts + 1
 
 
-def retry_policy(error: str = RETRYABLE_ERROR, state: str = PROCESS_STATE) -> RetryPolicy:
-    """Read a retrier from the ASL file, with the defaults the States Language specifies."""
+def _state(state: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(read_definition())
-    for retrier in document["States"][state].get("Retry", []):
+    found: dict[str, Any] = document["States"][state]
+    return found
+
+
+def _policy(error: str, retrier: dict[str, Any]) -> RetryPolicy:
+    """A retrier, with the defaults the States Language specifies."""
+    return RetryPolicy(
+        error=error,
+        interval_seconds=float(retrier.get("IntervalSeconds", 1)),
+        max_attempts=int(retrier.get("MaxAttempts", 3)),
+        backoff_rate=float(retrier.get("BackoffRate", 2.0)),
+        max_delay_seconds=float(retrier["MaxDelaySeconds"]) if "MaxDelaySeconds" in retrier else None,
+        jitter=str(retrier.get("JitterStrategy", "NONE")),
+    )
+
+
+def retry_policy(error: str = RETRYABLE_ERROR, state: str = PROCESS_STATE) -> RetryPolicy:
+    """The retrier of ``state`` that matches ``error``, read from the ASL file."""
+    for retrier in _state(state).get("Retry", []):
         if error in retrier["ErrorEquals"]:
-            return RetryPolicy(
-                error=error,
-                interval_seconds=float(retrier.get("IntervalSeconds", 1)),
-                max_attempts=int(retrier.get("MaxAttempts", 3)),
-                backoff_rate=float(retrier.get("BackoffRate", 2.0)),
-                max_delay_seconds=(
-                    float(retrier["MaxDelaySeconds"]) if "MaxDelaySeconds" in retrier else None
-                ),
-                jitter=str(retrier.get("JitterStrategy", "NONE")),
-            )
+            return _policy(error, retrier)
     raise KeyError(f"no retrier for {error} in state {state}")
+
+
+def retry_policies(state: str) -> list[RetryPolicy]:
+    """Every retrier of ``state``, named by the first error it matches."""
+    return [_policy(retrier["ErrorEquals"][0], retrier) for retrier in _state(state).get("Retry", [])]
+
+
+def task_timeout_seconds(state: str) -> float:
+    """A Task state's TimeoutSeconds (the States Language's default is 60)."""
+    return float(_state(state).get("TimeoutSeconds", 60))

@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from infra.spec import LOCAL_ENDPOINT
 from ptm.client import API_AUTH_VARIABLE, EndpointUnreachableError, SigningError, TasksApi, tasks_api
-from smoke.config import LOCAL_ENDPOINT
 
 STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 STATUS_STYLE = {
@@ -188,13 +188,30 @@ def redrive(
         body = _api(State.api.redrive, task_id, ok=frozenset({202}))
         _emit(body, f"{body['taskId']}  {body['status']}  run {body['runs']}")
         return
+    # Snapshot first: a redriven task that fails again is FAILED once more, and re-listing after
+    # each page would redrive it again, for ever.
+    failed: list[str] = []
+    token: str | None = None
+    while True:
+        page = _api(State.api.list, "FAILED", 100, token)
+        failed.extend(item["taskId"] for item in page["items"])
+        token = page.get("nextToken")
+        if not token:
+            break
     redriven: list[dict[str, Any]] = []
-    while page := _api(State.api.list, "FAILED", 100, None)["items"]:
-        for item in page:
-            started = time.monotonic()
-            redriven.append(_api(State.api.redrive, item["taskId"], ok=frozenset({202})))
-            time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
-    _emit({"redriven": redriven}, f"redrove {len(redriven)} failed task(s)")
+    skipped: list[str] = []
+    for failed_id in dict.fromkeys(failed):
+        started = time.monotonic()
+        body = _api(State.api.redrive, failed_id, ok=frozenset({202, 409}))
+        if "taskId" in body:
+            redriven.append(body)
+        else:
+            skipped.append(failed_id)
+        time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
+    summary = f"redrove {len(redriven)} failed task(s)"
+    if skipped:
+        summary += f"; {len(skipped)} no longer FAILED when reached"
+    _emit({"redriven": redriven, "skipped": skipped}, summary)
 
 
 @app.command()
@@ -230,7 +247,7 @@ def watch(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def local(context: typer.Context) -> None:
     """Run the whole system on this machine (options: ptm local --help)."""
-    from infra.local.cli import main as run_local  # noqa: PLC0415 - moto loads only for this command
+    from local.cli import main as run_local  # noqa: PLC0415 - moto loads only for this command
 
     run_local(list(context.args))
 

@@ -1,4 +1,4 @@
-"""The smoke script's settings, from the seed's environment variables."""
+"""The smoke script's settings, from the Node.js version's environment variables."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from infra.spec import LOCAL_ENDPOINT
 from ptm.client import API_AUTH_VARIABLE, TasksApi, tasks_api
-
-LOCAL_ENDPOINT = "http://127.0.0.1:8000"
 
 
 class SmokeConfigError(ValueError):

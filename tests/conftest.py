@@ -1,7 +1,7 @@
 """Fixtures shared by every tier: the emulator, the local Lambda runtime and the retry clock.
 
 Integration and workflow tests run our real handlers against moto's real services, through
-the same ``infra/local`` pieces that ``make local`` uses. Nothing reaches AWS: the emulator's
+the same ``local`` pieces that ``make local`` uses. Nothing reaches AWS: the emulator's
 endpoint and dummy credentials are set before any handler is imported.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from infra.local.emulator import DEFAULT_REGION, LOCAL_CREDENTIALS
+from local.emulator import DEFAULT_REGION, LOCAL_CREDENTIALS
 
 # Before anything creates a boto3 client: never talk to a real account from the tests.
 os.environ.update({"AWS_REGION": DEFAULT_REGION, "AWS_DEFAULT_REGION": DEFAULT_REGION, **LOCAL_CREDENTIALS})

@@ -1,13 +1,28 @@
-"""boto3 clients with timeouts and retries suited to Lambda, created once per process."""
+"""boto3 clients suited to Lambda, and the one translation of AWS errors.
+
+Every module that calls AWS maps a failure through ``aws_errors``:
+
+- throttling, 5xx and connection failures that outlived the SDK's own retries are transient:
+  ``DependencyUnavailableError`` (the state machine retries it; the API answers 503 with
+  Retry-After; a consumer lets the message come back);
+- everything else (access denied, a missing table or queue, a validation error, no credentials)
+  is a mistake no retry fixes: ``DependencyMisconfiguredError``, which every handler reports
+  loudly (a 500 or a failed invocation, an error log and the ``DependencyMisconfigured`` metric,
+  which alarms).
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+
+from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,13 +42,16 @@ THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
         "Throttling",
         "TooManyRequestsException",
-        "InternalServerError",
-        "InternalFailure",
-        "ServiceUnavailable",
         "RequestThrottled",
+        "RequestThrottledException",
     }
 )
-TRANSIENT_EXCEPTIONS: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError)
+SERVER_ERROR_CODES = frozenset(
+    {"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable", "ServiceException"}
+)
+"""5xx codes; any response with an HTTP status of 500 or more counts too."""
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError)
+"""Could not connect, or the connection broke or timed out (ReadTimeoutError included)."""
 
 
 def error_code(exc: ClientError) -> str:
@@ -41,10 +59,28 @@ def error_code(exc: ClientError) -> str:
 
 
 def is_transient(exc: Exception) -> bool:
-    """True for throttling, server-side and connection errors that outlived the SDK's retries."""
+    """True for throttling, server-side and connection errors: worth another try later."""
     if isinstance(exc, ClientError):
-        return error_code(exc) in THROTTLING_CODES
-    return isinstance(exc, TRANSIENT_EXCEPTIONS)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        code = error_code(exc)
+        return code in THROTTLING_CODES or code in SERVER_ERROR_CODES or status >= 500
+    return isinstance(exc, CONNECTION_ERRORS)
+
+
+def translate(exc: ClientError | BotoCoreError, what: str) -> Exception:
+    """The domain error for an AWS failure that the caller did not handle itself."""
+    if is_transient(exc):
+        return DependencyUnavailableError(f"{what}: {exc}")
+    return DependencyMisconfiguredError(f"{what}: {exc}")
+
+
+@contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """Raise AWS failures inside the block as the domain errors above."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, what) from exc
 
 
 _sessions = threading.local()

@@ -1,12 +1,17 @@
-"""Names shared by the functions, the CDK stack, the local stack, the tests and the smoke script.
+"""Settings and the names every layer agrees on.
 
-Lambda ships only ``functions/``, so the names every layer agrees on live here and ``infra/``
-imports them: an environment variable or index name is never typed twice.
+Lambda ships only ``functions/``, so what the functions, the CDK app, the local stack and the
+tests must agree on lives here. Each function has one settings model; its fields' aliases are
+the environment variables it reads, so a variable's name is typed once (in ``Env``) and the
+system spec (``infra/spec.py``) derives each function's environment from the model.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,7 +29,6 @@ class Env:
 
     TASKS_TABLE = "TASKS_TABLE"
     TASKS_QUEUE_URL = "TASKS_QUEUE_URL"
-    DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
     STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
     FAILURE_RATE = "FAILURE_RATE"
     FAILURE_SEED = "FAILURE_SEED"
@@ -37,48 +41,80 @@ class ConfigurationError(RuntimeError):
     """A function started with missing or invalid environment variables."""
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+_function_environment: ContextVar[Mapping[str, str] | None] = ContextVar("function_environment", default=None)
+
+
+@contextmanager
+def function_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Bind the environment one function sees while its settings are read.
+
+    On Lambda each function has a process (and ``os.environ``) of its own. The local stack runs
+    every function in one process, so its runtime binds each function's own variables around
+    that function's invocations: a variable the spec forgot fails locally as it would on AWS.
+    """
+    token = _function_environment.set(variables)
+    try:
+        yield
+    finally:
+        _function_environment.reset(token)
+
+
+def current_environment() -> Mapping[str, str]:
+    bound = _function_environment.get()
+    return os.environ if bound is None else bound
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Self:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """Validate the environment once, at init, so a misconfigured function fails loudly."""
-        source = dict(os.environ if environ is None else environ)
+        source = dict(current_environment() if environ is None else environ)
         try:
             return cls.model_validate(source)
         except ValidationError as exc:
             raise ConfigurationError(f"{cls.__name__}: {exc}") from exc
 
+    @classmethod
+    def variables(cls) -> dict[str, bool]:
+        """The environment variables this model reads, each with whether it is required."""
+        return {
+            str(field.alias): field.is_required()
+            for field in cls.model_fields.values()
+            if field.alias is not None
+        }
+
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-class SubmitSettings(_Settings):
+class ApiSettings(Settings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
     tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
     console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
     """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""
 
 
-class DispatchSettings(_Settings):
+class DispatchSettings(Settings):
     state_machine_arn: NonEmpty = Field(alias=Env.STATE_MACHINE_ARN)
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
 
 
-class ProcessSettings(_Settings):
+class ProcessSettings(Settings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
-    failure_rate: float = Field(default=0.3, ge=0.0, le=1.0, alias=Env.FAILURE_RATE)
+    failure_rate: float = Field(ge=0.0, le=1.0, alias=Env.FAILURE_RATE)
     failure_seed: str | None = Field(default=None, alias=Env.FAILURE_SEED)
-    lease_seconds: int = Field(default=120, gt=0, alias=Env.LEASE_SECONDS)
+    lease_seconds: int = Field(gt=0, alias=Env.LEASE_SECONDS)
     """How long a claim keeps a duplicate execution out; longer than one process invocation."""
 
 
-class MonitorSettings(_Settings):
+class MonitorSettings(Settings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
 
 
-class ReconcileSettings(_Settings):
+class ReconcileSettings(Settings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
     tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
-    reconcile_after_seconds: int = Field(default=900, gt=0, alias=Env.RECONCILE_AFTER_SECONDS)
+    reconcile_after_seconds: int = Field(gt=0, alias=Env.RECONCILE_AFTER_SECONDS)
     """A task still QUEUED this long after creation is enqueued again (duplicates are harmless)."""

@@ -51,20 +51,22 @@ def record_dead_letter(body: str, receive_count: int, *, table: TasksTable, cloc
     if message is None:
         logger.error("unrecognised dead letter", extra={"body": body[:MAX_LOGGED_BODY]})
         return kind
-    logger.append_keys(taskId=message.task_id)
-    try:
-        if isinstance(message, WorkflowFailure):
-            table.mark_dead_lettered(message.task_id, clock())
-            logger.error(
-                "task dead-lettered",
-                extra={"error": message.error, "cause": message.cause, "attempts": message.attempts},
-            )
-        else:
-            cause = f"the tasks-queue message was received {receive_count} times without finishing the task"
-            table.mark_undeliverable(message.task_id, UNDELIVERABLE_ERROR, cause, clock())
-            logger.error("undeliverable task dead-lettered", extra={"receiveCount": receive_count})
-    except TransitionRefusedError as refused:
-        _refused(kind, refused, table, clock)
+    with logger.append_context_keys(taskId=message.task_id):
+        try:
+            if isinstance(message, WorkflowFailure):
+                table.mark_dead_lettered(message.task_id, clock())
+                logger.error(
+                    "task dead-lettered",
+                    extra={"error": message.error, "cause": message.cause, "attempts": message.attempts},
+                )
+            else:
+                cause = (
+                    f"the tasks-queue message was received {receive_count} times without finishing the task"
+                )
+                table.mark_undeliverable(message.task_id, UNDELIVERABLE_ERROR, cause, clock())
+                logger.error("undeliverable task dead-lettered", extra={"receiveCount": receive_count})
+        except TransitionRefusedError as refused:
+            _refused(kind, refused, table, clock)
     return kind
 
 

@@ -104,6 +104,12 @@ class DependencyUnavailableError(Exception):
     """
 
 
+class DependencyMisconfiguredError(Exception):
+    """AWS refused a call in a way no retry fixes: access denied, a missing resource, a
+    validation error. Reported loudly (a 500, a failed invocation, the DependencyMisconfigured
+    metric and its alarm), never as a busy dependency."""
+
+
 class TaskFailedError(Exception):
     """The work failed in a way worth retrying (the state machine's backoff retrier)."""
 

@@ -1,9 +1,11 @@
 """Accepting a task: validation, idempotency, the conditional create and the enqueue.
 
-Order of writes: the record first (conditional put), then the queue message. If the send
-fails after the record exists, the caller still gets 202 — the task is durably accepted —
-and the reconcile function re-enqueues tasks left QUEUED past ``RECONCILE_AFTER_SECONDS``.
-Sending twice is harmless: dispatch and process are idempotent.
+Order of writes: the record first (conditional put), then the queue message. If the send is
+throttled or SQS is down after the record exists, the caller still gets 202 — the task is
+durably accepted — the ``EnqueueDeferred`` metric alarms, and the reconcile function
+re-enqueues tasks left QUEUED past ``RECONCILE_AFTER_SECONDS``. A send that no retry can fix
+(access denied, a wrong queue URL) is a 500 and the ``DependencyMisconfigured`` alarm, never a
+quiet 202. Sending twice is harmless: dispatch and process are idempotent.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class Submission:
     created: bool
     """False when an Idempotency-Key replay returned the existing task."""
     enqueued: bool
-    """False when the record was written but the queue refused; reconciliation will enqueue it."""
+    """False when the record was written but the queue was unavailable; reconciliation will
+    enqueue it."""
 
 
 def validate_idempotency_key(key: str | None) -> str | None:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.common.errors import DependencyUnavailableError
+from functions.common.aws import aws_errors, translate
+from functions.common.errors import DependencyMisconfiguredError
 from functions.common.models import TaskMessage
 
 if TYPE_CHECKING:
@@ -26,13 +27,12 @@ class TasksQueue:
         self.queue_url = queue_url
 
     def enqueue(self, task_id: str, run: int = 1) -> None:
-        try:
+        with aws_errors(f"enqueue task {task_id}"):
             self._client.send_message(QueueUrl=self.queue_url, MessageBody=_body(task_id, run))
-        except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailableError(f"enqueue task {task_id}: {exc}") from exc
 
     def enqueue_many(self, tasks: Sequence[tuple[str, int]]) -> list[str]:
-        """Send (task id, run) pairs in batches of ten; returns the ids SQS did not accept."""
+        """Send (task id, run) pairs in batches of ten; returns the ids SQS did not accept this
+        time (throttled, or refused entry by entry). A misconfiguration raises instead."""
         refused: list[str] = []
         for start in range(0, len(tasks), SQS_BATCH_LIMIT):
             chunk = tasks[start : start + SQS_BATCH_LIMIT]
@@ -44,7 +44,10 @@ class TasksQueue:
                         for index, (task_id, run) in enumerate(chunk)
                     ],
                 )
-            except (ClientError, BotoCoreError):
+            except (ClientError, BotoCoreError) as exc:
+                error = translate(exc, f"enqueue {len(chunk)} task(s)")
+                if isinstance(error, DependencyMisconfiguredError):
+                    raise error from exc
                 refused.extend(task_id for task_id, _ in chunk)
                 continue
             refused.extend(chunk[int(entry["Id"])][0] for entry in response.get("Failed", []))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.common.aws import error_code, is_transient
+from functions.common.aws import aws_errors, error_code, translate
 from functions.common.clock import iso
 from functions.common.config import STATUS_INDEX
 from functions.common.errors import (
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-ACTIVE = (TaskStatus.QUEUED, TaskStatus.RUNNING)
-"""States from which a task may still fail: the workflow's MarkFailed uses the same rule."""
 
 
 def _attr(value: Any) -> Any:
@@ -92,6 +89,7 @@ class TasksTable:
 
     @contextmanager
     def _write(self, task_id: str, transition: str) -> Iterator[None]:
+        """A refused condition is the transition's answer; anything else is an AWS failure."""
         try:
             yield
         except ClientError as exc:
@@ -99,23 +97,9 @@ class TasksTable:
                 old = cast(dict[str, Any], exc.response).get("Item")
                 current = _deserializer.deserialize(old["status"]) if old else None
                 raise TransitionRefusedError(task_id, transition, current) from exc
-            if is_transient(exc):
-                raise DependencyUnavailableError(f"{transition} for task {task_id}: {exc}") from exc
-            raise
+            raise translate(exc, f"{transition} for task {task_id}") from exc
         except BotoCoreError as exc:
-            if is_transient(exc):
-                raise DependencyUnavailableError(f"{transition} for task {task_id}: {exc}") from exc
-            raise
-
-    @contextmanager
-    def _read(self, what: str) -> Iterator[None]:
-        """Throttling and connection failures that outlived the SDK's retries are transient."""
-        try:
-            yield
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise DependencyUnavailableError(f"{what}: {exc}") from exc
-            raise
+            raise translate(exc, f"{transition} for task {task_id}") from exc
 
     def create(self, task: Task) -> None:
         """Insert a new QUEUED task; refuses if the id exists (idempotent replay or conflict)."""
@@ -143,7 +127,7 @@ class TasksTable:
             raise TaskAlreadyExistsError(task.task_id) from exc
 
     def get(self, task_id: str) -> Task | None:
-        with self._read(f"get task {task_id}"):
+        with aws_errors(f"get task {task_id}"):
             response = self._client.get_item(
                 TableName=self.table_name, Key={"taskId": _attr(task_id)}, ConsistentRead=True
             )
@@ -335,7 +319,7 @@ class TasksTable:
                 ":shard": _attr(status_shard(status.value, shard)),
                 **arguments.get("ExpressionAttributeValues", {}),
             }
-            with self._read(what):
+            with aws_errors(what):
                 response = self._client.query(**arguments)
             return shard, list(response.get("Items", [])), "LastEvaluatedKey" in response
 
@@ -422,7 +406,7 @@ class TasksTable:
             for _ in range(BATCH_GET_ROUNDS):
                 if not pending:
                     break
-                with self._read("read task statuses"):
+                with aws_errors("read task statuses"):
                     response = self._client.batch_get_item(RequestItems=pending)
                 for item in response.get("Responses", {}).get(self.table_name, []):
                     found[str(_deserializer.deserialize(item["taskId"]))] = TaskStatus(

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.common.aws import error_code, is_transient
-from functions.common.errors import DependencyUnavailableError
+from functions.common.aws import error_code, translate
 from functions.common.status_shards import shard_of
 
 if TYPE_CHECKING:
@@ -62,9 +61,7 @@ class Workflow:
         except ClientError as exc:
             if error_code(exc) == "ExecutionAlreadyExists":
                 return None
-            if is_transient(exc):
-                raise DependencyUnavailableError(f"start execution {name}: {exc}") from exc
-            raise
+            raise translate(exc, f"start execution {name}") from exc
         except BotoCoreError as exc:
-            raise DependencyUnavailableError(f"start execution {name}: {exc}") from exc
+            raise translate(exc, f"start execution {name}") from exc
         return response["executionArn"]

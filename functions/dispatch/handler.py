@@ -7,6 +7,9 @@ CANCELLED or finished task never starts an execution.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,16 +22,27 @@ from functions.common.aws import dynamodb_client, sfn_client
 from functions.common.config import DispatchSettings
 from functions.common.dispatching import dispatch_message, parse_message
 from functions.common.models import TaskStatus
-from functions.common.observability import logger, metrics
+from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import Workflow
 
-settings = DispatchSettings.from_env()
-workflow = Workflow(sfn_client(), settings.state_machine_arn)
-table = TasksTable(dynamodb_client(), settings.tasks_table)
 processor = BatchProcessor(event_type=EventType.SQS)
-statuses: dict[str, TaskStatus] = {}
-"""This invocation's task statuses (one Lambda invocation at a time per environment)."""
+
+
+@dataclass
+class Dependencies:
+    workflow: Workflow
+    table: TasksTable
+
+
+@cache
+def dependencies() -> Dependencies:
+    """Built once per execution environment, on first use (importing builds nothing)."""
+    settings = DispatchSettings.from_env()
+    return Dependencies(
+        workflow=Workflow(sfn_client(), settings.state_machine_arn),
+        table=TasksTable(dynamodb_client(), settings.tasks_table),
+    )
 
 
 def _task_ids(event: dict[str, Any]) -> list[str]:
@@ -43,26 +57,31 @@ def _task_ids(event: dict[str, Any]) -> list[str]:
     return ids
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, statuses: Mapping[str, TaskStatus]) -> None:
     message = parse_message(record.body)
-    logger.append_keys(taskId=message.task_id)
     receive_count = int(record.attributes.approximate_receive_count or 1)
-    dispatch = dispatch_message(message, receive_count, statuses.get(message.task_id), workflow=workflow)
-    if dispatch.skipped_status is not None:
-        metrics.add_metric(name="DispatchesSkipped", unit=MetricUnit.Count, value=1)
-        logger.info("not dispatched", extra={"status": dispatch.skipped_status})
-    elif dispatch.execution_arn is None:
-        logger.info("execution already started", extra={"executionName": dispatch.execution_name})
-    else:
-        metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
-        logger.info("execution started", extra={"executionArn": dispatch.execution_arn})
+    with logger.append_context_keys(taskId=message.task_id), misconfiguration_reported():
+        dispatch = dispatch_message(
+            message, receive_count, statuses.get(message.task_id), workflow=dependencies().workflow
+        )
+        if dispatch.skipped_status is not None:
+            metrics.add_metric(name="DispatchesSkipped", unit=MetricUnit.Count, value=1)
+            logger.info("not dispatched", extra={"status": dispatch.skipped_status})
+        elif dispatch.execution_arn is None:
+            logger.info("execution already started", extra={"executionName": dispatch.execution_name})
+        else:
+            metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+            logger.info("execution started", extra={"executionArn": dispatch.execution_arn})
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    statuses.clear()
-    statuses.update(table.statuses(_task_ids(event)))
+    with misconfiguration_reported():
+        statuses = dependencies().table.statuses(_task_ids(event))
     return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=partial(record_handler, statuses=statuses),
+        processor=processor,
+        context=context,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,22 +16,32 @@ from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
 from functions.common.config import MonitorSettings
 from functions.common.dead_letters import record_dead_letter
-from functions.common.observability import logger, metrics
+from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 
-settings = MonitorSettings.from_env()
-table = TasksTable(dynamodb_client(), settings.tasks_table)
 processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@dataclass
+class Dependencies:
+    table: TasksTable
+
+
+@cache
+def dependencies() -> Dependencies:
+    """Built once per execution environment, on first use (importing builds nothing)."""
+    settings = MonitorSettings.from_env()
+    return Dependencies(table=TasksTable(dynamodb_client(), settings.tasks_table))
 
 
 def record_handler(record: SQSRecord) -> None:
     receive_count = int(record.attributes.approximate_receive_count or 1)
-    kind = record_dead_letter(record.body, receive_count, table=table, clock=utc_now)
+    with logger.append_context_keys(messageId=record.message_id), misconfiguration_reported():
+        kind = record_dead_letter(record.body, receive_count, table=dependencies().table, clock=utc_now)
     metrics.add_metric(name=f"DeadLetters{kind.value}", unit=MetricUnit.Count, value=1)
-    logger.remove_keys(["taskId"])
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

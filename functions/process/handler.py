@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,24 +15,39 @@ from functions.common.clock import utc_now
 from functions.common.config import ProcessSettings
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
-from functions.common.observability import logger, metrics
-from functions.common.processing import process_task
+from functions.common.observability import logger, metrics, misconfiguration_reported
+from functions.common.processing import Work, process_task
 from functions.common.tasks_table import TasksTable
 from functions.common.work import SimulatedWork
 
-settings = ProcessSettings.from_env()
-table = TasksTable(dynamodb_client(), settings.tasks_table)
-work = SimulatedWork(settings.failure_rate, settings.failure_seed)
-lease = timedelta(seconds=settings.lease_seconds)
+
+@dataclass
+class Dependencies:
+    table: TasksTable
+    work: Work
+    lease: timedelta
 
 
-@logger.inject_lambda_context(correlation_id_path="taskId")
+@cache
+def dependencies() -> Dependencies:
+    """Built once per execution environment, on first use (importing builds nothing)."""
+    settings = ProcessSettings.from_env()
+    return Dependencies(
+        table=TasksTable(dynamodb_client(), settings.tasks_table),
+        work=SimulatedWork(settings.failure_rate, settings.failure_seed),
+        lease=timedelta(seconds=settings.lease_seconds),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path="taskId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ProcessRequest.model_validate(event)
     logger.append_keys(taskId=request.task_id)
+    deps = dependencies()
     try:
-        outcome = process_task(request, table=table, work=work, clock=utc_now, lease=lease)
+        with misconfiguration_reported():
+            outcome = process_task(request, table=deps.table, work=deps.work, clock=utc_now, lease=deps.lease)
     except (TaskFailedError, PermanentTaskError) as exc:
         metrics.add_metric(name="AttemptsFailed", unit=MetricUnit.Count, value=1)
         metrics.add_metadata(key="error", value=type(exc).__name__)

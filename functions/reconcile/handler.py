@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,21 +13,38 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.config import ReconcileSettings
-from functions.common.observability import logger, metrics
+from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.reconciliation import reenqueue_stale
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 
-settings = ReconcileSettings.from_env()
-table = TasksTable(dynamodb_client(), settings.tasks_table)
-queue = TasksQueue(sqs_client(), settings.tasks_queue_url)
-older_than = timedelta(seconds=settings.reconcile_after_seconds)
+
+@dataclass
+class Dependencies:
+    table: TasksTable
+    queue: TasksQueue
+    older_than: timedelta
 
 
-@logger.inject_lambda_context
+@cache
+def dependencies() -> Dependencies:
+    """Built once per execution environment, on first use (importing builds nothing)."""
+    settings = ReconcileSettings.from_env()
+    return Dependencies(
+        table=TasksTable(dynamodb_client(), settings.tasks_table),
+        queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
+        older_than=timedelta(seconds=settings.reconcile_after_seconds),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    reenqueued, refused = reenqueue_stale(table=table, queue=queue, clock=utc_now, older_than=older_than)
+    deps = dependencies()
+    with misconfiguration_reported():
+        reenqueued, refused = reenqueue_stale(
+            table=deps.table, queue=deps.queue, clock=utc_now, older_than=deps.older_than
+        )
     metrics.add_metric(name="TasksReenqueued", unit=MetricUnit.Count, value=len(reenqueued))
     if reenqueued or refused:
         logger.warning("re-enqueued stale tasks", extra={"reenqueued": reenqueued, "refused": refused})

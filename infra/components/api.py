@@ -1,4 +1,5 @@
-"""The HTTP API: two routes to the submit function, access logs, throttling, optional IAM auth."""
+"""The HTTP API: every route of the contract to the api function, access logs, throttling,
+optional IAM auth."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.components.compute import log_retention
-from infra.naming import ROUTES
+from infra.spec import ROUTES
 from infra.stage_config import ApiAuth, StageConfig
 
 ACCESS_LOG_FORMAT = {
@@ -35,7 +36,7 @@ ACCESS_LOG_FORMAT = {
 
 class Api(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, submit: lambda_.IFunction
+        self, scope: Construct, construct_id: str, *, config: StageConfig, handler: lambda_.IFunction
     ) -> None:
         super().__init__(scope, construct_id)
         cors = (
@@ -55,7 +56,7 @@ class Api(Construct):
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
-            api_name=f"ptm-{config.stage}",
+            api_name=config.service_name,
             description="Process Task Manager: submit, get, list, cancel and redrive tasks",
             cors_preflight=cors,
             create_default_stage=False,
@@ -81,7 +82,7 @@ class Api(Construct):
             destination_arn=self.access_logs.log_group_arn, format=json.dumps(ACCESS_LOG_FORMAT)
         )
         authorizer = authorizers.HttpIamAuthorizer() if config.api_auth is ApiAuth.IAM else None
-        integration = integrations.HttpLambdaIntegration("Submit", submit)
+        integration = integrations.HttpLambdaIntegration("ApiFunction", handler)
         for path, methods in ROUTES.items():
             self.http_api.add_routes(
                 path=path,

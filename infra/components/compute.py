@@ -1,7 +1,10 @@
-"""The five functions: one asset (``functions/`` only), Powertools from its public layer,
-one role each with exactly the actions the function uses."""
+"""The five functions, as the system spec declares them: one asset (``functions/`` only),
+Powertools from its public layer, one role each, and exactly the variables each settings
+model reads."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -10,8 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from functions.common.config import METRICS_NAMESPACE, Env
-from infra.naming import FUNCTION_ENVIRONMENT, FUNCTION_SPECS, Function
+from infra.spec import FUNCTIONS, Function, FunctionSpec
 from infra.stage_config import StageConfig
 from infra.workflow_definition import REPO_ROOT
 
@@ -19,7 +21,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASSET_EXCLUDES = ["*", ".*", "!functions", "!functions/**", "**/.*", "**/__pycache__", "**/*.pyc"]
 """The asset is the repository root filtered to ``functions/``: import paths are the same in
-Lambda, the local stack and the tests (``functions.submit.handler.lambda_handler``)."""
+Lambda, the local stack and the tests (``functions.api.handler.lambda_handler``)."""
 
 
 def powertools_layer_parameter(version: str) -> str:
@@ -27,7 +29,13 @@ def powertools_layer_parameter(version: str) -> str:
 
 
 class Compute(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+    ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDES)
@@ -36,18 +44,18 @@ class Compute(Construct):
         )
         powertools = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
         self.functions: dict[Function, lambda_.Function] = {
-            function: self._function(function, code, powertools) for function in Function
+            function: self._function(spec, code, powertools) for function, spec in FUNCTIONS.items()
         }
 
     def _function(
-        self, function: Function, code: lambda_.Code, powertools: lambda_.ILayerVersion
+        self, spec: FunctionSpec, code: lambda_.Code, powertools: lambda_.ILayerVersion
     ) -> lambda_.Function:
-        config, spec = self._config, FUNCTION_SPECS[function]
+        config, function = self._config, spec.function
         name = config.names.function(function)
         log_group = logs.LogGroup(
             self,
             f"{function.value.title()}Logs",
-            log_group_name=f"/aws/lambda/{name}",
+            log_group_name=config.names.function_log_group(function),
             retention=log_retention(config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -67,7 +75,7 @@ class Compute(Construct):
             self,
             function.value.title(),
             function_name=name,
-            description=f"Process Task Manager ({config.stage}): {function.value}",
+            description=f"Process Task Manager ({config.stage}): {spec.description}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=function.handler,
@@ -78,20 +86,15 @@ class Compute(Construct):
             role=role,
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": f"ptm-{config.stage}",
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                **({Env.FAILURE_RATE: str(config.failure_rate)} if function is Function.PROCESS else {}),
-            },
+            environment=config.powertools_environment(),
         )
 
-    def set_environment(self, values: dict[str, str]) -> None:
-        """Give each function exactly the variables its settings model reads."""
+    def set_environment(self, values: Mapping[str, str]) -> None:
+        """Give each function exactly the variables its settings model reads (the spec refuses
+        a required one that ``values`` lacks)."""
         for function, fn in self.functions.items():
-            for variable in FUNCTION_ENVIRONMENT[function]:
-                if variable in values:
-                    fn.add_environment(variable, values[variable])
+            for variable, value in FUNCTIONS[function].environment(values).items():
+                fn.add_environment(variable, value)
 
 
 _RETENTION = {

@@ -13,14 +13,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.common.config import METRICS_NAMESPACE
-from infra.naming import Function
+from functions.common.observability import MISCONFIGURATION_METRIC
+from infra.spec import ALARMS, Function
 from infra.stage_config import StageConfig
 
-PERIOD = Duration.minutes(5)
-DLQ_MAX_AGE_SECONDS = 3600
-PROCESS_ERROR_RATE_PERCENT = 60
-"""The process function fails by design (simulated failures raise): alarm only on a rate far
-above FAILURE_RATE."""
+PERIOD = Duration.minutes(ALARMS.period_minutes)
 
 
 class Observability(Construct):
@@ -37,7 +34,7 @@ class Observability(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        self.topic = sns.Topic(self, "Alarms", topic_name=f"ptm-{config.stage}-alarms", enforce_ssl=True)
+        self.topic = sns.Topic(self, "Alarms", topic_name=f"{config.service_name}-alarms", enforce_ssl=True)
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
@@ -54,7 +51,7 @@ class Observability(Construct):
         self._alarm(
             "DeadLetterQueueAge",
             dead_letter_queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
-            threshold=DLQ_MAX_AGE_SECONDS,
+            threshold=ALARMS.dead_letter_max_age_seconds,
             description="The oldest DLQ message is over an hour old.",
         )
         started = state_machine.metric_started(period=PERIOD, statistic="Sum")
@@ -80,6 +77,24 @@ class Observability(Construct):
             threshold=1,
             description="StartExecution is throttled: lower dispatchMaxConcurrency or raise the quota.",
         )
+        self._alarm(
+            "DependencyMisconfigured",
+            self._custom(MISCONFIGURATION_METRIC, "AWS calls refused for good"),
+            threshold=1,
+            description=(
+                "AWS refused a call that no retry fixes (access denied, a missing table or queue): "
+                "check the functions' permissions and resource names."
+            ),
+        )
+        self._alarm(
+            "EnqueueDeferred",
+            self._custom("EnqueueDeferred", "Enqueue deferred"),
+            threshold=1,
+            description=(
+                "Accepted tasks could not be sent to the queue (SQS throttled or unavailable); "
+                "reconcile sends them after RECONCILE_AFTER_SECONDS."
+            ),
+        )
         for function, fn in functions.items():
             self._alarm(
                 f"{function.value.title()}Throttles",
@@ -100,7 +115,7 @@ class Observability(Construct):
                 self._alarm(
                     "ProcessErrorRate",
                     errors,
-                    threshold=PROCESS_ERROR_RATE_PERCENT,
+                    threshold=ALARMS.process_error_rate_percent,
                     description="Far more process attempts fail than FAILURE_RATE explains.",
                 )
             else:
@@ -111,7 +126,7 @@ class Observability(Construct):
                     description=f"The {function.value} function raised errors.",
                 )
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"ptm-{config.stage}")
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.service_name)
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Pipeline: submitted → started → succeeded / failed → dead-lettered",
@@ -170,7 +185,7 @@ class Observability(Construct):
         return cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=name,
-            dimensions_map={"service": f"ptm-{self._config.stage}"},
+            dimensions_map={"service": self._config.service_name},
             statistic="Sum",
             period=PERIOD,
             label=label,
@@ -188,7 +203,7 @@ class Observability(Construct):
         alarm = cloudwatch.Alarm(
             self,
             name,
-            alarm_name=f"ptm-{self._config.stage}-{name}",
+            alarm_name=f"{self._config.service_name}-{name}",
             alarm_description=description,
             metric=metric,
             threshold=threshold,

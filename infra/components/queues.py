@@ -6,10 +6,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.naming import FUNCTION_SPECS, VISIBILITY_TIMEOUT_FACTOR, Function
+from infra.spec import TIMINGS, Resource, visibility_timeout_seconds
 from infra.stage_config import StageConfig
-
-DLQ_RETENTION = Duration.days(14)
 
 
 class Queues(Construct):
@@ -20,17 +18,18 @@ class Queues(Construct):
             self,
             "DeadLetterQueue",
             queue_name=config.names.dead_letter_queue,
-            retention_period=DLQ_RETENTION,
+            retention_period=Duration.days(TIMINGS.dead_letter_retention_days),
+            # The monitor consumes the DLQ: its visibility follows the same 6x rule.
+            visibility_timeout=Duration.seconds(visibility_timeout_seconds(Resource.DEAD_LETTER_QUEUE)),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             removal_policy=removal,
         )
-        dispatch_timeout = FUNCTION_SPECS[Function.DISPATCH].timeout_seconds
         self.tasks_queue = sqs.Queue(
             self,
             "TasksQueue",
             queue_name=config.names.tasks_queue,
-            visibility_timeout=Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * dispatch_timeout),
+            visibility_timeout=Duration.seconds(visibility_timeout_seconds(Resource.TASKS_QUEUE)),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(

@@ -8,7 +8,7 @@ from constructs import Construct
 
 from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
-from infra.naming import STATUS_INDEX_PROJECTION
+from infra.spec import STATUS_INDEX_PROJECTION
 from infra.stage_config import StageConfig
 
 

@@ -26,6 +26,7 @@ class Workflow(Construct):
         process: lambda_.IFunction,
         table: dynamodb.ITable,
         dead_letter_queue: sqs.IQueue,
+        grants: list[tuple[list[str], list[str]]],
     ) -> None:
         super().__init__(scope, construct_id)
         # /aws/vendedlogs/states/...: other names grow the account's Logs resource policy (aws-cdk#28900).
@@ -42,16 +43,9 @@ class Workflow(Construct):
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
             description=f"{config.names.state_machine}: invoke process, mark tasks failed, dead-letter them",
         )
-        # The ASL's needs, stated exactly: nothing is inferred from a definition file.
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[process.function_arn])
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn])
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn])
-        )
+        # The ASL's needs, stated exactly in the spec: nothing is inferred from a definition file.
+        for actions, resources in grants:
+            self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources))
         self.state_machine = sfn.StateMachine(
             self,
             "ProcessTask",

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from functions.common.models import Task, TaskStatus
 from functions.common.work import SimulatedWork
-from infra.naming import Function
+from infra.spec import Function
 from tests.fixtures.stack import Stack
 
 
@@ -111,13 +111,13 @@ class Chaos:
                 )
 
         self._throttle = throttle
-        self.stack.handlers[Function.PROCESS].table._client.meta.events.register(
+        self.stack.dependencies(Function.PROCESS).table._client.meta.events.register(
             "before-call.dynamodb.UpdateItem", throttle
         )
 
     def uninstall(self) -> None:
         """The process module (and its client) outlive the test: take the throttle off it."""
-        self.stack.handlers[Function.PROCESS].table._client.meta.events.unregister(
+        self.stack.dependencies(Function.PROCESS).table._client.meta.events.unregister(
             "before-call.dynamodb.UpdateItem", self._throttle
         )
         self.stack.runtime.after_hooks.clear()

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from infra.local.emulator import LOCAL_CREDENTIALS, Clients, free_port
-from infra.naming import StageNames
+from infra.spec import StageNames
+from local.emulator import LOCAL_CREDENTIALS, Clients, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30
@@ -76,6 +76,9 @@ def user_environment(**extra: str) -> dict[str, str]:
         "FAILURE_",
         "LEASE_",
         "RECONCILE_",
+        # pytest's own: the current test's id, which for a parametrized hostile body is larger
+        # than a process's environment may hold (E2BIG at exec).
+        "PYTEST_",
     )
     base = {key: value for key, value in os.environ.items() if not key.startswith(ours)}
     return {**base, **extra}
@@ -88,7 +91,7 @@ def start_local_stack(log_path: Path, *extra: str) -> tuple[subprocess.Popen[str
         [
             sys.executable,
             "-m",
-            "infra.local",
+            "local",
             "--api-port",
             str(api_port),
             "--emulator-port",

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from functions.common.tasks_table import task_from_item
-from infra.local.stack import ensure_port_free
 from infra.workflow_definition import retry_policy
+from local.stack import ensure_port_free
 from tests.e2e.conftest import NAMES, REPO, RunningStack, start_local_stack, stop, wait_until_serving
 
 POLICY = retry_policy()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Match
 
 from tests.infra.conftest import Synthesized
@@ -55,8 +56,10 @@ def test_alarms_cover_the_dlq_executions_errors_and_throttles(dev: Synthesized) 
         "ptm-dev-ExecutionFailureRate",
         "ptm-dev-ExecutionsThrottled",
         "ptm-dev-ProcessErrorRate",
-        *(f"ptm-dev-{name}Errors" for name in ("Submit", "Dispatch", "Monitor", "Reconcile")),
-        *(f"ptm-dev-{name}Throttles" for name in ("Submit", "Dispatch", "Process", "Monitor", "Reconcile")),
+        "ptm-dev-DependencyMisconfigured",
+        "ptm-dev-EnqueueDeferred",
+        *(f"ptm-dev-{name}Errors" for name in ("Api", "Dispatch", "Monitor", "Reconcile")),
+        *(f"ptm-dev-{name}Throttles" for name in ("Api", "Dispatch", "Process", "Monitor", "Reconcile")),
     }
     assert names == expected
     for alarm in dev.resources("AWS::CloudWatch::Alarm").values():
@@ -69,6 +72,26 @@ def test_alarms_cover_the_dlq_executions_errors_and_throttles(dev: Synthesized) 
             "Threshold": 1,
         },
     )
+
+
+@pytest.mark.parametrize("metric", ["DependencyMisconfigured", "EnqueueDeferred"])
+def test_refused_aws_calls_and_deferred_enqueues_alarm_on_the_metric_the_functions_emit(
+    dev: Synthesized, metric: str
+) -> None:
+    """The functions publish these under the service dimension Powertools sets (ptm-<stage>)."""
+    [alarm] = [
+        alarm["Properties"]
+        for alarm in dev.resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["AlarmName"] == f"ptm-dev-{metric}"
+    ]
+    [watched] = [query["MetricStat"]["Metric"] for query in alarm["Metrics"]]
+    assert watched == {
+        "Namespace": "ProcessTaskManager",
+        "MetricName": metric,
+        "Dimensions": [{"Name": "service", "Value": "ptm-dev"}],
+    }
+    assert alarm["Threshold"] == 1
+    assert alarm["AlarmActions"]
 
 
 def test_dashboard_shows_the_pipeline(dev: Synthesized) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.components.compute import powertools_layer_parameter
-from infra.naming import FUNCTION_ENVIRONMENT, Function
+from infra.spec import FUNCTIONS, Function
 from tests.infra.conftest import Synthesized
 
 READ_QUEUE = {
@@ -21,7 +21,7 @@ READ_QUEUE = {
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
-    Function.SUBMIT: {
+    Function.API: {
         "OwnLogs": LOGS,
         "*": XRAY,
         "StorageTasks": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
@@ -137,14 +137,21 @@ def test_functions_share_one_runtime_arm64_tracing_and_the_powertools_layer(dev:
 def test_each_function_gets_exactly_the_variables_its_settings_read(
     dev: Synthesized, function: Function
 ) -> None:
+    """Checked against the settings model itself: every required field is set, nothing else is,
+    and the model accepts what the template gives (tokens stand in for resource names)."""
     [resource] = [
         resource
         for resource in dev.resources("AWS::Lambda::Function").values()
         if resource["Properties"]["FunctionName"] == f"ptm-dev-{function.value}"
     ]
-    variables = set(resource["Properties"]["Environment"]["Variables"])
+    variables = resource["Properties"]["Environment"]["Variables"]
     powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
-    assert variables - powertools == set(FUNCTION_ENVIRONMENT[function])
+    model = FUNCTIONS[function].settings
+    fields = model.variables()
+    required = {name for name, is_required in fields.items() if is_required}
+    assert required <= set(variables) - powertools <= set(fields)
+    model.from_env({name: value if isinstance(value, str) else "token" for name, value in variables.items()})
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "ptm-dev"
 
 
 def test_every_handler_imports_from_the_asset_alone(dev: Synthesized) -> None:
@@ -186,7 +193,7 @@ def test_the_console_link_opens_the_express_execution_page(dev: Synthesized) -> 
     [submit] = [
         resource
         for resource in dev.resources("AWS::Lambda::Function").values()
-        if resource["Properties"]["FunctionName"] == "ptm-dev-submit"
+        if resource["Properties"]["FunctionName"] == "ptm-dev-api"
     ]
     template = submit["Properties"]["Environment"]["Variables"]["CONSOLE_URL_TEMPLATE"]
     parts = template["Fn::Join"][1] if isinstance(template, dict) else [template]

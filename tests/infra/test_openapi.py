@@ -6,10 +6,10 @@ import json
 
 from openapi_spec_validator import validate
 
+from functions.api.contract import TaskRecord
 from functions.common.models import Task, TaskStatus
-from functions.submit.contract import TaskRecord
-from infra.naming import ROUTES
 from infra.openapi import DOCUMENT, generate, render
+from infra.spec import ROUTES
 
 
 def test_the_checked_in_document_matches_the_code() -> None:

@@ -8,13 +8,7 @@ from aws_cdk.assertions import Match
 
 from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
-from infra.naming import (
-    DISPATCH_BATCH_SIZE,
-    FUNCTION_SPECS,
-    MAX_RECEIVE_COUNT,
-    VISIBILITY_TIMEOUT_FACTOR,
-    Function,
-)
+from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
 from infra.workflow_definition import ASL_PATH, SUBSTITUTION_KEYS, read_definition, render
 from tests.infra.conftest import Synthesized
 
@@ -124,11 +118,10 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_the_dlq(dev: Synthesized) 
         {
             "QueueName": "ptm-dev-tasks",
             "SqsManagedSseEnabled": True,
-            "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR
-            * FUNCTION_SPECS[Function.DISPATCH].timeout_seconds,
+            "VisibilityTimeout": 6 * FUNCTIONS[Function.DISPATCH].timeout_seconds,
             "RedrivePolicy": {
                 "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
-                "maxReceiveCount": MAX_RECEIVE_COUNT,
+                "maxReceiveCount": TIMINGS.max_receive_count,
             },
         },
     )
@@ -137,6 +130,8 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_the_dlq(dev: Synthesized) 
         {
             "QueueName": "ptm-dev-tasks-dlq",
             "SqsManagedSseEnabled": True,
+            # The monitor consumes the DLQ: AWS advises visibility >= 6x the consumer's timeout.
+            "VisibilityTimeout": 6 * FUNCTIONS[Function.MONITOR].timeout_seconds,
             "MessageRetentionPeriod": 14 * 24 * 3600,
         },
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.lambda_runtime import LambdaContext, LocalLambdaRuntime
+from local.lambda_runtime import LambdaContext, LocalLambdaRuntime
 
 pytestmark = pytest.mark.integration
 HANDLER = "tests.fixtures.sample_handler.lambda_handler"

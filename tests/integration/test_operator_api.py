@@ -11,7 +11,7 @@ import pytest
 from functions.common.models import TaskStatus
 from functions.common.operations import encode_token
 from functions.common.status_shards import shard_of
-from infra.naming import Function
+from infra.spec import Function
 from tests.fixtures.stack import ApiResponse, Stack
 
 pytestmark = pytest.mark.integration
@@ -242,7 +242,7 @@ def test_an_unreachable_task_store_is_a_retryable_503(
         config=Config(connect_timeout=0.2, retries={"mode": "standard", "max_attempts": 1}),
     )
     monkeypatch.setattr(
-        stack.handlers[Function.SUBMIT], "table", TasksTable(unreachable, stack.resources.table)
+        stack.dependencies(Function.API), "table", TasksTable(unreachable, stack.resources.table)
     )
 
     response = stack.api(method, path, body)

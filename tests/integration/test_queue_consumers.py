@@ -8,11 +8,12 @@ import pytest
 
 from functions.common.dead_letters import UNDELIVERABLE_ERROR
 from functions.common.models import TaskStatus
-from infra.local.event_source import sqs_event
-from infra.naming import MAX_RECEIVE_COUNT, Function
+from infra.spec import TIMINGS, Function
+from local.event_source import sqs_event
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.integration
+MAX_RECEIVE_COUNT = TIMINGS.max_receive_count
 
 
 def _event(stack: Stack, function: Function, bodies: list[str], receive_count: int = 1) -> dict[str, object]:
@@ -138,7 +139,7 @@ def test_monitor_store_error_leaves_the_message_for_redelivery(stack: Stack) -> 
 def test_starting_an_execution_name_twice_is_not_an_error(stack: Stack) -> None:
     """A duplicate delivery's start is refused by Step Functions; dispatch treats it as done."""
     task_id = stack.submit({"n": 1})
-    workflow = stack.handlers[Function.DISPATCH].workflow
+    workflow = stack.dependencies(Function.DISPATCH).workflow
 
     first = workflow.start("same-name", task_id)
     stack.wait_for_all_executions()

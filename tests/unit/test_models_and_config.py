@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.common.config import ConfigurationError, ProcessSettings, SubmitSettings
+from functions.common.config import ApiSettings, ConfigurationError, ProcessSettings
 from functions.common.errors import ApiError
 from functions.common.models import Task, TaskStatus
 from functions.common.workflow import MAX_EXECUTION_NAME, execution_name
@@ -10,9 +10,25 @@ from functions.common.workflow import MAX_EXECUTION_NAME, execution_name
 pytestmark = pytest.mark.unit
 
 
-def test_settings_are_read_from_the_environment_with_defaults() -> None:
-    settings = ProcessSettings.from_env({"TASKS_TABLE": "t"})
-    assert (settings.tasks_table, settings.failure_rate, settings.failure_seed) == ("t", 0.3, None)
+PROCESS_ENVIRONMENT = {"TASKS_TABLE": "t", "FAILURE_RATE": "0.3", "LEASE_SECONDS": "120"}
+
+
+def test_settings_are_read_from_the_environment_with_optional_ones_absent() -> None:
+    settings = ProcessSettings.from_env(PROCESS_ENVIRONMENT)
+    assert (settings.tasks_table, settings.failure_rate, settings.failure_seed, settings.lease_seconds) == (
+        "t",
+        0.3,
+        None,
+        120,
+    )
+
+
+def test_timings_have_no_second_default_in_the_settings() -> None:
+    """The spec gives LEASE_SECONDS and FAILURE_RATE; a function deployed without them fails at init."""
+    for missing in ("LEASE_SECONDS", "FAILURE_RATE"):
+        environ = {name: value for name, value in PROCESS_ENVIRONMENT.items() if name != missing}
+        with pytest.raises(ConfigurationError, match=missing):
+            ProcessSettings.from_env(environ)
 
 
 @pytest.mark.parametrize(
@@ -20,8 +36,10 @@ def test_settings_are_read_from_the_environment_with_defaults() -> None:
     [
         {},
         {"TASKS_TABLE": ""},
-        {"TASKS_TABLE": "t", "FAILURE_RATE": "1.5"},
-        {"TASKS_TABLE": "t", "FAILURE_RATE": "x"},
+        {**PROCESS_ENVIRONMENT, "TASKS_TABLE": ""},
+        {**PROCESS_ENVIRONMENT, "FAILURE_RATE": "1.5"},
+        {**PROCESS_ENVIRONMENT, "FAILURE_RATE": "x"},
+        {**PROCESS_ENVIRONMENT, "LEASE_SECONDS": "0"},
     ],
 )
 def test_invalid_settings_fail_loudly(environ: dict[str, str]) -> None:
@@ -29,9 +47,9 @@ def test_invalid_settings_fail_loudly(environ: dict[str, str]) -> None:
         ProcessSettings.from_env(environ)
 
 
-def test_submit_settings_name_the_missing_variable() -> None:
+def test_api_settings_name_the_missing_variable() -> None:
     with pytest.raises(ConfigurationError, match="TASKS_QUEUE_URL"):
-        SubmitSettings.from_env({"TASKS_TABLE": "t"})
+        ApiSettings.from_env({"TASKS_TABLE": "t"})
 
 
 def test_api_errors_have_distinct_codes_and_client_or_retry_statuses() -> None:

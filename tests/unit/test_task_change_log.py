@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from functions.common.models import Task, TaskStatus
 from functions.common.tasks_table import TasksTable
-from infra.local.stack import TaskChangeLog
+from local.stack import TaskChangeLog
 
 TASK_ID = "6f1c2a9e-0000-4000-8000-000000000001"
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 import pytest
 
 from functions.common.workflow import execution_input
-from infra.naming import Function
+from infra.spec import Function
 from infra.workflow_definition import PROCESS_STATE, RETRYABLE_ERROR, read_definition, render, retry_policy
 from tests.fixtures.stack import Stack
 

@@ -10,7 +10,7 @@ import pytest
 
 from functions.common.models import Task, TaskStatus
 from functions.common.work import SimulatedWork
-from infra.naming import Function
+from infra.spec import Function
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, states_entered
 
@@ -23,7 +23,7 @@ def _dispatch_same_message_twice(stack: Stack, *, redelivered: bool) -> list[str
         QueueUrl=stack.resources.tasks_queue_url, MessageSystemAttributeNames=["All"]
     )["Messages"][0]
     source = stack.event_source(Function.DISPATCH)
-    from infra.local.event_source import sqs_event
+    from local.event_source import sqs_event
 
     first = sqs_event([message], source.queue_arn, source.region)
     second = sqs_event([message], source.queue_arn, source.region)
@@ -88,8 +88,7 @@ def test_holder_whose_lease_expired_cannot_overwrite_the_new_holders_success(sta
     """A slow execution A loses its claim when its lease runs out; B claims, works and succeeds.
     A's late result is refused: the record keeps B's success (the work ran twice, recorded once)."""
     task_id = stack.submit({"n": 6})
-    process_module: Any = stack.handlers[Function.PROCESS]
-    process_module.lease = timedelta(0)
+    stack.dependencies(Function.PROCESS).lease = timedelta(0)
     inner = SimulatedWork(0.0)
     late: dict[str, Any] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.common.models import TaskStatus
-from infra.naming import Function
+from infra.spec import Function
 from infra.workflow_definition import retry_policy
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters
@@ -38,7 +38,7 @@ def test_every_task_ends_terminal_and_failures_match_the_rate(stack: Stack) -> N
     assert 0.22 <= failed_attempts / attempts <= 0.38, (failed_attempts, attempts)
     assert all(1 <= task.attempts <= POLICY.total_attempts for task in succeeded)
     assert all(task.attempts == POLICY.total_attempts for task in failed)
-    assert 1 <= len(failed) <= 0.1 * TASKS, "the seed exercises the dead-letter path"
+    assert 1 <= len(failed) <= 0.1 * TASKS, "the failure seed exercises the dead-letter path"
 
     assert sorted(stack.completed_work) == sorted(task.task_id for task in succeeded)
     assert sum(poll.deleted for poll in monitored) == len(failed)

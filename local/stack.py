@@ -23,26 +23,17 @@ from botocore.exceptions import ClientError
 from functions.common.config import Env
 from functions.common.models import Task
 from functions.common.tasks_table import TasksTable
-from infra.local.emulator import Clients, Emulator
-from infra.local.event_source import SqsEventSource
-from infra.local.http_api import LocalHttpApi
-from infra.local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime
-from infra.local.provision import LocalResources, provision
-from infra.local.retry_clock import RetryClock
-from infra.local.view import ExecutionView
-from infra.naming import (
-    DISPATCH_BATCH_SIZE,
-    FUNCTION_SPECS,
-    MAX_RECEIVE_COUNT,
-    MONITOR_BATCH_SIZE,
-    VISIBILITY_TIMEOUT_FACTOR,
-    Function,
-    StageNames,
-)
+from infra.spec import FUNCTIONS, LOCAL_API_PORT, LOCAL_STAGE, TIMINGS, Function, QueueTrigger, Resource
+from infra.stage_config import StageConfig
 from infra.workflow_definition import read_definition
+from local.emulator import Clients, Emulator
+from local.event_source import SqsEventSource
+from local.http_api import LocalHttpApi
+from local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime
+from local.provision import LocalResources, function_environments, provision
+from local.retry_clock import RetryClock
+from local.view import ExecutionView
 
-LOCAL_STAGE = "local"
-RECONCILE_EVERY_SECONDS = 300
 log = logging.getLogger("ptm.local")
 
 
@@ -54,20 +45,27 @@ class PortInUseError(RuntimeError):
 @dataclass(frozen=True)
 class LocalOptions:
     host: str = "127.0.0.1"
-    api_port: int = 8000
+    api_port: int = LOCAL_API_PORT
     emulator_port: int = 5000
     time_scale: float = 1.0
     """Multiplies retry waits, the queue's visibility timeout and the reconcile period."""
-    failure_rate: float = 0.3
+    failure_rate: float = StageConfig.failure_rate
     failure_seed: str | None = None
     dispatch_pollers: int = 2
-    max_receive_count: int = MAX_RECEIVE_COUNT
+    max_receive_count: int = TIMINGS.max_receive_count
     verbose: bool = False
     quiet_tasks: bool = False
     """Skip the per-task state-change lines (benchmarks)."""
 
     def scaled(self, seconds: float, minimum: float = 1.0) -> float:
         return max(minimum, seconds * self.time_scale)
+
+    @property
+    def config(self) -> StageConfig:
+        """The stage the local stack runs: the spec's defaults, with this machine's overrides."""
+        return StageConfig(
+            stage=LOCAL_STAGE, failure_rate=self.failure_rate, max_receive_count=self.max_receive_count
+        )
 
 
 def ensure_port_free(host: str, port: int, option: str) -> None:
@@ -155,7 +153,7 @@ class TaskChangeLog:
 def _task_ids(function_name: str, event: Any, outcome: Any) -> list[str]:
     """Which tasks an invocation touched, from its event or its response."""
     ids: list[str] = []
-    if function_name.endswith(f"-{Function.SUBMIT.value}") and isinstance(outcome, dict):
+    if function_name.endswith(f"-{Function.API.value}") and isinstance(outcome, dict):
         try:
             body = json.loads(outcome.get("body") or "{}")
         except json.JSONDecodeError:
@@ -178,7 +176,8 @@ def _task_ids(function_name: str, event: Any, outcome: Any) -> list[str]:
 class LocalStack:
     def __init__(self, options: LocalOptions, emit: Callable[[str], None] | None = None) -> None:
         self.options = options
-        self.names = StageNames(LOCAL_STAGE)
+        self.config = options.config
+        self.names = self.config.names
         self.emit = emit or log.info
         self.emulator = Emulator(host=options.host, port=options.emulator_port)
         self.runtime = LocalLambdaRuntime(isolate_concurrent_invocations=True)
@@ -209,25 +208,30 @@ class LocalStack:
     def _start_after_emulator(self) -> None:
         options = self.options
         self.clients = self.emulator.clients()
-        dispatch_timeout = FUNCTION_SPECS[Function.DISPATCH].timeout_seconds
         self.resources = provision(
             self.clients,
             self.names,
-            max_receive_count=options.max_receive_count,
-            visibility_timeout=int(options.scaled(VISIBILITY_TIMEOUT_FACTOR * dispatch_timeout)),
+            max_receive_count=self.config.max_receive_count,
+            time_scale=options.time_scale,
         )
-        environment = {
-            **self.emulator.environment(),
-            **self.resources.environment(failure_rate=options.failure_rate),
+        # Process-wide, as the Lambda runtime's own variables are: the emulator's endpoint and
+        # credentials, and the Powertools settings every function shares.
+        os.environ.update(
+            {
+                **self.emulator.environment(),
+                **self.config.powertools_environment("INFO" if options.verbose else "CRITICAL"),
+                "POWERTOOLS_METRICS_DISABLED": "false" if options.verbose else "true",
+            }
+        )
+        values = {
+            **self.config.environment_values(),
+            **self.resources.values(),
             Env.CONSOLE_URL_TEMPLATE: f"{self.api_endpoint}/ui/tasks/{{taskId}}",
-            "POWERTOOLS_LOG_LEVEL": "INFO" if options.verbose else "CRITICAL",
-            "POWERTOOLS_METRICS_DISABLED": "false" if options.verbose else "true",
         }
         if options.failure_seed is not None:
-            environment["FAILURE_SEED"] = options.failure_seed
-        os.environ.update(environment)
-        for function in Function:
-            self.runtime.register(self.names.function(function), function.handler, environment)
+            values[Env.FAILURE_SEED] = options.failure_seed
+        for function, variables in function_environments(values).items():
+            self.runtime.register(self.names.function(function), function.handler, variables)
         self.runtime.keep_invocations = False
         self.runtime.listeners.append(self._log_failed_invocation)
         self.runtime.install()
@@ -246,32 +250,27 @@ class LocalStack:
         self._http = LocalHttpApi(
             options.host,
             options.api_port,
-            self._invoke_submit,
+            self._invoke_api,
             self._warn,
             view=self._execution_view().handle,
         )
         self._http.start()
 
     def _start_pollers(self) -> None:
+        """One event-source mapping per queue trigger in the spec."""
         assert self.clients is not None
         assert self.resources is not None
-        sources = [
-            (
-                Function.DISPATCH,
-                self.resources.tasks_queue_url,
-                self.resources.tasks_queue_arn,
-                DISPATCH_BATCH_SIZE,
-                self.options.dispatch_pollers,
-            ),
-            (
-                Function.MONITOR,
+        queues = {
+            Resource.TASKS_QUEUE: (self.resources.tasks_queue_url, self.resources.tasks_queue_arn),
+            Resource.DEAD_LETTER_QUEUE: (
                 self.resources.dead_letter_queue_url,
                 self.resources.dead_letter_queue_arn,
-                MONITOR_BATCH_SIZE,
-                1,
             ),
-        ]
-        for function, url, arn, batch_size, count in sources:
+        }
+        for function, spec in FUNCTIONS.items():
+            if not isinstance(spec.trigger, QueueTrigger):
+                continue
+            url, arn = queues[spec.trigger.queue]
             poller = _Poller(
                 SqsEventSource(
                     sqs=self.clients.sqs,
@@ -280,12 +279,13 @@ class LocalStack:
                     queue_arn=arn,
                     function_name=self.names.function(function),
                     region=self.emulator.region,
-                    batch_size=batch_size,
+                    batch_size=spec.trigger.batch_size,
                 ),
                 self._stop,
                 self._warn,
             )
-            poller.start(count, f"poller-{function.value}")
+            count = self.options.dispatch_pollers if function is Function.DISPATCH else 1
+            poller.start(min(count, spec.trigger.max_concurrency), f"poller-{function.value}")
             self._pollers.append(poller)
 
     def _call(self, function_name: str, event: dict[str, Any]) -> tuple[Any, str | None]:
@@ -293,7 +293,7 @@ class LocalStack:
         (API Gateway and event-source mappings do not go through the public Invoke API)."""
         assert self.resources is not None
         function = Function(function_name.rsplit("-", 1)[-1])
-        spec = FUNCTION_SPECS[function]
+        spec = FUNCTIONS[function]
         context = LambdaContext(
             function_name=function_name,
             memory_limit_in_mb=spec.memory_mb,
@@ -324,12 +324,12 @@ class LocalStack:
             definition=json.loads(read_definition()),
         )
 
-    def _invoke_submit(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-        outcome, error = self._call(self.names.function(Function.SUBMIT), event)
+    def _invoke_api(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        outcome, error = self._call(self.names.function(Function.API), event)
         return (None, error) if error is not None else (outcome, None)
 
     def _reconcile_periodically(self) -> None:
-        interval = self.options.scaled(RECONCILE_EVERY_SECONDS)
+        interval = self.options.scaled(self.config.reconcile_every_minutes * 60)
         while not self._stop.wait(interval):
             try:
                 self._call(self.names.function(Function.RECONCILE), {})

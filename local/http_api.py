@@ -1,5 +1,7 @@
-"""A local stand-in for API Gateway's HTTP API: every request becomes a payload-v2 event for
-the submit function, invoked through the emulator's Lambda API, as API Gateway would."""
+"""A local stand-in for API Gateway's HTTP API: every request to a route of the contract becomes
+a payload-v2 event for the api function, handed to the local Lambda runtime directly (as API
+Gateway invokes its integration, not through the public Invoke API); any other route is API
+Gateway's own 404."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from infra.local.api_events import http_api_event
-from infra.naming import ROUTES
+from infra.spec import ROUTES
+from local.api_events import http_api_event
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+"""API Gateway HTTP APIs refuse larger payloads with 413 before any integration runs."""
 
 
 def _route_pattern(template: str) -> re.Pattern[str]:
@@ -29,7 +32,6 @@ _ROUTES: dict[str, list[re.Pattern[str]]] = {}
 for _path, _methods in ROUTES.items():
     for _method in _methods:
         _ROUTES.setdefault(_method, []).append(_route_pattern(_path))
-"""API Gateway HTTP APIs refuse larger payloads with 413 before any integration runs."""
 
 Invoke = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None]]
 """Invoke the integration: (response, None) or (None, error type)."""

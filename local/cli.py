@@ -1,4 +1,4 @@
-"""Command line for the local stack: ``ptm local`` / ``python -m infra.local``."""
+"""Command line for the local stack: ``ptm local`` / ``python -m local``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import signal
 import sys
 from types import FrameType
 
-from infra.local.stack import LocalOptions, LocalStack, PortInUseError, banner
+from local.stack import LocalOptions, LocalStack, PortInUseError, banner
 
 
 def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 import queue
 import threading
 import time
@@ -27,6 +26,8 @@ from typing import Any
 
 import moto
 from moto.awslambda.models import LambdaFunction
+
+from functions.common.config import function_environment
 
 SUPPORTED_MOTO = "5.2.5"
 Handler = Callable[[Any, Any], Any]
@@ -130,6 +131,7 @@ class LocalLambdaRuntime:
         one imported module, so tests can reach into it."""
         self._isolate = isolate_concurrent_invocations
         self._handlers: dict[str, Handler] = {}
+        self._variables: dict[str, dict[str, str]] = {}
         self._environments: dict[str, _Environments] = {}
         self._lock = threading.Lock()
         self._original: Any = None
@@ -142,16 +144,16 @@ class LocalLambdaRuntime:
     def register(
         self, function_name: str, handler: str, environment: Mapping[str, str] | None = None
     ) -> None:
-        """Import ``handler`` with ``environment`` applied first: handlers read settings at init.
-
-        All functions share this process's environment, so the local stack gives them one
-        consistent set of variables (as the CDK stack does).
-        """
-        os.environ.update(environment or {})
+        """Import ``handler``; its invocations see ``environment`` as the function's own
+        variables (``function_environment``), as each Lambda function has only its own."""
+        self._variables[function_name] = dict(environment or {})
         if self._isolate:
             self._environments[function_name] = _Environments(handler)
         else:
             self._handlers[function_name] = resolve_handler(handler)
+
+    def variables(self, function_name: str) -> dict[str, str]:
+        return dict(self._variables.get(function_name, {}))
 
     def environment_count(self, function_name: str) -> int:
         environments = self._environments.get(function_name)
@@ -212,11 +214,12 @@ class LocalLambdaRuntime:
         name = context.function_name
         started = time.perf_counter()
         try:
-            for hook in list(self.hooks):
-                hook(name, payload)
-            result = handler(payload, context)
-            for after in list(self.after_hooks):
-                after(name, payload, result)
+            with function_environment(self._variables.get(name, {})):
+                for hook in list(self.hooks):
+                    hook(name, payload)
+                result = handler(payload, context)
+                for after in list(self.after_hooks):
+                    after(name, payload, result)
         except Exception as exc:
             error = error_payload(exc)
             self._record(Invocation(name, True, type(exc).__name__, _ms(started)), payload, error)

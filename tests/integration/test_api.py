@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from functions.common.clock import utc_now
 from functions.common.config import MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
 from functions.common.reconciliation import reenqueue_stale
 from functions.common.tasks_queue import TasksQueue
-from infra.naming import Function
+from infra.spec import Function
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -119,11 +121,11 @@ def test_invalid_utf8_body_is_400(stack: Stack) -> None:
 
 
 def test_base64_encoded_body_is_decoded(stack: Stack) -> None:
-    from infra.local.api_events import http_api_event
+    from local.api_events import http_api_event
 
     event = http_api_event("POST", "/tasks", body=b"{}")
     event.update(body=base64.b64encode(b'{"binary": true}').decode(), isBase64Encoded=True)
-    response = stack.handlers[Function.SUBMIT].lambda_handler(event, stack.context(Function.SUBMIT))
+    response = stack.handlers[Function.API].lambda_handler(event, stack.context(Function.API))
     assert response["statusCode"] == 202
     assert stack.task(json.loads(response["body"])["taskId"]).payload == {"binary": True}
 
@@ -150,18 +152,30 @@ def test_body_at_the_limit_is_accepted_and_one_byte_over_is_413(stack: Stack) ->
     assert stack.clients.dynamodb.scan(TableName=stack.resources.table)["Count"] == 1
 
 
-def test_enqueue_failure_still_accepts_and_reconciliation_enqueues_later(stack: Stack) -> None:
-    """Given the queue refuses the send, the client still gets 202 (the record is durable), and
-    the reconcile sweep re-enqueues the task once it is older than the threshold."""
-    stack.clients.sqs.delete_queue(QueueUrl=stack.resources.tasks_queue_url)
+def _throttle_sends(stack: Stack) -> None:
+    def throttled(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "SendMessage")
+
+    client = stack.dependencies(Function.API).queue._client
+    client.meta.events.register("before-call.sqs.SendMessage", throttled)
+
+
+def test_enqueue_throttled_still_accepts_and_reconciliation_enqueues_later(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given SQS throttles the send past the SDK's retries, the client still gets 202 (the record
+    is durable), the deferral is counted (it alarms), and the reconcile sweep re-enqueues the
+    task once it is older than the threshold."""
+    _throttle_sends(stack)
 
     response = stack.api("POST", "/tasks", {"a": 1})
 
     assert response.status == 202
     task_id = response.body["taskId"]
     assert stack.task(task_id).status is TaskStatus.QUEUED
+    assert _queued_ids(stack) == []
+    assert '"EnqueueDeferred":[1.0]' in capsys.readouterr().out
 
-    stack.clients.sqs.create_queue(QueueName=stack.resources.names.tasks_queue)
     queue = TasksQueue(stack.clients.sqs, stack.resources.tasks_queue_url)
     fresh, _ = reenqueue_stale(
         table=stack.table, queue=queue, clock=utc_now, older_than=timedelta(minutes=15)
@@ -175,11 +189,26 @@ def test_enqueue_failure_still_accepts_and_reconciliation_enqueues_later(stack: 
     assert _queued_ids(stack) == [task_id]
 
 
+def test_a_missing_queue_is_a_loud_500_not_a_deferred_enqueue(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong queue URL or a missing permission is no busy queue: no retry fixes it, so the
+    caller gets a 500 and the DependencyMisconfigured metric (which alarms) is counted."""
+    stack.clients.sqs.delete_queue(QueueUrl=stack.resources.tasks_queue_url)
+
+    response = stack.api("POST", "/tasks", {"a": 1})
+
+    _assert_error(response, 500, "MISCONFIGURED")
+    output = capsys.readouterr().out
+    assert '"DependencyMisconfigured":[1.0]' in output
+    assert "EnqueueDeferred" not in output
+
+
 def test_store_unavailable_is_a_json_error_and_nothing_is_enqueued(stack: Stack) -> None:
     stack.clients.dynamodb.delete_table(TableName=stack.resources.table)
 
     response = stack.api("POST", "/tasks", {"a": 1})
 
     assert response.status == 500
-    assert response.body["error"]["code"] == "INTERNAL_ERROR"
+    assert response.body["error"]["code"] == "MISCONFIGURED"
     assert _queued_ids(stack) == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import warnings
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -12,31 +14,47 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, errors
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.config import SubmitSettings
+from functions.common.config import ApiSettings
 from functions.common.errors import (
     ApiError,
+    DependencyMisconfiguredError,
     DependencyUnavailableError,
     RouteNotFoundError,
     ServiceUnavailableError,
     TaskNotFoundError,
 )
-from functions.common.observability import logger, metrics
+from functions.common.observability import logger, metrics, report_misconfiguration
 from functions.common.operations import cancel_task, list_tasks, redrive_task, summaries_to_api
 from functions.common.submission import submit_task
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import console_start_ms
-from functions.submit.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, errors
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-settings = SubmitSettings.from_env()
-table = TasksTable(dynamodb_client(), settings.tasks_table)
-queue = TasksQueue(sqs_client(), settings.tasks_queue_url)
 app = APIGatewayHttpResolver()
+
+
+@dataclass
+class Dependencies:
+    settings: ApiSettings
+    table: TasksTable
+    queue: TasksQueue
+
+
+@cache
+def dependencies() -> Dependencies:
+    """Built once per execution environment, on first use (importing builds nothing)."""
+    settings = ApiSettings.from_env()
+    return Dependencies(
+        settings=settings,
+        table=TasksTable(dynamodb_client(), settings.tasks_table),
+        queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
+    )
 
 
 def _error(status_code: int, code: str, message: str, details: dict[str, str] | None = None) -> Response[Any]:
@@ -64,6 +82,16 @@ def handle_api_error(exc: ApiError) -> Response[Any]:
 def handle_dependency_unavailable(exc: DependencyUnavailableError) -> Response[Any]:
     logger.warning("dependency unavailable", extra={"reason": str(exc)})
     return _api_error(ServiceUnavailableError("a dependency is busy; retry the same request"))
+
+
+@app.exception_handler(DependencyMisconfiguredError)
+def handle_dependency_misconfigured(exc: DependencyMisconfiguredError) -> Response[Any]:
+    report_misconfiguration(exc)
+    return _error(
+        500,
+        "MISCONFIGURED",
+        "the service is misconfigured and cannot take requests; its operators are alerted",
+    )
 
 
 @app.exception_handler(Exception)
@@ -95,11 +123,12 @@ def _raw_body() -> bytes:
     operation_id="submitTask",
 )
 def create_task() -> Response[Any]:
+    deps = dependencies()
     submission = submit_task(
         _raw_body(),
         app.current_event.headers.get("idempotency-key"),
-        table=table,
-        queue=queue,
+        table=deps.table,
+        queue=deps.queue,
         clock=utc_now,
     )
     task = submission.task
@@ -129,12 +158,14 @@ def create_task() -> Response[Any]:
     operation_id="getTask",
 )
 def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path parameter
-    task = table.get(taskId)
+    deps = dependencies()
+    task = deps.table.get(taskId)
     if task is None:
         raise TaskNotFoundError(f"no task with id {taskId!r}")
     record = task.to_api()
-    if settings.console_url_template and task.execution_arn:
-        record["consoleUrl"] = settings.console_url_template.format(
+    template = deps.settings.console_url_template
+    if template and task.execution_arn:
+        record["consoleUrl"] = template.format(
             taskId=quote(task.task_id, safe=""),
             executionArn=task.execution_arn,
             startDate=console_start_ms(task.created_at, task.updated_at),
@@ -152,7 +183,7 @@ def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path
 )
 def list_tasks_by_status() -> dict[str, Any]:
     query = dict(app.current_event.query_string_parameters or {})
-    return summaries_to_api(list_tasks(query, table=table))
+    return summaries_to_api(list_tasks(query, table=dependencies().table))
 
 
 @app.delete(
@@ -163,7 +194,7 @@ def list_tasks_by_status() -> dict[str, Any]:
     operation_id="cancelTask",
 )
 def cancel(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path parameter
-    task = cancel_task(taskId, table=table, clock=utc_now)
+    task = cancel_task(taskId, table=dependencies().table, clock=utc_now)
     logger.append_keys(taskId=taskId)
     metrics.add_metric(name="TasksCancelled", unit=MetricUnit.Count, value=1)
     logger.info("task cancelled")
@@ -178,7 +209,8 @@ def cancel(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path p
     operation_id="redriveTask",
 )
 def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path parameter
-    task, enqueued = redrive_task(taskId, table=table, queue=queue, clock=utc_now)
+    deps = dependencies()
+    task, enqueued = redrive_task(taskId, table=deps.table, queue=deps.queue, clock=utc_now)
     logger.append_keys(taskId=taskId)
     metrics.add_metric(name="TasksRedriven", unit=MetricUnit.Count, value=1)
     logger.info("task redriven", extra={"run": task.runs, "enqueued": enqueued})
@@ -190,7 +222,7 @@ def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path p
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

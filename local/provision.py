@@ -1,35 +1,29 @@
-"""Create the stack's resources in the emulator, from the names and settings CDK uses."""
+"""Create the stack's resources in the emulator from the system spec, as the CDK app does."""
 
 from __future__ import annotations
 
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from functions.common.config import STATUS_INDEX, Env
 from functions.common.status_shards import SHARD_ATTRIBUTE
-from infra.local.emulator import Clients
-from infra.naming import (
-    FUNCTION_SPECS,
-    MAX_RECEIVE_COUNT,
+from infra.spec import (
+    FUNCTIONS,
     STATUS_INDEX_PROJECTION,
-    VISIBILITY_TIMEOUT_FACTOR,
+    TIMINGS,
     Function,
+    Resource,
     StageNames,
+    visibility_timeout_seconds,
 )
 from infra.workflow_definition import render
+from local.emulator import Clients
 
 LAMBDA_RUNTIME: Final = "python3.14"
-TASK_TABLE_GSI_PROJECTION = [
-    "attempts",
-    "updatedAt",
-    "error",
-    "executionArn",
-    "deadLetteredAt",
-    "idempotencyKey",
-]
 _TRUST_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -51,19 +45,13 @@ class LocalResources:
     state_machine_arn: str
     function_arns: dict[Function, str]
 
-    def environment(
-        self, *, failure_rate: float, lease_seconds: int = 120, reconcile_after: int = 900
-    ) -> dict[str, str]:
-        """The variables the CDK stack sets, for every function at once."""
+    def values(self) -> dict[str, str]:
+        """What the local stack knows of each variable the spec may ask for: resource names and
+        URLs (the stage's values are added by the caller)."""
         return {
             Env.TASKS_TABLE: self.table,
             Env.TASKS_QUEUE_URL: self.tasks_queue_url,
-            Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
-            Env.FAILURE_RATE: str(failure_rate),
-            Env.LEASE_SECONDS: str(lease_seconds),
-            Env.RECONCILE_AFTER_SECONDS: str(reconcile_after),
-            "POWERTOOLS_SERVICE_NAME": "process-task-manager",
         }
 
 
@@ -72,7 +60,7 @@ def _placeholder_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(
-            "README.txt", "Handlers run in-process from the repository (infra/local/lambda_runtime.py).\n"
+            "README.txt", "Handlers run in-process from the repository (local/lambda_runtime.py).\n"
         )
     return buffer.getvalue()
 
@@ -107,23 +95,32 @@ def provision(
     clients: Clients,
     names: StageNames,
     *,
-    max_receive_count: int = MAX_RECEIVE_COUNT,
-    visibility_timeout: int | None = None,
+    max_receive_count: int = TIMINGS.max_receive_count,
+    time_scale: float = 1.0,
 ) -> LocalResources:
-    """Table, queues (DLQ redrive), the Lambda functions and the Express state machine."""
+    """Table, queues (DLQ redrive), the Lambda functions and the Express state machine.
+
+    ``time_scale`` shrinks the queues' visibility timeouts with the rest of local time (at least
+    one second)."""
     create_table(clients, names.table)
 
+    def visibility(queue: Resource) -> str:
+        return str(max(1, int(visibility_timeout_seconds(queue) * time_scale)))
+
     dlq_url = clients.sqs.create_queue(
-        QueueName=names.dead_letter_queue, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
+        QueueName=names.dead_letter_queue,
+        Attributes={
+            "MessageRetentionPeriod": str(TIMINGS.dead_letter_retention_days * 24 * 3600),
+            "VisibilityTimeout": visibility(Resource.DEAD_LETTER_QUEUE),
+        },
     )["QueueUrl"]
     dlq_arn = clients.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    dispatch_timeout = FUNCTION_SPECS[Function.DISPATCH].timeout_seconds
     tasks_url = clients.sqs.create_queue(
         QueueName=names.tasks_queue,
         Attributes={
-            "VisibilityTimeout": str(visibility_timeout or VISIBILITY_TIMEOUT_FACTOR * dispatch_timeout),
+            "VisibilityTimeout": visibility(Resource.TASKS_QUEUE),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
             ),
@@ -138,7 +135,7 @@ def provision(
     )["Role"]["Arn"]
     code = _placeholder_zip()
     function_arns: dict[Function, str] = {}
-    for function, spec in FUNCTION_SPECS.items():
+    for function, spec in FUNCTIONS.items():
         function_arns[function] = clients.lambda_.create_function(
             FunctionName=names.function(function),
             Runtime=LAMBDA_RUNTIME,
@@ -147,6 +144,7 @@ def provision(
             Code={"ZipFile": code},
             Timeout=spec.timeout_seconds,
             MemorySize=spec.memory_mb,
+            Description=spec.description,
         )["FunctionArn"]
 
     definition = render(
@@ -170,3 +168,8 @@ def provision(
         state_machine_arn=state_machine_arn,
         function_arns=function_arns,
     )
+
+
+def function_environments(values: Mapping[str, str]) -> dict[Function, dict[str, str]]:
+    """Each function's own variables, picked from ``values`` by the spec (as CDK does)."""
+    return {function: spec.environment(values) for function, spec in FUNCTIONS.items()}

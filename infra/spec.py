@@ -1,0 +1,363 @@
+"""The system spec: every function, trigger, timing, queue and permission, declared once.
+
+No CDK imports. The CDK app (``infra/``), the embedded local stack (``local/``), the tests, the
+benchmarks and the clients all loop over what is declared here, so AWS and this machine cannot
+drift apart. Environment variable names are never typed here: each function's come from the
+fields of its settings model (``functions/common/config.py``). What varies by stage lives in
+``infra/stage_config.py`` and starts from the defaults below.
+
+The invariants between timings are checked when this module is imported: a spec that breaks
+one fails every tool at once, not a deployment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from functions.common.config import (
+    ApiSettings,
+    DispatchSettings,
+    MonitorSettings,
+    ProcessSettings,
+    ReconcileSettings,
+    Settings,
+)
+from infra.workflow_definition import PROCESS_STATE, retry_policies, task_timeout_seconds
+
+PROJECT = "ptm"
+_STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+LOCAL_STAGE = "local"
+LOCAL_API_PORT = 8000
+LOCAL_ENDPOINT = f"http://127.0.0.1:{LOCAL_API_PORT}"
+"""Where ``make local`` serves the API: the clients' default endpoint."""
+
+
+class Function(StrEnum):
+    API = "api"
+    DISPATCH = "dispatch"
+    PROCESS = "process"
+    MONITOR = "monitor"
+    RECONCILE = "reconcile"
+
+    @property
+    def handler(self) -> str:
+        """The handler string: identical in Lambda, in the local stack and in the tests."""
+        return f"functions.{self.value}.handler.lambda_handler"
+
+    @property
+    def module(self) -> str:
+        return self.handler.rpartition(".")[0]
+
+    @property
+    def spec(self) -> FunctionSpec:
+        return FUNCTIONS[self]
+
+
+class Resource(StrEnum):
+    """What a permission is granted on; each deployment (CDK, local) maps it to an ARN."""
+
+    TABLE = "table"
+    STATUS_INDEX = "status-index"
+    TASKS_QUEUE = "tasks-queue"
+    DEAD_LETTER_QUEUE = "dead-letter-queue"
+    STATE_MACHINE = "state-machine"
+    PROCESS_FUNCTION = "process-function"
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: tuple[str, ...]
+    resource: Resource
+
+
+@dataclass(frozen=True)
+class ApiTrigger:
+    """API Gateway HTTP API (payload v2): every route of the contract goes to one function;
+    anything else is API Gateway's own 404."""
+
+    routes: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    """An SQS event-source mapping with partial batch responses (ReportBatchItemFailures)."""
+
+    queue: Resource
+    batch_size: int
+    max_concurrency: int
+    batching_window_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    every_seconds: int
+
+
+@dataclass(frozen=True)
+class WorkflowTrigger:
+    """Invoked by the state machine's ``lambda:invoke`` Task (the ASL names it)."""
+
+    state: str
+
+
+Trigger = ApiTrigger | QueueTrigger | ScheduleTrigger | WorkflowTrigger
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    function: Function
+    description: str
+    settings: type[Settings]
+    memory_mb: int
+    timeout_seconds: int
+    trigger: Trigger
+    grants: tuple[Grant, ...]
+    clients: tuple[str, ...]
+    """The boto3 services its handler creates clients for (the init benchmark's floor)."""
+
+    def environment(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Exactly the variables this function's settings model reads, taken from ``values``;
+        a required one that ``values`` lacks is an error here, not a cold-start failure."""
+        variables = self.settings.variables()
+        missing = sorted(name for name, required in variables.items() if required and name not in values)
+        if missing:
+            raise ValueError(f"{self.function.value}: no value for required variable(s) {missing}")
+        return {name: values[name] for name in variables if name in values}
+
+
+@dataclass(frozen=True)
+class Timings:
+    lease_seconds: int = 120
+    """How long a claim keeps a duplicate execution out: longer than one process invocation."""
+    reconcile_after_seconds: int = 900
+    """A task QUEUED (without a message) this long is enqueued again by reconcile."""
+    reconcile_every_seconds: int = 300
+    max_receive_count: int = 5
+    """Deliveries of a tasks-queue message before SQS moves it to the DLQ."""
+    visibility_factor: int = 6
+    """A consumed queue's visibility timeout as a multiple of its consumer's timeout (AWS guidance:
+    docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
+    dead_letter_retention_days: int = 14
+    express_limit_seconds: int = 300
+    """An Express execution's maximum duration."""
+
+
+TIMINGS = Timings()
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    period_minutes: int = 5
+    dead_letter_max_age_seconds: int = 3600
+    process_error_rate_percent: int = 60
+    """The process function fails by design (simulated failures raise): alarm only on a rate far
+    above FAILURE_RATE."""
+    execution_failure_percent: int = 10
+
+
+ALARMS = AlarmThresholds()
+
+ROUTES: Mapping[str, tuple[str, ...]] = {
+    "/tasks": ("POST", "GET"),
+    "/tasks/{taskId}": ("GET", "DELETE"),
+    "/tasks/{taskId}/redrive": ("POST",),
+}
+"""Every route of the API contract, all served by the api function."""
+
+DISPATCH_BATCH_SIZE = 10
+MONITOR_BATCH_SIZE = 10
+
+_TABLE_WRITE = ("dynamodb:UpdateItem",)
+
+FUNCTIONS: Mapping[Function, FunctionSpec] = {
+    spec.function: spec
+    for spec in (
+        FunctionSpec(
+            Function.API,
+            "The tasks API: submit, get, list, cancel, redrive",
+            ApiSettings,
+            # 256 MB: the API path is latency-sensitive and Lambda allots CPU with memory.
+            memory_mb=256,
+            timeout_seconds=10,
+            trigger=ApiTrigger(ROUTES),
+            grants=(
+                Grant(("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"), Resource.TABLE),
+                Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
+                Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
+            ),
+            clients=("dynamodb", "sqs"),
+        ),
+        FunctionSpec(
+            Function.DISPATCH,
+            "Tasks queue → one Express execution per message",
+            DispatchSettings,
+            memory_mb=256,
+            # A batch of ten StartExecution calls; the queue's visibility timeout is 6x this.
+            timeout_seconds=30,
+            trigger=QueueTrigger(
+                Resource.TASKS_QUEUE,
+                batch_size=DISPATCH_BATCH_SIZE,
+                # Caps concurrent dispatchers: protects the Express StartExecution quota.
+                max_concurrency=10,
+                batching_window_seconds=1,
+            ),
+            grants=(
+                Grant(("states:StartExecution",), Resource.STATE_MACHINE),
+                Grant(("dynamodb:BatchGetItem",), Resource.TABLE),
+            ),
+            clients=("stepfunctions", "dynamodb"),
+        ),
+        FunctionSpec(
+            Function.PROCESS,
+            "One attempt of a task's work, under a claim",
+            ProcessSettings,
+            memory_mb=256,
+            # The simulated work is short; the claim's lease must exceed this.
+            timeout_seconds=30,
+            trigger=WorkflowTrigger(PROCESS_STATE),
+            grants=(Grant(_TABLE_WRITE, Resource.TABLE),),
+            clients=("dynamodb",),
+        ),
+        FunctionSpec(
+            Function.MONITOR,
+            "Dead-letter queue → task records, logs and metrics",
+            MonitorSettings,
+            memory_mb=256,
+            timeout_seconds=30,
+            trigger=QueueTrigger(
+                Resource.DEAD_LETTER_QUEUE, batch_size=MONITOR_BATCH_SIZE, max_concurrency=2
+            ),
+            grants=(Grant(_TABLE_WRITE, Resource.TABLE),),
+            clients=("dynamodb",),
+        ),
+        FunctionSpec(
+            Function.RECONCILE,
+            "Scheduled sweep: re-enqueue tasks left QUEUED without a message",
+            ReconcileSettings,
+            memory_mb=256,
+            timeout_seconds=60,
+            trigger=ScheduleTrigger(TIMINGS.reconcile_every_seconds),
+            grants=(
+                Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
+                Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
+            ),
+            clients=("dynamodb", "sqs"),
+        ),
+    )
+}
+
+WORKFLOW_GRANTS: tuple[Grant, ...] = (
+    Grant(("lambda:InvokeFunction",), Resource.PROCESS_FUNCTION),
+    Grant(_TABLE_WRITE, Resource.TABLE),
+    Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
+)
+"""The state machine role: the ASL's needs, stated exactly (nothing is inferred from a file)."""
+
+STATUS_INDEX_PROJECTION = (
+    "status",
+    "attempts",
+    "runs",
+    "updatedAt",
+    "error",
+    "executionArn",
+    "deadLetteredAt",
+    "idempotencyKey",
+)
+"""Non-key attributes the byStatus index carries: enough to list tasks without the payload."""
+
+
+def consumer_of(queue: Resource) -> FunctionSpec:
+    [spec] = [
+        spec
+        for spec in FUNCTIONS.values()
+        if isinstance(spec.trigger, QueueTrigger) and spec.trigger.queue is queue
+    ]
+    return spec
+
+
+def visibility_timeout_seconds(queue: Resource, timings: Timings = TIMINGS) -> int:
+    """A consumed queue's visibility timeout: the factor times its consumer's timeout."""
+    return timings.visibility_factor * consumer_of(queue).timeout_seconds
+
+
+def process_worst_case_seconds() -> float:
+    """The longest the ProcessTask state can take: every attempt its retriers allow, each running
+    until the function (or the Task) times out, and every wait at its ceiling."""
+    policies = retry_policies(PROCESS_STATE)
+    attempts = 1 + sum(policy.max_attempts for policy in policies)
+    per_attempt = min(task_timeout_seconds(PROCESS_STATE), FUNCTIONS[Function.PROCESS].timeout_seconds)
+    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
+    return attempts * per_attempt + waits
+
+
+def service_name(stage: str) -> str:
+    """POWERTOOLS_SERVICE_NAME, and the ``service`` dimension of every custom metric."""
+    return f"{PROJECT}-{stage}"
+
+
+@dataclass(frozen=True)
+class StageNames:
+    """Every resource is named by stage, so two stages coexist in one account (the local stack
+    is the stage ``local``)."""
+
+    stage: str
+
+    def __post_init__(self) -> None:
+        if not _STAGE.match(self.stage):
+            raise ValueError(f"stage {self.stage!r} must match {_STAGE.pattern}")
+
+    def _name(self, suffix: str) -> str:
+        return f"{PROJECT}-{self.stage}-{suffix}"
+
+    @property
+    def table(self) -> str:
+        return self._name("tasks")
+
+    @property
+    def tasks_queue(self) -> str:
+        return self._name("tasks")
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return self._name("tasks-dlq")
+
+    @property
+    def state_machine(self) -> str:
+        return self._name("process-task")
+
+    @property
+    def state_machine_log_group(self) -> str:
+        return f"/aws/vendedlogs/states/{self._name('process-task')}"
+
+    def function(self, function: Function) -> str:
+        return self._name(function.value)
+
+    def function_log_group(self, function: Function) -> str:
+        return f"/aws/lambda/{self.function(function)}"
+
+
+def check_invariants(timings: Timings = TIMINGS) -> None:
+    """Raise if the declared timings contradict each other."""
+    process_timeout = FUNCTIONS[Function.PROCESS].timeout_seconds
+    if timings.lease_seconds <= process_timeout:
+        raise ValueError(
+            f"the lease ({timings.lease_seconds}s) must outlast one process invocation ({process_timeout}s)"
+        )
+    if timings.visibility_factor < 6:
+        raise ValueError("a consumed queue's visibility must be at least 6x its consumer's timeout")
+    for queue in (Resource.TASKS_QUEUE, Resource.DEAD_LETTER_QUEUE):
+        consumer = consumer_of(queue)
+        if visibility_timeout_seconds(queue, timings) < 6 * consumer.timeout_seconds:
+            raise ValueError(f"{queue.value}: visibility below 6x {consumer.function.value}'s timeout")
+    worst = process_worst_case_seconds()
+    if worst > timings.express_limit_seconds:
+        raise ValueError(
+            f"the worst-case retry schedule ({worst:.0f}s) exceeds the Express limit "
+            f"({timings.express_limit_seconds}s)"
+        )
+
+
+check_invariants()

@@ -1,0 +1,139 @@
+"""The system spec and the stage settings: one declaration, invariants checked, every knob reachable."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from typing import Any
+
+import pytest
+
+from functions.common.config import (
+    ConfigurationError,
+    Env,
+    ProcessSettings,
+    ReconcileSettings,
+    function_environment,
+)
+from infra.spec import (
+    FUNCTIONS,
+    TIMINGS,
+    Function,
+    Resource,
+    check_invariants,
+    process_worst_case_seconds,
+    visibility_timeout_seconds,
+)
+from infra.stage_config import ApiAuth, StageConfig, WorkflowLogLevel
+
+pytestmark = pytest.mark.unit
+
+
+class Context:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def try_get_context(self, key: str) -> Any:
+        return self.values.get(key)
+
+
+CHOSEN: dict[Any, tuple[str, Any]] = {
+    float: ("0.55", 0.55),
+    ApiAuth: ("iam", ApiAuth.IAM),
+    WorkflowLogLevel: ("ERROR", WorkflowLogLevel.ERROR),
+    tuple[str, ...]: ("https://a.example,https://b.example", ("https://a.example", "https://b.example")),
+    str: ("qa", "qa"),
+    str | None: ("someone@example.com", "someone@example.com"),
+}
+
+
+def _other_value(hint: Any, default: Any) -> tuple[str, Any]:
+    """A context string for the field and the value it must become, unlike the default."""
+    if hint is int:
+        return str(default + 7), default + 7
+    return CHOSEN[hint]
+
+
+@pytest.mark.parametrize("field", [field.name for field in dataclasses.fields(StageConfig)])
+def test_every_stage_setting_can_be_set_by_context(field: str) -> None:
+    hints = typing.get_type_hints(StageConfig)
+    default = getattr(StageConfig(), field)
+    raw, expected = _other_value(hints[field], default)
+    assert expected != default
+
+    config = StageConfig.from_context(Context({StageConfig.context_key(field): raw}))
+
+    assert getattr(config, field) == expected
+    assert dataclasses.replace(config, **{field: default}) == StageConfig()
+
+
+def test_a_malformed_context_value_names_its_key() -> None:
+    with pytest.raises(ValueError, match="dispatchMaxConcurrency"):
+        StageConfig.from_context(Context({"dispatchMaxConcurrency": "ten"}))
+
+
+def test_stage_overrides_reach_the_dispatchers_trigger() -> None:
+    config = StageConfig(dispatch_max_concurrency=3, dispatch_batching_window_seconds=5)
+    trigger = config.dispatch_trigger()
+    assert (trigger.max_concurrency, trigger.batching_window_seconds, trigger.batch_size) == (3, 5, 10)
+
+
+def test_the_declared_timings_hold_their_invariants() -> None:
+    check_invariants()
+    assert TIMINGS.lease_seconds > FUNCTIONS[Function.PROCESS].timeout_seconds
+    for queue, consumer in (
+        (Resource.TASKS_QUEUE, Function.DISPATCH),
+        (Resource.DEAD_LETTER_QUEUE, Function.MONITOR),
+    ):
+        assert visibility_timeout_seconds(queue) >= 6 * FUNCTIONS[consumer].timeout_seconds
+    assert process_worst_case_seconds() <= TIMINGS.express_limit_seconds
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"lease_seconds": 30}, "lease"),
+        ({"visibility_factor": 5}, "6x"),
+        ({"express_limit_seconds": 120}, "Express limit"),
+    ],
+)
+def test_timings_that_contradict_each_other_are_refused(change: dict[str, int], complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        check_invariants(dataclasses.replace(TIMINGS, **change))
+
+
+def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
+    values = {
+        **StageConfig().environment_values(),
+        Env.TASKS_TABLE: "t",
+        Env.TASKS_QUEUE_URL: "q",
+        Env.STATE_MACHINE_ARN: "s",
+        Env.CONSOLE_URL_TEMPLATE: "c",
+    }
+    for function, spec in FUNCTIONS.items():
+        environment = spec.environment(values)
+        assert set(environment) <= set(spec.settings.variables()), function
+        spec.settings.from_env(environment)
+    assert set(FUNCTIONS[Function.PROCESS].environment(values)) == {
+        Env.TASKS_TABLE,
+        Env.FAILURE_RATE,
+        Env.LEASE_SECONDS,
+    }
+
+
+def test_a_required_variable_missing_from_the_deployment_is_refused_before_it_deploys() -> None:
+    with pytest.raises(ValueError, match="RECONCILE_AFTER_SECONDS"):
+        FUNCTIONS[Function.RECONCILE].environment({Env.TASKS_TABLE: "t", Env.TASKS_QUEUE_URL: "q"})
+
+
+def test_a_function_reads_only_its_own_bound_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local runtime binds each function's own variables: another function's in the process
+    environment do not make up for a variable the spec did not give this one."""
+    monkeypatch.setenv(Env.RECONCILE_AFTER_SECONDS, "900")
+    monkeypatch.setenv(Env.TASKS_QUEUE_URL, "q")
+    with function_environment({Env.TASKS_TABLE: "t"}), pytest.raises(ConfigurationError):
+        ReconcileSettings.from_env()
+    assert os.environ[Env.RECONCILE_AFTER_SECONDS] == "900"
+    with function_environment({Env.TASKS_TABLE: "t", Env.FAILURE_RATE: "0", Env.LEASE_SECONDS: "5"}):
+        assert ProcessSettings.from_env().lease_seconds == 5
