@@ -105,8 +105,8 @@ cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS (this design vs the 
 
 bench: bench-init bench-local bench-retry ## Every benchmark, printing its figures (about 5 minutes)
 
-bench-init: $(PY_STAMP) ## Handler init time vs the boto3 floor (fresh interpreters, median of 7)
-	$(BIN)/python -m bench.init_time --runs 7
+bench-init: $(PY_STAMP) ## Handler init time vs the boto3 floor (fresh interpreters, median of 11, interleaved)
+	$(BIN)/python -m bench.init_time --runs 11
 
 bench-local: $(PY_STAMP) ## Local stack: BENCH_TASKS (1000) through the pipeline vs the same API calls made directly
 	$(BIN)/python -m bench.local_throughput --tasks $(BENCH_TASKS)

@@ -21,6 +21,8 @@ from infra.stage_config import StageConfig
 
 CONFIG = StageConfig(stage="bench")
 ENVIRONMENT = {
+    # Set by Lambda in every execution environment: the handler packages pause the GC during init.
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
@@ -35,30 +37,36 @@ TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter(
 LIMIT = 1.3
 
 
-def measure(code: str, runs: int) -> float:
-    samples = []
+def _once(code: str) -> float:
+    output = subprocess.run(
+        [sys.executable, "-c", TIMER.format(code=code)],
+        env={**os.environ, **ENVIRONMENT},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(output.strip().splitlines()[-1]) * 1000
+
+
+def measure(handler_code: str, floor_code: str, runs: int) -> tuple[float, float]:
+    """Medians of ``runs`` fresh interpreters each, handler and floor interleaved so that the
+    machine's drift (other load, frequency) weighs on both alike."""
+    handler, floor = [], []
     for _ in range(runs):
-        output = subprocess.run(
-            [sys.executable, "-c", TIMER.format(code=code)],
-            env={**os.environ, **ENVIRONMENT},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        samples.append(float(output.strip().splitlines()[-1]) * 1000)
-    return statistics.median(samples)
+        handler.append(_once(handler_code))
+        floor.append(_once(floor_code))
+    return statistics.median(handler), statistics.median(floor)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=11)
     runs = parser.parse_args().runs
     print(f"median of {runs} fresh interpreters, milliseconds ({sys.version.split()[0]})")
     print(f"{'handler':<12}{'init':>9}{'floor':>9}{'ratio':>8}   floor = import boto3 + the same clients")
     for function, spec in FUNCTIONS.items():
         floor_code = "import boto3; " + "; ".join(f"boto3.client({service!r})" for service in spec.clients)
-        handler = measure(f"import {function.module} as h; h.dependencies()", runs)
-        floor = measure(floor_code, runs)
+        handler, floor = measure(f"import {function.module} as h; h.dependencies()", floor_code, runs)
         verdict = "" if handler / floor <= LIMIT else f"   over {LIMIT}x"
         print(f"{function.value:<12}{handler:>9.1f}{floor:>9.1f}{handler / floor:>7.2f}x{verdict}")
 

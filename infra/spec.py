@@ -17,14 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from functions.common.config import (
-    ApiSettings,
-    DispatchSettings,
-    MonitorSettings,
-    ProcessSettings,
-    ReconcileSettings,
-    Settings,
-)
+from functions.api.settings import ApiSettings
+from functions.common.config import Settings
+from functions.dispatch.settings import DispatchSettings
+from functions.monitor.settings import MonitorSettings
+from functions.process.settings import ProcessSettings
+from functions.reconcile.settings import ReconcileSettings
 from infra.workflow_definition import PROCESS_STATE, retry_policies, task_timeout_seconds
 
 PROJECT = "ptm"

@@ -15,9 +15,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, errors
+from functions.api.settings import ApiSettings
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.config import ApiSettings
+from functions.common.cold_start import init_complete
 from functions.common.errors import (
     ApiError,
     DependencyMisconfiguredError,
@@ -50,11 +51,13 @@ class Dependencies:
 def dependencies() -> Dependencies:
     """Built once per execution environment, on first use (importing builds nothing)."""
     settings = ApiSettings.from_env()
-    return Dependencies(
+    deps = Dependencies(
         settings=settings,
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
     )
+    init_complete()
+    return deps
 
 
 def _error(status_code: int, code: str, message: str, details: dict[str, str] | None = None) -> Response[Any]:

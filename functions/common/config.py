@@ -1,9 +1,10 @@
 """Settings and the names every layer agrees on.
 
 Lambda ships only ``functions/``, so what the functions, the CDK app, the local stack and the
-tests must agree on lives here. Each function has one settings model; its fields' aliases are
-the environment variables it reads, so a variable's name is typed once (in ``Env``) and the
-system spec (``infra/spec.py``) derives each function's environment from the model.
+tests must agree on lives here. Each function has one settings model (``functions/<name>/
+settings.py``, so a handler imports only its own); its fields' aliases are the environment
+variables it reads, so a variable's name is typed once (in ``Env``) and the system spec
+(``infra/spec.py``) derives each function's environment from the model.
 """
 
 from __future__ import annotations
@@ -87,34 +88,3 @@ class Settings(BaseModel):
 
 
 NonEmpty = Annotated[str, Field(min_length=1)]
-
-
-class ApiSettings(Settings):
-    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
-    tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
-    console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
-    """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""
-
-
-class DispatchSettings(Settings):
-    state_machine_arn: NonEmpty = Field(alias=Env.STATE_MACHINE_ARN)
-    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
-
-
-class ProcessSettings(Settings):
-    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
-    failure_rate: float = Field(ge=0.0, le=1.0, alias=Env.FAILURE_RATE)
-    failure_seed: str | None = Field(default=None, alias=Env.FAILURE_SEED)
-    lease_seconds: int = Field(gt=0, alias=Env.LEASE_SECONDS)
-    """How long a claim keeps a duplicate execution out; longer than one process invocation."""
-
-
-class MonitorSettings(Settings):
-    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
-
-
-class ReconcileSettings(Settings):
-    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
-    tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
-    reconcile_after_seconds: int = Field(gt=0, alias=Env.RECONCILE_AFTER_SECONDS)
-    """A task still QUEUED this long after creation is enqueued again (duplicates are harmless)."""

@@ -1,5 +1,5 @@
-"""The dispatch function's handler package (its init raises the GC threshold: cold_start.py)."""
+"""The dispatch function's handler package (its import pauses the GC during init: cold_start.py)."""
 
-from functions.common.cold_start import raise_gc_threshold
+from functions.common.cold_start import pause_collection_during_init
 
-raise_gc_threshold()
+pause_collection_during_init()

@@ -19,12 +19,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client, sfn_client
-from functions.common.config import DispatchSettings
+from functions.common.cold_start import init_complete
 from functions.common.dispatching import dispatch_message, parse_message
 from functions.common.models import TaskStatus
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import Workflow
+from functions.dispatch.settings import DispatchSettings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -39,10 +40,12 @@ class Dependencies:
 def dependencies() -> Dependencies:
     """Built once per execution environment, on first use (importing builds nothing)."""
     settings = DispatchSettings.from_env()
-    return Dependencies(
+    deps = Dependencies(
         workflow=Workflow(sfn_client(), settings.state_machine_arn),
         table=TasksTable(dynamodb_client(), settings.tasks_table),
     )
+    init_complete()
+    return deps
 
 
 def _task_ids(event: dict[str, Any]) -> list[str]:

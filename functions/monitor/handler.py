@@ -14,10 +14,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
-from functions.common.config import MonitorSettings
+from functions.common.cold_start import init_complete
 from functions.common.dead_letters import record_dead_letter
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
+from functions.monitor.settings import MonitorSettings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -31,7 +32,9 @@ class Dependencies:
 def dependencies() -> Dependencies:
     """Built once per execution environment, on first use (importing builds nothing)."""
     settings = MonitorSettings.from_env()
-    return Dependencies(table=TasksTable(dynamodb_client(), settings.tasks_table))
+    deps = Dependencies(table=TasksTable(dynamodb_client(), settings.tasks_table))
+    init_complete()
+    return deps
 
 
 def record_handler(record: SQSRecord) -> None:

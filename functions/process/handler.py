@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
-from functions.common.config import ProcessSettings
+from functions.common.cold_start import init_complete
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.processing import Work, process_task
 from functions.common.tasks_table import TasksTable
 from functions.common.work import SimulatedWork
+from functions.process.settings import ProcessSettings
 
 
 @dataclass
@@ -32,11 +33,13 @@ class Dependencies:
 def dependencies() -> Dependencies:
     """Built once per execution environment, on first use (importing builds nothing)."""
     settings = ProcessSettings.from_env()
-    return Dependencies(
+    deps = Dependencies(
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         work=SimulatedWork(settings.failure_rate, settings.failure_seed),
         lease=timedelta(seconds=settings.lease_seconds),
     )
+    init_complete()
+    return deps
 
 
 @logger.inject_lambda_context(correlation_id_path="taskId", clear_state=True)

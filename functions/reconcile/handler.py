@@ -12,11 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.config import ReconcileSettings
+from functions.common.cold_start import init_complete
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.reconciliation import reenqueue_stale
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
+from functions.reconcile.settings import ReconcileSettings
 
 
 @dataclass
@@ -30,11 +31,13 @@ class Dependencies:
 def dependencies() -> Dependencies:
     """Built once per execution environment, on first use (importing builds nothing)."""
     settings = ReconcileSettings.from_env()
-    return Dependencies(
+    deps = Dependencies(
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
         older_than=timedelta(seconds=settings.reconcile_after_seconds),
     )
+    init_complete()
+    return deps
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from functions.common.config import ApiSettings, ConfigurationError, ProcessSettings
+from functions.api.settings import ApiSettings
+from functions.common.config import ConfigurationError
 from functions.common.errors import ApiError
 from functions.common.models import Task, TaskStatus
 from functions.common.workflow import MAX_EXECUTION_NAME, execution_name
+from functions.process.settings import ProcessSettings
 
 pytestmark = pytest.mark.unit
 

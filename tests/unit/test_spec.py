@@ -9,13 +9,9 @@ from typing import Any
 
 import pytest
 
-from functions.common.config import (
-    ConfigurationError,
-    Env,
-    ProcessSettings,
-    ReconcileSettings,
-    function_environment,
-)
+from functions.common.config import ConfigurationError, Env, function_environment
+from functions.process.settings import ProcessSettings
+from functions.reconcile.settings import ReconcileSettings
 from infra.spec import (
     FUNCTIONS,
     TIMINGS,

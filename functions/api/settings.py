@@ -1,0 +1,14 @@
+"""The api function's settings: its fields' aliases are exactly the variables it reads."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from functions.common.config import Env, NonEmpty, Settings
+
+
+class ApiSettings(Settings):
+    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
+    tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
+    console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
+    """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""

@@ -1,0 +1,12 @@
+"""The dispatch function's settings: its fields' aliases are exactly the variables it reads."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from functions.common.config import Env, NonEmpty, Settings
+
+
+class DispatchSettings(Settings):
+    state_machine_arn: NonEmpty = Field(alias=Env.STATE_MACHINE_ARN)
+    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)

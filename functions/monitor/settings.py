@@ -1,0 +1,11 @@
+"""The monitor function's settings: its fields' aliases are exactly the variables it reads."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from functions.common.config import Env, NonEmpty, Settings
+
+
+class MonitorSettings(Settings):
+    tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
