@@ -31,6 +31,7 @@ ENVIRONMENT = {
     **CONFIG.environment_values(),
     Env.TASKS_TABLE: "bench",
     Env.TASKS_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/bench/bench",
+    Env.DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/bench/bench-dlq",
     Env.STATE_MACHINE_ARN: "arn:aws:states:us-east-1:bench:stateMachine:bench",
 }
 TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"

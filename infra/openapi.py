@@ -62,10 +62,35 @@ def generate() -> dict[str, Any]:
                     "properties": {
                         "simulate": {
                             "type": "object",
-                            "description": "Test-only control of the simulated work",
+                            "description": (
+                                "Test-only control of the simulated work; each field is checked, in "
+                                "the order crashes, timeouts, permanent, failures, against the attempt"
+                            ),
                             "properties": {
-                                "failures": {"type": "integer", "minimum": 0, "maximum": 100},
-                                "permanent": {"type": "boolean"},
+                                "failures": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 100,
+                                    "description": "the first N attempts fail with the retryable error",
+                                },
+                                "permanent": {
+                                    "type": "boolean",
+                                    "description": "every attempt raises the non-retryable error",
+                                },
+                                "crashes": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 100,
+                                    "description": "the first N attempts end as a process exit "
+                                    "(Runtime.ExitError), retried as transient",
+                                },
+                                "timeouts": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 100,
+                                    "description": "the first N attempts overrun the function's timeout "
+                                    "(Sandbox.Timedout), retried as transient",
+                                },
                             },
                             "additionalProperties": False,
                         }

@@ -23,7 +23,7 @@ from functions.dispatch.settings import DispatchSettings
 from functions.monitor.settings import MonitorSettings
 from functions.process.settings import ProcessSettings
 from functions.reconcile.settings import ReconcileSettings
-from infra.workflow_definition import PROCESS_STATE, retry_policies, task_timeout_seconds
+from infra.workflow_definition import PROCESS_STATE, worst_case_seconds
 
 PROJECT = "ptm"
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
@@ -133,6 +133,8 @@ class Timings:
     reconcile_after_seconds: int = 900
     """A task QUEUED (without a message) this long is enqueued again by reconcile."""
     reconcile_every_seconds: int = 300
+    max_rescues: int = 2
+    """Times reconcile re-drives a run whose executions died before it dead-letters the task."""
     max_receive_count: int = 5
     """Deliveries of a tasks-queue message before SQS moves it to the DLQ."""
     visibility_factor: int = 6
@@ -233,14 +235,16 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
         ),
         FunctionSpec(
             Function.RECONCILE,
-            "Scheduled sweep: re-enqueue tasks left QUEUED without a message",
+            "Scheduled sweep: re-drive or dead-letter tasks left QUEUED or RUNNING without an owner",
             ReconcileSettings,
             memory_mb=256,
             timeout_seconds=60,
             trigger=ScheduleTrigger(TIMINGS.reconcile_every_seconds),
             grants=(
+                Grant(("dynamodb:UpdateItem",), Resource.TABLE),
                 Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
+                Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
             ),
             clients=("dynamodb", "sqs"),
         ),
@@ -281,14 +285,10 @@ def visibility_timeout_seconds(queue: Resource, timings: Timings = TIMINGS) -> i
     return timings.visibility_factor * consumer_of(queue).timeout_seconds
 
 
-def process_worst_case_seconds() -> float:
-    """The longest the ProcessTask state can take: every attempt its retriers allow, each running
-    until the function (or the Task) times out, and every wait at its ceiling."""
-    policies = retry_policies(PROCESS_STATE)
-    attempts = 1 + sum(policy.max_attempts for policy in policies)
-    per_attempt = min(task_timeout_seconds(PROCESS_STATE), FUNCTIONS[Function.PROCESS].timeout_seconds)
-    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
-    return attempts * per_attempt + waits
+def execution_worst_case_seconds() -> float:
+    """The longest any execution can run (every retry, every wait, every Task timeout), from the
+    ASL and the process function's timeout."""
+    return worst_case_seconds(FUNCTIONS[Function.PROCESS].timeout_seconds)
 
 
 def service_name(stage: str) -> str:
@@ -350,10 +350,10 @@ def check_invariants(timings: Timings = TIMINGS) -> None:
         consumer = consumer_of(queue)
         if visibility_timeout_seconds(queue, timings) < 6 * consumer.timeout_seconds:
             raise ValueError(f"{queue.value}: visibility below 6x {consumer.function.value}'s timeout")
-    worst = process_worst_case_seconds()
+    worst = execution_worst_case_seconds()
     if worst > timings.express_limit_seconds:
         raise ValueError(
-            f"the worst-case retry schedule ({worst:.0f}s) exceeds the Express limit "
+            f"the worst-case execution ({worst:.0f}s) exceeds the Express limit "
             f"({timings.express_limit_seconds}s)"
         )
 

@@ -55,6 +55,7 @@ class ProcessTaskManagerStack(Stack):
                 **config.environment_values(),
                 Env.TASKS_TABLE: storage.table.table_name,
                 Env.TASKS_QUEUE_URL: queues.tasks_queue.queue_url,
+                Env.DEAD_LETTER_QUEUE_URL: queues.dead_letter_queue.queue_url,
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
                 Env.CONSOLE_URL_TEMPLATE: (
                     f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"

@@ -64,6 +64,10 @@ class StageConfig:
     failure_rate: float = 0.3
     """FAILURE_RATE of the simulated work."""
     powertools_version: str = "3.37.0"
+    powertools_layer_arn: str | None = None
+    """The Powertools layer's ARN, for a region where Powertools publishes no SSM parameter
+    (it publishes them only in the regions its release lists); otherwise resolved from
+    ``/aws/service/powertools/python/arm64/python3.14/<powertools_version>`` at deploy time."""
     reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
@@ -95,6 +99,7 @@ class StageConfig:
             Env.FAILURE_RATE: str(self.failure_rate),
             Env.LEASE_SECONDS: str(TIMINGS.lease_seconds),
             Env.RECONCILE_AFTER_SECONDS: str(TIMINGS.reconcile_after_seconds),
+            Env.MAX_RESCUES: str(TIMINGS.max_rescues),
         }
 
     def dispatch_trigger(self) -> QueueTrigger:

@@ -84,11 +84,31 @@ def retry_policy(error: str = RETRYABLE_ERROR, state: str = PROCESS_STATE) -> Re
     raise KeyError(f"no retrier for {error} in state {state}")
 
 
-def retry_policies(state: str) -> list[RetryPolicy]:
-    """Every retrier of ``state``, named by the first error it matches."""
-    return [_policy(retrier["ErrorEquals"][0], retrier) for retrier in _state(state).get("Retry", [])]
+def _state_worst_case(definition: dict[str, Any], lambda_timeout_seconds: float) -> float:
+    """One Task state at its worst: every attempt its retriers allow (1 + the sum of their
+    MaxAttempts), each running to its bound, and every wait at its ceiling."""
+    policies = [_policy(retrier["ErrorEquals"][0], retrier) for retrier in definition.get("Retry", [])]
+    attempts = 1 + sum(policy.max_attempts for policy in policies)
+    bound = float(definition.get("TimeoutSeconds", 60))
+    if definition.get("Resource") == "arn:aws:states:::lambda:invoke":
+        bound = min(bound, lambda_timeout_seconds)
+    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
+    return attempts * bound + waits
 
 
-def task_timeout_seconds(state: str) -> float:
-    """A Task state's TimeoutSeconds (the States Language's default is 60)."""
-    return float(_state(state).get("TimeoutSeconds", 60))
+def worst_case_seconds(lambda_timeout_seconds: float) -> float:
+    """The longest any execution can run: the costliest path from StartAt through Next and Catch
+    edges, each Task state at its worst. A Task without a bound counts its 60 s default."""
+    states: dict[str, Any] = json.loads(read_definition())["States"]
+    memo: dict[str, float] = {}
+
+    def longest(name: str) -> float:
+        if name not in memo:
+            state = states[name]
+            cost = _state_worst_case(state, lambda_timeout_seconds) if state["Type"] == "Task" else 0.0
+            successors = [state["Next"]] if "Next" in state else []
+            successors += [catcher["Next"] for catcher in state.get("Catch", [])]
+            memo[name] = cost + max((longest(successor) for successor in successors), default=0.0)
+        return memo[name]
+
+    return longest(json.loads(read_definition())["StartAt"])

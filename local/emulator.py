@@ -1,4 +1,5 @@
-"""moto's server as the AWS emulator, with state-machine execution switched on."""
+"""moto's server as the AWS emulator, with state-machine execution switched on and the
+fidelity layer (local/fidelity.py) making it behave like AWS where this system depends on it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
+
+from local.fidelity import AwsFidelity
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -89,11 +92,13 @@ class Emulator:
             # One line per emulated API call drowns everything else (and costs time); a caller
             # that wants it (``ptm local --verbose``) sets the level before starting.
             access_log.setLevel(logging.WARNING)
+        AwsFidelity.install()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        AwsFidelity.uninstall()
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API), keeping the server and configuration."""

@@ -1,12 +1,20 @@
-"""Run our real handlers when moto's Lambda backend invokes a function.
+"""Run our real handlers when moto's Lambda backend invokes a function, failing as Lambda fails.
 
 moto has no Docker engine here, and its "simple" Lambda backend only echoes, so neither the
 state machine's ``lambda:invoke`` integration nor ``lambda.invoke`` would run our code. This
 adapter replaces ``moto.awslambda.models.LambdaFunction._invoke_lambda`` (which returns
 ``(payload, errored, logs)``; verified against moto 5.2.5, pinned in pyproject.toml): it
 imports the function's handler string, calls it in-process with a Lambda context, and reports
-an exception as a ``FunctionError`` payload ``{"errorType", "errorMessage", "stackTrace"}``,
-so Retry and Catch match our exception class names exactly as on AWS.
+a failure as a ``FunctionError`` payload ``{"errorType", "errorMessage", ...}`` with the
+``errorType`` Lambda gives (docs/FIDELITY.md), which Step Functions uses as the error name:
+
+- an unhandled exception: its class name (Retry and Catch match our exception names);
+- a handler still running at the function's timeout: ``Sandbox.Timedout`` (the invocation
+  answers at the deadline; Python cannot kill the thread, which runs on, discarded);
+- a process exit (``sys.exit``): ``Runtime.ExitError``.
+
+After a timeout or an exit Lambda resets the execution environment, so the next invocation
+initialises a fresh one here too.
 """
 
 from __future__ import annotations
@@ -60,6 +68,10 @@ class LambdaContext:
         self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
         self._deadline = time.monotonic() + self.timeout_seconds
 
+    def restart_clock(self, seconds: float) -> None:
+        """The invocation starts now and may run ``seconds`` (the scaled timeout)."""
+        self._deadline = time.monotonic() + seconds
+
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
@@ -73,6 +85,7 @@ class Invocation:
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
+    """An unhandled exception as the Python runtime reports it: its class name and message."""
     return {
         "errorType": type(exc).__name__,
         "errorMessage": str(exc),
@@ -96,30 +109,55 @@ def resolve_handler(handler: str, fresh: bool = False) -> Handler:
     return fresh_function
 
 
+def initialise(handler: str, variables: Mapping[str, str], fresh: bool = False) -> Handler:
+    """Lambda's INIT phase for one execution environment: import the handler module and build
+    its dependencies (``dependencies()``, when it has one) with the function's own variables.
+    As on Lambda, this time does not count against the invocation's timeout."""
+    function = resolve_handler(handler, fresh=fresh)
+    build = function.__globals__.get("dependencies") if hasattr(function, "__globals__") else None
+    if callable(build):
+        with function_environment(variables):
+            build()
+    return function
+
+
+@dataclass
+class _Lease:
+    handler: Handler
+    discarded: bool = False
+
+    def discard(self) -> None:
+        """The environment died (timeout, process exit): it is never handed out again."""
+        self.discarded = True
+
+
 class _Environments:
     """Execution environments of one function: an invocation takes an idle one or initialises
     another, so concurrent invocations never share a handler module's globals (Powertools'
     resolver and batch processor keep per-invocation state on module-level objects)."""
 
-    def __init__(self, handler: str) -> None:
+    def __init__(self, handler: str, variables: Mapping[str, str]) -> None:
         self._handler = handler
+        self._variables = dict(variables)
         self._idle: queue.SimpleQueue[Handler] = queue.SimpleQueue()
-        self._idle.put(resolve_handler(handler))
+        self._idle.put(initialise(handler, self._variables))
         self._lock = threading.Lock()
         self.count = 1
 
     @contextmanager
-    def acquire(self) -> Iterator[Handler]:
+    def acquire(self) -> Iterator[_Lease]:
         try:
             handler = self._idle.get_nowait()
         except queue.Empty:
             with self._lock:
-                handler = resolve_handler(self._handler, fresh=True)
+                handler = initialise(self._handler, self._variables, fresh=True)
                 self.count += 1
+        lease = _Lease(handler)
         try:
-            yield handler
+            yield lease
         finally:
-            self._idle.put(handler)
+            if not lease.discarded:
+                self._idle.put(handler)
 
 
 class LocalLambdaRuntime:
@@ -140,6 +178,9 @@ class LocalLambdaRuntime:
         self.listeners: list[InvokeListener] = []
         self.invocations: list[Invocation] = []
         self.keep_invocations = True
+        self.timeout_scale = 1.0
+        """Multiplies every function's timeout (local time scale); ``timeout_floor`` bounds it."""
+        self.timeout_floor = 0.0
 
     def register(
         self, function_name: str, handler: str, environment: Mapping[str, str] | None = None
@@ -148,7 +189,7 @@ class LocalLambdaRuntime:
         variables (``function_environment``), as each Lambda function has only its own."""
         self._variables[function_name] = dict(environment or {})
         if self._isolate:
-            self._environments[function_name] = _Environments(handler)
+            self._environments[function_name] = _Environments(handler, self._variables[function_name])
         else:
             self._handlers[function_name] = resolve_handler(handler)
 
@@ -204,28 +245,64 @@ class LocalLambdaRuntime:
         (``{"errorType", "errorMessage", "stackTrace"}``, True) if it raised."""
         name = context.function_name
         if name in self._environments:
-            with self._environments[name].acquire() as handler:
-                return self._run(handler, payload, context)
+            with self._environments[name].acquire() as lease:
+                outcome, errored, environment_died = self._run(lease.handler, payload, context)
+                if environment_died:
+                    lease.discard()
+                return outcome, errored
         if name in self._handlers:
-            return self._run(self._handlers[name], payload, context)
+            outcome, errored, _ = self._run(self._handlers[name], payload, context)
+            return outcome, errored
         return error_payload(LookupError(f"function {name} has no local handler registered")), True
 
-    def _run(self, handler: Handler, payload: Any, context: LambdaContext) -> tuple[Any, bool]:
+    def _run(self, handler: Handler, payload: Any, context: LambdaContext) -> tuple[Any, bool, bool]:
+        """(result or error payload, errored, whether the execution environment died)."""
         name = context.function_name
+        limit = max(self.timeout_floor, context.timeout_seconds * self.timeout_scale)
+        context.restart_clock(limit)
         started = time.perf_counter()
+        finished: queue.SimpleQueue[tuple[Any, BaseException | None]] = queue.SimpleQueue()
+        variables = self._variables.get(name, {})
+
+        def invocation() -> None:
+            try:
+                with function_environment(variables):
+                    for hook in list(self.hooks):
+                        hook(name, payload)
+                    result = handler(payload, context)
+                    for after in list(self.after_hooks):
+                        after(name, payload, result)
+            except BaseException as exc:
+                finished.put((None, exc))
+            else:
+                finished.put((result, None))
+
+        threading.Thread(target=invocation, name=f"invoke-{name}", daemon=True).start()
         try:
-            with function_environment(self._variables.get(name, {})):
-                for hook in list(self.hooks):
-                    hook(name, payload)
-                result = handler(payload, context)
-                for after in list(self.after_hooks):
-                    after(name, payload, result)
-        except Exception as exc:
+            result, exc = finished.get(timeout=limit)
+        except queue.Empty:
+            error = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"{context.aws_request_id} Task timed out after {limit:.2f} seconds",
+            }
+            self._record(Invocation(name, True, error["errorType"], _ms(started)), payload, error)
+            return error, True, True
+        if isinstance(exc, SystemExit):
+            error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": (
+                    f"RequestId: {context.aws_request_id} Error: Runtime exited with error: "
+                    f"exit status {exc.code if isinstance(exc.code, int) else 1}"
+                ),
+            }
+            self._record(Invocation(name, True, error["errorType"], _ms(started)), payload, error)
+            return error, True, True
+        if exc is not None:
             error = error_payload(exc)
             self._record(Invocation(name, True, type(exc).__name__, _ms(started)), payload, error)
-            return error, True
+            return error, True, False
         self._record(Invocation(name, False, None, _ms(started)), payload, result)
-        return result, False
+        return result, False, False
 
     def _record(self, invocation: Invocation, event: Any, outcome: Any) -> None:
         if self.keep_invocations:

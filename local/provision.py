@@ -51,6 +51,7 @@ class LocalResources:
         return {
             Env.TASKS_TABLE: self.table,
             Env.TASKS_QUEUE_URL: self.tasks_queue_url,
+            Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
         }
 

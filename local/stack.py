@@ -35,6 +35,7 @@ from local.retry_clock import RetryClock
 from local.view import ExecutionView
 
 log = logging.getLogger("ptm.local")
+TIMEOUT_FLOOR_SECONDS = 10.0
 
 
 class PortInUseError(RuntimeError):
@@ -233,6 +234,11 @@ class LocalStack:
         for function, variables in function_environments(values).items():
             self.runtime.register(self.names.function(function), function.handler, variables)
         self.runtime.keep_invocations = False
+        # Function timeouts run on local time too, with a floor: here dozens of concurrent
+        # invocations share one interpreter and two cores, which no Lambda function ever does, so
+        # a scaled-down timeout would fire on a busy machine rather than on an overrun.
+        self.runtime.timeout_scale = options.time_scale
+        self.runtime.timeout_floor = TIMEOUT_FLOOR_SECONDS
         self.runtime.listeners.append(self._log_failed_invocation)
         self.runtime.install()
         self.retry_clock.install()

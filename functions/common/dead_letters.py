@@ -1,9 +1,11 @@
 """Recording what reaches the dead-letter queue.
 
-Two shapes arrive: the state machine's Catch output (``kind: workflow-failure``: the task is
-already FAILED, we stamp ``deadLetteredAt``) and raw tasks-queue messages that exhausted
-``maxReceiveCount`` (the task never finished: FAILED + dead-lettered here). Anything else is
-logged and counted, never raised: a malformed message must not block the queue.
+Three shapes arrive: the state machine's Catch output (``kind: workflow-failure``: the task is
+already FAILED, we stamp ``deadLetteredAt``), reconcile's ``kind: stranded`` (a run whose
+executions kept dying: that run becomes FAILED + dead-lettered here) and raw tasks-queue
+messages that exhausted ``maxReceiveCount`` (the task never finished: FAILED + dead-lettered
+here). Anything else is logged and counted, never raised: a malformed message must not block the
+queue.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import ValidationError
 
 from functions.common.clock import Clock
 from functions.common.errors import TransitionRefusedError
-from functions.common.models import TaskMessage, TaskStatus, WorkflowFailure
+from functions.common.models import StrandedTask, TaskMessage, TaskStatus, WorkflowFailure
 from functions.common.observability import logger
 from functions.common.tasks_table import TasksTable
 
@@ -26,11 +28,12 @@ MAX_LOGGED_BODY = 4096
 
 class DeadLetterKind(StrEnum):
     WORKFLOW_FAILURE = "WorkflowFailure"
+    STRANDED = "Stranded"
     UNDELIVERABLE = "Undeliverable"
     UNRECOGNISED = "Unrecognised"
 
 
-def classify(body: str) -> tuple[DeadLetterKind, WorkflowFailure | TaskMessage | None]:
+def classify(body: str) -> tuple[DeadLetterKind, WorkflowFailure | StrandedTask | TaskMessage | None]:
     try:
         document: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
@@ -40,6 +43,8 @@ def classify(body: str) -> tuple[DeadLetterKind, WorkflowFailure | TaskMessage |
     try:
         if document.get("kind") == "workflow-failure":
             return DeadLetterKind.WORKFLOW_FAILURE, WorkflowFailure.model_validate(document)
+        if document.get("kind") == "stranded":
+            return DeadLetterKind.STRANDED, StrandedTask.model_validate(document)
         return DeadLetterKind.UNDELIVERABLE, TaskMessage.model_validate(document)
     except ValidationError:
         return DeadLetterKind.UNRECOGNISED, None
@@ -59,6 +64,12 @@ def record_dead_letter(body: str, receive_count: int, *, table: TasksTable, cloc
                     "task dead-lettered",
                     extra={"error": message.error, "cause": message.cause, "attempts": message.attempts},
                 )
+            elif isinstance(message, StrandedTask):
+                table.mark_stranded(message.task_id, message.run, message.error, message.cause, clock())
+                logger.error(
+                    "stranded task dead-lettered",
+                    extra={"run": message.run, "rescues": message.rescues, "cause": message.cause},
+                )
             else:
                 cause = (
                     f"the tasks-queue message was received {receive_count} times without finishing the task"
@@ -71,7 +82,10 @@ def record_dead_letter(body: str, receive_count: int, *, table: TasksTable, cloc
 
 
 def _refused(kind: DeadLetterKind, refused: TransitionRefusedError, table: TasksTable, clock: Clock) -> None:
-    if kind is DeadLetterKind.UNDELIVERABLE and refused.current_status == TaskStatus.FAILED:
+    if (
+        kind in (DeadLetterKind.UNDELIVERABLE, DeadLetterKind.STRANDED)
+        and refused.current_status == TaskStatus.FAILED
+    ):
         table.mark_dead_lettered(refused.task_id, clock())
         return
     logger.warning(

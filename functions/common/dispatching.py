@@ -17,7 +17,7 @@ class Dispatch:
     task_id: str
     execution_name: str
     execution_arn: str | None
-    """None when nothing was started: already started for this delivery, or skipped."""
+    """None when nothing was started (the task was skipped)."""
     skipped_status: str | None = None
     """The task's status when it was not dispatched (CANCELLED, finished, or unknown)."""
 

@@ -104,6 +104,14 @@ class DependencyUnavailableError(Exception):
     """
 
 
+class StartExecutionThrottledError(DependencyUnavailableError):
+    """StartExecution was throttled (the Express start quota): the message comes back later.
+
+    A throttled Express start is reported to the caller only: the state machine's
+    ExecutionThrottled metric counts throttled state transitions, not refused starts, so dispatch
+    counts these itself (StartExecutionThrottled) and the stack alarms on that."""
+
+
 class DependencyMisconfiguredError(Exception):
     """AWS refused a call in a way no retry fixes: access denied, a missing resource, a
     validation error. Reported loudly (a 500, a failed invocation, the DependencyMisconfigured

@@ -62,6 +62,10 @@ class Simulation(CamelModel):
     """Fail the first N attempts with the retryable error."""
     permanent: bool = False
     """Raise the non-retryable error on every attempt."""
+    crashes: int = Field(default=0, ge=0, le=100)
+    """End the first N attempts with a process exit (Lambda: Runtime.ExitError)."""
+    timeouts: int = Field(default=0, ge=0, le=100)
+    """Make the first N attempts overrun the function's timeout (Lambda: Sandbox.Timedout)."""
 
 
 class TaskMessage(CamelModel):
@@ -102,6 +106,18 @@ class ProcessOutcome(CamelModel):
     outcome: Literal["SUCCEEDED", "SKIPPED"]
     status: TaskStatus | None
     attempts: int | None = None
+
+
+class StrandedTask(CamelModel):
+    """The message reconcile sends to the DLQ for a run whose executions keep dying (or whose
+    workflow could not dead-letter it): the monitor fails and dead-letters that run."""
+
+    kind: Literal["stranded"]
+    task_id: str = Field(min_length=1)
+    run: int = Field(ge=1)
+    error: str
+    cause: str
+    rescues: int = Field(ge=0)
 
 
 class WorkflowFailure(CamelModel):

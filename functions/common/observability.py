@@ -19,6 +19,9 @@ from functions.common.errors import DependencyMisconfiguredError
 
 MISCONFIGURATION_METRIC = "DependencyMisconfigured"
 """Counted whenever AWS refuses a call that no retry fixes; the stack alarms on it."""
+START_THROTTLED_METRIC = "StartExecutionThrottled"
+"""Counted by dispatch per throttled StartExecution; the stack alarms on it (a throttled Express
+start is reported to the caller only, not by any Step Functions metric)."""
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)

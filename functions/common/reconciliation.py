@@ -1,20 +1,47 @@
-"""Re-enqueueing tasks whose queue message was never sent (or was lost).
+"""The scheduled sweep that leaves no task stranded.
 
-Submission writes the record before sending; a send that fails leaves the task QUEUED with
-no message. This sweep finds tasks QUEUED for longer than the threshold and sends them again.
-A task that merely waits in a long backlog gets a duplicate message, which dispatch and
-process absorb.
+- **QUEUED without a message.** Submission writes the record before sending; a send that fails
+  leaves the task QUEUED with no message. Tasks QUEUED longer than ``RECONCILE_AFTER_SECONDS``
+  are sent again (a task that merely waits in a long backlog gets a duplicate message, which
+  dispatch and the claim absorb).
+- **RUNNING without a live execution.** An execution that ends outside its Catch (killed, timed
+  out at the Express limit, MarkFailed failing) leaves its task RUNNING under a lease that
+  expires. Each sweep counts a rescue for such a task and re-enqueues it; once a run has been
+  rescued more than ``MAX_RESCUES`` times (its executions keep dying), or when the workflow
+  failed it but could not dead-letter it (``deadLetterDue``), the sweep sends it to the DLQ
+  instead, where the monitor marks that run FAILED and dead-lettered.
+
+Bound: a task whose execution died is re-driven or dead-lettered within one lease plus one
+reconcile period after its last claim, and is terminal (FAILED, dead-lettered) within one lease
+plus ``MAX_RESCUES + 1`` periods if its runs keep dying (docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from functions.common.clock import Clock
+from functions.common.dead_letter_queue import DeadLetterQueue
+from functions.common.errors import TransitionRefusedError
+from functions.common.models import StrandedTask
 from functions.common.tasks_queue import TasksQueue
-from functions.common.tasks_table import TasksTable
+from functions.common.tasks_table import Rescue, TasksTable
 
 SWEEP_LIMIT = 500
+STRANDED_ERROR = "TaskStranded"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    reenqueued: list[str]
+    """QUEUED tasks sent again."""
+    refused: list[str]
+    """Tasks the queue did not accept this time (the next sweep tries again)."""
+    rescued: list[str]
+    """RUNNING tasks whose execution died, re-enqueued."""
+    dead_lettered: list[str]
+    """RUNNING tasks sent to the DLQ (runs kept dying, or the workflow's dead-lettering failed)."""
 
 
 def reenqueue_stale(
@@ -25,3 +52,71 @@ def reenqueue_stale(
     stale = table.queued_before(clock() - older_than, limit)
     refused = queue.enqueue_many(stale)
     return [task_id for task_id, _ in stale if task_id not in refused], refused
+
+
+def _stranded(rescue: Rescue, max_rescues: int) -> StrandedTask:
+    if rescue.dead_letter_due:
+        # The workflow's own verdict stands; only its dead-lettering is done here.
+        error = rescue.error or STRANDED_ERROR
+        cause = rescue.cause or "the DLQ refused the workflow's message"
+    else:
+        error = STRANDED_ERROR
+        cause = (
+            f"run {rescue.run}'s executions died {rescue.rescues} times without finishing "
+            f"(reconcile re-drives a run {max_rescues} times); last error: {rescue.error or 'none recorded'}"
+        )
+    return StrandedTask(
+        kind="stranded",
+        task_id=rescue.task_id,
+        run=rescue.run,
+        error=error,
+        cause=cause,
+        rescues=rescue.rescues,
+    )
+
+
+def rescue_running(
+    *,
+    table: TasksTable,
+    queue: TasksQueue,
+    dead_letters: DeadLetterQueue,
+    clock: Clock,
+    lease: timedelta,
+    max_rescues: int,
+    limit: int = SWEEP_LIMIT,
+) -> tuple[list[str], list[str], list[str]]:
+    """Returns (re-enqueued ids, dead-lettered ids, ids the queue refused this time)."""
+    now = clock()
+    rescues: list[Rescue] = []
+    for task_id in table.running_before(now - lease, limit):
+        try:
+            rescues.append(table.rescue(task_id, now, not_since=now - lease))
+        except TransitionRefusedError:
+            continue  # claimed again, finished, or already rescued by a concurrent sweep
+    dead: list[str] = []
+    again: list[tuple[str, int]] = []
+    for rescue in rescues:
+        if rescue.dead_letter_due or rescue.rescues > max_rescues:
+            dead_letters.send_stranded(_stranded(rescue, max_rescues))
+            dead.append(rescue.task_id)
+        else:
+            again.append((rescue.task_id, rescue.run))
+    refused = queue.enqueue_many(again)
+    return [task_id for task_id, _ in again if task_id not in refused], dead, refused
+
+
+def sweep(
+    *,
+    table: TasksTable,
+    queue: TasksQueue,
+    dead_letters: DeadLetterQueue,
+    clock: Clock,
+    older_than: timedelta,
+    lease: timedelta,
+    max_rescues: int,
+) -> Sweep:
+    reenqueued, refused = reenqueue_stale(table=table, queue=queue, clock=clock, older_than=older_than)
+    rescued, dead_lettered, rescue_refused = rescue_running(
+        table=table, queue=queue, dead_letters=dead_letters, clock=clock, lease=lease, max_rescues=max_rescues
+    )
+    return Sweep(reenqueued, refused + rescue_refused, rescued, dead_lettered)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
@@ -58,6 +59,19 @@ def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
     plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
     plain["attempts"] = int(plain.get("attempts", 0))
     return TaskSummary.model_validate(plain)
+
+
+@dataclass(frozen=True)
+class Rescue:
+    task_id: str
+    run: int
+    rescues: int
+    """How many sweeps have found this run's executions dead, this one included."""
+    dead_letter_due: bool
+    """The workflow failed the task but could not dead-letter it (ReopenForDeadLetter)."""
+    error: str
+    """The workflow's error (deadLetterDue) or the last attempt's."""
+    cause: str
 
 
 ShardCursors = dict[int, tuple[str, str] | None]
@@ -219,7 +233,7 @@ class TasksTable:
         response = self._transition(
             task_id,
             "mark_succeeded",
-            update=("SET #result = :result, updatedAt = :now REMOVE leaseExpiresAt, lastError"),
+            update="SET #result = :result, updatedAt = :now REMOVE leaseExpiresAt, lastError, deadLetterDue",
             condition="#status = :running AND executionArn = :execution",
             names={"#result": "result"},
             values={
@@ -246,9 +260,68 @@ class TasksTable:
     def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
         """QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its deliveries
         on the tasks queue without a workflow ever finishing it."""
+        self._fail_and_dead_letter(task_id, "mark_undeliverable", error, cause, now)
+
+    def mark_stranded(self, task_id: str, run: int, error: str, cause: str, now: datetime) -> None:
+        """RUNNING → FAILED + dead-lettered: reconcile found the run's executions dying (or the
+        workflow's own dead-lettering failing) and sent the task to the DLQ. Only for that run,
+        so a late message can never fail a newer run."""
         self._transition(
             task_id,
-            "mark_undeliverable",
+            "mark_stranded",
+            update=(
+                "SET #error = :error, #cause = :cause, updatedAt = :now, deadLetteredAt = :now "
+                "REMOVE leaseExpiresAt, deadLetterDue"
+            ),
+            condition="#status = :running AND runs = :run",
+            names={"#error": "error", "#cause": "cause"},
+            values={
+                ":error": error,
+                ":cause": cause,
+                ":now": iso(now),
+                ":running": TaskStatus.RUNNING.value,
+                ":run": run,
+            },
+            to=TaskStatus.FAILED,
+        )
+
+    def rescue(self, task_id: str, now: datetime, not_since: datetime) -> Rescue:
+        """RUNNING whose lease expired (its execution died) → counted as rescued once per sweep:
+        reconcile then re-enqueues it, or dead-letters it when its runs keep dying or the
+        workflow marked it ``deadLetterDue``."""
+        response = self._transition(
+            task_id,
+            "rescue",
+            update="SET rescues = if_not_exists(rescues, :zero) + :one, rescuedAt = :now",
+            condition=(
+                "#status = :running AND leaseExpiresAt < :now AND "
+                "(attribute_not_exists(rescuedAt) OR rescuedAt < :notSince)"
+            ),
+            values={
+                ":running": TaskStatus.RUNNING.value,
+                ":now": iso(now),
+                ":notSince": iso(not_since),
+                ":zero": 0,
+                ":one": 1,
+            },
+            return_item=True,
+        )
+        item = {name: _deserializer.deserialize(value) for name, value in response["Attributes"].items()}
+        return Rescue(
+            task_id=task_id,
+            run=int(item.get("runs", 1)),
+            rescues=int(item["rescues"]),
+            dead_letter_due=bool(item.get("deadLetterDue", False)),
+            error=str(item.get("error") or item.get("lastError") or ""),
+            cause=str(item.get("cause") or ""),
+        )
+
+    def _fail_and_dead_letter(
+        self, task_id: str, transition: str, error: str, cause: str, now: datetime
+    ) -> None:
+        self._transition(
+            task_id,
+            transition,
             update=(
                 "SET #error = :error, #cause = :cause, updatedAt = :now, deadLetteredAt = :now "
                 "REMOVE leaseExpiresAt"
@@ -285,7 +358,7 @@ class TasksTable:
             "redrive",
             update=(
                 "SET runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
-                "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt"
+                "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt, rescues, rescuedAt"
             ),
             condition="#status = :failed",
             names={"#error": "error", "#cause": "cause"},
@@ -345,6 +418,22 @@ class TasksTable:
             )
             for item in oldest
         ]
+
+    def running_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of RUNNING tasks not written since ``cutoff`` (so their lease, set by the claim,
+        has expired when ``cutoff`` is a lease ago). RUNNING shards hold only tasks in flight."""
+        results = self._query_shards(
+            TaskStatus.RUNNING,
+            "query running tasks",
+            lambda _: {
+                "KeyConditionExpression": "#shard = :shard",
+                "FilterExpression": "updatedAt < :cutoff",
+                "ExpressionAttributeValues": {":cutoff": _attr(iso(cutoff))},
+                "ScanIndexForward": True,
+            },
+        )
+        stale = sorted((item for _, items, _ in results for item in items), key=_position)[:limit]
+        return [str(_deserializer.deserialize(item["taskId"])) for item in stale]
 
     def list_by_status(
         self, status: TaskStatus, limit: int, cursors: ShardCursors | None = None

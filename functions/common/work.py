@@ -1,7 +1,9 @@
 """The simulated work a task performs.
 
 It fails at random with probability ``FAILURE_RATE`` so retries, backoff and the DLQ are
-exercised; the payload's ``simulate`` field forces a path deterministically. With a
+exercised; the payload's ``simulate`` field forces a path deterministically: each of
+``crashes``, ``timeouts``, ``permanent`` and ``failures`` is checked, in that order, against the
+attempt number. With a
 ``FAILURE_SEED`` the draw depends only on (seed, task, attempt), so runs are reproducible
 whatever order executions happen in.
 """
@@ -10,10 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
+import time
 from typing import Any
 
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import Simulation, Task
+
+OVERRUN_SECONDS = 900
+"""Longer than any timeout Lambda allows (15 minutes): a simulated timeout always overruns."""
 
 
 class SimulatedWork:
@@ -31,6 +38,14 @@ class SimulatedWork:
         """Run attempt number ``task.attempts`` (1-based); raise to fail it."""
         simulation = Simulation.model_validate(task.payload.get("simulate", {}))
         attempt = task.attempts
+        if attempt <= simulation.crashes:
+            # A real process exit: Lambda reports Runtime.ExitError and resets the environment.
+            sys.exit(1)
+        if attempt <= simulation.timeouts:
+            # A real overrun: Lambda stops the invocation at its timeout (Sandbox.Timedout); if
+            # anything ever let it run on, it ends like a killed process, having written nothing.
+            time.sleep(OVERRUN_SECONDS)
+            sys.exit(1)
         if simulation.permanent:
             raise PermanentTaskError(f"task {task.task_id} asked for a permanent failure")
         if attempt <= simulation.failures:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.common.aws import error_code, translate
+from functions.common.aws import THROTTLING_CODES, error_code, translate
+from functions.common.errors import StartExecutionThrottledError
 from functions.common.status_shards import shard_of
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ def execution_input(task_id: str) -> str:
 
 
 def execution_name(task_id: str, run: int, delivery: int) -> str:
-    """One name per (task, run, SQS delivery): a redelivered message or a redriven task may
-    start a fresh execution, while a duplicate start of the same delivery is refused."""
+    """One name per (task, run, SQS delivery): it tells the executions apart in the console and
+    the logs. It de-duplicates nothing: Express starts with a repeated name run concurrently."""
     suffix = f"-r{run}-d{delivery}"
     safe = _NAME_UNSAFE.sub("_", task_id)[: MAX_EXECUTION_NAME - len(suffix)]
     return f"{safe}{suffix}"
@@ -50,8 +51,14 @@ class Workflow:
         self._client = client
         self.state_machine_arn = state_machine_arn
 
-    def start(self, name: str, task_id: str) -> str | None:
-        """Start an execution; returns its ARN, or None if this name was already started."""
+    def start(self, name: str, task_id: str) -> str:
+        """Start an execution and return its ARN.
+
+        Express executions are not de-duplicated by name: a repeated name starts a second,
+        concurrent execution (AWS, express-at-least-once-execution.html). The process function's
+        claim keeps the duplicate from working the task; a dedup write here would cost a write
+        unit on every dispatch to save one Express start in the rare duplicate case.
+        """
         try:
             response = self._client.start_execution(
                 stateMachineArn=self.state_machine_arn,
@@ -59,8 +66,8 @@ class Workflow:
                 input=execution_input(task_id),
             )
         except ClientError as exc:
-            if error_code(exc) == "ExecutionAlreadyExists":
-                return None
+            if error_code(exc) in THROTTLING_CODES:
+                raise StartExecutionThrottledError(f"start execution {name}: {exc}") from exc
             raise translate(exc, f"start execution {name}") from exc
         except BotoCoreError as exc:
             raise translate(exc, f"start execution {name}") from exc

@@ -21,8 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.aws import dynamodb_client, sfn_client
 from functions.common.cold_start import init_complete
 from functions.common.dispatching import dispatch_message, parse_message
+from functions.common.errors import StartExecutionThrottledError
 from functions.common.models import TaskStatus
-from functions.common.observability import logger, metrics, misconfiguration_reported
+from functions.common.observability import START_THROTTLED_METRIC, logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
@@ -64,14 +65,17 @@ def record_handler(record: SQSRecord, statuses: Mapping[str, TaskStatus]) -> Non
     message = parse_message(record.body)
     receive_count = int(record.attributes.approximate_receive_count or 1)
     with logger.append_context_keys(taskId=message.task_id), misconfiguration_reported():
-        dispatch = dispatch_message(
-            message, receive_count, statuses.get(message.task_id), workflow=dependencies().workflow
-        )
+        try:
+            dispatch = dispatch_message(
+                message, receive_count, statuses.get(message.task_id), workflow=dependencies().workflow
+            )
+        except StartExecutionThrottledError:
+            metrics.add_metric(name=START_THROTTLED_METRIC, unit=MetricUnit.Count, value=1)
+            logger.warning("StartExecution throttled; the message will come back")
+            raise
         if dispatch.skipped_status is not None:
             metrics.add_metric(name="DispatchesSkipped", unit=MetricUnit.Count, value=1)
             logger.info("not dispatched", extra={"status": dispatch.skipped_status})
-        elif dispatch.execution_arn is None:
-            logger.info("execution already started", extra={"executionName": dispatch.execution_name})
         else:
             metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
             logger.info("execution started", extra={"executionArn": dispatch.execution_arn})

@@ -1,4 +1,4 @@
-"""Scheduled sweep: re-enqueue tasks left QUEUED without a message (see ``reconciliation``)."""
+"""Scheduled sweep: no task left QUEUED or RUNNING without an owner (see ``reconciliation``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import init_complete
+from functions.common.dead_letter_queue import DeadLetterQueue
 from functions.common.observability import logger, metrics, misconfiguration_reported
-from functions.common.reconciliation import reenqueue_stale
+from functions.common.reconciliation import sweep
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.reconcile.settings import ReconcileSettings
@@ -24,17 +25,24 @@ from functions.reconcile.settings import ReconcileSettings
 class Dependencies:
     table: TasksTable
     queue: TasksQueue
+    dead_letters: DeadLetterQueue
     older_than: timedelta
+    lease: timedelta
+    max_rescues: int
 
 
 @cache
 def dependencies() -> Dependencies:
     """Built once per execution environment, on first use (importing builds nothing)."""
     settings = ReconcileSettings.from_env()
+    sqs = sqs_client()
     deps = Dependencies(
         table=TasksTable(dynamodb_client(), settings.tasks_table),
-        queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
+        queue=TasksQueue(sqs, settings.tasks_queue_url),
+        dead_letters=DeadLetterQueue(sqs, settings.dead_letter_queue_url),
         older_than=timedelta(seconds=settings.reconcile_after_seconds),
+        lease=timedelta(seconds=settings.lease_seconds),
+        max_rescues=settings.max_rescues,
     )
     init_complete()
     return deps
@@ -45,10 +53,31 @@ def dependencies() -> Dependencies:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
     with misconfiguration_reported():
-        reenqueued, refused = reenqueue_stale(
-            table=deps.table, queue=deps.queue, clock=utc_now, older_than=deps.older_than
+        result = sweep(
+            table=deps.table,
+            queue=deps.queue,
+            dead_letters=deps.dead_letters,
+            clock=utc_now,
+            older_than=deps.older_than,
+            lease=deps.lease,
+            max_rescues=deps.max_rescues,
         )
-    metrics.add_metric(name="TasksReenqueued", unit=MetricUnit.Count, value=len(reenqueued))
-    if reenqueued or refused:
-        logger.warning("re-enqueued stale tasks", extra={"reenqueued": reenqueued, "refused": refused})
-    return {"reenqueued": len(reenqueued), "refused": len(refused)}
+    metrics.add_metric(name="TasksReenqueued", unit=MetricUnit.Count, value=len(result.reenqueued))
+    metrics.add_metric(name="TasksRescued", unit=MetricUnit.Count, value=len(result.rescued))
+    metrics.add_metric(name="TasksStranded", unit=MetricUnit.Count, value=len(result.dead_lettered))
+    if result.reenqueued or result.refused or result.rescued or result.dead_lettered:
+        logger.warning(
+            "reconciled tasks",
+            extra={
+                "reenqueued": result.reenqueued,
+                "rescued": result.rescued,
+                "deadLettered": result.dead_lettered,
+                "refused": result.refused,
+            },
+        )
+    return {
+        "reenqueued": len(result.reenqueued),
+        "rescued": len(result.rescued),
+        "deadLettered": len(result.dead_lettered),
+        "refused": len(result.refused),
+    }

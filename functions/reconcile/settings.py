@@ -12,3 +12,8 @@ class ReconcileSettings(Settings):
     tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
     reconcile_after_seconds: int = Field(gt=0, alias=Env.RECONCILE_AFTER_SECONDS)
     """A task still QUEUED this long after creation is enqueued again (duplicates are harmless)."""
+    dead_letter_queue_url: NonEmpty = Field(alias=Env.DEAD_LETTER_QUEUE_URL)
+    lease_seconds: int = Field(gt=0, alias=Env.LEASE_SECONDS)
+    """A RUNNING task not written for this long has lost its execution."""
+    max_rescues: int = Field(ge=0, alias=Env.MAX_RESCUES)
+    """Rescues of one run before reconcile dead-letters it instead of re-driving it again."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -69,18 +69,29 @@ class Api(Construct):
                 rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit
             ),
         )
+        # /aws/vendedlogs/...: other names grow the account's Logs resource policy (aws-cdk#28900).
+        access_log_group_name = f"/aws/vendedlogs/apigateway/{config.service_name}-access"
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/apigateway/ptm-{config.stage}-access",
+            log_group_name=access_log_group_name,
             retention=log_retention(config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
         cfn_stage = self.stage.node.default_child
         assert isinstance(cfn_stage, apigwv2.CfnStage)
-        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
-            destination_arn=self.access_logs.log_group_arn, format=json.dumps(ACCESS_LOG_FORMAT)
+        # The log group's ARN without the ":*" that LogGroup.log_group_arn ends with: API Gateway
+        # stores it that way, and a template that says otherwise drifts for ever.
+        destination = Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=access_log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
+        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
+            destination_arn=destination, format=json.dumps(ACCESS_LOG_FORMAT)
+        )
+        cfn_stage.node.add_dependency(self.access_logs)
         authorizer = authorizers.HttpIamAuthorizer() if config.api_auth is ApiAuth.IAM else None
         integration = integrations.HttpLambdaIntegration("ApiFunction", handler)
         for path, methods in ROUTES.items():

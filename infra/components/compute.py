@@ -39,7 +39,7 @@ class Compute(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDES)
-        layer_arn = ssm.StringParameter.value_for_string_parameter(
+        layer_arn = config.powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
             self, powertools_layer_parameter(config.powertools_version)
         )
         powertools = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)

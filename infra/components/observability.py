@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -13,7 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.common.config import METRICS_NAMESPACE
-from functions.common.observability import MISCONFIGURATION_METRIC
+from functions.common.observability import MISCONFIGURATION_METRIC, START_THROTTLED_METRIC
 from infra.spec import ALARMS, Function
 from infra.stage_config import StageConfig
 
@@ -35,6 +36,29 @@ class Observability(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self.topic = sns.Topic(self, "Alarms", topic_name=f"{config.service_name}-alarms", enforce_ssl=True)
+        # enforce_ssl writes a topic policy holding only its Deny, which replaces SNS's default
+        # policy: without this Allow, CloudWatch may not publish and no alarm is ever delivered
+        # (repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
+        stack = Stack.of(self)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name=f"{config.service_name}-*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
+            )
+        )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
@@ -72,10 +96,13 @@ class Observability(Construct):
             description="Express executions fail (retries exhausted) far more often than expected.",
         )
         self._alarm(
-            "ExecutionsThrottled",
-            state_machine.metric_throttled(period=PERIOD, statistic="Sum"),
+            "StartExecutionThrottled",
+            self._custom(START_THROTTLED_METRIC, "StartExecution throttled"),
             threshold=1,
-            description="StartExecution is throttled: lower dispatchMaxConcurrency or raise the quota.",
+            description=(
+                "Dispatch's StartExecution calls are throttled (the Express start quota): lower "
+                "dispatchMaxConcurrency or raise the quota."
+            ),
         )
         self._alarm(
             "DependencyMisconfigured",

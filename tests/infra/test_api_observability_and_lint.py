@@ -54,7 +54,7 @@ def test_alarms_cover_the_dlq_executions_errors_and_throttles(dev: Synthesized) 
         "ptm-dev-DeadLetterQueueNotDrained",
         "ptm-dev-DeadLetterQueueAge",
         "ptm-dev-ExecutionFailureRate",
-        "ptm-dev-ExecutionsThrottled",
+        "ptm-dev-StartExecutionThrottled",
         "ptm-dev-ProcessErrorRate",
         "ptm-dev-DependencyMisconfigured",
         "ptm-dev-EnqueueDeferred",
@@ -74,7 +74,7 @@ def test_alarms_cover_the_dlq_executions_errors_and_throttles(dev: Synthesized) 
     )
 
 
-@pytest.mark.parametrize("metric", ["DependencyMisconfigured", "EnqueueDeferred"])
+@pytest.mark.parametrize("metric", ["DependencyMisconfigured", "EnqueueDeferred", "StartExecutionThrottled"])
 def test_refused_aws_calls_and_deferred_enqueues_alarm_on_the_metric_the_functions_emit(
     dev: Synthesized, metric: str
 ) -> None:
@@ -148,3 +148,36 @@ def test_cfn_lint_passes_on_the_synthesized_templates(dev: Synthesized, prod: Sy
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_access_logs_go_to_a_vended_log_group_named_by_its_arn_without_a_wildcard(dev: Synthesized) -> None:
+    """API Gateway stores the destination without ':*' (else drift for ever); /aws/vendedlogs/
+    keeps each stage from growing the account's Logs resource policy."""
+    [stage] = dev.resources("AWS::ApiGatewayV2::Stage").values()
+    destination = stage["Properties"]["AccessLogSettings"]["DestinationArn"]
+    rendered = "".join(part if isinstance(part, str) else "X" for part in destination["Fn::Join"][1])
+    assert rendered == "arn:X:logs:X:X:log-group:/aws/vendedlogs/apigateway/ptm-dev-access"
+    dev.template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "/aws/vendedlogs/apigateway/ptm-dev-access"}
+    )
+    [log_group_id] = [
+        logical_id
+        for logical_id, group in dev.resources("AWS::Logs::LogGroup").items()
+        if group["Properties"]["LogGroupName"] == "/aws/vendedlogs/apigateway/ptm-dev-access"
+    ]
+    assert log_group_id in stage["DependsOn"]
+
+
+def test_cloudwatch_may_publish_this_stacks_alarms_to_the_topic(dev: Synthesized) -> None:
+    """enforce_ssl's policy holds only a Deny; alarms need an explicit Allow, scoped to them."""
+    [policy] = dev.resources("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [allow] = [statement for statement in statements if statement["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    source = allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+    rendered = "".join(part if isinstance(part, str) else "X" for part in source)
+    assert rendered == "arn:X:cloudwatch:X:X:alarm:ptm-dev-*"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    [deny] = [statement for statement in statements if statement["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

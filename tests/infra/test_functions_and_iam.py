@@ -3,13 +3,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.components.compute import powertools_layer_parameter
 from infra.spec import FUNCTIONS, Function
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, synthesize
 
 READ_QUEUE = {
     "sqs:ChangeMessageVisibility",
@@ -45,8 +46,10 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
     Function.RECONCILE: {
         "OwnLogs": LOGS,
         "*": XRAY,
+        "StorageTasks": {"dynamodb:UpdateItem"},
         "StorageTasks/index/byStatus": {"dynamodb:Query"},
         "QueuesTasksQueue": {"sqs:SendMessage"},
+        "QueuesDeadLetterQueue": {"sqs:SendMessage"},
     },
 }
 
@@ -205,3 +208,16 @@ def test_the_console_link_opens_the_express_execution_page(dev: Synthesized) -> 
         "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1"
         "#/express-executions/details/arn:aws:states:us-east-1:1:express:m:e:r?startDate=1700"
     )
+
+
+def test_a_layer_arn_by_context_replaces_the_ssm_parameter(tmp_path: Path) -> None:
+    """For regions where Powertools publishes no SSM parameter."""
+    arn = "arn:aws:lambda:eu-south-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20"
+    synth = synthesize(tmp_path, powertoolsLayerArn=arn)
+    for function in synth.resources("AWS::Lambda::Function").values():
+        assert function["Properties"]["Layers"] == [arn]
+    assert not [
+        name
+        for name, parameter in synth.document.get("Parameters", {}).items()
+        if "powertools" in str(parameter.get("Default", ""))
+    ]

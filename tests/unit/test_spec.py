@@ -18,7 +18,7 @@ from infra.spec import (
     Function,
     Resource,
     check_invariants,
-    process_worst_case_seconds,
+    execution_worst_case_seconds,
     visibility_timeout_seconds,
 )
 from infra.stage_config import ApiAuth, StageConfig, WorkflowLogLevel
@@ -42,10 +42,18 @@ CHOSEN: dict[Any, tuple[str, Any]] = {
     str: ("qa", "qa"),
     str | None: ("someone@example.com", "someone@example.com"),
 }
+BY_NAME: dict[str, tuple[str, Any]] = {
+    "powertools_layer_arn": (
+        "arn:aws:lambda:eu-south-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",
+        "arn:aws:lambda:eu-south-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",
+    ),
+}
 
 
-def _other_value(hint: Any, default: Any) -> tuple[str, Any]:
+def _other_value(name: str, hint: Any, default: Any) -> tuple[str, Any]:
     """A context string for the field and the value it must become, unlike the default."""
+    if name in BY_NAME:
+        return BY_NAME[name]
     if hint is int:
         return str(default + 7), default + 7
     return CHOSEN[hint]
@@ -55,7 +63,7 @@ def _other_value(hint: Any, default: Any) -> tuple[str, Any]:
 def test_every_stage_setting_can_be_set_by_context(field: str) -> None:
     hints = typing.get_type_hints(StageConfig)
     default = getattr(StageConfig(), field)
-    raw, expected = _other_value(hints[field], default)
+    raw, expected = _other_value(field, hints[field], default)
     assert expected != default
 
     config = StageConfig.from_context(Context({StageConfig.context_key(field): raw}))
@@ -83,7 +91,14 @@ def test_the_declared_timings_hold_their_invariants() -> None:
         (Resource.DEAD_LETTER_QUEUE, Function.MONITOR),
     ):
         assert visibility_timeout_seconds(queue) >= 6 * FUNCTIONS[consumer].timeout_seconds
-    assert process_worst_case_seconds() <= TIMINGS.express_limit_seconds
+    assert execution_worst_case_seconds() <= TIMINGS.express_limit_seconds
+
+
+def test_the_worst_case_execution_is_every_retry_wait_and_timeout_on_the_longest_path() -> None:
+    """ProcessTask: 1 + 3 + 2 attempts of at most 30 s (the function's timeout, under the Task's
+    35 s) and waits capped at 1+2+4 and 2+4 s; then MarkFailed and SendToDlq, 5 attempts of 5 s
+    and waits 1+2+4+8 s each; then ReopenForDeadLetter, 3 attempts of 5 s and waits 1+2 s."""
+    assert execution_worst_case_seconds() == (6 * 30 + 7 + 6) + 2 * (5 * 5 + 15) + (3 * 5 + 3)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +119,7 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         **StageConfig().environment_values(),
         Env.TASKS_TABLE: "t",
         Env.TASKS_QUEUE_URL: "q",
+        Env.DEAD_LETTER_QUEUE_URL: "d",
         Env.STATE_MACHINE_ARN: "s",
         Env.CONSOLE_URL_TEMPLATE: "c",
     }

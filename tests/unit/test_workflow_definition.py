@@ -75,3 +75,26 @@ def test_the_console_start_date_is_at_most_one_express_lifetime_before_the_last_
 
     assert fresh == 1_795_946_400_000  # createdAt: the execution cannot have started earlier
     assert redriven == 1_795_946_403_000 - 5 * 60 * 1000
+
+
+def test_lambda_crashes_timeouts_and_out_of_memory_are_retried_as_transient() -> None:
+    """Lambda's errorType becomes the Step Functions error name (docs/FIDELITY.md)."""
+    document = json.loads(read_definition())
+    [transient] = [
+        retrier
+        for retrier in document["States"]["ProcessTask"]["Retry"]
+        if "DependencyUnavailableError" in retrier["ErrorEquals"]
+    ]
+    for name in ("Sandbox.Timedout", "Runtime.ExitError", "Runtime.OutOfMemory", "Lambda.Unknown"):
+        assert name in transient["ErrorEquals"]
+
+
+def test_every_task_state_but_the_work_is_bounded_and_catches_everything() -> None:
+    """A Task state without a bound or a catch-all could end an execution with its task RUNNING
+    and no one to tell; the work itself is caught by ProcessTask's own States.ALL."""
+    states = json.loads(read_definition())["States"]
+    for name, state in states.items():
+        if state["Type"] != "Task":
+            continue
+        assert "TimeoutSeconds" in state, name
+        assert any("States.ALL" in catcher["ErrorEquals"] for catcher in state.get("Catch", [])), name

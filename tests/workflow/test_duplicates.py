@@ -37,6 +37,8 @@ def _dispatch_same_message_twice(stack: Stack, *, redelivered: bool) -> list[str
 
 
 def test_same_delivery_dispatched_twice_starts_one_execution(stack: Stack) -> None:
+    """The second dispatch reads the task's status (SUCCEEDED) and starts nothing; the name is no
+    guard: Express starts with a repeated name run concurrently (as on AWS)."""
     task_id = stack.submit({"n": 1})
 
     executions = _dispatch_same_message_twice(stack, redelivered=False)

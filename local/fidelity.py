@@ -1,0 +1,123 @@
+"""Make the emulator behave like AWS where moto is kinder and this system depends on the difference.
+
+Each divergence is listed in docs/FIDELITY.md with AWS's documented behaviour, and each is pinned
+by a test that fails with this layer switched off. The Lambda-side divergences (timeouts, process
+exits) are handled by the local runtime (``local/lambda_runtime.py``); this module holds the Step
+Functions one:
+
+- **Express executions are not de-duplicated by name.** "Starting multiple workflows with the same
+  name results in concurrent executions" (docs.aws.amazon.com/step-functions/latest/dg/
+  express-at-least-once-execution.html). moto answers a repeated name with the running execution
+  or ``ExecutionAlreadyExists``. Here an Express start always creates a new execution, with an ARN
+  in AWS's Express form ``arn:aws:states:<region>:<account>:express:<machine>:<name>:<uuid>``.
+
+Verified against moto 5.2.5 (pinned in pyproject.toml; the local runtime refuses other versions).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import re
+import threading
+import uuid
+from typing import Any
+
+from moto.stepfunctions.exceptions import InvalidExecutionInput
+from moto.stepfunctions.models import StepFunctionBackend
+from moto.stepfunctions.parser.backend.execution import Execution
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+_EXECUTION_ARN = re.compile(
+    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):states:[-0-9a-zA-Z]+:(?P<account_id>[0-9]{12})"
+    r":(execution|express):.+"
+)
+
+
+def _start_express_like_aws(
+    backend: StepFunctionsParserBackend,
+    state_machine_arn: str,
+    name: str | None = None,
+    execution_input: str | None = None,
+    trace_header: str | None = None,
+) -> Execution:
+    """moto's StepFunctionsParserBackend.start_execution for an EXPRESS machine, without its
+    name idempotency and with a unique Express ARN (the rest as moto does it)."""
+    state_machine: Any = backend.describe_state_machine(state_machine_arn)
+    snapshot = copy.deepcopy(
+        state_machine, {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend}
+    )
+    name = name or str(uuid.uuid4())  # AWS names an unnamed execution with a UUID; moto says "None"
+    input_data = "{}" if execution_input is None else execution_input
+    try:
+        json.loads(input_data)
+    except ValueError as exc:
+        raise InvalidExecutionInput(str(exc)) from exc
+    execution_arn = (
+        f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:express:"
+        f"{state_machine.name}:{name}:{uuid.uuid4()}"
+    )
+    execution = Execution(
+        name=name,
+        sm_type=snapshot.sm_type,
+        role_arn=snapshot.roleArn,
+        exec_arn=execution_arn,
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        state_machine=snapshot,
+        start_date=datetime.datetime.now(tz=datetime.UTC),
+        cloud_watch_logging_session=None,
+        input_data=input_data,
+        trace_header=trace_header,
+        activity_store={},
+    )
+    state_machine.executions.append(execution)
+    execution.start()
+    return execution
+
+
+class AwsFidelity:
+    """Installs the Step Functions patches into this process's moto (idempotent, reversible)."""
+
+    _lock = threading.Lock()
+    _installed = 0
+    _original_start: Any = None
+    _original_arn_format: Any = None
+
+    @classmethod
+    def install(cls) -> None:
+        with cls._lock:
+            cls._installed += 1
+            if cls._installed > 1:
+                return
+            cls._original_start = StepFunctionsParserBackend.start_execution
+            cls._original_arn_format = StepFunctionBackend.accepted_exec_arn_format
+            original = cls._original_start
+
+            def start_execution(
+                backend: StepFunctionsParserBackend,
+                state_machine_arn: str,
+                name: str | None = None,
+                execution_input: str | None = None,
+                trace_header: str | None = None,
+            ) -> Execution:
+                if backend.describe_state_machine(state_machine_arn).type == "EXPRESS":
+                    return _start_express_like_aws(
+                        backend, state_machine_arn, name, execution_input, trace_header
+                    )
+                return original(backend, state_machine_arn, name, execution_input, trace_header)  # type: ignore[no-any-return]
+
+            StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign, assignment]
+            # describe/history accept the Express ARN form; the machine's name is still field 6.
+            StepFunctionBackend.accepted_exec_arn_format = _EXECUTION_ARN
+
+    @classmethod
+    def uninstall(cls) -> None:
+        with cls._lock:
+            cls._installed = max(0, cls._installed - 1)
+            if cls._installed or cls._original_start is None:
+                return
+            StepFunctionsParserBackend.start_execution = cls._original_start  # type: ignore[method-assign]
+            StepFunctionBackend.accepted_exec_arn_format = cls._original_arn_format
+            cls._original_start = None
