@@ -1,28 +1,49 @@
 """Chaos for the whole pipeline: faults injected at real boundaries, then the ledger.
 
-Faults (each drawn per occasion with its own rate, from one seeded RNG):
+Faults (each drawn per occasion with its own rate, from one seeded random stream per kind):
 - duplicate SQS deliveries: a task's message is sent twice;
 - dispatcher crash after starting executions, before acknowledging its batch;
-- duplicate executions of the same task;
-- process crash after the work, before the success write (reported as ``Lambda.Unknown``);
+- duplicate executions with the dispatcher's own name, running concurrently (as AWS does);
+- process crash before the work and after it, before the success write (a process exit:
+  ``Runtime.ExitError``), and process timeouts (an overrun: ``Sandbox.Timedout``);
+- executions killed right after the claim, and executions stopped while retrying (as the
+  Express 5-minute limit would): their tasks are left RUNNING for reconcile to find;
+- MarkFailed and SendToDlq failing for good for a task (a non-retried DynamoDB error; an SQS
+  error through every retry);
 - DynamoDB throttling on the process function's writes (at the SDK boundary);
 - poison messages on the tasks queue.
+
+Between rounds, when nothing moves and tasks are still QUEUED or RUNNING, the harness runs
+reconcile's sweep (as the schedule would), with the short lease the process function runs under.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_dynamodb as dynamodb_task,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sqs as sqs_task,
+)
 
+from functions.common.clock import utc_now
+from functions.common.errors import TransitionRefusedError
 from functions.common.models import Task, TaskStatus
+from functions.common.reconciliation import sweep
 from functions.common.work import SimulatedWork
+from functions.common.workflow import execution_name
 from infra.spec import Function
 from tests.fixtures.stack import Stack
 
@@ -33,9 +54,26 @@ class Rates:
     dispatcher_crash: float = 0.2
     """Per dispatch batch (batches are ten times rarer than tasks)."""
     duplicate_execution: float = 0.05
+    process_crash_before_work: float = 0.02
     process_crash_after_work: float = 0.05
+    process_timeout: float = 0.02
+    killed_after_claim: float = 0.02
+    stopped_while_retrying: float = 0.05
+    """Per retry attempt."""
+    mark_failed_fails: float = 0.2
+    """Per task that reaches MarkFailed."""
+    send_to_dlq_fails: float = 0.2
+    """Per task that reaches SendToDlq."""
     dynamodb_throttle: float = 0.05
     poison_messages: int = 5
+
+
+LEASE = timedelta(seconds=2)
+"""The process function's claim lease under chaos: killed executions strand their tasks for this
+long (the deployed 120 s would only make the run slower)."""
+TIMEOUT_SCALE = 0.1
+"""Process timeouts at a tenth: 3 s, still far above a busy invocation here."""
+FAULT_KINDS = 12
 
 
 WAVE = 1000
@@ -47,6 +85,7 @@ class Ledger:
     injected: Counter[str] = field(default_factory=Counter)
     successes_recorded: Counter[str] = field(default_factory=Counter)
     unrecognised_dead_letters: int = 0
+    reconciled: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -57,6 +96,7 @@ class Ledger:
             "  injected: " + ", ".join(f"{name} {count}" for name, count in sorted(self.injected.items())),
             f"  successes recorded once each: {sum(self.successes_recorded.values())}; "
             f"poison messages recorded by the monitor: {self.unrecognised_dead_letters}",
+            "  reconcile: " + ", ".join(f"{name} {count}" for name, count in sorted(self.reconciled.items())),
             f"  violations: {len(self.violations)}",
             *(f"    {violation}" for violation in self.violations[:20]),
         ]
@@ -85,22 +125,97 @@ class Chaos:
     def install(self, failure_rate: float, seed: str) -> None:
         self._crash_after_work(SimulatedWork(failure_rate, seed))
         self._throttle_process_writes()
+        self.stack.dependencies(Function.PROCESS).lease = LEASE
+        self.stack.runtime.timeout_scale = TIMEOUT_SCALE
+        self.stack.runtime.hooks.append(self._before)
         self.stack.runtime.after_hooks.append(self._after)
+        self._fail_workflow_writes()
 
     def _crash_after_work(self, work: SimulatedWork) -> None:
-
-        class LambdaUnknown(Exception):  # noqa: N818 - the name Step Functions reports
-            pass
-
-        LambdaUnknown.__name__ = "Lambda.Unknown"
-
         def crashing_work(task: Task) -> dict[str, Any]:
             result = work(task)
             if self.chance(self.rates.process_crash_after_work, "process crash after work"):
-                raise LambdaUnknown("the runtime exited after the work, before the success write")
+                sys.exit(1)  # the runtime exits after the work, before the success write
             return result
 
         self.stack.set_work(crashing_work)
+
+    def _before(self, function_name: str, event: Any) -> None:
+        """Faults of the process function's invocation, before its handler runs."""
+        if not function_name.endswith("-process"):
+            return
+        execution_arn, task_id = str(event["executionArn"]), str(event["taskId"])
+        if int(event.get("retryCount", 0)) > 0 and self.chance(
+            self.rates.stopped_while_retrying, "execution stopped while retrying"
+        ):
+            self.stack.clients.sfn.stop_execution(executionArn=execution_arn, error="States.Timeout")
+            sys.exit(1)
+        if self.chance(self.rates.killed_after_claim, "execution killed after the claim"):
+            self.stack.clients.sfn.stop_execution(executionArn=execution_arn, error="Killed")
+            now = utc_now()
+            with contextlib.suppress(TransitionRefusedError):
+                self.stack.table.claim_for_processing(task_id, execution_arn, now, now + LEASE)
+            sys.exit(1)
+        if self.chance(self.rates.process_crash_before_work, "process crash before work"):
+            sys.exit(1)
+        if self.chance(self.rates.process_timeout, "process timeout"):
+            time.sleep(30 * TIMEOUT_SCALE + 1)  # past the scaled timeout; then ends like a killed sandbox
+            sys.exit(1)
+
+    def _fail_workflow_writes(self) -> None:
+        """MarkFailed (DynamoDB updateItem) and SendToDlq (SQS sendMessage) failing for good for
+        some tasks, inside moto's Step Functions interpreter."""
+        doomed: dict[tuple[str, str], bool] = {}
+
+        def fails_for(kind: str, task_id: str, rate: float) -> bool:
+            """Decided once per task, from the task's id: the same tasks are doomed whatever order
+            the executions run in."""
+            with self.lock:
+                decided = doomed.get((kind, task_id))
+                if decided is None:
+                    decided = random.Random(f"{self.seed}:{kind}:{task_id}").random() < rate
+                    doomed[(kind, task_id)] = decided
+                    self.ledger.injected[kind] += int(decided)
+            return decided
+
+        def refuse(code: str, operation: str) -> ClientError:
+            return ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+        original_dynamodb = dynamodb_task.StateTaskServiceDynamoDB._eval_service_task
+        original_sqs = sqs_task.StateTaskServiceSqs._eval_service_task
+
+        def dynamodb(
+            task: Any,
+            env: Any,
+            resource_runtime_part: Any,
+            normalised_parameters: Any,
+            state_credentials: Any,
+        ) -> None:
+            parameters = normalised_parameters
+            task_id = str(parameters.get("Key", {}).get("taskId", {}).get("S", ""))
+            marks_failed = ":failed" in parameters.get("ExpressionAttributeValues", {}) and "#error" in (
+                parameters.get("ExpressionAttributeNames") or {}
+            )
+            if marks_failed and fails_for("MarkFailed fails for good", task_id, self.rates.mark_failed_fails):
+                raise refuse("AccessDeniedException", "UpdateItem")
+            original_dynamodb(task, env, resource_runtime_part, normalised_parameters, state_credentials)
+
+        def sqs(
+            task: Any,
+            env: Any,
+            resource_runtime_part: Any,
+            normalised_parameters: Any,
+            state_credentials: Any,
+        ) -> None:
+            body = normalised_parameters.get("MessageBody")
+            task_id = str(body.get("taskId", "")) if isinstance(body, dict) else ""
+            if task_id and fails_for("SendToDlq fails for good", task_id, self.rates.send_to_dlq_fails):
+                raise refuse("KmsThrottled", "SendMessage")
+            original_sqs(task, env, resource_runtime_part, normalised_parameters, state_credentials)
+
+        dynamodb_task.StateTaskServiceDynamoDB._eval_service_task = dynamodb  # type: ignore[method-assign, assignment]
+        sqs_task.StateTaskServiceSqs._eval_service_task = sqs  # type: ignore[method-assign, assignment]
+        self._restore_workflow_writes = (original_dynamodb, original_sqs)
 
     def _throttle_process_writes(self) -> None:
         def throttle(**kwargs: Any) -> None:
@@ -121,6 +236,10 @@ class Chaos:
             "before-call.dynamodb.UpdateItem", self._throttle
         )
         self.stack.runtime.after_hooks.clear()
+        self.stack.runtime.hooks.clear()
+        original_dynamodb, original_sqs = self._restore_workflow_writes
+        dynamodb_task.StateTaskServiceDynamoDB._eval_service_task = original_dynamodb  # type: ignore[method-assign]
+        sqs_task.StateTaskServiceSqs._eval_service_task = original_sqs  # type: ignore[method-assign]
 
     def _after(self, function_name: str, event: Any, result: Any) -> None:
         if function_name.endswith("-dispatch") and self.chance(
@@ -148,7 +267,7 @@ class Chaos:
         ids: list[str] = []
         for first in range(0, tasks, wave):
             batch = [
-                stack.submit({"chaos": index}, key=f"chaos-{index}")
+                stack.submit(_payload(index), key=f"chaos-{index}")
                 for index in range(first, min(first + wave, tasks))
             ]
             for task_id in batch:
@@ -178,14 +297,35 @@ class Chaos:
             moved = sum(poll.received for poll in dispatch.drain())
             if first_round:
                 for task_id in ids:
-                    if self.chance(self.rates.duplicate_execution, "duplicate execution"):
-                        stack.start_execution(task_id, f"dup-{task_id}")
+                    if self.chance(self.rates.duplicate_execution, "same-name duplicate execution"):
+                        stack.start_execution(task_id, execution_name(task_id, 1, 1))
                 first_round = False
             stack.wait_for_all_executions(timeout=max(1.0, deadline - time.monotonic()))
             moved += sum(poll.received for poll in monitor.drain())
-            if moved == 0 and not self._queued(ids):
+            if moved:
+                continue
+            if not self._queued(ids):
                 return
+            self._reconcile()
         self.ledger.violations.append(f"not quiescent after {timeout} s")
+
+    def _reconcile(self) -> None:
+        """Reconcile's sweep, as its schedule would run it once the killed executions' leases ran out."""
+        time.sleep(LEASE.total_seconds())
+        deps = self.stack.dependencies(Function.RECONCILE)
+        result = sweep(
+            table=deps.table,
+            queue=deps.queue,
+            dead_letters=deps.dead_letters,
+            clock=utc_now,
+            older_than=timedelta(0),
+            lease=LEASE,
+            max_rescues=deps.max_rescues,
+        )
+        with self.lock:
+            self.ledger.reconciled["rescued"] += len(result.rescued)
+            self.ledger.reconciled["dead-lettered"] += len(result.dead_lettered)
+            self.ledger.reconciled["re-enqueued"] += len(result.reenqueued)
 
     def _queued(self, ids: list[str]) -> list[str]:
         statuses = self.stack.table.statuses(ids)
@@ -218,6 +358,16 @@ class Chaos:
             ledger.violations.append(
                 f"{self.rates.poison_messages} poison messages, {ledger.unrecognised_dead_letters} recorded"
             )
+
+
+PERMANENT_EVERY = 25
+"""One task in 25 fails for good, so every run reaches MarkFailed and SendToDlq (and their faults)."""
+
+
+def _payload(index: int) -> dict[str, Any]:
+    if index % PERMANENT_EVERY == 0:
+        return {"chaos": index, "simulate": {"permanent": True}}
+    return {"chaos": index}
 
 
 def _is_task_message(body: str) -> bool:

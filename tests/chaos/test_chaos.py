@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.chaos.harness import Chaos, Rates
+from tests.chaos.harness import FAULT_KINDS, Chaos, Rates
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.workflow
@@ -30,4 +30,4 @@ def test_every_task_is_accounted_for_under_injected_faults(
     assert ledger.violations == []
     assert ledger.statuses["SUCCEEDED"] + ledger.statuses["FAILED"] == TASKS
     assert all(count > 0 for count in ledger.injected.values())
-    assert len(ledger.injected) == 6, ledger.injected
+    assert len(ledger.injected) == FAULT_KINDS, ledger.injected
