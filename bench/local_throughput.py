@@ -112,7 +112,13 @@ def main() -> None:
     os.environ.update(LOCAL_CREDENTIALS)
     log = Path(tempfile.mkdtemp()) / "local.log"
     process, api_port, emulator_port = start_local_stack(
-        log, "--failure-rate", args.failure_rate, "--time-scale", args.time_scale, "--quiet-tasks"
+        log,
+        "--failure-rate",
+        args.failure_rate,
+        "--time-scale",
+        args.time_scale,
+        "--quiet-tasks",
+        "--no-function-logs",
     )
     api, emulator = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}"
     try:

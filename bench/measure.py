@@ -141,6 +141,7 @@ def measure(
             failure_seed="cost-model",
             verbose=True,
             quiet_tasks=True,
+            function_logs=False,
         )
         stack = LocalStack(options, emit=lambda _: None)
         records: dict[str, int] = defaultdict(int)

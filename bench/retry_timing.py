@@ -69,7 +69,13 @@ def main() -> None:
     os.environ.update(LOCAL_CREDENTIALS)
     log = Path(tempfile.mkdtemp()) / "local.log"
     process, api_port, emulator_port = start_local_stack(
-        log, "--failure-rate", "0", "--time-scale", str(args.time_scale), "--quiet-tasks"
+        log,
+        "--failure-rate",
+        "0",
+        "--time-scale",
+        str(args.time_scale),
+        "--quiet-tasks",
+        "--no-function-logs",
     )
     api = f"http://127.0.0.1:{api_port}"
     timeout = 60 + 4 * sum(POLICY.ceiling(n) for n in range(1, POLICY.max_attempts + 1)) / max(

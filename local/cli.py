@@ -40,6 +40,11 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
     parser.add_argument("--max-receive-count", type=int, default=defaults.max_receive_count)
     parser.add_argument("--verbose", action="store_true", help="show the functions' own logs and metrics")
     parser.add_argument("--quiet-tasks", action="store_true", help="no per-task state-change lines")
+    parser.add_argument(
+        "--no-function-logs",
+        action="store_true",
+        help="do not write function logs and execution events to the emulator's CloudWatch Logs",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.failure_rate <= 1:
         parser.error("--failure-rate must be between 0 and 1")
@@ -58,6 +63,7 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         max_receive_count=args.max_receive_count,
         verbose=args.verbose,
         quiet_tasks=args.quiet_tasks,
+        function_logs=not args.no_function_logs,
     )
 
 

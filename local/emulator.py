@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
 
@@ -41,6 +42,7 @@ class Clients:
     sfn: SFNClient
     lambda_: LambdaClient
     iam: IAMClient
+    logs: CloudWatchLogsClient
 
     @classmethod
     def for_endpoint(cls, endpoint: str, region: str = DEFAULT_REGION) -> Clients:
@@ -53,7 +55,9 @@ class Clients:
                 aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             )
 
-        return cls(make("dynamodb"), make("sqs"), make("stepfunctions"), make("lambda"), make("iam"))
+        return cls(
+            make("dynamodb"), make("sqs"), make("stepfunctions"), make("lambda"), make("iam"), make("logs")
+        )
 
     def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
         """Every event the emulator recorded for an execution, with its input and output."""

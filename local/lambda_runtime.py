@@ -36,6 +36,7 @@ import moto
 from moto.awslambda.models import LambdaFunction
 
 from functions.common.config import function_environment
+from local.logs import CloudWatchLogSink, invocation_scope
 
 SUPPORTED_MOTO = "5.2.5"
 Handler = Callable[[Any, Any], Any]
@@ -178,6 +179,8 @@ class LocalLambdaRuntime:
         self.listeners: list[InvokeListener] = []
         self.invocations: list[Invocation] = []
         self.keep_invocations = True
+        self.log_sink: CloudWatchLogSink | None = None
+        """Where each invocation's log lines go (the emulator's CloudWatch Logs), if anywhere."""
         self.timeout_scale = 1.0
         """Multiplies every function's timeout (local time scale); ``timeout_floor`` bounds it."""
         self.timeout_floor = 0.0
@@ -264,9 +267,14 @@ class LocalLambdaRuntime:
         finished: queue.SimpleQueue[tuple[Any, BaseException | None]] = queue.SimpleQueue()
         variables = self._variables.get(name, {})
 
+        sink = self.log_sink
+        memory = context.memory_limit_in_mb
+        if sink is not None:
+            sink.start_line(name, context.aws_request_id)
+
         def invocation() -> None:
             try:
-                with function_environment(variables):
+                with function_environment(variables), invocation_scope(name, context.aws_request_id):
                     for hook in list(self.hooks):
                         hook(name, payload)
                     result = handler(payload, context)
@@ -278,6 +286,23 @@ class LocalLambdaRuntime:
                 finished.put((result, None))
 
         threading.Thread(target=invocation, name=f"invoke-{name}", daemon=True).start()
+        outcome, errored, died = self._await(
+            finished, limit, name=name, payload=payload, context=context, started=started
+        )
+        if sink is not None:
+            sink.end_lines(name, context.aws_request_id, _ms(started), memory, outcome if errored else None)
+        return outcome, errored, died
+
+    def _await(
+        self,
+        finished: queue.SimpleQueue[tuple[Any, BaseException | None]],
+        limit: float,
+        *,
+        name: str,
+        payload: Any,
+        context: LambdaContext,
+        started: float,
+    ) -> tuple[Any, bool, bool]:
         try:
             result, exc = finished.get(timeout=limit)
         except queue.Empty:

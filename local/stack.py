@@ -9,6 +9,7 @@ task state change.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -30,12 +31,14 @@ from local.emulator import Clients, Emulator
 from local.event_source import SqsEventSource
 from local.http_api import LocalHttpApi
 from local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime
+from local.logs import CloudWatchLogSink, ExecutionLogShipper
 from local.provision import LocalResources, function_environments, provision
 from local.retry_clock import RetryClock
 from local.view import ExecutionView
 
 log = logging.getLogger("ptm.local")
 TIMEOUT_FLOOR_SECONDS = 10.0
+INFO_PATH = "/ui/info.json"
 
 
 class PortInUseError(RuntimeError):
@@ -56,6 +59,9 @@ class LocalOptions:
     max_receive_count: int = TIMINGS.max_receive_count
     verbose: bool = False
     quiet_tasks: bool = False
+    function_logs: bool = True
+    """Write the functions' logs and the executions' events to the emulator's CloudWatch Logs
+    (``ptm logs``); benchmarks turn it off."""
     """Skip the per-task state-change lines (benchmarks)."""
 
     def scaled(self, seconds: float, minimum: float = 1.0) -> float:
@@ -188,6 +194,8 @@ class LocalStack:
         self._http: LocalHttpApi | None = None
         self._task_log: TaskChangeLog | None = None
         self._reconciler: threading.Thread | None = None
+        self._log_sink: CloudWatchLogSink | None = None
+        self._execution_logs: ExecutionLogShipper | None = None
         self.resources: LocalResources | None = None
         self.clients: Clients | None = None
 
@@ -220,7 +228,11 @@ class LocalStack:
         os.environ.update(
             {
                 **self.emulator.environment(),
-                **self.config.powertools_environment("INFO" if options.verbose else "CRITICAL"),
+                # The functions log at INFO (into the emulator's CloudWatch Logs); the console shows
+                # their lines only with --verbose.
+                **self.config.powertools_environment(
+                    "INFO" if options.verbose or options.function_logs else "CRITICAL"
+                ),
                 "POWERTOOLS_METRICS_DISABLED": "false" if options.verbose else "true",
             }
         )
@@ -234,6 +246,8 @@ class LocalStack:
         for function, variables in function_environments(values).items():
             self.runtime.register(self.names.function(function), function.handler, variables)
         self.runtime.keep_invocations = False
+        if options.function_logs:
+            self._start_function_logs()
         # Function timeouts run on local time too, with a floor: here dozens of concurrent
         # invocations share one interpreter and two cores, which no Lambda function ever does, so
         # a scaled-down timeout would fire on a busy machine rather than on an overrun.
@@ -258,9 +272,56 @@ class LocalStack:
             options.api_port,
             self._invoke_api,
             self._warn,
-            view=self._execution_view().handle,
+            view=self._local_pages(self._execution_view()),
         )
         self._http.start()
+
+    def _start_function_logs(self) -> None:
+        """Each function's log lines to its log group in the emulator, as Lambda writes them."""
+        assert self.clients is not None
+        assert self.resources is not None
+        # Imported now: the handlers' Logger reads POWERTOOLS_SERVICE_NAME when first imported.
+        functions_logger = importlib.import_module("functions.common.observability").logger
+        service = logging.getLogger(functions_logger.name)
+        formatter = functions_logger.registered_formatter
+        groups = {
+            self.names.function(function): self.names.function_log_group(function) for function in Function
+        }
+        self._log_sink = CloudWatchLogSink(self.clients.logs, groups).start()
+        self._log_sink.setFormatter(formatter)
+        service.addHandler(self._log_sink)
+        if not self.options.verbose:
+            service.propagate = False
+            for handler in service.handlers:
+                if handler is not self._log_sink:
+                    handler.setLevel(logging.CRITICAL)
+        self.runtime.log_sink = self._log_sink
+        self._execution_logs = ExecutionLogShipper(
+            self.clients.sfn,
+            self.resources.state_machine_arn,
+            self.names.state_machine_log_group,
+            self._log_sink,
+            lookback_seconds=TIMINGS.express_limit_seconds,
+        ).start()
+
+    def describe(self) -> dict[str, Any]:
+        """The local deployment, keyed as the CDK stack's outputs are (``ptm info``)."""
+        assert self.resources is not None
+        return {
+            "Stage": self.names.stage,
+            "Region": self.emulator.region,
+            "TasksEndpoint": self.api_endpoint,
+            "EmulatorEndpoint": self.emulator.endpoint,
+            "TasksTable": self.resources.table,
+            "TasksQueueUrl": self.resources.tasks_queue_url,
+            "DeadLetterQueueUrl": self.resources.dead_letter_queue_url,
+            "StateMachineArn": self.resources.state_machine_arn,
+            "StateMachineLogGroup": self.names.state_machine_log_group,
+            "FunctionLogGroups": {
+                function.value: self.names.function_log_group(function) for function in Function
+            },
+            "ExecutionView": f"{self.api_endpoint}/ui",
+        }
 
     def _start_pollers(self) -> None:
         """One event-source mapping per queue trigger in the spec."""
@@ -310,6 +371,16 @@ class LocalStack:
         if errored:
             return outcome, outcome.get("errorType", "Unknown") if isinstance(outcome, dict) else "Unknown"
         return outcome, None
+
+    def _local_pages(self, view: ExecutionView) -> Callable[[str, str], tuple[int, dict[str, str], bytes]]:
+        """``/ui``: the execution view, and ``/ui/info.json``: this deployment (``ptm info``)."""
+
+        def serve(path: str, query: str) -> tuple[int, dict[str, str], bytes]:
+            if path == INFO_PATH:
+                return 200, {"Content-Type": "application/json"}, json.dumps(self.describe()).encode()
+            return view.handle(path, query)
+
+        return serve
 
     def _execution_view(self) -> ExecutionView:
         assert self.clients is not None
@@ -363,6 +434,11 @@ class LocalStack:
                 thread.join(timeout=5)
         if self._task_log is not None and self._task_log.notice in self.runtime.listeners:
             self.runtime.listeners.remove(self._task_log.notice)
+        if self._execution_logs is not None:
+            self._execution_logs.stop()
+        if self._log_sink is not None:
+            self.runtime.log_sink = None
+            self._log_sink.stop()
         self.retry_clock.uninstall()
         self.runtime.uninstall()
         self.emulator.stop()

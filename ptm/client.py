@@ -51,9 +51,17 @@ class SigV4Signer:
         return dict(request.headers.items())
 
 
+def api_base(endpoint: str) -> str:
+    """The API's base URL from either form users give: the stack's ``TasksEndpoint`` output
+    (``https://<id>.execute-api.<region>.amazonaws.com/``) or the Node.js version's
+    ``TASKS_ENDPOINT``, which already ends in ``/tasks``."""
+    base = endpoint.rstrip("/")
+    return base.removesuffix("/tasks") if base.endswith("/tasks") else base
+
+
 class TasksApi:
     def __init__(self, endpoint: str, timeout: float = 10.0, signer: SigV4Signer | None = None) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = api_base(endpoint)
         self.timeout = timeout
         self.signer = signer
 

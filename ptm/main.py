@@ -13,14 +13,18 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from urllib.parse import quote
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from infra.spec import LOCAL_ENDPOINT
 from ptm.client import API_AUTH_VARIABLE, EndpointUnreachableError, SigningError, TasksApi, tasks_api
+from ptm.deployment import Deployment, DeploymentError, aws_deployment, is_local, local_deployment
+from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, resolve_source
 
 STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 STATUS_STYLE = {
@@ -39,6 +43,7 @@ errors = Console(stderr=True)
 class State:
     api = TasksApi(LOCAL_ENDPOINT)
     json = False
+    stage: str | None = None
 
 
 @app.callback()
@@ -62,6 +67,7 @@ def main(
     except SigningError as error:
         _fail(str(error), 2)
     State.json = as_json
+    State.stage = stage
 
 
 def _deployed_endpoint(stage: str) -> str:
@@ -242,6 +248,142 @@ def watch(
                 live.update(snapshot()[1])
     except KeyboardInterrupt:
         return
+
+
+def _deployment() -> Deployment:
+    try:
+        if is_local(State.api.endpoint):
+            return local_deployment(State.api.endpoint)
+        return aws_deployment(
+            State.stage or _stage_of(State.api.endpoint),
+            os.environ.get("AWS_REGION"),
+            os.environ.get("AWS_PROFILE"),
+        )
+    except DeploymentError as error:
+        _fail(str(error), 2)
+
+
+def _stage_of(endpoint: str) -> str:
+    """An API Gateway endpoint does not name its stage: say which with --stage."""
+    _fail(f"which stage is {endpoint}? give --stage (the STAGE you deployed with)", 2)
+
+
+@app.command()
+def logs(
+    function: Annotated[
+        str | None,
+        typer.Argument(
+            help="api, dispatch, process, monitor, reconcile or workflow (or submitTask, processTask, "
+            "dlqMonitor); all when omitted"
+        ),
+    ] = None,
+    follow_logs: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new lines")] = False,
+    since: Annotated[str, typer.Option(help="how far back: 30s, 10m, 2h, 1d")] = "10m",
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="only the lines about this task, from every function and the workflow"),
+    ] = None,
+) -> None:
+    """Print the functions' (and the workflow's) logs, on AWS or on the local stack alike."""
+    try:
+        window = parse_since(since)
+        source = resolve_source(function) if function else None
+    except LogsUsageError as error:
+        _fail(str(error), 2)
+    deployment = _deployment()
+    groups = deployment.log_groups()
+    if source is not None:
+        groups = {source: groups[source]}
+    client = deployment.client("logs")
+    start = int((time.time() - window) * 1000)
+
+    def fetch(start_ms: int) -> list[LogLine]:
+        return read(client, groups, start_ms=start_ms, task_id=task)
+
+    try:
+        for line in follow(fetch, start, rounds=None if follow_logs else 1):
+            if State.json:
+                print(
+                    json.dumps(
+                        {"source": line.source, "timestamp": line.timestamp_ms, "message": line.message}
+                    )
+                )
+            else:
+                stamp = time.strftime("%H:%M:%S", time.localtime(line.timestamp_ms / 1000))
+                console.print(
+                    f"{stamp}  [bold]{line.source:<9}[/]  {line.message}", markup=True, highlight=False
+                )
+    except KeyboardInterrupt:
+        return
+    except (BotoCoreError, ClientError) as error:
+        _fail(f"reading logs: {error}", 2)
+
+
+@app.command()
+def info() -> None:
+    """Where everything is: endpoint, table, queues (with their depth), state machine, log groups,
+    dashboard and console links."""
+    deployment = _deployment()
+    outputs = dict(deployment.outputs)
+    sqs = deployment.client("sqs")
+    depths: dict[str, dict[str, int]] = {}
+    for name in ("TasksQueueUrl", "DeadLetterQueueUrl"):
+        url = outputs.get(name)
+        if not url:
+            continue
+        try:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+        except (BotoCoreError, ClientError) as error:
+            _fail(f"reading {name}: {error}", 2)
+        depths[name] = {
+            "visible": int(attributes["ApproximateNumberOfMessages"]),
+            "inFlight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        }
+    body = {
+        **outputs,
+        "LogGroups": deployment.log_groups(),
+        "QueueDepths": depths,
+        "Links": _links(deployment),
+    }
+    body.pop("FunctionLogGroups", None)
+    if State.json:
+        print(json.dumps(body, indent=2))
+        return
+    where = "local" if deployment.local else deployment.region
+    table = Table(title=f"Process Task Manager — stage {deployment.stage} ({where})")
+    table.add_column("what")
+    table.add_column("where")
+    for key, value in body.items():
+        if isinstance(value, dict):
+            for inner, detail in value.items():
+                table.add_row(
+                    f"{key} {inner}", json.dumps(detail) if isinstance(detail, dict) else str(detail)
+                )
+        else:
+            table.add_row(key, str(value))
+    console.print(table)
+
+
+def _links(deployment: Deployment) -> dict[str, str]:
+    if deployment.local:
+        return {"execution view": f"{deployment.outputs['TasksEndpoint']}/ui"}
+    region, outputs = deployment.region, deployment.outputs
+    console_home = f"https://{region}.console.aws.amazon.com"
+    links = {}
+    states = f"{console_home}/states/home?region={region}"
+    cloudwatch = f"{console_home}/cloudwatch/home?region={region}"
+    if "StateMachineArn" in outputs:
+        links["state machine"] = f"{states}#/statemachines/view/{quote(outputs['StateMachineArn'], safe='')}"
+    if "DashboardName" in outputs:
+        links["dashboard"] = (
+            f"{console_home}/cloudwatch/home?region={region}#dashboards/dashboard/{outputs['DashboardName']}"
+        )
+    for source, group in deployment.log_groups().items():
+        links[f"logs {source}"] = f"{cloudwatch}#logsV2:log-groups/log-group/{quote(group, safe='')}"
+    return links
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

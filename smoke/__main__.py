@@ -1,9 +1,11 @@
 """``python -m smoke`` / ``make smoke``: submit tasks and check that every one ends as the contract says.
 
-Reads TASKS_ENDPOINT (default: the local stack), TASKS_TABLE (optional cross-check in DynamoDB),
-SMOKE_TASK_COUNT, SMOKE_TIMEOUT_MS, SMOKE_INTERVAL_MS, AWS_REGION, AWS_PROFILE.
+Reads the Node.js version's variables verbatim: TASKS_ENDPOINT (default: the local stack; with
+or without its trailing /tasks), TASKS_TABLE (optional cross-check in DynamoDB: the local stack's
+emulator, or the table in AWS_REGION), SMOKE_TASK_COUNT, SMOKE_TIMEOUT_MS, SMOKE_INTERVAL_MS,
+AWS_REGION, AWS_PROFILE, AWS_SDK_LOAD_CONFIG (accepted; boto3 always reads the AWS config file).
 Exit codes: 0 all accounted for; 1 violations (lost, stuck, forbidden state); 2 bad configuration
-or unreachable endpoint.
+or unreachable endpoint, named in one line.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ptm.client import EndpointUnreachableError, SigningError
-from smoke.config import SmokeConfigError, load
+from smoke.config import SmokeConfigError, check_endpoint, load
 from smoke.run import render, run, summary
 from smoke.scenarios import Scenario
-from smoke.table_check import cross_check
+from smoke.table_check import cross_check, open_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,13 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     try:
         config = load()
-        config.api().get("smoke-reachability-probe")
+        check_endpoint(config)
+        reader = open_table(config) if config.table else None
     except (SmokeConfigError, SigningError) as error:
-        console.print(f"[bold red]smoke: bad configuration:[/] {error}")
+        console.print(f"[bold red]smoke: bad configuration:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     except EndpointUnreachableError as error:
         hint = " (start it with `make local`)" if config.is_local_default else ""
-        console.print(f"[bold red]smoke:[/] {error}{hint}")
+        console.print(f"[bold red]smoke:[/] TASKS_ENDPOINT: {escape(str(error))}{hint}", soft_wrap=True)
         return 2
     scenarios = [Scenario(name) for name in dict.fromkeys(args.scenario or [Scenario.RANDOM.value])]
     console.print(
@@ -52,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointUnreachableError as error:
         console.print(f"[bold red]smoke:[/] {error}")
         return 2
-    if config.table:
-        cross_check(config, outcome)
+    if reader is not None:
+        cross_check(reader, outcome)
     report = summary(config, outcome)
     render(report, console)
     if args.json:

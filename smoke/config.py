@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from infra.spec import LOCAL_ENDPOINT
-from ptm.client import API_AUTH_VARIABLE, TasksApi, tasks_api
+from ptm.client import API_AUTH_VARIABLE, TasksApi, api_base, tasks_api
 
 
 class SmokeConfigError(ValueError):
@@ -51,7 +51,7 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
 
 def load(environ: Mapping[str, str] | None = None) -> SmokeConfig:
     env = os.environ if environ is None else environ
-    endpoint = (env.get("TASKS_ENDPOINT") or LOCAL_ENDPOINT).rstrip("/")
+    endpoint = api_base(env.get("TASKS_ENDPOINT") or LOCAL_ENDPOINT)
     url = urlsplit(endpoint)
     if url.scheme not in {"http", "https"} or not url.netloc:
         raise SmokeConfigError(f"TASKS_ENDPOINT={endpoint!r} is not an http(s) URL")
@@ -64,6 +64,32 @@ def load(environ: Mapping[str, str] | None = None) -> SmokeConfig:
         region=env.get("AWS_REGION") or None,
         profile=env.get("AWS_PROFILE") or None,
         api_auth=_api_auth(env),
+    )
+
+
+PROBE_ID = "smoke-reachability-probe"
+
+
+def check_endpoint(config: SmokeConfig) -> None:
+    """The endpoint must answer as this API does: a JSON 404 TASK_NOT_FOUND for an unknown task.
+    Raises EndpointUnreachableError, or SmokeConfigError naming what it answered instead."""
+    status, body = config.api().get(PROBE_ID)
+    code = (
+        body.get("error", {}).get("code")
+        if isinstance(body, dict) and isinstance(body.get("error"), dict)
+        else None
+    )
+    if status == 404 and code == "TASK_NOT_FOUND":
+        return
+    if status in {401, 403}:
+        raise SmokeConfigError(
+            f"TASKS_ENDPOINT={config.endpoint!r} refused the request ({status}): for a stack deployed with "
+            f"apiAuth=iam set {API_AUTH_VARIABLE}=iam and AWS credentials"
+        )
+    answer = str(body)[:120]
+    raise SmokeConfigError(
+        f"TASKS_ENDPOINT={config.endpoint!r} is not the Process Task Manager API (GET /tasks/{PROBE_ID} "
+        f"answered {status} {answer}): use the stack's TasksEndpoint output"
     )
 
 

@@ -39,11 +39,11 @@ class RunningStack:
         return Clients.for_endpoint(self.emulator)
 
     def smoke(
-        self, *args: str, count: int, tmp_path: Path, timeout_ms: int = 60_000
+        self, *args: str, count: int, tmp_path: Path, timeout_ms: int = 60_000, endpoint: str | None = None
     ) -> tuple[int, dict[str, Any], str]:
         report = tmp_path / f"smoke-{time.monotonic_ns()}.json"
         environment = user_environment(
-            TASKS_ENDPOINT=self.api,
+            TASKS_ENDPOINT=endpoint or self.api,
             SMOKE_TASK_COUNT=str(count),
             SMOKE_TIMEOUT_MS=str(timeout_ms),
             SMOKE_INTERVAL_MS="200",

@@ -113,6 +113,18 @@ def test_a_poison_message_is_redriven_and_never_kills_the_stack(
     assert code == 0, output
 
 
+def test_smoke_takes_the_node_versions_endpoint_ending_in_tasks(
+    local_stack: RunningStack, tmp_path: Path
+) -> None:
+    """Its README sets TASKS_ENDPOINT="https://<api_id>.execute-api.<region>.amazonaws.com/tasks"."""
+    code, summary, output = local_stack.smoke(
+        "--scenario", "success", count=2, tmp_path=tmp_path, endpoint=f"{local_stack.api}/tasks"
+    )
+
+    assert code == 0, output
+    assert summary["scenarios"]["success"]["succeeded"] == 2, output
+
+
 def test_smoke_against_an_unreachable_endpoint_fails_clearly() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -73,3 +73,19 @@ def test_smoke_reads_the_auth_mode_from_the_environment() -> None:
     assert load({"TASKS_ENDPOINT": ENDPOINT}).api_auth == "none"
     with pytest.raises(SmokeConfigError, match="TASKS_API_AUTH"):
         load({"TASKS_ENDPOINT": ENDPOINT, "TASKS_API_AUTH": "basic"})
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://abc123.execute-api.eu-west-1.amazonaws.com",
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/",
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/tasks",
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/tasks/",
+    ],
+)
+def test_the_endpoint_works_with_or_without_the_node_versions_trailing_tasks(given: str) -> None:
+    """The Node.js version's README sets TASKS_ENDPOINT=https://<api>/tasks; the stack output
+    is the base URL. Both reach the same routes."""
+    assert TasksApi(given).endpoint == "https://abc123.execute-api.eu-west-1.amazonaws.com"
+    assert load({"TASKS_ENDPOINT": given}).endpoint == "https://abc123.execute-api.eu-west-1.amazonaws.com"
