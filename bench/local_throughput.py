@@ -27,8 +27,8 @@ from typing import Any
 from bench.floor import count, provision_floor, run_floor, wait_for
 from bench.tasks import api as tasks_api
 from bench.tasks import submit
-from infra.spec import StageNames
-from local.emulator import LOCAL_CREDENTIALS, Clients
+from infra.spec import LOCAL_CREDENTIALS, StageNames
+from local.emulator import Clients
 from local.stack import LocalOptions
 from ptm.client import TasksApi
 from tests.e2e.conftest import start_local_stack, stop, wait_until_serving

@@ -25,8 +25,9 @@ from typing import Any
 
 from bench.tasks import api as tasks_api
 from bench.tasks import get, submit
+from infra.spec import LOCAL_CREDENTIALS
 from infra.workflow_definition import retry_policy
-from local.emulator import LOCAL_CREDENTIALS, Clients
+from local.emulator import Clients
 from ptm.client import TasksApi
 from tests.e2e.conftest import start_local_stack, stop, wait_until_serving
 

@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from infra.spec import LOCAL_STAGE, Function, StageNames
-from local.emulator import LOCAL_CREDENTIALS
+from infra.spec import LOCAL_CREDENTIALS, LOCAL_STAGE, Function, StageNames
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 INFO_PATH = "/ui/info.json"
@@ -65,10 +65,14 @@ def local_deployment(endpoint: str) -> Deployment:
             f"no local stack answers at {endpoint} ({getattr(error, 'reason', error)}): start it with "
             "`make local`, or point TASKS_ENDPOINT / --endpoint at a deployment"
         ) from error
+    # The emulator's own credentials and region, whatever AWS_PROFILE / AWS_REGION say (they
+    # name the user's AWS setup, which may not even exist on this machine).
+    detached = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session = boto3.session.Session(
         aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=str(info["Region"]),
+        botocore_session=detached,
     )
     return Deployment(
         stage=str(info.get("Stage", LOCAL_STAGE)),

@@ -19,12 +19,13 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from infra.spec import LOCAL_ENDPOINT
 from ptm.client import API_AUTH_VARIABLE, EndpointUnreachableError, SigningError, TasksApi, tasks_api
 from ptm.deployment import Deployment, DeploymentError, aws_deployment, is_local, local_deployment
-from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, resolve_source
+from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, render, resolve_source
 
 STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 STATUS_STYLE = {
@@ -311,7 +312,10 @@ def logs(
             else:
                 stamp = time.strftime("%H:%M:%S", time.localtime(line.timestamp_ms / 1000))
                 console.print(
-                    f"{stamp}  [bold]{line.source:<9}[/]  {line.message}", markup=True, highlight=False
+                    f"{stamp}  [bold]{line.source:<9}[/]  {escape(render(line.message))}",
+                    markup=True,
+                    highlight=False,
+                    soft_wrap=True,
                 )
     except KeyboardInterrupt:
         return

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from local.emulator import DEFAULT_REGION, LOCAL_CREDENTIALS
+from infra.spec import LOCAL_CREDENTIALS
+from local.emulator import DEFAULT_REGION
 
 # Before anything creates a boto3 client: never talk to a real account from the tests.
 os.environ.update({"AWS_REGION": DEFAULT_REGION, "AWS_DEFAULT_REGION": DEFAULT_REGION, **LOCAL_CREDENTIALS})

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from infra.spec import StageNames
-from local.emulator import LOCAL_CREDENTIALS, Clients, free_port
+from infra.spec import LOCAL_CREDENTIALS, StageNames
+from local.emulator import Clients, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30

@@ -37,10 +37,12 @@ def _smoke(stack: RunningStack, **variables: str) -> tuple[int, str]:
 
 
 def test_the_node_versions_configuration_block_runs_verbatim(local_stack: RunningStack) -> None:
-    """As its README has it: the endpoint ends in /tasks, the table is named, a region is set
-    (another one than the emulator's: the cross-check reads the local stack's table anyway)."""
+    """As its README has it: the endpoint ends in /tasks, the table is named, a region and a
+    profile are set (another region than the emulator's, a profile this machine does not have:
+    against the local stack the cross-check reads the emulator's table anyway)."""
     code, output = _smoke(
         local_stack,
+        AWS_PROFILE="ptm-no-such-profile",
         AWS_REGION="eu-west-3",
         AWS_SDK_LOAD_CONFIG="1",
         TASKS_ENDPOINT=f"{local_stack.api}/tasks",
