@@ -11,6 +11,12 @@ Functions one:
   or ``ExecutionAlreadyExists``. Here an Express start always creates a new execution, with an ARN
   in AWS's Express form ``arn:aws:states:<region>:<account>:express:<machine>:<name>:<uuid>``.
 
+- **A DynamoDB condition and its write are one atomic step.** moto evaluates a
+  ``ConditionExpression`` and applies the update as separate Python steps, and its server handles
+  requests on many threads, so two concurrent conditional writes can both pass (two executions
+  both claiming a task; a lost ``attempts`` increment). Here every item operation of moto's
+  DynamoDB backend runs under one lock, as DynamoDB serializes the writes to an item.
+
 Verified against moto 5.2.5 (pinned in pyproject.toml; the local runtime refuses other versions).
 """
 
@@ -24,6 +30,7 @@ import threading
 import uuid
 from typing import Any
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.backend.execution import Execution
@@ -77,13 +84,36 @@ def _start_express_like_aws(
     return execution
 
 
+SERIALIZED_DYNAMODB_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_write_items",
+    "transact_get_items",
+)
+_dynamodb_items = threading.RLock()
+
+
+def _serialized(operation: Any) -> Any:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_items:
+            return operation(*args, **kwargs)
+
+    locked.__wrapped__ = operation  # type: ignore[attr-defined]
+    return locked
+
+
 class AwsFidelity:
-    """Installs the Step Functions patches into this process's moto (idempotent, reversible)."""
+    """Installs the patches into this process's moto (idempotent, reversible)."""
 
     _lock = threading.Lock()
     _installed = 0
     _original_start: Any = None
     _original_arn_format: Any = None
+    _original_dynamodb: dict[str, Any] = {}  # noqa: RUF012 - class-level registry, guarded by _lock
 
     @classmethod
     def install(cls) -> None:
@@ -109,6 +139,9 @@ class AwsFidelity:
                 return original(backend, state_machine_arn, name, execution_input, trace_header)  # type: ignore[no-any-return]
 
             StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign, assignment]
+            for name in SERIALIZED_DYNAMODB_OPERATIONS:
+                cls._original_dynamodb[name] = getattr(DynamoDBBackend, name)
+                setattr(DynamoDBBackend, name, _serialized(cls._original_dynamodb[name]))
             # describe/history accept the Express ARN form; the machine's name is still field 6.
             StepFunctionBackend.accepted_exec_arn_format = _EXECUTION_ARN
 
@@ -121,3 +154,6 @@ class AwsFidelity:
             StepFunctionsParserBackend.start_execution = cls._original_start  # type: ignore[method-assign]
             StepFunctionBackend.accepted_exec_arn_format = cls._original_arn_format
             cls._original_start = None
+            for name, operation in cls._original_dynamodb.items():
+                setattr(DynamoDBBackend, name, operation)
+            cls._original_dynamodb.clear()

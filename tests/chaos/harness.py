@@ -111,6 +111,8 @@ class Chaos:
         self.streams: dict[str, random.Random] = {}
         self.lock = threading.Lock()
         self.ledger = Ledger()
+        self.designated: dict[str, str] = {}
+        """Permanent tasks whose MarkFailed or SendToDlq fails for good, whatever the rates."""
 
     def chance(self, rate: float, fault: str) -> bool:
         """One random stream per fault kind, so faults decided on the test's own thread (duplicate
@@ -168,14 +170,19 @@ class Chaos:
         doomed: dict[tuple[str, str], bool] = {}
 
         def fails_for(kind: str, task_id: str, rate: float) -> bool:
-            """Decided once per task, from the task's id: the same tasks are doomed whatever order
-            the executions run in."""
+            """Decided once per task: the designated tasks (so every run has both kinds), then
+            from the task's id, so the same tasks are doomed whatever order executions run in."""
             with self.lock:
                 decided = doomed.get((kind, task_id))
                 if decided is None:
-                    decided = random.Random(f"{self.seed}:{kind}:{task_id}").random() < rate
+                    designated = self.designated.get(task_id)
+                    if designated is not None:
+                        decided = designated == kind
+                    else:
+                        decided = random.Random(f"{self.seed}:{kind}:{task_id}").random() < rate
                     doomed[(kind, task_id)] = decided
-                    self.ledger.injected[kind] += int(decided)
+                    if decided:
+                        self.ledger.injected[kind] += 1
             return decided
 
         def refuse(code: str, operation: str) -> ClientError:
@@ -196,7 +203,7 @@ class Chaos:
             marks_failed = ":failed" in parameters.get("ExpressionAttributeValues", {}) and "#error" in (
                 parameters.get("ExpressionAttributeNames") or {}
             )
-            if marks_failed and fails_for("MarkFailed fails for good", task_id, self.rates.mark_failed_fails):
+            if marks_failed and fails_for(MARK_FAILED_FAILS, task_id, self.rates.mark_failed_fails):
                 raise refuse("AccessDeniedException", "UpdateItem")
             original_dynamodb(task, env, resource_runtime_part, normalised_parameters, state_credentials)
 
@@ -209,7 +216,7 @@ class Chaos:
         ) -> None:
             body = normalised_parameters.get("MessageBody")
             task_id = str(body.get("taskId", "")) if isinstance(body, dict) else ""
-            if task_id and fails_for("SendToDlq fails for good", task_id, self.rates.send_to_dlq_fails):
+            if task_id and fails_for(SEND_TO_DLQ_FAILS, task_id, self.rates.send_to_dlq_fails):
                 raise refuse("KmsThrottled", "SendMessage")
             original_sqs(task, env, resource_runtime_part, normalised_parameters, state_credentials)
 
@@ -270,6 +277,11 @@ class Chaos:
                 stack.submit(_payload(index), key=f"chaos-{index}")
                 for index in range(first, min(first + wave, tasks))
             ]
+            for index, task_id in zip(range(first, first + len(batch)), batch, strict=True):
+                if index % DESIGNATED_EVERY == 0:
+                    self.designated[task_id] = MARK_FAILED_FAILS
+                elif index % DESIGNATED_EVERY == DESIGNATED_EVERY // 2:
+                    self.designated[task_id] = SEND_TO_DLQ_FAILS
             for task_id in batch:
                 if self.chance(self.rates.duplicate_delivery, "duplicate delivery"):
                     stack.clients.sqs.send_message(
@@ -361,6 +373,10 @@ class Chaos:
 
 
 PERMANENT_EVERY = 25
+DESIGNATED_EVERY = 4 * PERMANENT_EVERY
+"""Of the permanent tasks, index 0 mod 100 has MarkFailed fail for good, 50 mod 100 SendToDlq."""
+MARK_FAILED_FAILS = "MarkFailed fails for good"
+SEND_TO_DLQ_FAILS = "SendToDlq fails for good"
 """One task in 25 fails for good, so every run reaches MarkFailed and SendToDlq (and their faults)."""
 
 
