@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import warnings
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +17,7 @@ from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, errors
 from functions.api.settings import ApiSettings
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import init_complete
+from functions.common.cold_start import dependencies_factory
 from functions.common.errors import (
     ApiError,
     DependencyMisconfiguredError,
@@ -47,17 +46,14 @@ class Dependencies:
     queue: TasksQueue
 
 
-@cache
+@dependencies_factory
 def dependencies() -> Dependencies:
-    """Built once per execution environment, on first use (importing builds nothing)."""
     settings = ApiSettings.from_env()
-    deps = Dependencies(
+    return Dependencies(
         settings=settings,
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
     )
-    init_complete()
-    return deps
 
 
 def _error(status_code: int, code: str, message: str, details: dict[str, str] | None = None) -> Response[Any]:

@@ -12,8 +12,15 @@ Elsewhere (the tests, the local stack, the tools) the collector keeps Python's d
 guarantees there that ``init_complete`` follows.
 """
 
+from __future__ import annotations
+
+import functools
 import gc
 import os
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _paused = False
 
@@ -33,3 +40,17 @@ def init_complete() -> None:
         gc.freeze()
         gc.enable()
         _paused = False
+
+
+def dependencies_factory(build: Callable[[], T]) -> functools._lru_cache_wrapper[T]:
+    """A handler's ``dependencies()``: built once per execution environment, on first use
+    (importing a handler builds nothing), and the end of init for the collector."""
+
+    @functools.cache
+    @functools.wraps(build)
+    def dependencies() -> T:
+        built = build()
+        init_complete()
+        return built
+
+    return dependencies

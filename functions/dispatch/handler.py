@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client, sfn_client
-from functions.common.cold_start import init_complete
+from functions.common.cold_start import dependencies_factory
 from functions.common.dispatching import dispatch_message, parse_message
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.models import TaskStatus
@@ -37,16 +37,13 @@ class Dependencies:
     table: TasksTable
 
 
-@cache
+@dependencies_factory
 def dependencies() -> Dependencies:
-    """Built once per execution environment, on first use (importing builds nothing)."""
     settings = DispatchSettings.from_env()
-    deps = Dependencies(
+    return Dependencies(
         workflow=Workflow(sfn_client(), settings.state_machine_arn),
         table=TasksTable(dynamodb_client(), settings.tasks_table),
     )
-    init_complete()
-    return deps
 
 
 def _task_ids(event: dict[str, Any]) -> list[str]:

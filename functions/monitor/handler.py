@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import init_complete
+from functions.common.cold_start import dependencies_factory
 from functions.common.dead_letters import record_dead_letter
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
@@ -28,13 +27,10 @@ class Dependencies:
     table: TasksTable
 
 
-@cache
+@dependencies_factory
 def dependencies() -> Dependencies:
-    """Built once per execution environment, on first use (importing builds nothing)."""
     settings = MonitorSettings.from_env()
-    deps = Dependencies(table=TasksTable(dynamodb_client(), settings.tasks_table))
-    init_complete()
-    return deps
+    return Dependencies(table=TasksTable(dynamodb_client(), settings.tasks_table))
 
 
 def record_handler(record: SQSRecord) -> None:

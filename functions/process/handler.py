@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import init_complete
+from functions.common.cold_start import dependencies_factory
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
 from functions.common.observability import logger, metrics, misconfiguration_reported
@@ -29,17 +28,14 @@ class Dependencies:
     lease: timedelta
 
 
-@cache
+@dependencies_factory
 def dependencies() -> Dependencies:
-    """Built once per execution environment, on first use (importing builds nothing)."""
     settings = ProcessSettings.from_env()
-    deps = Dependencies(
+    return Dependencies(
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         work=SimulatedWork(settings.failure_rate, settings.failure_seed),
         lease=timedelta(seconds=settings.lease_seconds),
     )
-    init_complete()
-    return deps
 
 
 @logger.inject_lambda_context(correlation_id_path="taskId", clear_state=True)

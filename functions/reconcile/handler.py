@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import init_complete
+from functions.common.cold_start import dependencies_factory
 from functions.common.dead_letter_queue import DeadLetterQueue
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.reconciliation import sweep
@@ -31,12 +30,11 @@ class Dependencies:
     max_rescues: int
 
 
-@cache
+@dependencies_factory
 def dependencies() -> Dependencies:
-    """Built once per execution environment, on first use (importing builds nothing)."""
     settings = ReconcileSettings.from_env()
     sqs = sqs_client()
-    deps = Dependencies(
+    return Dependencies(
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs, settings.tasks_queue_url),
         dead_letters=DeadLetterQueue(sqs, settings.dead_letter_queue_url),
@@ -44,8 +42,6 @@ def dependencies() -> Dependencies:
         lease=timedelta(seconds=settings.lease_seconds),
         max_rescues=settings.max_rescues,
     )
-    init_complete()
-    return deps
 
 
 @logger.inject_lambda_context(clear_state=True)
