@@ -260,29 +260,28 @@ class TasksTable:
     def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
         """QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its deliveries
         on the tasks queue without a workflow ever finishing it."""
-        self._fail_and_dead_letter(task_id, "mark_undeliverable", error, cause, now)
+        self._fail_and_dead_letter(
+            task_id,
+            "mark_undeliverable",
+            error,
+            cause,
+            now,
+            condition="#status IN (:queued, :running)",
+            condition_values={":queued": TaskStatus.QUEUED.value, ":running": TaskStatus.RUNNING.value},
+        )
 
     def mark_stranded(self, task_id: str, run: int, error: str, cause: str, now: datetime) -> None:
         """RUNNING → FAILED + dead-lettered: reconcile found the run's executions dying (or the
         workflow's own dead-lettering failing) and sent the task to the DLQ. Only for that run,
         so a late message can never fail a newer run."""
-        self._transition(
+        self._fail_and_dead_letter(
             task_id,
             "mark_stranded",
-            update=(
-                "SET #error = :error, #cause = :cause, updatedAt = :now, deadLetteredAt = :now "
-                "REMOVE leaseExpiresAt, deadLetterDue"
-            ),
+            error,
+            cause,
+            now,
             condition="#status = :running AND runs = :run",
-            names={"#error": "error", "#cause": "cause"},
-            values={
-                ":error": error,
-                ":cause": cause,
-                ":now": iso(now),
-                ":running": TaskStatus.RUNNING.value,
-                ":run": run,
-            },
-            to=TaskStatus.FAILED,
+            condition_values={":running": TaskStatus.RUNNING.value, ":run": run},
         )
 
     def rescue(self, task_id: str, now: datetime, not_since: datetime) -> Rescue:
@@ -317,24 +316,28 @@ class TasksTable:
         )
 
     def _fail_and_dead_letter(
-        self, task_id: str, transition: str, error: str, cause: str, now: datetime
+        self,
+        task_id: str,
+        transition: str,
+        error: str,
+        cause: str,
+        now: datetime,
+        *,
+        condition: str,
+        condition_values: Mapping[str, Any],
     ) -> None:
+        """→ FAILED with the error, cause and ``deadLetteredAt``, from the states ``condition``
+        allows (the lease and any ``deadLetterDue`` mark go with the run)."""
         self._transition(
             task_id,
             transition,
             update=(
                 "SET #error = :error, #cause = :cause, updatedAt = :now, deadLetteredAt = :now "
-                "REMOVE leaseExpiresAt"
+                "REMOVE leaseExpiresAt, deadLetterDue"
             ),
-            condition="#status IN (:queued, :running)",
+            condition=condition,
             names={"#error": "error", "#cause": "cause"},
-            values={
-                ":error": error,
-                ":cause": cause,
-                ":now": iso(now),
-                ":queued": TaskStatus.QUEUED.value,
-                ":running": TaskStatus.RUNNING.value,
-            },
+            values={":error": error, ":cause": cause, ":now": iso(now), **condition_values},
             to=TaskStatus.FAILED,
         )
 
