@@ -286,48 +286,12 @@ class LocalLambdaRuntime:
                 finished.put((result, None))
 
         threading.Thread(target=invocation, name=f"invoke-{name}", daemon=True).start()
-        outcome, errored, died = self._await(
-            finished, limit, name=name, payload=payload, context=context, started=started
-        )
+        outcome, errored, died = _outcome(finished, limit, context.aws_request_id)
+        error_type = outcome["errorType"] if errored else None
+        self._record(Invocation(name, errored, error_type, _ms(started)), payload, outcome)
         if sink is not None:
             sink.end_lines(name, context.aws_request_id, _ms(started), memory, outcome if errored else None)
         return outcome, errored, died
-
-    def _await(
-        self,
-        finished: queue.SimpleQueue[tuple[Any, BaseException | None]],
-        limit: float,
-        *,
-        name: str,
-        payload: Any,
-        context: LambdaContext,
-        started: float,
-    ) -> tuple[Any, bool, bool]:
-        try:
-            result, exc = finished.get(timeout=limit)
-        except queue.Empty:
-            error = {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"{context.aws_request_id} Task timed out after {limit:.2f} seconds",
-            }
-            self._record(Invocation(name, True, error["errorType"], _ms(started)), payload, error)
-            return error, True, True
-        if isinstance(exc, SystemExit):
-            error = {
-                "errorType": "Runtime.ExitError",
-                "errorMessage": (
-                    f"RequestId: {context.aws_request_id} Error: Runtime exited with error: "
-                    f"exit status {exc.code if isinstance(exc.code, int) else 1}"
-                ),
-            }
-            self._record(Invocation(name, True, error["errorType"], _ms(started)), payload, error)
-            return error, True, True
-        if exc is not None:
-            error = error_payload(exc)
-            self._record(Invocation(name, True, type(exc).__name__, _ms(started)), payload, error)
-            return error, True, False
-        self._record(Invocation(name, False, None, _ms(started)), payload, result)
-        return result, False, False
 
     def _record(self, invocation: Invocation, event: Any, outcome: Any) -> None:
         if self.keep_invocations:
@@ -335,6 +299,31 @@ class LocalLambdaRuntime:
                 self.invocations.append(invocation)
         for listener in list(self.listeners):
             listener(invocation.function_name, event, outcome, invocation)
+
+
+def _outcome(
+    finished: queue.SimpleQueue[tuple[Any, BaseException | None]], limit: float, request_id: str
+) -> tuple[Any, bool, bool]:
+    """How the invocation ended, as Lambda reports it: (result or error payload, errored,
+    whether the execution environment died)."""
+    try:
+        result, exc = finished.get(timeout=limit)
+    except queue.Empty:
+        timed_out = {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": f"{request_id} Task timed out after {limit:.2f} seconds",
+        }
+        return timed_out, True, True
+    if isinstance(exc, SystemExit):
+        status = exc.code if isinstance(exc.code, int) else 1
+        exited = {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}",
+        }
+        return exited, True, True
+    if exc is not None:
+        return error_payload(exc), True, False
+    return result, False, False
 
 
 def _ms(started: float) -> float:
