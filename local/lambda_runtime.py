@@ -15,6 +15,12 @@ a failure as a ``FunctionError`` payload ``{"errorType", "errorMessage", ...}`` 
 
 After a timeout or an exit Lambda resets the execution environment, so the next invocation
 initialises a fresh one here too.
+
+On Lambda every execution environment is its own process; here concurrent invocations are threads
+of one process, sharing the modules every handler imports. Handler modules are imported afresh
+per environment (``_Environments``), and ``invocation_local_log_keys`` gives each invocation its
+own copy of the Powertools Logger's keys (``append_keys``, ``inject_lambda_context``), which would
+otherwise leak between concurrent invocations: one task's lines logged with another's ``taskId``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import logging
 import queue
 import threading
 import time
@@ -29,6 +36,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +128,37 @@ def initialise(handler: str, variables: Mapping[str, str], fresh: bool = False) 
         with function_environment(variables):
             build()
     return function
+
+
+def invocation_local_log_keys(formatter: logging.Formatter) -> Callable[[], None]:
+    """Make a Powertools formatter's keys (its ``log_format``) local to each invocation thread,
+    starting from the keys it holds now, as each Lambda process has its own Logger. Each
+    invocation runs in a new thread, which starts with an empty ``contextvars`` context, so it
+    sees a fresh copy. Returns the function that restores the shared state."""
+    keys: ContextVar[dict[str, Any]] = ContextVar(f"log_keys_{id(formatter)}")
+    initial = dict(formatter.__dict__.pop("log_format"))
+    shared_class = type(formatter)
+
+    def get(_: logging.Formatter) -> dict[str, Any]:
+        try:
+            return keys.get()
+        except LookupError:
+            mine = dict(initial)
+            keys.set(mine)
+            return mine
+
+    def set_(_: logging.Formatter, value: dict[str, Any]) -> None:
+        keys.set(value)
+
+    formatter.__class__ = type(
+        f"InvocationLocal{shared_class.__name__}", (shared_class,), {"log_format": property(get, set_)}
+    )
+
+    def restore() -> None:
+        formatter.__class__ = shared_class
+        formatter.__dict__["log_format"] = dict(initial)
+
+    return restore
 
 
 @dataclass

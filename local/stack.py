@@ -30,7 +30,7 @@ from infra.workflow_definition import read_definition
 from local.emulator import Clients, Emulator
 from local.event_source import SqsEventSource
 from local.http_api import LocalHttpApi
-from local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime
+from local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime, invocation_local_log_keys
 from local.logs import CloudWatchLogSink, ExecutionLogShipper
 from local.provision import LocalResources, function_environments, provision
 from local.retry_clock import RetryClock
@@ -196,6 +196,7 @@ class LocalStack:
         self._reconciler: threading.Thread | None = None
         self._log_sink: CloudWatchLogSink | None = None
         self._execution_logs: ExecutionLogShipper | None = None
+        self._restore_log_keys: Callable[[], None] | None = None
         self.resources: LocalResources | None = None
         self.clients: Clients | None = None
 
@@ -243,6 +244,10 @@ class LocalStack:
         }
         if options.failure_seed is not None:
             values[Env.FAILURE_SEED] = options.failure_seed
+        # Each invocation its own Logger keys, as each Lambda process has its own Logger (imported
+        # now: the Logger reads POWERTOOLS_SERVICE_NAME when first imported).
+        functions_logger = importlib.import_module("functions.common.observability").logger
+        self._restore_log_keys = invocation_local_log_keys(functions_logger.registered_formatter)
         for function, variables in function_environments(values).items():
             self.runtime.register(self.names.function(function), function.handler, variables)
         self.runtime.keep_invocations = False
@@ -280,7 +285,6 @@ class LocalStack:
         """Each function's log lines to its log group in the emulator, as Lambda writes them."""
         assert self.clients is not None
         assert self.resources is not None
-        # Imported now: the handlers' Logger reads POWERTOOLS_SERVICE_NAME when first imported.
         functions_logger = importlib.import_module("functions.common.observability").logger
         service = logging.getLogger(functions_logger.name)
         formatter = functions_logger.registered_formatter
@@ -439,6 +443,9 @@ class LocalStack:
         if self._log_sink is not None:
             self.runtime.log_sink = None
             self._log_sink.stop()
+        if self._restore_log_keys is not None:
+            self._restore_log_keys()
+            self._restore_log_keys = None
         self.retry_clock.uninstall()
         self.runtime.uninstall()
         self.emulator.stop()

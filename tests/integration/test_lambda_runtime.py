@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
+import time
 from typing import Any
 
 import pytest
 
-from local.lambda_runtime import LambdaContext, LocalLambdaRuntime
+from local.lambda_runtime import LambdaContext, LocalLambdaRuntime, invocation_local_log_keys
 
 pytestmark = pytest.mark.integration
 HANDLER = "tests.fixtures.sample_handler.lambda_handler"
@@ -60,3 +63,68 @@ def test_an_unregistered_function_is_an_error_not_a_crash() -> None:
     outcome, errored = LocalLambdaRuntime().call({}, _context())
     assert errored
     assert outcome["errorType"] == "LookupError"
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+def _concurrent_logging_invocations(isolated: bool) -> list[dict[str, Any]]:
+    from tests.fixtures.logging_handler import logger
+
+    formatter = logger.registered_formatter
+    lines = _Lines()
+    lines.setFormatter(formatter)
+    service = logging.getLogger(logger.name)
+    service.addHandler(lines)
+    restore = invocation_local_log_keys(formatter) if isolated else None
+    runtime = LocalLambdaRuntime(isolate_concurrent_invocations=True)
+    runtime.register("sample", "tests.fixtures.logging_handler.lambda_handler")
+    try:
+        threads = [
+            threading.Thread(
+                target=runtime.call, args=({"taskId": f"task-{index}", "sleep": 0.3}, _context())
+            )
+            for index in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.05)
+        for thread in threads:
+            thread.join()
+    finally:
+        service.removeHandler(lines)
+        if restore is not None:
+            restore()
+    return lines.lines
+
+
+def test_concurrent_invocations_keep_their_own_logger_keys() -> None:
+    """One process runs the local stack's concurrent invocations, which on Lambda are separate
+    processes: without invocation-local keys the last ``append_keys`` (or ``clear_state``) of one
+    invocation shows up in another's lines."""
+    lines = _concurrent_logging_invocations(isolated=True)
+
+    finished = [line for line in lines if line["message"] == "finished"]
+    assert len(finished) == 3
+    for line in finished:
+        started = next(
+            s
+            for s in lines
+            if s["message"] == "started" and s["function_request_id"] == line["function_request_id"]
+        )
+        assert line["taskId"] == started["taskId"], lines
+    assert {line["taskId"] for line in finished} == {"task-0", "task-1", "task-2"}
+
+
+def test_without_invocation_local_keys_the_keys_leak_between_invocations() -> None:
+    """The premise of the test above: Powertools keeps the keys on one shared formatter."""
+    lines = _concurrent_logging_invocations(isolated=False)
+
+    finished = [line for line in lines if line["message"] == "finished"]
+    assert {line["taskId"] for line in finished} != {"task-0", "task-1", "task-2"}
