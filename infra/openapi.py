@@ -2,7 +2,8 @@
 
 Powertools documents the routes, path parameters and responses it knows from the route
 decorators; the parts our handler reads by hand (the body, the Idempotency-Key header and
-the list query) are added here from the same constants the code validates with.
+the list query) are added here from the same constants and models the code validates with:
+the body is ``oneOf`` the task types' payload models.
 Usage: python -m infra.openapi [--check]
 """
 
@@ -13,11 +14,15 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
 from functions.common.operations import DEFAULT_LIMIT, MAX_LIMIT
+from functions.task_types import TASK_TYPES
 from infra.spec import Function
 from infra.workflow_definition import REPO_ROOT
 
@@ -52,52 +57,13 @@ def generate() -> dict[str, Any]:
             },
         }
     ]
+    alternatives, definitions = task_type_schemas()
+    document.setdefault("components", {}).setdefault("schemas", {}).update(definitions)
     submit["requestBody"] = {
         "required": True,
-        "description": f"The task payload: a JSON object of at most {MAX_PAYLOAD_BYTES} bytes.",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "simulate": {
-                            "type": "object",
-                            "description": (
-                                "Test-only control of the simulated work; each field is checked, in "
-                                "the order crashes, timeouts, permanent, failures, against the attempt"
-                            ),
-                            "properties": {
-                                "failures": {
-                                    "type": "integer",
-                                    "minimum": 0,
-                                    "maximum": 100,
-                                    "description": "the first N attempts fail with the retryable error",
-                                },
-                                "permanent": {
-                                    "type": "boolean",
-                                    "description": "every attempt raises the non-retryable error",
-                                },
-                                "crashes": {
-                                    "type": "integer",
-                                    "minimum": 0,
-                                    "maximum": 100,
-                                    "description": "the first N attempts end as a process exit "
-                                    "(Runtime.ExitError), retried as transient",
-                                },
-                                "timeouts": {
-                                    "type": "integer",
-                                    "minimum": 0,
-                                    "maximum": 100,
-                                    "description": "the first N attempts overrun the function's timeout "
-                                    "(Sandbox.Timedout), retried as transient",
-                                },
-                            },
-                            "additionalProperties": False,
-                        }
-                    },
-                }
-            }
-        },
+        "description": f"The task payload: a JSON object of at most {MAX_PAYLOAD_BYTES} bytes, "
+        f"valid for its task type (the 'type' field; without it, {TASK_TYPES.default.name}).",
+        "content": {"application/json": {"schema": {"oneOf": alternatives}}},
     }
     document["paths"]["/tasks"]["get"]["parameters"] = [
         {
@@ -115,6 +81,19 @@ def generate() -> dict[str, Any]:
         {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
     ]
     return document
+
+
+def task_type_schemas() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each task type's body schema, from its payload model (references into components)."""
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (task_type.payload, "validation") for task_type in TASK_TYPES
+    ]
+    refs, definitions = models_json_schema(models, by_alias=True, ref_template="#/components/schemas/{model}")
+    alternatives = [
+        {**refs[(task_type.payload, "validation")], "description": task_type.description}
+        for task_type in TASK_TYPES
+    ]
+    return alternatives, definitions.get("$defs", {})
 
 
 def render(document: dict[str, Any]) -> str:

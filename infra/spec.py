@@ -166,6 +166,7 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "/tasks": ("POST", "GET"),
     "/tasks/{taskId}": ("GET", "DELETE"),
     "/tasks/{taskId}/redrive": ("POST",),
+    "/task-types": ("GET",),
 }
 """Every route of the API contract, all served by the api function."""
 

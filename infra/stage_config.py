@@ -68,6 +68,9 @@ class StageConfig:
     """The Powertools layer's ARN, for a region where Powertools publishes no SSM parameter
     (it publishes them only in the regions its release lists); otherwise resolved from
     ``/aws/service/powertools/python/arm64/python3.14/<powertools_version>`` at deploy time."""
+    webhook_allowed_hosts: str = ""
+    """WEBHOOK_ALLOWED_HOSTS: comma-separated hosts the webhook type may reach whatever their
+    address or scheme (an internal receiver); empty, only public https targets."""
     reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
@@ -95,12 +98,15 @@ class StageConfig:
     def environment_values(self) -> dict[str, str]:
         """The variables whose values come from the stage and the spec's timings; each deployment
         adds its resource names and URLs, and the spec picks what each function reads."""
-        return {
+        values = {
             Env.FAILURE_RATE: str(self.failure_rate),
             Env.LEASE_SECONDS: str(TIMINGS.lease_seconds),
             Env.RECONCILE_AFTER_SECONDS: str(TIMINGS.reconcile_after_seconds),
             Env.MAX_RESCUES: str(TIMINGS.max_rescues),
         }
+        if self.webhook_allowed_hosts:
+            values[Env.WEBHOOK_ALLOWED_HOSTS] = self.webhook_allowed_hosts
+        return values
 
     def dispatch_trigger(self) -> QueueTrigger:
         """The dispatcher's event-source mapping, with this stage's overrides."""

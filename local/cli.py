@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from types import FrameType
 
+from functions.common.config import Env
 from local.stack import LocalOptions, LocalStack, PortInUseError, banner
 
 
@@ -36,6 +38,12 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         "--failure-rate", type=float, default=defaults.failure_rate, help="FAILURE_RATE (%(default)s)"
     )
     parser.add_argument("--failure-seed", default=None, help="FAILURE_SEED: reproducible random failures")
+    parser.add_argument(
+        "--webhook-allowed-hosts",
+        default=os.environ.get(Env.WEBHOOK_ALLOWED_HOSTS, ""),
+        help="WEBHOOK_ALLOWED_HOSTS: hosts webhooks may reach whatever their address or scheme, "
+        "e.g. 127.0.0.1 for a receiver on this machine (default: the variable, else none)",
+    )
     parser.add_argument("--dispatch-pollers", type=int, default=defaults.dispatch_pollers)
     parser.add_argument("--max-receive-count", type=int, default=defaults.max_receive_count)
     parser.add_argument("--verbose", action="store_true", help="show the functions' own logs and metrics")
@@ -59,6 +67,7 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         time_scale=args.time_scale,
         failure_rate=args.failure_rate,
         failure_seed=args.failure_seed,
+        webhook_allowed_hosts=args.webhook_allowed_hosts,
         dispatch_pollers=max(1, args.dispatch_pollers),
         max_receive_count=args.max_receive_count,
         verbose=args.verbose,

@@ -55,6 +55,8 @@ class LocalOptions:
     """Multiplies retry waits, the queue's visibility timeout and the reconcile period."""
     failure_rate: float = StageConfig.failure_rate
     failure_seed: str | None = None
+    webhook_allowed_hosts: str = ""
+    """WEBHOOK_ALLOWED_HOSTS for the functions (``make local`` passes its environment's)."""
     dispatch_pollers: int = 2
     max_receive_count: int = TIMINGS.max_receive_count
     verbose: bool = False
@@ -71,7 +73,10 @@ class LocalOptions:
     def config(self) -> StageConfig:
         """The stage the local stack runs: the spec's defaults, with this machine's overrides."""
         return StageConfig(
-            stage=LOCAL_STAGE, failure_rate=self.failure_rate, max_receive_count=self.max_receive_count
+            stage=LOCAL_STAGE,
+            failure_rate=self.failure_rate,
+            max_receive_count=self.max_receive_count,
+            webhook_allowed_hosts=self.webhook_allowed_hosts,
         )
 
 

@@ -48,10 +48,29 @@ class TaskPage(CamelModel):
     next_token: str | None = Field(default=None, description="Opaque; pass it back to get the next page")
 
 
+_TASK_TYPE = "On an invalid body: the task type it was checked as"
+_FIELDS = "On an invalid body: each offending field's path and what is wrong with it"
+_KNOWN_TYPES = "On UNKNOWN_TASK_TYPE: the types there are"
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
     currentStatus: TaskStatus | None = Field(default=None, description="On 409: the task's status")  # noqa: N815
+    taskType: str | None = Field(default=None, description=_TASK_TYPE)  # noqa: N815
+    fields: dict[str, str] | None = Field(default=None, description=_FIELDS)
+    knownTypes: list[str] | None = Field(default=None, description=_KNOWN_TYPES)  # noqa: N815
+
+
+class TaskTypeInfo(BaseModel):
+    name: str
+    description: str
+    default: bool = Field(description="Whether a body without a type is of this type")
+    schema_: dict[str, Any] = Field(alias="schema", description="JSON Schema of the task's body")
+
+
+class TaskTypeList(BaseModel):
+    items: list[TaskTypeInfo]
 
 
 class ErrorBody(BaseModel):
@@ -67,7 +86,8 @@ def _json(model: type[BaseModel], description: str) -> OpenAPIResponse:
 
 def errors(*statuses: int) -> Responses:
     meaning = {
-        400: "Bad input: not JSON, not an object, invalid Idempotency-Key, query or token",
+        400: "Bad input: not JSON, not an object, an unknown task type or a body its type refuses, "
+        "an invalid Idempotency-Key, query or token",
         404: "No such task (or route)",
         409: "Conflict: Idempotency-Key reused with another body, or the task's status forbids it",
         413: "Body over 200 KiB",
@@ -82,3 +102,4 @@ ACCEPTED: Responses = {
 REDRIVEN: Responses = {202: _json(RedriveAccepted, "Queued again for a new run")}
 RECORD: Responses = {200: _json(TaskRecord, "The task record")}
 PAGE: Responses = {200: _json(TaskPage, "Tasks with this status, newest first")}
+TYPES: Responses = {200: _json(TaskTypeList, "The task types this deployment runs")}

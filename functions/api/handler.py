@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, errors
+from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, TYPES, errors
 from functions.api.settings import ApiSettings
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
@@ -32,6 +32,9 @@ from functions.common.submission import submit_task
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import console_start_ms
+from functions.task_types import TASK_TYPES
+from functions.task_types.destinations import DestinationPolicy, parse_allowed_hosts
+from functions.task_types.registry import TaskEnvironment
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -44,6 +47,7 @@ class Dependencies:
     settings: ApiSettings
     table: TasksTable
     queue: TasksQueue
+    environment: TaskEnvironment
 
 
 @dependencies_factory
@@ -53,10 +57,15 @@ def dependencies() -> Dependencies:
         settings=settings,
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
+        environment=TaskEnvironment(
+            destinations=DestinationPolicy(parse_allowed_hosts(settings.webhook_allowed_hosts))
+        ),
     )
 
 
-def _error(status_code: int, code: str, message: str, details: dict[str, str] | None = None) -> Response[Any]:
+def _error(
+    status_code: int, code: str, message: str, details: dict[str, object] | None = None
+) -> Response[Any]:
     return Response(
         status_code=status_code,
         content_type="application/json",
@@ -116,7 +125,8 @@ def _raw_body() -> bytes:
 @app.post(
     "/tasks",
     summary="Submit a task",
-    description="Body: the task payload, a JSON object up to 200 KiB. Optional header Idempotency-Key.",
+    description="Body: the task payload, a JSON object up to 200 KiB, valid for its task type "
+    "('type', default 'simulated'; see GET /task-types). Optional header Idempotency-Key.",
     responses={**ACCEPTED, **errors(400, 409, 413, 503)},
     tags=["tasks"],
     operation_id="submitTask",
@@ -129,6 +139,7 @@ def create_task() -> Response[Any]:
         table=deps.table,
         queue=deps.queue,
         clock=utc_now,
+        environment=deps.environment,
     )
     task = submission.task
     logger.append_keys(taskId=task.task_id)
@@ -147,6 +158,18 @@ def create_task() -> Response[Any]:
             "Idempotent-Replayed": "false" if submission.created else "true",
         },
     )
+
+
+@app.get(
+    "/task-types",
+    summary="List the task types",
+    description="Each type's name, description, JSON Schema of its body, and whether it is the default.",
+    responses={**TYPES},
+    tags=["tasks"],
+    operation_id="listTaskTypes",
+)
+def list_task_types() -> dict[str, Any]:
+    return {"items": TASK_TYPES.describe()}
 
 
 @app.get(

@@ -12,3 +12,5 @@ class ApiSettings(Settings):
     tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
     console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
     """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""
+    webhook_allowed_hosts: str = Field(default="", alias=Env.WEBHOOK_ALLOWED_HOSTS)
+    """Comma-separated hosts the webhook type may reach whatever their address or scheme."""

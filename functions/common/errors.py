@@ -14,16 +14,20 @@ class ApiError(Exception):
     status_code = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, **details: str) -> None:
+    def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
-        """Extra fields for the error body, e.g. ``currentStatus`` on a 409."""
+        """Extra fields for the error body (JSON values), e.g. ``currentStatus`` on a 409."""
 
 
 class InvalidRequestError(ApiError):
     status_code = 400
     code = "INVALID_REQUEST"
+
+
+class UnknownTaskTypeError(InvalidRequestError):
+    code = "UNKNOWN_TASK_TYPE"
 
 
 class InvalidJsonError(InvalidRequestError):

@@ -55,7 +55,12 @@ class Simulation(CamelModel):
     """Test-only control of the simulated work, carried in the payload's ``simulate`` field."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid", strict=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        use_attribute_docstrings=True,
     )
 
     failures: int = Field(default=0, ge=0, le=100)

@@ -16,8 +16,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from functions.common.clock import Clock, iso
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.errors import (
@@ -30,10 +28,13 @@ from functions.common.errors import (
     PayloadTooLargeError,
     ServiceUnavailableError,
     TaskAlreadyExistsError,
+    UnknownTaskTypeError,
 )
-from functions.common.models import Simulation, Task, TaskStatus
+from functions.common.models import Task, TaskStatus
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
+from functions.task_types import TASK_TYPES
+from functions.task_types import registry as task_types
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f0e-6a43-4c4f-9d7e-2b1f3c5a9e10")
 MAX_NESTING_DEPTH = 64
@@ -76,8 +77,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_payload(body: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or a typed 400/413 error."""
+def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = None) -> dict[str, Any]:
+    """The request body as a JSON object its task type accepts, or a typed 400/413 error."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLargeError(f"the body is {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     if not body.strip():
@@ -92,11 +93,12 @@ def parse_payload(body: bytes) -> dict[str, Any]:
         raise PayloadNotObjectError(f"the body must be a JSON object, not {type(payload).__name__}")
     if _depth(payload) > MAX_NESTING_DEPTH:
         raise InvalidRequestError(f"the body nests deeper than {MAX_NESTING_DEPTH} levels")
-    if "simulate" in payload:
-        try:
-            Simulation.model_validate(payload["simulate"])
-        except ValidationError as exc:
-            raise InvalidRequestError(f"'simulate' is invalid: {exc.errors(include_url=False)}") from exc
+    try:
+        TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
+    except task_types.UnknownTaskTypeError as exc:
+        raise UnknownTaskTypeError(str(exc), knownTypes=exc.known) from exc
+    except task_types.InvalidTaskPayloadError as exc:
+        raise InvalidRequestError(str(exc), taskType=exc.type_name, fields=exc.problems) from exc
     return payload
 
 
@@ -114,10 +116,17 @@ def task_id_for(idempotency_key: str | None) -> str:
 
 
 def submit_task(
-    body: bytes, idempotency_key: str | None, *, table: TasksTable, queue: TasksQueue, clock: Clock
+    body: bytes,
+    idempotency_key: str | None,
+    *,
+    table: TasksTable,
+    queue: TasksQueue,
+    clock: Clock,
+    environment: task_types.TaskEnvironment | None = None,
 ) -> Submission:
+    """Validate (nothing is stored for a refused body), create, enqueue."""
     key = validate_idempotency_key(idempotency_key)
-    payload = parse_payload(body)
+    payload = parse_payload(body, environment)
     now = iso(clock())
     task = Task(
         task_id=task_id_for(key),

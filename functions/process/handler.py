@@ -17,15 +17,19 @@ from functions.common.models import ProcessRequest
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.processing import Work, process_task
 from functions.common.tasks_table import TasksTable
-from functions.common.work import SimulatedWork
 from functions.process.settings import ProcessSettings
+from functions.task_types import TASK_TYPES
+from functions.task_types.destinations import DestinationPolicy, parse_allowed_hosts
+from functions.task_types.registry import TaskEnvironment, TaskWork
 
 
 @dataclass
 class Dependencies:
     table: TasksTable
-    work: Work
+    environment: TaskEnvironment
     lease: timedelta
+    work: TaskWork = TASK_TYPES.run
+    """One attempt of a task by its type (the registry; a test may substitute its own)."""
 
 
 @dependencies_factory
@@ -33,7 +37,11 @@ def dependencies() -> Dependencies:
     settings = ProcessSettings.from_env()
     return Dependencies(
         table=TasksTable(dynamodb_client(), settings.tasks_table),
-        work=SimulatedWork(settings.failure_rate, settings.failure_seed),
+        environment=TaskEnvironment(
+            failure_rate=settings.failure_rate,
+            failure_seed=settings.failure_seed,
+            destinations=DestinationPolicy(parse_allowed_hosts(settings.webhook_allowed_hosts)),
+        ),
         lease=timedelta(seconds=settings.lease_seconds),
     )
 
@@ -44,9 +52,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = ProcessRequest.model_validate(event)
     logger.append_keys(taskId=request.task_id)
     deps = dependencies()
+    remaining = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    work: Work = lambda task: deps.work(task, deps.environment, remaining)  # noqa: E731
     try:
         with misconfiguration_reported():
-            outcome = process_task(request, table=deps.table, work=deps.work, clock=utc_now, lease=deps.lease)
+            outcome = process_task(request, table=deps.table, work=work, clock=utc_now, lease=deps.lease)
     except (TaskFailedError, PermanentTaskError) as exc:
         metrics.add_metric(name="AttemptsFailed", unit=MetricUnit.Count, value=1)
         metrics.add_metadata(key="error", value=type(exc).__name__)

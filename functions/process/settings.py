@@ -13,3 +13,5 @@ class ProcessSettings(Settings):
     failure_seed: str | None = Field(default=None, alias=Env.FAILURE_SEED)
     lease_seconds: int = Field(gt=0, alias=Env.LEASE_SECONDS)
     """How long a claim keeps a duplicate execution out; longer than one process invocation."""
+    webhook_allowed_hosts: str = Field(default="", alias=Env.WEBHOOK_ALLOWED_HOSTS)
+    """Comma-separated hosts the webhook type may reach whatever their address or scheme."""

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -42,8 +43,9 @@ from functions.common.clock import utc_now
 from functions.common.errors import TransitionRefusedError
 from functions.common.models import Task, TaskStatus
 from functions.common.reconciliation import sweep
-from functions.common.work import SimulatedWork
 from functions.common.workflow import execution_name
+from functions.task_types import runner
+from functions.task_types.registry import TaskEnvironment
 from infra.spec import Function
 from tests.fixtures.stack import Stack
 
@@ -125,7 +127,7 @@ class Chaos:
         return hit
 
     def install(self, failure_rate: float, seed: str) -> None:
-        self._crash_after_work(SimulatedWork(failure_rate, seed))
+        self._crash_after_work(runner(TaskEnvironment(failure_rate=failure_rate, failure_seed=seed)))
         self._throttle_process_writes()
         self.stack.dependencies(Function.PROCESS).lease = LEASE
         self.stack.runtime.timeout_scale = TIMEOUT_SCALE
@@ -133,7 +135,7 @@ class Chaos:
         self.stack.runtime.after_hooks.append(self._after)
         self._fail_workflow_writes()
 
-    def _crash_after_work(self, work: SimulatedWork) -> None:
+    def _crash_after_work(self, work: Callable[[Task], dict[str, Any]]) -> None:
         def crashing_work(task: Task) -> dict[str, Any]:
             result = work(task)
             if self.chance(self.rates.process_crash_after_work, "process crash after work"):

@@ -25,6 +25,7 @@ def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
         "GET /tasks/{taskId}",
         "DELETE /tasks/{taskId}",
         "POST /tasks/{taskId}/redrive",
+        "GET /task-types",
     }
     assert all(route["AuthorizationType"] == "NONE" for route in routes.values())
     dev.template.has_resource_properties(

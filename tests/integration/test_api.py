@@ -212,3 +212,66 @@ def test_store_unavailable_is_a_json_error_and_nothing_is_enqueued(stack: Stack)
     assert response.status == 500
     assert response.body["error"]["code"] == "MISCONFIGURED"
     assert _queued_ids(stack) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "detail"),
+    [
+        ({"type": "email", "to": "a@b.example"}, "UNKNOWN_TASK_TYPE", "knownTypes"),
+        ({"type": "webhook"}, "INVALID_REQUEST", "fields"),
+        (
+            {"type": "webhook", "url": "https://169.254.169.254/latest/meta-data/"},
+            "INVALID_REQUEST",
+            "fields",
+        ),
+        ({"type": "webhook", "url": "https://[fd00:ec2::254]/"}, "INVALID_REQUEST", "fields"),
+        ({"type": "webhook", "url": "http://hooks.example.com/"}, "INVALID_REQUEST", "fields"),
+        (
+            {"type": "webhook", "url": "https://h.example.com/", "headers": {"Host": "x"}},
+            "INVALID_REQUEST",
+            "fields",
+        ),
+    ],
+)
+def test_unknown_types_and_payloads_their_type_refuses_are_400_and_write_nothing(
+    stack: Stack, body: dict[str, object], code: str, detail: str
+) -> None:
+    response = stack.api("POST", "/tasks", body, {"Idempotency-Key": "typed-1"})
+
+    _assert_error(response, 400, code)
+    assert response.body["error"][detail]
+    assert stack.clients.dynamodb.scan(TableName=stack.resources.table)["Count"] == 0
+    assert _queued_ids(stack) == []
+
+
+def test_an_unknown_type_names_the_known_ones(stack: Stack) -> None:
+    response = stack.api("POST", "/tasks", {"type": "email"})
+    assert response.body["error"]["knownTypes"] == ["simulated", "webhook"]
+
+
+def test_an_invalid_webhook_names_each_offending_field(stack: Stack) -> None:
+    response = stack.api(
+        "POST", "/tasks", {"type": "webhook", "url": "ftp://x.example", "timeoutSeconds": 99}
+    )
+    error = response.body["error"]
+    assert error["taskType"] == "webhook"
+    assert set(error["fields"]) == {"timeoutSeconds"}
+    response = stack.api("POST", "/tasks", {"type": "webhook", "url": "ftp://x.example"})
+    assert set(response.body["error"]["fields"]) == {"url"}
+    assert "only https" in response.body["error"]["fields"]["url"]
+
+
+def test_the_task_types_are_listed_with_their_schemas(stack: Stack) -> None:
+    response = stack.api("GET", "/task-types")
+
+    assert response.status == 200
+    types = {entry["name"]: entry for entry in response.body["items"]}
+    assert set(types) == {"simulated", "webhook"}
+    assert types["simulated"]["default"] is True
+    assert types["webhook"]["schema"]["properties"]["url"]["type"] == "string"
+
+
+def test_a_typed_simulated_task_is_accepted_like_an_untyped_one(stack: Stack) -> None:
+    response = stack.api("POST", "/tasks", {"type": "simulated", "n": 1})
+    assert response.status == 202
+    assert stack.task(response.body["taskId"]).payload == {"type": "simulated", "n": 1}

@@ -7,7 +7,8 @@ import pytest
 from functions.common.dead_letters import DeadLetterKind, classify
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import Task, TaskStatus
-from functions.common.work import SimulatedWork
+from functions.task_types import runner
+from functions.task_types.registry import TaskEnvironment
 
 pytestmark = pytest.mark.unit
 
@@ -25,7 +26,7 @@ def _task(payload: dict[str, object], attempts: int, task_id: str = "t-1") -> Ta
 
 
 def test_simulated_failures_fail_exactly_the_first_n_attempts() -> None:
-    work = SimulatedWork(failure_rate=1.0)
+    work = runner(TaskEnvironment(failure_rate=1.0))
     for attempt in (1, 2):
         with pytest.raises(TaskFailedError):
             work(_task({"simulate": {"failures": 2}}, attempt))
@@ -34,12 +35,12 @@ def test_simulated_failures_fail_exactly_the_first_n_attempts() -> None:
 
 def test_permanent_simulation_raises_the_non_retryable_error() -> None:
     with pytest.raises(PermanentTaskError):
-        SimulatedWork(0.0)(_task({"simulate": {"permanent": True}}, 1))
+        runner(TaskEnvironment())(_task({"simulate": {"permanent": True}}, 1))
 
 
 def test_seeded_random_failures_are_reproducible_and_near_the_rate() -> None:
     def outcomes(seed: str) -> list[bool]:
-        work = SimulatedWork(failure_rate=0.3, seed=seed)
+        work = runner(TaskEnvironment(failure_rate=0.3, failure_seed=seed))
         results = []
         for index in range(2000):
             try:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from functions.common.models import Task, TaskStatus
-from functions.common.work import SimulatedWork
+from functions.task_types import runner
+from functions.task_types.registry import TaskEnvironment
 from infra.spec import Function
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, states_entered
@@ -63,7 +64,7 @@ def test_redelivered_message_for_a_finished_task_starts_nothing(stack: Stack) ->
 def test_concurrent_duplicate_execution_is_kept_out_by_the_claim(stack: Stack) -> None:
     """While execution A holds the claim and works, duplicate B runs start to finish and skips."""
     task_id = stack.submit({"n": 3})
-    inner = SimulatedWork(0.0)
+    inner = runner(TaskEnvironment())
     duplicate: dict[str, Any] = {}
 
     def work_that_starts_a_duplicate(task: Task) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def test_holder_whose_lease_expired_cannot_overwrite_the_new_holders_success(sta
     A's late result is refused: the record keeps B's success (the work ran twice, recorded once)."""
     task_id = stack.submit({"n": 6})
     stack.dependencies(Function.PROCESS).lease = timedelta(0)
-    inner = SimulatedWork(0.0)
+    inner = runner(TaskEnvironment())
     late: dict[str, Any] = {}
 
     def slow_first_run(task: Task) -> dict[str, Any]:

@@ -1,0 +1,167 @@
+"""The task-type registry: what a task of each type accepts and how one attempt of it runs.
+
+A type is one module defining a ``TaskType`` subclass, and one line in
+``functions/task_types/__init__.py`` registers it. A type names:
+
+- ``name`` (the body's ``"type"``) and ``description``;
+- ``payload``: a pydantic model the whole body is validated against at submit (400 naming the
+  fields, nothing stored) and again before each attempt;
+- ``admit``: checks beyond the model that need the deployment's settings (the webhook's SSRF
+  policy), also run at submit and before each attempt;
+- ``run``: one attempt. It returns the result stored on the record, or raises
+  ``TaskFailedError`` (retryable: the state machine's backoff retrier) or ``PermanentTaskError``
+  (the Catch path: FAILED and dead-lettered). Step Functions matches the error's class name
+  exactly, so raise these two classes themselves, never subclasses; anything else a type raises
+  is a bug and goes to Catch unretried.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from functions.common.errors import PermanentTaskError
+from functions.common.models import Task
+from functions.task_types.destinations import DestinationPolicy
+
+P = TypeVar("P", bound=BaseModel)
+TYPE_FIELD = "type"
+
+
+@dataclass(frozen=True)
+class TaskEnvironment:
+    """The deployment's settings a task type may read."""
+
+    failure_rate: float = 0.0
+    failure_seed: str | None = None
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a task, as its type's ``run`` sees it."""
+
+    task_id: str
+    number: int
+    """1-based, over every run of the task."""
+    environment: TaskEnvironment
+    remaining_seconds: Callable[[], float] = lambda: float("inf")
+    """Time left before the function's timeout."""
+
+
+TaskWork = Callable[["Task", TaskEnvironment, Callable[[], float]], dict[str, Any]]
+"""(task, environment, remaining seconds) → result: ``TaskTypes.run``."""
+
+
+class InvalidTaskPayloadError(ValueError):
+    def __init__(self, type_name: str, problems: Mapping[str, str]) -> None:
+        self.type_name = type_name
+        self.problems = dict(problems)
+        """Field path (``headers.Host``; ``""`` for the body) → what is wrong with it."""
+        listed = "; ".join(f"{path or 'body'}: {problem}" for path, problem in self.problems.items())
+        super().__init__(f"invalid {type_name} task: {listed}")
+
+
+class UnknownTaskTypeError(ValueError):
+    def __init__(self, name: object, known: Iterable[str]) -> None:
+        self.known = sorted(known)
+        super().__init__(f"unknown task type {name!r}; known types: {', '.join(self.known)}")
+
+
+class TaskType(ABC, Generic[P]):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    payload: type[P]
+
+    def admit(self, payload: P, environment: TaskEnvironment) -> None:
+        """Refuse what the model cannot see (raise ``InvalidTaskPayloadError``)."""
+
+    @abstractmethod
+    def run(self, payload: P, attempt: Attempt) -> dict[str, Any]:
+        """One attempt: the result, or ``TaskFailedError`` / ``PermanentTaskError``."""
+
+    def parse(self, body: Mapping[str, Any]) -> P:
+        try:
+            return self.payload.model_validate(body)
+        except ValidationError as exc:
+            raise InvalidTaskPayloadError(self.name, _problems(exc)) from exc
+
+    def validate(self, body: Mapping[str, Any], environment: TaskEnvironment) -> P:
+        """At submit: the model, then ``admit``."""
+        payload = self.parse(body)
+        self.admit(payload, environment)
+        return payload
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.payload.model_json_schema(by_alias=True)
+
+
+def _problems(exc: ValidationError) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        path = ".".join(str(part) for part in error["loc"])
+        problems.setdefault(path, str(error["msg"]))
+    return problems
+
+
+class TaskTypes:
+    """The registered types; the first is the default, for bodies without ``"type"``."""
+
+    def __init__(self, *types: TaskType[Any]) -> None:
+        if not types:
+            raise ValueError("register at least the default type")
+        self._types = {task_type.name: task_type for task_type in types}
+        if len(self._types) != len(types):
+            raise ValueError("two task types share a name")
+        self.default = types[0]
+
+    def __iter__(self) -> Any:
+        return iter(self._types.values())
+
+    def names(self) -> list[str]:
+        return list(self._types)
+
+    def of(self, body: Mapping[str, Any]) -> TaskType[Any]:
+        name = body.get(TYPE_FIELD)
+        if name is None:
+            return self.default
+        if not isinstance(name, str) or name not in self._types:
+            raise UnknownTaskTypeError(name, self._types)
+        return self._types[name]
+
+    def validate(self, body: Mapping[str, Any], environment: TaskEnvironment) -> TaskType[Any]:
+        """At submit: the body's type, its payload valid and admitted; raises otherwise."""
+        task_type = self.of(body)
+        task_type.validate(body, environment)
+        return task_type
+
+    def run(
+        self, task: Task, environment: TaskEnvironment, remaining_seconds: Callable[[], float]
+    ) -> dict[str, Any]:
+        """One attempt of ``task`` by its type. A stored payload its type no longer accepts
+        (the type was removed or its model changed since submit) fails permanently. ``admit``
+        is the type's to repeat in ``run`` where it matters, with the error it chooses (the
+        webhook re-checks its destination, and a name that no longer resolves is retryable)."""
+        try:
+            task_type = self.of(task.payload)
+            payload = task_type.parse(task.payload)
+        except (UnknownTaskTypeError, InvalidTaskPayloadError) as exc:
+            raise PermanentTaskError(str(exc)) from exc
+        return task_type.run(payload, Attempt(task.task_id, task.attempts, environment, remaining_seconds))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """``GET /task-types``: each type's name, description, JSON Schema and whether it is the
+        default."""
+        return [
+            {
+                "name": task_type.name,
+                "description": task_type.description,
+                "default": task_type is self.default,
+                "schema": task_type.json_schema(),
+            }
+            for task_type in self
+        ]

@@ -1,0 +1,217 @@
+"""The ``webhook`` type: POST a JSON body to a URL, with retries, backoff and the DLQ behind it.
+
+Body: ``{"type": "webhook", "url": "https://…", "body": <any JSON>, "headers": {…},
+"timeoutSeconds": 10}``. Each attempt POSTs ``body`` as JSON with ``Idempotency-Key: <taskId>``
+(the same on every attempt and run, so a receiver can drop at-least-once duplicates) and the
+given headers. Redirects are not followed.
+
+How an attempt ends:
+
+==================================================  =====================================
+connection refused or reset, DNS failure, TLS       ``TaskFailedError``: retried
+error, a timeout (connect or read), 408, 429, 5xx
+2xx                                                 success: status, latency, response
+                                                    body (first 1 KiB) on the record
+3xx (not followed), any other 4xx, a destination    ``PermanentTaskError``: FAILED, DLQ
+the SSRF policy refuses now
+==================================================  =====================================
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+import urllib3
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.task_types.destinations import (
+    MAX_URL_LENGTH,
+    Destination,
+    DestinationRefusedError,
+    DestinationUnresolvedError,
+)
+from functions.task_types.registry import Attempt, InvalidTaskPayloadError, TaskEnvironment, TaskType
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+MAX_TIMEOUT_SECONDS = 20.0
+"""Below the process function's timeout (the spec checks it), with time to record the result."""
+MAX_RESPONSE_BYTES = 1024
+MAX_HEADERS = 32
+USER_AGENT = "process-task-manager-webhook/1"
+REFUSED_HEADERS = frozenset(
+    {
+        # Hop-by-hop (RFC 9110 §7.6.1) and the ones the connection itself sets.
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        # Set by the delivery: the body is JSON, the key is the task id.
+        "content-type",
+        "idempotency-key",
+    }
+)
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+RETRYABLE_STATUSES = frozenset({408, 429})
+_SAFETY_SECONDS = 2.0
+"""Kept back from the function's remaining time, to record the outcome."""
+
+
+class WebhookPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+
+    type: Literal["webhook"]
+    url: str = Field(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        description="https URL of the receiver; private, loopback, link-local and other non-public "
+        "addresses are refused unless the host is in WEBHOOK_ALLOWED_HOSTS",
+    )
+    body: JsonValue = Field(default=None, description="Any JSON value, POSTed as the request body")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_HEADERS,
+        description="Extra request headers; hop-by-hop headers, Host, Content-Type, Content-Length "
+        "and Idempotency-Key are refused",
+    )
+    timeout_seconds: float = Field(
+        default=DEFAULT_TIMEOUT_SECONDS,
+        gt=0,
+        le=MAX_TIMEOUT_SECONDS,
+        alias="timeoutSeconds",
+        description="Per attempt: connect plus response; a timeout is retried",
+    )
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not name or not set(name) <= _TOKEN:
+                raise ValueError(f"{name!r} is not a valid header name")
+            if name.lower() in REFUSED_HEADERS:
+                raise ValueError(f"the {name} header is refused (set by the delivery or hop-by-hop)")
+            if any(ch in value for ch in "\r\n\0"):
+                raise ValueError(f"the value of {name} contains a line break or NUL")
+            if len(value) > 4096:
+                raise ValueError(f"the value of {name} is longer than 4096 characters")
+        return headers
+
+
+class Webhook(TaskType[WebhookPayload]):
+    name = "webhook"
+    description = (
+        "Deliver a JSON body to an https URL with Idempotency-Key: <taskId>; connection errors, "
+        "timeouts, 408, 429 and 5xx are retried with backoff, other answers end the task"
+    )
+    payload = WebhookPayload
+
+    def admit(self, payload: WebhookPayload, environment: TaskEnvironment) -> None:
+        try:
+            environment.destinations.check(payload.url)
+        except (DestinationRefusedError, DestinationUnresolvedError) as exc:
+            raise InvalidTaskPayloadError(self.name, {"url": str(exc)}) from exc
+
+    def run(self, payload: WebhookPayload, attempt: Attempt) -> dict[str, Any]:
+        try:
+            destination = attempt.environment.destinations.check(payload.url)
+        except DestinationRefusedError as exc:
+            raise PermanentTaskError(f"destination refused: {exc}") from exc
+        except DestinationUnresolvedError as exc:
+            raise TaskFailedError(str(exc)) from exc
+        timeout = min(payload.timeout_seconds, attempt.remaining_seconds() - _SAFETY_SECONDS)
+        if timeout <= 0:
+            raise TaskFailedError("no time left in this invocation to deliver")
+        headers = {
+            **payload.headers,
+            "Content-Type": "application/json",
+            "Idempotency-Key": attempt.task_id,
+            "User-Agent": USER_AGENT,
+            "Host": _host_header(destination),
+        }
+        body = json.dumps(payload.body, separators=(",", ":"), ensure_ascii=False).encode()
+        started = time.perf_counter()
+        status, text, truncated = _post(destination, body, headers, timeout)
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        answered = f"the receiver answered {status}"
+        if status in RETRYABLE_STATUSES or status >= 500:
+            raise TaskFailedError(f"{answered}; retrying")
+        if 300 <= status < 400:
+            raise PermanentTaskError(f"{answered} (a redirect, not followed)")
+        if not 200 <= status < 300:
+            raise PermanentTaskError(answered)
+        return {
+            "statusCode": status,
+            "latencyMs": latency_ms,
+            "responseBody": text,
+            "responseTruncated": truncated,
+        }
+
+
+def _host_header(destination: Destination) -> str:
+    host = f"[{destination.host}]" if ":" in destination.host else destination.host
+    default = 443 if destination.scheme == "https" else 80
+    return host if destination.port == default else f"{host}:{destination.port}"
+
+
+def _post(
+    destination: Destination, body: bytes, headers: dict[str, str], timeout: float
+) -> tuple[int, str, bool]:
+    """POST to the approved addresses in turn (never re-resolving the name): (status, the
+    response's first bytes as text, whether it was longer). Raises ``TaskFailedError`` if no
+    address answers."""
+    failures: list[str] = []
+    deadline = time.monotonic() + timeout
+    for address in destination.addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        pool = _pool(destination, address, left)
+        try:
+            response = pool.urlopen(
+                "POST",
+                destination.target,
+                body=body,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+            try:
+                content = response.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
+            finally:
+                response.release_conn()
+        except urllib3.exceptions.HTTPError as exc:
+            failures.append(f"{address}: {type(exc).__name__}")
+            continue
+        finally:
+            pool.close()
+        text = content[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
+        return response.status, text, len(content) > MAX_RESPONSE_BYTES
+    raise TaskFailedError(f"could not deliver to {destination.host}: {'; '.join(failures) or 'timed out'}")
+
+
+def _pool(destination: Destination, address: str, timeout: float) -> urllib3.HTTPConnectionPool:
+    """A connection to ``address``, with TLS verified against the URL's host name."""
+    limits = urllib3.Timeout(connect=min(timeout, 5.0), read=timeout)
+    if destination.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            destination.port,
+            timeout=limits,
+            retries=False,
+            maxsize=1,
+            cert_reqs="CERT_REQUIRED",
+            server_hostname=destination.host,
+            assert_hostname=destination.host,
+        )
+    return urllib3.HTTPConnectionPool(address, destination.port, timeout=limits, retries=False, maxsize=1)

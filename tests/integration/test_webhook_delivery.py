@@ -1,0 +1,130 @@
+"""Webhook delivery against a real HTTP receiver on 127.0.0.1 (allowed by name, as
+``WEBHOOK_ALLOWED_HOSTS=127.0.0.1`` allows it): each answer class mapped to the error the state
+machine retries or catches. The whole pipeline is exercised through the local stack in
+tests/e2e/test_webhooks.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.task_types.destinations import DestinationPolicy, DestinationRefusedError
+from functions.task_types.registry import Attempt, TaskEnvironment
+from functions.task_types.webhook import MAX_RESPONSE_BYTES, Webhook, WebhookPayload
+from tests.fixtures.receiver import Receiver, running_receiver
+
+pytestmark = pytest.mark.integration
+ALLOWED = TaskEnvironment(destinations=DestinationPolicy(["127.0.0.1"]))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+def _deliver(url: str, environment: TaskEnvironment = ALLOWED, **fields: object) -> dict[str, object]:
+    payload = WebhookPayload.model_validate({"type": "webhook", "url": url, "body": {"order": 7}, **fields})
+    return Webhook().run(payload, Attempt("task-42", 1, environment))
+
+
+def test_a_2xx_is_delivered_with_the_body_the_idempotency_key_and_the_headers(receiver: Receiver) -> None:
+    url = receiver.answer("/hook", (201, b'{"id": "r-1"}', {}, 0.0))
+
+    result = _deliver(url, headers={"Authorization": "Bearer abc", "X-Trace": "t"})
+
+    assert result["statusCode"] == 201
+    assert result["responseBody"] == '{"id": "r-1"}'
+    assert result["responseTruncated"] is False
+    assert isinstance(result["latencyMs"], float)
+    (request,) = receiver.to("/hook")
+    assert request.method == "POST"
+    assert request.json() == {"order": 7}
+    assert request.headers["Idempotency-Key"] == "task-42"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Authorization"] == "Bearer abc"
+    assert request.headers["Host"] == f"127.0.0.1:{receiver.port}"
+
+
+def test_a_long_response_is_truncated_on_the_record(receiver: Receiver) -> None:
+    url = receiver.answer("/big", (200, b"x" * 5000, {}, 0.0))
+    result = _deliver(url)
+    assert result["responseBody"] == "x" * MAX_RESPONSE_BYTES
+    assert result["responseTruncated"] is True
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429, 408])
+def test_5xx_429_and_408_are_retryable(receiver: Receiver, status: int) -> None:
+    url = receiver.answer("/busy", status)
+    with pytest.raises(TaskFailedError, match=str(status)):
+        _deliver(url)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 422])
+def test_other_4xx_are_permanent(receiver: Receiver, status: int) -> None:
+    url = receiver.answer("/refuses", status)
+    with pytest.raises(PermanentTaskError, match=str(status)):
+        _deliver(url)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed(receiver: Receiver, status: int) -> None:
+    landing = receiver.answer("/landing", 200)
+    url = receiver.answer("/moved", (status, b"", {"Location": landing}, 0.0))
+
+    with pytest.raises(PermanentTaskError, match="redirect, not followed"):
+        _deliver(url)
+    assert receiver.to("/landing") == []
+
+
+def test_a_redirect_towards_a_refused_address_is_never_followed(receiver: Receiver) -> None:
+    url = receiver.answer("/to-metadata", (302, b"", {"Location": "http://169.254.169.254/latest/"}, 0.0))
+    with pytest.raises(PermanentTaskError, match="redirect"):
+        _deliver(url)
+
+
+def test_a_timeout_is_retryable_and_bounded_by_the_payloads_timeout(receiver: Receiver) -> None:
+    url = receiver.answer("/slow", (200, b"{}", {}, 3.0))
+    started = time.monotonic()
+    with pytest.raises(TaskFailedError, match="ReadTimeoutError"):
+        _deliver(url, timeoutSeconds=0.5)
+    assert time.monotonic() - started < 2.5
+
+
+def test_the_timeout_never_outlives_the_invocation(receiver: Receiver) -> None:
+    url = receiver.answer("/slow", (200, b"{}", {}, 3.0))
+    payload = WebhookPayload.model_validate({"type": "webhook", "url": url, "timeoutSeconds": 20})
+    started = time.monotonic()
+    with pytest.raises(TaskFailedError):
+        Webhook().run(payload, Attempt("t", 1, ALLOWED, remaining_seconds=lambda: 2.6))
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_connection_refused_is_retryable(receiver: Receiver) -> None:
+    url = receiver.answer("/x", 200).replace(str(receiver.port), "1")
+    with pytest.raises(TaskFailedError, match="could not deliver"):
+        _deliver(url)
+
+
+def test_the_receiver_is_refused_unless_its_host_is_allowed(receiver: Receiver) -> None:
+    url = receiver.answer("/hook", 200)
+    with pytest.raises(PermanentTaskError, match="destination refused"):
+        _deliver(url, environment=TaskEnvironment())
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize("name", ["localhost", "LOCALHOST."])
+def test_names_this_machine_resolves_to_loopback_are_refused_and_not_contacted(
+    receiver: Receiver, name: str
+) -> None:
+    """The system resolver, as on Lambda: ``localhost`` resolves from /etc/hosts."""
+    url = receiver.answer("/hook", 200).replace("http://127.0.0.1", f"https://{name}")
+    with pytest.raises(DestinationRefusedError, match="loopback"):
+        DestinationPolicy().check(url)
+    # Allowing 127.0.0.1 by name allows that host, not every name that resolves to it.
+    with pytest.raises(PermanentTaskError, match="loopback"):
+        _deliver(url, environment=ALLOWED)
+    assert receiver.requests == []

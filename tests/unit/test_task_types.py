@@ -1,0 +1,107 @@
+"""The task-type registry: the default type, unknown types, invalid payloads, the schemas."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from functions.common.errors import InvalidRequestError, PermanentTaskError, UnknownTaskTypeError
+from functions.common.models import Task, TaskStatus
+from functions.common.submission import parse_payload
+from functions.task_types import TASK_TYPES, runner
+from functions.task_types.registry import TaskEnvironment
+from functions.task_types.webhook import REFUSED_HEADERS, WebhookPayload
+
+pytestmark = pytest.mark.unit
+
+
+def _task(payload: dict[str, Any]) -> Task:
+    return Task(
+        task_id="t-1",
+        status=TaskStatus.RUNNING,
+        payload=payload,
+        attempts=1,
+        created_at="c",
+        updated_at="u",
+        request_hash="h",
+    )
+
+
+def test_a_body_without_a_type_is_the_default_simulated_type_as_before() -> None:
+    assert TASK_TYPES.default.name == "simulated"
+    assert TASK_TYPES.of({"hello": "world"}) is TASK_TYPES.default
+    assert TASK_TYPES.of({"type": "simulated", "n": 1}) is TASK_TYPES.default
+    assert parse_payload(b'{"hello": "world", "nested": {"type": "anything"}}') == {
+        "hello": "world",
+        "nested": {"type": "anything"},
+    }
+    assert runner(TaskEnvironment())(_task({"n": 1}))["attempt"] == 1
+
+
+@pytest.mark.parametrize("name", ["email", "", "WEBHOOK", 7, ["webhook"], {"name": "webhook"}])
+def test_an_unknown_type_is_400_listing_the_known_ones(name: object) -> None:
+    body = json.dumps({"type": name, "url": "https://a.example"}).encode()
+    with pytest.raises(UnknownTaskTypeError) as refused:
+        parse_payload(body)
+    assert refused.value.status_code == 400
+    assert refused.value.details["knownTypes"] == ["simulated", "webhook"]
+    assert "simulated, webhook" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        (b'{"type": "webhook"}', {"url"}),
+        (b'{"type": "webhook", "url": 5}', {"url"}),
+        (b'{"type": "webhook", "url": "https://a.example", "extra": 1}', {"extra"}),
+        (b'{"type": "webhook", "url": "https://a.example", "timeoutSeconds": 60}', {"timeoutSeconds"}),
+        (b'{"type": "webhook", "url": "https://a.example", "headers": {"Host": "b"}}', {"headers"}),
+        (b'{"type": "webhook", "url": "https://a.example", "headers": {"X-A": 1}}', {"headers.X-A"}),
+        (b'{"type": "webhook", "url": "ftp://a.example"}', {"url"}),
+        (b'{"simulate": {"failures": "2"}}', {"simulate.failures"}),
+        (b'{"simulate": {"unknown": 1}}', {"simulate.unknown"}),
+    ],
+)
+def test_an_invalid_payload_is_400_naming_the_fields(body: bytes, fields: set[str]) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_payload(body)
+    assert refused.value.code == "INVALID_REQUEST"
+    assert set(refused.value.details["fields"]) == fields  # type: ignore[call-overload]
+    for field in fields:
+        assert field in refused.value.message
+
+
+@pytest.mark.parametrize("header", sorted(REFUSED_HEADERS))
+def test_hop_by_hop_host_and_delivery_headers_are_refused(header: str) -> None:
+    with pytest.raises(ValueError, match="refused"):
+        WebhookPayload.model_validate(
+            {"type": "webhook", "url": "https://a.example", "headers": {header.title(): "x"}}
+        )
+
+
+def test_a_header_value_cannot_smuggle_a_line_break() -> None:
+    with pytest.raises(ValueError, match="line break"):
+        WebhookPayload.model_validate(
+            {"type": "webhook", "url": "https://a.example", "headers": {"X-A": "1\r\nHost: evil"}}
+        )
+
+
+def test_a_stored_payload_its_type_no_longer_accepts_fails_permanently() -> None:
+    with pytest.raises(PermanentTaskError, match="unknown task type"):
+        runner(TaskEnvironment())(_task({"type": "retired-type"}))
+    with pytest.raises(PermanentTaskError, match="invalid webhook task"):
+        runner(TaskEnvironment())(_task({"type": "webhook"}))
+
+
+def test_each_type_describes_itself_with_a_json_schema() -> None:
+    described = {entry["name"]: entry for entry in TASK_TYPES.describe()}
+    assert set(described) == {"simulated", "webhook"}
+    assert [name for name, entry in described.items() if entry["default"]] == ["simulated"]
+    webhook = described["webhook"]["schema"]
+    assert webhook["required"] == ["type", "url"]
+    assert webhook["properties"]["type"]["const"] == "webhook"
+    assert "timeoutSeconds" in webhook["properties"]
+    assert described["simulated"]["schema"]["additionalProperties"] is True
+    assert all(entry["description"] for entry in described.values())
