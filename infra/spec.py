@@ -23,6 +23,7 @@ from functions.dispatch.settings import DispatchSettings
 from functions.monitor.settings import MonitorSettings
 from functions.process.settings import ProcessSettings
 from functions.reconcile.settings import ReconcileSettings
+from functions.task_types.webhook import MAX_TIMEOUT_SECONDS as WEBHOOK_MAX_TIMEOUT_SECONDS
 from infra.workflow_definition import PROCESS_STATE, worst_case_seconds
 
 PROJECT = "ptm"
@@ -340,12 +341,21 @@ class StageNames:
         return f"/aws/lambda/{self.function(function)}"
 
 
+WEBHOOK_MARGIN_SECONDS = 5
+"""Kept in a process invocation after the longest webhook timeout: the claim, the result write."""
+
+
 def check_invariants(timings: Timings = TIMINGS) -> None:
     """Raise if the declared timings contradict each other."""
     process_timeout = FUNCTIONS[Function.PROCESS].timeout_seconds
     if timings.lease_seconds <= process_timeout:
         raise ValueError(
             f"the lease ({timings.lease_seconds}s) must outlast one process invocation ({process_timeout}s)"
+        )
+    if process_timeout < WEBHOOK_MAX_TIMEOUT_SECONDS + WEBHOOK_MARGIN_SECONDS:
+        raise ValueError(
+            f"the longest webhook timeout ({WEBHOOK_MAX_TIMEOUT_SECONDS}s) leaves no time to record the "
+            f"outcome within one process invocation ({process_timeout}s)"
         )
     if timings.visibility_factor < 6:
         raise ValueError("a consumed queue's visibility must be at least 6x its consumer's timeout")

@@ -108,6 +108,9 @@ class TasksApi:
     def redrive(self, task_id: str) -> tuple[int, Any]:
         return self._call("POST", f"/tasks/{quote(task_id, safe='')}/redrive")
 
+    def task_types(self) -> tuple[int, Any]:
+        return self._call("GET", "/task-types")
+
 
 def tasks_api(
     endpoint: str, auth: str | None = None, region: str | None = None, profile: str | None = None

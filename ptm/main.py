@@ -146,6 +146,32 @@ def submit(
 
 
 @app.command()
+def types(
+    schema: Annotated[str | None, typer.Option("--schema", help="print this type's JSON Schema")] = None,
+) -> None:
+    """List the task types the deployment runs (submit one with {"type": NAME, ...})."""
+    body = _api(State.api.task_types)
+    if schema is not None:
+        match = [entry for entry in body["items"] if entry["name"] == schema]
+        if not match:
+            _fail(f"no task type {schema!r}; known: {', '.join(entry['name'] for entry in body['items'])}", 2)
+        print(json.dumps(match[0]["schema"], indent=2))
+        return
+    table = Table()
+    for column in ("type", "fields", "description"):
+        table.add_column(column)
+    for entry in body["items"]:
+        properties = entry["schema"].get("properties", {})
+        required = set(entry["schema"].get("required", []))
+        fields = ", ".join(
+            f"{name}{'' if name in required else '?'}" for name in properties if name != "type"
+        )
+        name = f"{entry['name']} (default)" if entry.get("default") else entry["name"]
+        table.add_row(name, fields, entry["description"])
+    _emit(body, table)
+
+
+@app.command()
 def status(task_id: str) -> None:
     """Show one task's record."""
     body = _api(State.api.get, task_id)

@@ -84,7 +84,9 @@ def user_environment(**extra: str) -> dict[str, str]:
     return {**base, **extra}
 
 
-def start_local_stack(log_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int, int]:
+def start_local_stack(
+    log_path: Path, *extra: str, environment: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], int, int]:
     api_port, emulator_port = free_port(), free_port()
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -102,7 +104,7 @@ def start_local_stack(log_path: Path, *extra: str) -> tuple[subprocess.Popen[str
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env=user_environment(),
+        env=user_environment(**(environment or {})),
     )
     return process, api_port, emulator_port
 

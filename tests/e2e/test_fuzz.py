@@ -2,10 +2,17 @@
 stack's HTTP API. Every check it has (no 5xx, status codes, content types, response schemas
 and headers as documented, schema-invalid input rejected, schema-valid input accepted) runs,
 except the three deviations schemathesis.toml declares with their reasons (two checks off
-everywhere, one more off for GET /tasks)."""
+everywhere, one more off for GET /tasks).
+
+The webhook type is left out of the generated bodies (``fuzzed_document``): its URL is checked
+against the SSRF policy and its headers against rules JSON Schema cannot state, so a schema-valid
+webhook body is rightly a 400, and an admitted one would send traffic to a generated host. Its
+refusals and deliveries have their own tests (tests/unit/test_destinations.py,
+tests/integration/test_webhook_delivery.py, tests/e2e/test_webhooks.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -14,6 +21,19 @@ from pathlib import Path
 from tests.e2e.conftest import REPO, RunningStack, user_environment
 
 MIN_REQUESTS = 1000
+UNFUZZED_BODIES = {"#/components/schemas/WebhookPayload"}
+
+
+def fuzzed_document(directory: Path) -> Path:
+    """docs/openapi.json without the task types whose bodies must not be generated."""
+    document = json.loads((REPO / "docs" / "openapi.json").read_text())
+    body = document["paths"]["/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    kept = [alternative for alternative in body["oneOf"] if alternative.get("$ref") not in UNFUZZED_BODIES]
+    assert len(kept) == len(body["oneOf"]) - len(UNFUZZED_BODIES), "the webhook type moved: update this test"
+    body["oneOf"] = kept
+    path = directory / "openapi.json"
+    path.write_text(json.dumps(document))
+    return path
 
 
 def test_generated_requests_find_no_server_error_or_contract_violation(
@@ -24,7 +44,7 @@ def test_generated_requests_find_no_server_error_or_contract_violation(
         [
             str(schemathesis),
             "run",
-            "docs/openapi.json",
+            str(fuzzed_document(tmp_path)),
             "--url",
             local_stack.api,
             "--max-examples",

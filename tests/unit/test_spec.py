@@ -149,3 +149,14 @@ def test_a_function_reads_only_its_own_bound_environment(monkeypatch: pytest.Mon
     assert os.environ[Env.RECONCILE_AFTER_SECONDS] == "900"
     with function_environment({Env.TASKS_TABLE: "t", Env.FAILURE_RATE: "0", Env.LEASE_SECONDS: "5"}):
         assert ProcessSettings.from_env().lease_seconds == 5
+
+
+def test_a_webhook_timeout_the_process_invocation_cannot_hold_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infra import spec
+
+    check_invariants()
+    monkeypatch.setattr(spec, "WEBHOOK_MAX_TIMEOUT_SECONDS", spec.FUNCTIONS[Function.PROCESS].timeout_seconds)
+    with pytest.raises(ValueError, match="webhook timeout"):
+        check_invariants()

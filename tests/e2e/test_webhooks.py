@@ -1,0 +1,197 @@
+"""Webhooks through the whole local stack, to a real receiver on 127.0.0.1: submit → queue →
+dispatch → the state machine's Retry and Catch → the record. The stack is started as
+``WEBHOOK_ALLOWED_HOSTS=127.0.0.1 make local`` starts it (the variable from its environment).
+Every test sends traffic to 127.0.0.1 only; refused targets are never contacted."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.spec import LOCAL_CREDENTIALS
+from tests.e2e.conftest import NAMES, RunningStack, start_local_stack, stop, wait_until_serving
+from tests.fixtures.receiver import Receiver, running_receiver
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def webhook_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    log_path = tmp_path_factory.mktemp("webhook-stack") / "local.log"
+    process, api_port, emulator_port = start_local_stack(
+        log_path,
+        "--time-scale",
+        "0.01",
+        "--failure-seed",
+        "webhooks",
+        environment={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+        wait_until_serving(api, process, log_path)
+        os.environ.update(LOCAL_CREDENTIALS)
+        yield RunningStack(process, api, f"http://127.0.0.1:{emulator_port}", log_path)
+    finally:
+        if process.poll() is None:
+            stop(process)
+
+
+def _call(stack: RunningStack, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{stack.api}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _submit(stack: RunningStack, url: str, **fields: Any) -> str:
+    status, body = _call(stack, "POST", "/tasks", {"type": "webhook", "url": url, **fields})
+    assert status == 202, body
+    return str(body["taskId"])
+
+
+def _finished(stack: RunningStack, task_id: str, within: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        _, record = _call(stack, "GET", f"/tasks/{task_id}")
+        if record["status"] in {"SUCCEEDED", "FAILED"}:
+            return dict(record)
+        time.sleep(0.2)
+    raise AssertionError(f"task {task_id} did not finish: {record}")
+
+
+def test_delivered_the_first_time_with_the_body_and_the_idempotency_key(
+    webhook_stack: RunningStack, receiver: Receiver
+) -> None:
+    url = receiver.answer("/first", (200, b'{"accepted": 1}', {}, 0.0))
+
+    task_id = _submit(webhook_stack, url, body={"event": "order.paid", "id": 7}, headers={"X-Source": "ptm"})
+    record = _finished(webhook_stack, task_id)
+
+    assert record["status"] == "SUCCEEDED", record
+    assert record["attempts"] == 1
+    assert record["result"]["statusCode"] == 200
+    assert record["result"]["responseBody"] == '{"accepted": 1}'
+    assert record["result"]["latencyMs"] >= 0
+    (request,) = receiver.to("/first")
+    assert request.json() == {"event": "order.paid", "id": 7}
+    assert request.headers["Idempotency-Key"] == task_id
+    assert request.headers["X-Source"] == "ptm"
+
+
+def test_503_twice_then_200_succeeds_after_three_attempts(
+    webhook_stack: RunningStack, receiver: Receiver
+) -> None:
+    url = receiver.answer("/flaky", 503, 503, 200)
+
+    record = _finished(webhook_stack, _submit(webhook_stack, url, body={"n": 1}))
+
+    assert record["status"] == "SUCCEEDED", record
+    assert record["attempts"] == 3
+    assert [request.headers["Idempotency-Key"] for request in receiver.to("/flaky")] == [record["taskId"]] * 3
+
+
+def test_400_fails_without_a_retry(webhook_stack: RunningStack, receiver: Receiver) -> None:
+    url = receiver.answer("/refuses", 400)
+
+    record = _finished(webhook_stack, _submit(webhook_stack, url))
+
+    assert record["status"] == "FAILED", record
+    assert record["attempts"] == 1
+    assert "PermanentTaskError" in record["error"]
+    assert "answered 400" in record["cause"]
+    assert len(receiver.to("/refuses")) == 1
+
+
+def test_a_timeout_is_retried(webhook_stack: RunningStack, receiver: Receiver) -> None:
+    url = receiver.answer("/slow", (200, b"{}", {}, 2.0), 200)
+
+    record = _finished(webhook_stack, _submit(webhook_stack, url, timeoutSeconds=0.5))
+
+    assert record["status"] == "SUCCEEDED", record
+    assert record["attempts"] == 2
+    assert len(receiver.to("/slow")) == 2
+
+
+def test_a_redirect_is_not_followed(webhook_stack: RunningStack, receiver: Receiver) -> None:
+    landing = receiver.answer("/landing", 200)
+    url = receiver.answer("/moved", (302, b"", {"Location": landing}, 0.0))
+
+    record = _finished(webhook_stack, _submit(webhook_stack, url))
+
+    assert record["status"] == "FAILED", record
+    assert "redirect, not followed" in record["cause"]
+    assert receiver.to("/landing") == []
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://localhost:{port}/ssrf",
+        "http://localhost:{port}/ssrf",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[fd00:ec2::254]/latest/meta-data/",
+        "https://[::ffff:127.0.0.1]:{port}/ssrf",
+        "https://2130706433:{port}/ssrf",
+        "file:///etc/passwd",
+    ],
+)
+def test_refused_targets_are_400_stored_nowhere_and_never_contacted(
+    webhook_stack: RunningStack, receiver: Receiver, target: str
+) -> None:
+    status, body = _call(
+        webhook_stack,
+        "POST",
+        "/tasks",
+        {"type": "webhook", "url": target.format(port=receiver.port), "body": {}},
+    )
+
+    assert status == 400, body
+    assert set(body["error"]["fields"]) == {"url"}
+    assert receiver.to("/ssrf") == []
+    webhook_tasks = [
+        item
+        for item in webhook_stack.clients().dynamodb.scan(TableName=NAMES.table)["Items"]
+        if "ssrf" in json.dumps(item) or "169.254" in json.dumps(item)
+    ]
+    assert webhook_tasks == []
+
+
+def test_the_task_types_are_listed(webhook_stack: RunningStack) -> None:
+    status, body = _call(webhook_stack, "GET", "/task-types")
+    assert status == 200
+    assert [entry["name"] for entry in body["items"]] == ["simulated", "webhook"]
+
+
+def test_ptm_types_lists_the_types_and_prints_a_schema(webhook_stack: RunningStack) -> None:
+    from typer.testing import CliRunner
+
+    from ptm.main import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["--endpoint", webhook_stack.api, "types"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert "simulated (default)" in listed.output
+    assert "webhook" in listed.output
+    assert "url" in listed.output
+    schema = runner.invoke(app, ["--endpoint", webhook_stack.api, "types", "--schema", "webhook"])
+    assert schema.exit_code == 0, schema.output
+    assert json.loads(schema.output)["required"] == ["type", "url"]
+    unknown = runner.invoke(app, ["--endpoint", webhook_stack.api, "types", "--schema", "email"])
+    assert unknown.exit_code == 2
+    assert "simulated, webhook" in unknown.output
