@@ -467,16 +467,24 @@ def banner(stack: LocalStack) -> str:
     assert stack.resources is not None
     api, emulator, resources = stack.api_endpoint, stack.emulator.endpoint, stack.resources
     options = stack.options
+    allowed = (
+        f"public https targets, and {options.webhook_allowed_hosts} (WEBHOOK_ALLOWED_HOSTS)"
+        if options.webhook_allowed_hosts
+        else "public https targets only (WEBHOOK_ALLOWED_HOSTS=127.0.0.1 make local: a receiver here)"
+    )
     return f"""
 Process Task Manager — local stack (stage "{LOCAL_STAGE}")
   API        {api}
   emulator   {emulator}   (moto; any AWS SDK or CLI with --endpoint-url)
   failure rate {options.failure_rate}, time scale {options.time_scale}
+  webhooks   {allowed}
 
 Try it:
   curl -s -X POST {api}/tasks -H 'Content-Type: application/json' -d '{{"hello": "world"}}'
   curl -s {api}/tasks/<taskId>
   curl -s -X POST {api}/tasks -d '{{"simulate": {{"failures": 5}}}}'    # exhausts retries → DLQ
+  curl -s -X POST {api}/tasks -d '{{"type": "webhook", "url": "https://…", "body": {{"event": 1}}}}'
+  curl -s {api}/task-types                                        # or: ptm types
   TASKS_ENDPOINT={api} python -m smoke                          # or: make smoke
   open {api}/ui                                                  # tasks and their execution graphs
 
