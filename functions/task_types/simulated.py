@@ -34,8 +34,8 @@ class SimulatedPayload(BaseModel):
     type: Literal["simulated"] | None = Field(
         default=None, description="Optional: a body without a type is a simulated task"
     )
-    simulate: Simulation | None = Field(
-        default=None,
+    simulate: Simulation = Field(
+        default_factory=Simulation,
         description="Test-only control of the simulated work; each field is checked, in the order "
         "crashes, timeouts, permanent, failures, against the attempt",
     )
@@ -51,7 +51,7 @@ class Simulated(TaskType[SimulatedPayload]):
 
     def run(self, payload: SimulatedPayload, attempt: Attempt) -> dict[str, Any]:
         """Attempt number ``attempt.number`` (1-based); raises to fail it."""
-        simulation = payload.simulate or Simulation()
+        simulation = payload.simulate
         number = attempt.number
         if number <= simulation.crashes:
             # A real process exit: Lambda reports Runtime.ExitError and resets the environment.
@@ -66,7 +66,8 @@ class Simulated(TaskType[SimulatedPayload]):
         if number <= simulation.failures:
             raise TaskFailedError(f"simulated failure {number} of {simulation.failures}")
         environment = attempt.environment
-        if payload.simulate is None and _draw(environment.failure_seed, attempt) < environment.failure_rate:
+        forced = "simulate" in payload.model_fields_set
+        if not forced and _draw(environment.failure_seed, attempt) < environment.failure_rate:
             raise TaskFailedError(f"random failure on attempt {number} (rate {environment.failure_rate})")
         fields = sorted(payload.model_dump(exclude_unset=True))
         digest = hashlib.sha256(attempt.task_id.encode() + str(fields).encode()).hexdigest()

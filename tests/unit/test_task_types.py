@@ -105,3 +105,13 @@ def test_each_type_describes_itself_with_a_json_schema() -> None:
     assert "timeoutSeconds" in webhook["properties"]
     assert described["simulated"]["schema"]["additionalProperties"] is True
     assert all(entry["description"] for entry in described.values())
+
+
+def test_the_default_types_body_rules_are_unchanged() -> None:
+    """As before types: ``simulate`` must be an object (null included), any other field goes."""
+    with pytest.raises(InvalidRequestError):
+        parse_payload(b'{"simulate": null}')
+    assert parse_payload(b'{"type": null, "anything": [1, {"type": 2}]}') == {
+        "type": None,
+        "anything": [1, {"type": 2}],
+    }
