@@ -19,7 +19,7 @@ from functions.common.processing import Work, process_task
 from functions.common.tasks_table import TasksTable
 from functions.process.settings import ProcessSettings
 from functions.task_types import TASK_TYPES
-from functions.task_types.destinations import DestinationPolicy, parse_allowed_hosts
+from functions.task_types.destinations import DestinationPolicy
 from functions.task_types.registry import TaskEnvironment, TaskWork
 
 
@@ -40,7 +40,7 @@ def dependencies() -> Dependencies:
         environment=TaskEnvironment(
             failure_rate=settings.failure_rate,
             failure_seed=settings.failure_seed,
-            destinations=DestinationPolicy(parse_allowed_hosts(settings.webhook_allowed_hosts)),
+            destinations=DestinationPolicy.from_setting(settings.webhook_allowed_hosts),
         ),
         lease=timedelta(seconds=settings.lease_seconds),
     )

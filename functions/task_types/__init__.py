@@ -20,5 +20,6 @@ TASK_TYPES = TaskTypes(
 def runner(
     environment: TaskEnvironment, remaining_seconds: Callable[[], float] = lambda: float("inf")
 ) -> Callable[[Task], dict[str, Any]]:
-    """The process function's work: one attempt of a task by its type."""
+    """One attempt of a task by its type, as a plain callable (what the process function runs,
+    for tests and scripts)."""
     return lambda task: TASK_TYPES.run(task, environment, remaining_seconds)

@@ -105,6 +105,11 @@ class DestinationPolicy:
         self.allowed_hosts = frozenset(_normal_host(host) for host in allowed_hosts)
         self._resolve = resolve
 
+    @classmethod
+    def from_setting(cls, allowed_hosts: str | None) -> DestinationPolicy:
+        """The policy ``WEBHOOK_ALLOWED_HOSTS`` (comma-separated hosts) describes."""
+        return cls(parse_allowed_hosts(allowed_hosts))
+
     def check(self, url: str) -> Destination:
         """The destination, with the addresses to connect to; raises ``DestinationRefusedError``
         (never to be contacted) or ``DestinationUnresolvedError`` (the name did not resolve)."""
