@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+UV_VENV := .uv
+UV := $(UV_VENV)/bin/uv
 NODE_STAMP := node_modules/.installed
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM := /usr/bin/chromium
@@ -15,18 +18,28 @@ CDK := cdk --no-notices
 
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# The machine's Python, never one uv would download; the project's venv is .venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lint format test unit integration workflow infra e2e chaos fuzz local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(PY_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Python packages come from uv.lock, exactly: `uv sync --locked` fails when the lock no longer
+# matches pyproject.toml (run `make lock` and commit uv.lock). uv itself is pinned, in its own venv.
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(PY_STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra dev --python $(PYTHON) --quiet
 	touch $@
+
+lock: $(UV) ## Re-resolve uv.lock after changing pyproject.toml's dependencies
+	$(UV) lock --python $(PYTHON)
 
 # Node 22, the CDK CLI and asl-validator come from package-lock.json (the machine's Node is not used).
 $(NODE_STAMP): package.json package-lock.json
@@ -115,4 +128,4 @@ bench-retry: $(PY_STAMP) ## Retry waits actually waited (real time) vs the ASL's
 	$(BIN)/python -m bench.retry_timing --tasks 40
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out node_modules
+	rm -rf $(VENV) $(UV_VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out node_modules
