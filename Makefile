@@ -51,7 +51,8 @@ $(CHROMIUM):
 
 dev: $(PY_STAMP) $(NODE_STAMP) ## Install Python (.venv) and Node (node_modules) tooling
 
-lint: $(PY_STAMP) ## ruff (lint + format check) and mypy (strict)
+lint: $(PY_STAMP) ## ruff (lint + format check), mypy (strict) and the secret scan
+	git ls-files -z | xargs -0 $(BIN)/detect-secrets-hook --
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions infra local tests bench smoke ptm

@@ -102,7 +102,7 @@ def test_numeric_forms_that_resolvers_read_as_ipv4_are_checked_as_addresses(host
         ("javascript:alert(1)", "only https"),
         ("/relative/path", "only https"),
         ("https:///no-host", "no host"),
-        (f"https://user:secret@{PUBLIC}/", "credentials"),
+        (f"https://user:secret@{PUBLIC}/", "credentials"),  # pragma: allowlist secret (refused)
         (f"https://{PUBLIC}:99999/", "malformed"),
         (f"https://{PUBLIC}/a b", "white space"),
         (f"https://{PUBLIC}/\r\nHost: evil", "white space"),
