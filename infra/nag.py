@@ -41,8 +41,8 @@ WORKFLOW_WILDCARD = Finding(
 )
 OPEN_API = Finding(
     "AwsSolutions-APIG4",
-    "Authorization is a deployment option (--context apiAuth=iam enables SigV4 on every route); "
-    "the default stays open so the smoke test and curl examples work. Throttling still applies.",
+    "The deployer chose --context apiAuth=none (the default is iam; synth warns): every route is "
+    "open to anyone with the URL. Throttling still applies.",
 )
 
 REDUCED_WORKFLOW_LOGGING = Finding(

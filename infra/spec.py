@@ -171,6 +171,9 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
 }
 """Every route of the API contract, all served by the api function."""
 
+ROUTE_SCOPES: Mapping[str, str] = {"GET": "tasks/read", "POST": "tasks/write", "DELETE": "tasks/write"}
+"""With ``apiAuth=jwt``: the OAuth scope each method's routes require (reads vs. changes)."""
+
 DISPATCH_BATCH_SIZE = 10
 MONITOR_BATCH_SIZE = 10
 

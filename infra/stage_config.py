@@ -23,7 +23,16 @@ PRODUCTION_STAGES = frozenset({"prod", "production"})
 
 class ApiAuth(StrEnum):
     NONE = "none"
+    """No authorization: anyone who finds the URL may call every route. Synth warns."""
     IAM = "iam"
+    """SigV4 on every route (the default): callers need ``execute-api:Invoke`` on the API."""
+    JWT = "jwt"
+    """An HTTP API JWT authorizer (issuer and audience by context); scopes per route."""
+
+
+class Toggle(StrEnum):
+    ON = "on"
+    OFF = "off"
 
 
 class WorkflowLogLevel(StrEnum):
@@ -48,8 +57,16 @@ def _dispatch_trigger() -> QueueTrigger:
 @dataclass(frozen=True)
 class StageConfig:
     stage: str = "dev"
-    api_auth: ApiAuth = ApiAuth.NONE
-    """IAM (SigV4) authorization on every route; off by default so the smoke test can POST."""
+    api_auth: ApiAuth = ApiAuth.IAM
+    """Every route authorized on every stage (SigV4); ``jwt`` or, flagged at synth, ``none``."""
+    jwt_issuer: str | None = None
+    """``apiAuth=jwt``: the token issuer's URL (e.g. a Cognito user pool's
+    ``https://cognito-idp.<region>.amazonaws.com/<pool id>``)."""
+    jwt_audience: tuple[str, ...] = ()
+    """``apiAuth=jwt``: the accepted ``aud`` (or ``client_id``) values, comma-separated."""
+    webhooks: Toggle = Toggle.OFF
+    """Whether the webhook task type may deliver (WEBHOOKS_ENABLED). Off on AWS unless the
+    deployer turns it on: an API that takes webhooks relays POSTs from your account."""
     cors_origins: tuple[str, ...] = ()
     """CORS stays off unless origins are given (comma-separated in context)."""
     api_rate_limit: int = 200
@@ -74,6 +91,14 @@ class StageConfig:
     reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
+
+    def __post_init__(self) -> None:
+        if self.api_auth is ApiAuth.JWT and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError(
+                "apiAuth=jwt needs --context jwtIssuer=<issuer URL> and --context jwtAudience=<audience,...>"
+            )
+        if self.jwt_issuer is not None and not self.jwt_issuer.startswith("https://"):
+            raise ValueError(f"context jwtIssuer={self.jwt_issuer!r}: an https URL (API Gateway requires it)")
 
     @property
     def names(self) -> StageNames:
@@ -106,6 +131,8 @@ class StageConfig:
         }
         if self.webhook_allowed_hosts:
             values[Env.WEBHOOK_ALLOWED_HOSTS] = self.webhook_allowed_hosts
+        if self.webhooks is Toggle.ON:
+            values[Env.WEBHOOKS_ENABLED] = "true"
         return values
 
     def dispatch_trigger(self) -> QueueTrigger:

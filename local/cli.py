@@ -44,6 +44,13 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         help="WEBHOOK_ALLOWED_HOSTS: hosts webhooks may reach whatever their address or scheme, "
         "e.g. 127.0.0.1 for a receiver on this machine (default: the variable, else none)",
     )
+    parser.add_argument(
+        "--api-auth",
+        choices=("none", "iam", "jwt"),
+        default=defaults.api_auth,
+        help="emulate API Gateway's authorization: iam (SigV4, local credentials) or jwt (tokens from "
+        "POST /local-idp/token) (default %(default)s)",
+    )
     parser.add_argument("--dispatch-pollers", type=int, default=defaults.dispatch_pollers)
     parser.add_argument("--max-receive-count", type=int, default=defaults.max_receive_count)
     parser.add_argument("--verbose", action="store_true", help="show the functions' own logs and metrics")
@@ -68,6 +75,7 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         failure_rate=args.failure_rate,
         failure_seed=args.failure_seed,
         webhook_allowed_hosts=args.webhook_allowed_hosts,
+        api_auth=args.api_auth,
         dispatch_pollers=max(1, args.dispatch_pollers),
         max_receive_count=args.max_receive_count,
         verbose=args.verbose,

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from infra.spec import ROUTES
 from local.api_events import http_api_event
+from local.authorizers import TOKEN_PATH, Authorizer, JwtAuthorizer
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 """API Gateway HTTP APIs refuse larger payloads with 413 before any integration runs."""
@@ -56,9 +57,22 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.view is not None and (url.path == "/ui" or url.path.startswith("/ui/")):
             self._reply(*self.server.view(url.path, url.query))
             return
+        authorizer = self.server.authorizer
+        if isinstance(authorizer, JwtAuthorizer) and url.path == TOKEN_PATH and self.command == "POST":
+            self._reply(*authorizer.token_endpoint(body or b"", self.headers.get("Content-Type") or ""))
+            return
         if not any(pattern.fullmatch(url.path) for pattern in _ROUTES.get(self.command, ())):
             self._reply(*_gateway_error(404, "Not Found"))
             return
+        if authorizer is not None:
+            bound_host, bound_port = self.server.server_address[:2]
+            host = self.headers.get("Host") or f"{bound_host!s}:{bound_port}"
+            refused = authorizer.authorize(
+                self.command, f"http://{host}{self.path}", dict(self.headers.items()), body or b""
+            )
+            if refused is not None:
+                self._reply(*refused)
+                return
         event = http_api_event(
             self.command,
             url.path,
@@ -120,9 +134,13 @@ class LocalHttpApi(ThreadingHTTPServer):
         invoke: Invoke,
         on_error: Callable[[str], None],
         view: Callable[[str, str], tuple[int, dict[str, str], bytes]] | None = None,
+        *,
+        authorizer: Authorizer | None = None,
     ) -> None:
-        """``view`` serves ``/ui`` (the local execution view); everything else goes to the API."""
+        """``view`` serves ``/ui`` (the local execution view); everything else goes to the API,
+        through ``authorizer`` (API Gateway's route authorization) when there is one."""
         super().__init__((host, port), _Handler)
+        self.authorizer = authorizer
         self.invoke = invoke
         self.on_error = on_error
         self.view = view

@@ -17,6 +17,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -24,9 +25,19 @@ from botocore.exceptions import ClientError
 from functions.common.config import Env
 from functions.common.models import Task
 from functions.common.tasks_table import TasksTable
-from infra.spec import FUNCTIONS, LOCAL_API_PORT, LOCAL_STAGE, TIMINGS, Function, QueueTrigger, Resource
-from infra.stage_config import StageConfig
+from infra.spec import (
+    FUNCTIONS,
+    LOCAL_API_PORT,
+    LOCAL_CREDENTIALS,
+    LOCAL_STAGE,
+    TIMINGS,
+    Function,
+    QueueTrigger,
+    Resource,
+)
+from infra.stage_config import StageConfig, Toggle
 from infra.workflow_definition import read_definition
+from local.authorizers import Authorizer, IamAuthorizer, JwtAuthorizer
 from local.emulator import Clients, Emulator
 from local.event_source import SqsEventSource
 from local.http_api import LocalHttpApi
@@ -55,6 +66,9 @@ class LocalOptions:
     """Multiplies retry waits, the queue's visibility timeout and the reconcile period."""
     failure_rate: float = StageConfig.failure_rate
     failure_seed: str | None = None
+    api_auth: str = "none"
+    """API Gateway's route authorization to emulate: none, iam (SigV4 with the local
+    credentials) or jwt (tokens from the local stack's own ``/local-idp/token``)."""
     webhook_allowed_hosts: str = ""
     """WEBHOOK_ALLOWED_HOSTS for the functions (``make local`` passes its environment's)."""
     dispatch_pollers: int = 2
@@ -77,6 +91,8 @@ class LocalOptions:
             failure_rate=self.failure_rate,
             max_receive_count=self.max_receive_count,
             webhook_allowed_hosts=self.webhook_allowed_hosts,
+            # The local stack is a developer's own machine: webhooks on (opt-in on AWS).
+            webhooks=Toggle.ON,
         )
 
 
@@ -209,6 +225,16 @@ class LocalStack:
     def api_endpoint(self) -> str:
         return f"http://{self.options.host}:{self.options.api_port}"
 
+    @cached_property
+    def authorizer(self) -> Authorizer | None:
+        if self.options.api_auth == "iam":
+            return IamAuthorizer(
+                {LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]: LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+            )
+        if self.options.api_auth == "jwt":
+            return JwtAuthorizer(issuer=f"{self.api_endpoint}/local-idp")
+        return None
+
     def start(self) -> None:
         """Refuse taken ports before anything starts, so a failure leaves nothing running."""
         ensure_port_free(self.options.host, self.options.api_port, "--api-port")
@@ -283,6 +309,7 @@ class LocalStack:
             self._invoke_api,
             self._warn,
             view=self._local_pages(self._execution_view()),
+            authorizer=self.authorizer,
         )
         self._http.start()
 

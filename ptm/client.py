@@ -10,7 +10,10 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 API_AUTH_VARIABLE = "TASKS_API_AUTH"
-"""``iam`` when the stack was deployed with ``--context apiAuth=iam``: requests are SigV4-signed."""
+"""How to authorize: ``auto`` (unset), ``iam`` (SigV4), ``jwt`` (a bearer token) or ``none``."""
+API_TOKEN_VARIABLE = "TASKS_API_TOKEN"
+"""The bearer token for a stack deployed with ``apiAuth=jwt``."""
+AUTH_MODES = ("auto", "iam", "jwt", "none")
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
 
@@ -60,10 +63,17 @@ def api_base(endpoint: str) -> str:
 
 
 class TasksApi:
-    def __init__(self, endpoint: str, timeout: float = 10.0, signer: SigV4Signer | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        timeout: float = 10.0,
+        signer: SigV4Signer | None = None,
+        token: str | None = None,
+    ) -> None:
         self.endpoint = api_base(endpoint)
         self.timeout = timeout
         self.signer = signer
+        self.token = token
 
     def _call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -71,6 +81,8 @@ class TasksApi:
         data = json.dumps(body).encode() if body is not None else None
         url = self.endpoint + path
         all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if self.token is not None:
+            all_headers["Authorization"] = f"Bearer {self.token}"
         if self.signer is not None:
             all_headers = self.signer.headers(method, url, data, all_headers)
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
@@ -112,13 +124,44 @@ class TasksApi:
         return self._call("GET", "/task-types")
 
 
+def is_api_gateway(endpoint: str) -> bool:
+    return _EXECUTE_API_HOST.match(urlsplit(api_base(endpoint)).hostname or "") is not None
+
+
+def _credentials_found(profile: str | None) -> bool:
+    import boto3  # noqa: PLC0415 - only API Gateway endpoints pay for the SDK
+    import botocore.exceptions  # noqa: PLC0415
+
+    try:
+        return boto3.session.Session(profile_name=profile).get_credentials() is not None
+    except botocore.exceptions.BotoCoreError:
+        return False
+
+
 def tasks_api(
-    endpoint: str, auth: str | None = None, region: str | None = None, profile: str | None = None
+    endpoint: str,
+    auth: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    token: str | None = None,
 ) -> TasksApi:
-    """The client for ``endpoint``; ``auth`` is the stack's ``apiAuth``: ``none`` or ``iam``."""
-    mode = (auth or "none").lower()
-    if mode == "none":
-        return TasksApi(endpoint)
+    """The client for ``endpoint`` and the stack's ``apiAuth``. ``auto`` (the default): a bearer
+    token when one is given, else SigV4 for an API Gateway endpoint when AWS credentials are
+    found (a default deployment's ``iam``), else unsigned (the local stack)."""
+    mode = (auth or "auto").lower()
+    if mode not in AUTH_MODES:
+        raise SigningError(f"{API_AUTH_VARIABLE}={auth!r}: expected one of {', '.join(AUTH_MODES)}")
+    if mode == "auto":
+        if token:
+            mode = "jwt"
+        elif is_api_gateway(endpoint) and _credentials_found(profile):
+            mode = "iam"
+        else:
+            mode = "none"
     if mode == "iam":
         return TasksApi(endpoint, signer=SigV4Signer(endpoint, region, profile))
-    raise SigningError(f"{API_AUTH_VARIABLE}={auth!r}: expected none or iam")
+    if mode == "jwt":
+        if not token:
+            raise SigningError(f"{API_AUTH_VARIABLE}=jwt needs a token: set {API_TOKEN_VARIABLE}")
+        return TasksApi(endpoint, token=token)
+    return TasksApi(endpoint)

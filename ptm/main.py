@@ -23,7 +23,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from infra.spec import LOCAL_ENDPOINT
-from ptm.client import API_AUTH_VARIABLE, EndpointUnreachableError, SigningError, TasksApi, tasks_api
+from ptm.client import (
+    API_AUTH_VARIABLE,
+    API_TOKEN_VARIABLE,
+    EndpointUnreachableError,
+    SigningError,
+    TasksApi,
+    tasks_api,
+)
 from ptm.deployment import Deployment, DeploymentError, aws_deployment, is_local, local_deployment
 from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, render, resolve_source
 
@@ -58,13 +65,20 @@ def main(
         str,
         typer.Option(
             envvar=API_AUTH_VARIABLE,
-            help="none, or iam for a stack deployed with apiAuth=iam (SigV4 with your AWS credentials)",
+            help="auto: a bearer token if TASKS_API_TOKEN is set, SigV4 (your AWS credentials) for an "
+            "API Gateway endpoint, else none; or iam, jwt, none",
         ),
-    ] = "none",
+    ] = "auto",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar=API_TOKEN_VARIABLE, help="bearer token for a stack deployed with apiAuth=jwt"),
+    ] = None,
 ) -> None:
     url = endpoint or (_deployed_endpoint(stage) if stage else LOCAL_ENDPOINT)
     try:
-        State.api = tasks_api(url, auth, os.environ.get("AWS_REGION"), os.environ.get("AWS_PROFILE"))
+        State.api = tasks_api(
+            url, auth, os.environ.get("AWS_REGION"), os.environ.get("AWS_PROFILE"), token=token
+        )
     except SigningError as error:
         _fail(str(error), 2)
     State.json = as_json

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from infra.spec import LOCAL_ENDPOINT
-from ptm.client import API_AUTH_VARIABLE, TasksApi, api_base, tasks_api
+from ptm.client import API_AUTH_VARIABLE, API_TOKEN_VARIABLE, AUTH_MODES, TasksApi, api_base, tasks_api
 
 
 class SmokeConfigError(ValueError):
@@ -24,8 +24,10 @@ class SmokeConfig:
     interval_ms: int
     region: str | None
     profile: str | None
-    api_auth: str = "none"
-    """``iam`` for a stack deployed with ``apiAuth=iam``: requests are SigV4-signed."""
+    api_auth: str = "auto"
+    """``TASKS_API_AUTH``: auto (SigV4 for an API Gateway endpoint with credentials, a bearer
+    token when ``TASKS_API_TOKEN`` is set), iam, jwt or none."""
+    token: str | None = None
 
     @property
     def is_local_default(self) -> bool:
@@ -33,7 +35,7 @@ class SmokeConfig:
 
     def api(self) -> TasksApi:
         """Raises SigningError when ``iam`` is asked for and no credentials are found."""
-        return tasks_api(self.endpoint, self.api_auth, self.region, self.profile)
+        return tasks_api(self.endpoint, self.api_auth, self.region, self.profile, token=self.token)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -64,6 +66,7 @@ def load(environ: Mapping[str, str] | None = None) -> SmokeConfig:
         region=env.get("AWS_REGION") or None,
         profile=env.get("AWS_PROFILE") or None,
         api_auth=_api_auth(env),
+        token=env.get(API_TOKEN_VARIABLE) or None,
     )
 
 
@@ -83,8 +86,8 @@ def check_endpoint(config: SmokeConfig) -> None:
         return
     if status in {401, 403}:
         raise SmokeConfigError(
-            f"TASKS_ENDPOINT={config.endpoint!r} refused the request ({status}): for a stack deployed with "
-            f"apiAuth=iam set {API_AUTH_VARIABLE}=iam and AWS credentials"
+            f"TASKS_ENDPOINT={config.endpoint!r} refused the request ({status}): give AWS credentials "
+            f"(apiAuth=iam, the default) or {API_TOKEN_VARIABLE} (apiAuth=jwt)"
         )
     answer = str(body)[:120]
     raise SmokeConfigError(
@@ -94,7 +97,7 @@ def check_endpoint(config: SmokeConfig) -> None:
 
 
 def _api_auth(environ: Mapping[str, str]) -> str:
-    raw = (environ.get(API_AUTH_VARIABLE) or "none").lower()
-    if raw not in {"none", "iam"}:
-        raise SmokeConfigError(f"{API_AUTH_VARIABLE}={raw!r} must be none or iam")
+    raw = (environ.get(API_AUTH_VARIABLE) or "auto").lower()
+    if raw not in AUTH_MODES:
+        raise SmokeConfigError(f"{API_AUTH_VARIABLE}={raw!r} must be one of {', '.join(AUTH_MODES)}")
     return raw

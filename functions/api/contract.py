@@ -66,6 +66,7 @@ class TaskTypeInfo(BaseModel):
     name: str
     description: str
     default: bool = Field(description="Whether a body without a type is of this type")
+    enabled: bool = Field(description="Whether this deployment runs the type (webhooks are opt-in)")
     schema_: dict[str, Any] = Field(alias="schema", description="JSON Schema of the task's body")
 
 

@@ -58,7 +58,8 @@ def dependencies() -> Dependencies:
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
         environment=TaskEnvironment(
-            destinations=DestinationPolicy.from_setting(settings.webhook_allowed_hosts)
+            destinations=DestinationPolicy.from_setting(settings.webhook_allowed_hosts),
+            webhooks_enabled=settings.webhooks_enabled,
         ),
     )
 
@@ -169,7 +170,7 @@ def create_task() -> Response[Any]:
     operation_id="listTaskTypes",
 )
 def list_task_types() -> dict[str, Any]:
-    return {"items": TASK_TYPES.describe()}
+    return {"items": TASK_TYPES.describe(dependencies().environment)}
 
 
 @app.get(

@@ -14,3 +14,5 @@ class ApiSettings(Settings):
     """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""
     webhook_allowed_hosts: str = Field(default="", alias=Env.WEBHOOK_ALLOWED_HOSTS)
     """Comma-separated hosts the webhook type may reach whatever their address or scheme."""
+    webhooks_enabled: bool = Field(default=False, alias=Env.WEBHOOKS_ENABLED)
+    """Whether the webhook type may deliver; off unless the deployer turns it on."""

@@ -30,6 +30,10 @@ class UnknownTaskTypeError(InvalidRequestError):
     code = "UNKNOWN_TASK_TYPE"
 
 
+class TaskTypeDisabledError(InvalidRequestError):
+    code = "TASK_TYPE_DISABLED"
+
+
 class InvalidJsonError(InvalidRequestError):
     code = "INVALID_JSON"
 

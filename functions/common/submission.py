@@ -28,6 +28,7 @@ from functions.common.errors import (
     PayloadTooLargeError,
     ServiceUnavailableError,
     TaskAlreadyExistsError,
+    TaskTypeDisabledError,
     UnknownTaskTypeError,
 )
 from functions.common.models import Task, TaskStatus
@@ -97,6 +98,8 @@ def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = 
         TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
     except task_types.UnknownTaskTypeError as exc:
         raise UnknownTaskTypeError(str(exc), knownTypes=exc.known) from exc
+    except task_types.TaskTypeDisabledError as exc:
+        raise TaskTypeDisabledError(str(exc), taskType=exc.name) from exc
     except task_types.InvalidTaskPayloadError as exc:
         raise InvalidRequestError(str(exc), taskType=exc.type_name, fields=exc.problems) from exc
     return payload

@@ -41,6 +41,7 @@ def dependencies() -> Dependencies:
             failure_rate=settings.failure_rate,
             failure_seed=settings.failure_seed,
             destinations=DestinationPolicy.from_setting(settings.webhook_allowed_hosts),
+            webhooks_enabled=settings.webhooks_enabled,
         ),
         lease=timedelta(seconds=settings.lease_seconds),
     )

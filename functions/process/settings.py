@@ -15,3 +15,5 @@ class ProcessSettings(Settings):
     """How long a claim keeps a duplicate execution out; longer than one process invocation."""
     webhook_allowed_hosts: str = Field(default="", alias=Env.WEBHOOK_ALLOWED_HOSTS)
     """Comma-separated hosts the webhook type may reach whatever their address or scheme."""
+    webhooks_enabled: bool = Field(default=False, alias=Env.WEBHOOKS_ENABLED)
+    """Whether the webhook type may deliver; off unless the deployer turns it on."""

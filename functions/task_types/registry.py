@@ -39,6 +39,8 @@ class TaskEnvironment:
     failure_rate: float = 0.0
     failure_seed: str | None = None
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
+    webhooks_enabled: bool = True
+    """WEBHOOKS_ENABLED; the deployments' settings default to off (the local stack turns it on)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ class InvalidTaskPayloadError(ValueError):
         super().__init__(f"invalid {type_name} task: {listed}")
 
 
+class TaskTypeDisabledError(ValueError):
+    def __init__(self, name: str, how: str) -> None:
+        self.name = name
+        super().__init__(f"the {name} task type is not enabled on this deployment ({how})")
+
+
 class UnknownTaskTypeError(ValueError):
     def __init__(self, name: object, known: Iterable[str]) -> None:
         self.known = sorted(known)
@@ -76,6 +84,11 @@ class TaskType(ABC, Generic[P]):
     name: ClassVar[str]
     description: ClassVar[str]
     payload: type[P]
+
+    def disabled(self, environment: TaskEnvironment) -> str | None:
+        """None if this deployment runs the type; otherwise how to enable it."""
+        del environment
+        return None
 
     def admit(self, payload: P, environment: TaskEnvironment) -> None:
         """Refuse what the model cannot see (raise ``InvalidTaskPayloadError``)."""
@@ -136,6 +149,9 @@ class TaskTypes:
     def validate(self, body: Mapping[str, Any], environment: TaskEnvironment) -> TaskType[Any]:
         """At submit: the body's type, its payload valid and admitted; raises otherwise."""
         task_type = self.of(body)
+        how = task_type.disabled(environment)
+        if how is not None:
+            raise TaskTypeDisabledError(task_type.name, how)
         task_type.validate(body, environment)
         return task_type
 
@@ -148,19 +164,23 @@ class TaskTypes:
         webhook re-checks its destination, and a name that no longer resolves is retryable)."""
         try:
             task_type = self.of(task.payload)
+            how = task_type.disabled(environment)
+            if how is not None:
+                raise TaskTypeDisabledError(task_type.name, how)
             payload = task_type.parse(task.payload)
-        except (UnknownTaskTypeError, InvalidTaskPayloadError) as exc:
+        except (UnknownTaskTypeError, InvalidTaskPayloadError, TaskTypeDisabledError) as exc:
             raise PermanentTaskError(str(exc)) from exc
         return task_type.run(payload, Attempt(task.task_id, task.attempts, environment, remaining_seconds))
 
-    def describe(self) -> list[dict[str, Any]]:
-        """``GET /task-types``: each type's name, description, JSON Schema and whether it is the
-        default."""
+    def describe(self, environment: TaskEnvironment) -> list[dict[str, Any]]:
+        """``GET /task-types``: each type's name, description, JSON Schema, whether it is the
+        default and whether this deployment runs it."""
         return [
             {
                 "name": task_type.name,
                 "description": task_type.description,
                 "default": task_type is self.default,
+                "enabled": task_type.disabled(environment) is None,
                 "schema": task_type.json_schema(),
             }
             for task_type in self

@@ -114,6 +114,11 @@ class Webhook(TaskType[WebhookPayload]):
     )
     payload = WebhookPayload
 
+    def disabled(self, environment: TaskEnvironment) -> str | None:
+        if environment.webhooks_enabled:
+            return None
+        return "deploy with --context webhooks=on; WEBHOOKS_ENABLED=true"
+
     def admit(self, payload: WebhookPayload, environment: TaskEnvironment) -> None:
         try:
             environment.destinations.check(payload.url)

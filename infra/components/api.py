@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.components.compute import log_retention
-from infra.spec import ROUTES
+from infra.spec import ROUTE_SCOPES, ROUTES
 from infra.stage_config import ApiAuth, StageConfig
 
 ACCESS_LOG_FORMAT = {
@@ -92,17 +92,34 @@ class Api(Construct):
             destination_arn=destination, format=json.dumps(ACCESS_LOG_FORMAT)
         )
         cfn_stage.node.add_dependency(self.access_logs)
-        authorizer = authorizers.HttpIamAuthorizer() if config.api_auth is ApiAuth.IAM else None
+        authorizer = _authorizer(config)
         integration = integrations.HttpLambdaIntegration("ApiFunction", handler)
         for path, methods in ROUTES.items():
-            self.http_api.add_routes(
-                path=path,
-                methods=[apigwv2.HttpMethod(method) for method in methods],
-                integration=integration,
-                authorizer=authorizer,
+            for method in methods:
+                self.http_api.add_routes(
+                    path=path,
+                    methods=[apigwv2.HttpMethod(method)],
+                    integration=integration,
+                    authorizer=authorizer,
+                    authorization_scopes=[ROUTE_SCOPES[method]] if config.api_auth is ApiAuth.JWT else None,
+                )
+        if config.api_auth is ApiAuth.NONE:
+            Annotations.of(self.http_api).add_warning_v2(
+                "ptm:OpenApi",
+                "apiAuth=none: every route of this API is open to anyone who finds its URL "
+                "(submit, list, cancel, redrive). Deploy with the default apiAuth=iam, or apiAuth=jwt.",
             )
 
     @property
     def url(self) -> str:
         """The stage URL (ends with ``/``)."""
         return self.stage.url
+
+
+def _authorizer(config: StageConfig) -> apigwv2.IHttpRouteAuthorizer | None:
+    if config.api_auth is ApiAuth.IAM:
+        return authorizers.HttpIamAuthorizer()
+    if config.api_auth is ApiAuth.JWT:
+        assert config.jwt_issuer is not None
+        return authorizers.HttpJwtAuthorizer("Jwt", config.jwt_issuer, jwt_audience=list(config.jwt_audience))
+    return None

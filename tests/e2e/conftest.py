@@ -109,7 +109,12 @@ def start_local_stack(
     return process, api_port, emulator_port
 
 
-def wait_until_serving(api: str, process: subprocess.Popen[str], log_path: Path) -> float:
+def wait_until_serving(
+    api: str, process: subprocess.Popen[str], log_path: Path, *, refused_is_serving: bool = False
+) -> float:
+    """Until the API answers the probe: 404 (no such task), or 401/403 where it emulates
+    authorization (``refused_is_serving``)."""
+    serving = {404, 401, 403} if refused_is_serving else {404}
     started = time.monotonic()
     while time.monotonic() - started < STARTUP_SECONDS:
         if process.poll() is not None:
@@ -117,7 +122,7 @@ def wait_until_serving(api: str, process: subprocess.Popen[str], log_path: Path)
         try:
             urllib.request.urlopen(f"{api}/tasks/ready-probe", timeout=2)
         except urllib.error.HTTPError as error:
-            if error.code == 404:
+            if error.code in serving:
                 return time.monotonic() - started
         except (urllib.error.URLError, ConnectionError):
             pass

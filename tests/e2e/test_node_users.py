@@ -60,7 +60,7 @@ def test_the_node_versions_configuration_block_runs_verbatim(local_stack: Runnin
         ({"TASKS_TABLE": "no-such-table"}, "TASKS_TABLE='no-such-table' does not exist"),
         ({"SMOKE_TASK_COUNT": "ten"}, "SMOKE_TASK_COUNT='ten' is not a whole number"),
         ({"SMOKE_TIMEOUT_MS": "0"}, "SMOKE_TIMEOUT_MS='0' must be greater than zero"),
-        ({"TASKS_API_AUTH": "oauth"}, "TASKS_API_AUTH='oauth' must be none or iam"),
+        ({"TASKS_API_AUTH": "oauth"}, "TASKS_API_AUTH='oauth' must be one of auto, iam, jwt, none"),
     ],
 )
 def test_a_misconfiguration_is_exit_2_and_one_line_naming_the_variable(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import App
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Template
 
 from infra.app import build
 from infra.workflow_definition import REPO_ROOT
@@ -22,6 +22,7 @@ class Synthesized:
     template: Template
     outdir: Path
     stack_name: str
+    annotations: Annotations
 
     @property
     def document(self) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def synthesize(tmp: Path, **context: str) -> Synthesized:
     app = App(context={**settings, **context}, outdir=str(tmp))
     stack = build(app)
     app.synth()
-    return Synthesized(Template.from_stack(stack), tmp, stack.stack_name)
+    return Synthesized(Template.from_stack(stack), tmp, stack.stack_name, Annotations.from_stack(stack))
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +56,23 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk-prod"), stage="prod", workflowLogLevel="ERROR")
+
+
+@pytest.fixture(scope="session")
+def open_api(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """A stage whose deployer turned authorization off."""
+    return synthesize(tmp_path_factory.mktemp("cdk-open"), stage="demo", apiAuth="none")
+
+
+@pytest.fixture(scope="session")
+def jwt(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(
-        tmp_path_factory.mktemp("cdk-prod"), stage="prod", apiAuth="iam", workflowLogLevel="ERROR"
+        tmp_path_factory.mktemp("cdk-jwt"),
+        stage="jwtstage",
+        apiAuth="jwt",
+        jwtIssuer="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example",
+        jwtAudience="client-a,client-b",
     )
 
 

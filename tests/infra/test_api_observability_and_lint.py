@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match
 
 from tests.infra.conftest import Synthesized
 
-EXPECTED_ACKNOWLEDGED = {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-APIG4"}
+EXPECTED_ACKNOWLEDGED = {"AwsSolutions-IAM5[Resource::*]"}
 
 
 def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
@@ -27,7 +27,7 @@ def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
         "POST /tasks/{taskId}/redrive",
         "GET /task-types",
     }
-    assert all(route["AuthorizationType"] == "NONE" for route in routes.values())
+    assert all(route["AuthorizationType"] == "AWS_IAM" for route in routes.values())
     dev.template.has_resource_properties(
         "AWS::ApiGatewayV2::Stage",
         {
@@ -42,11 +42,6 @@ def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
     )
     [api] = dev.resources("AWS::ApiGatewayV2::Api").values()
     assert "CorsConfiguration" not in api["Properties"]
-
-
-def test_iam_authorization_is_an_option(prod: Synthesized) -> None:
-    routes = prod.resources("AWS::ApiGatewayV2::Route").values()
-    assert {route["Properties"]["AuthorizationType"] for route in routes} == {"AWS_IAM"}
 
 
 def test_alarms_cover_the_dlq_executions_errors_and_throttles(dev: Synthesized) -> None:
@@ -132,10 +127,7 @@ def test_cdk_nag_reports_no_unacknowledged_findings(dev: Synthesized, prod: Synt
         assert report["conclusion"] == "success"
         assert report["violations"] == []
         acknowledged = {violation["ruleName"] for violation in report["suppressedViolations"]}
-        expected = EXPECTED_ACKNOWLEDGED | extra
-        if synth is prod:
-            expected = expected - {"AwsSolutions-APIG4"}
-        assert acknowledged == expected
+        assert acknowledged == EXPECTED_ACKNOWLEDGED | extra
 
 
 def test_cfn_lint_passes_on_the_synthesized_templates(dev: Synthesized, prod: Synthesized) -> None:

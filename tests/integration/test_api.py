@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -275,3 +276,18 @@ def test_a_typed_simulated_task_is_accepted_like_an_untyped_one(stack: Stack) ->
     response = stack.api("POST", "/tasks", {"type": "simulated", "n": 1})
     assert response.status == 202
     assert stack.task(response.body["taskId"]).payload == {"type": "simulated", "n": 1}
+
+
+def test_webhooks_are_refused_where_the_deployment_has_not_enabled_them(stack: Stack) -> None:
+    """Off unless the deployer says ``--context webhooks=on``: an open relay is opt-in."""
+    api = stack.dependencies(Function.API)
+    api.environment = dataclasses.replace(api.environment, webhooks_enabled=False)
+
+    response = stack.api("POST", "/tasks", {"type": "webhook", "url": "https://hooks.example.com/"})
+
+    _assert_error(response, 400, "TASK_TYPE_DISABLED")
+    assert "webhooks=on" in response.body["error"]["message"]
+    assert stack.clients.dynamodb.scan(TableName=stack.resources.table)["Count"] == 0
+    types = {entry["name"]: entry for entry in stack.api("GET", "/task-types").body["items"]}
+    assert types["webhook"]["enabled"] is False
+    assert types["simulated"]["enabled"] is True

@@ -61,20 +61,46 @@ def test_iam_without_credentials_is_a_clear_error() -> None:
         tasks_api(ENDPOINT, "iam")
 
 
-def test_the_default_client_does_not_sign() -> None:
+@pytest.mark.usefixtures("credentials")
+def test_by_default_an_api_gateway_endpoint_is_signed_when_credentials_are_found() -> None:
+    """A default deployment is apiAuth=iam: the Node.js version's block works verbatim."""
+    assert tasks_api(ENDPOINT, None).signer is not None
+    assert tasks_api(f"{ENDPOINT}/tasks", "auto").signer is not None
+
+
+@pytest.mark.usefixtures("credentials")
+def test_by_default_the_local_stack_and_other_hosts_are_not_signed() -> None:
+    assert tasks_api("http://127.0.0.1:8000", None).signer is None
+    assert tasks_api("https://tasks.example.com", None).signer is None
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_without_credentials_the_default_sends_unsigned_and_the_api_refuses() -> None:
     api = tasks_api(ENDPOINT, None)
     assert isinstance(api, TasksApi)
     assert api.signer is None
 
 
+@pytest.mark.usefixtures("credentials")
+def test_a_token_is_sent_as_a_bearer_token_for_jwt() -> None:
+    api = tasks_api(ENDPOINT, None, token="eyJ.token")
+    assert api.signer is None
+    assert api.token == "eyJ.token"
+    assert tasks_api(ENDPOINT, "jwt", token="t").token == "t"
+    with pytest.raises(SigningError, match="TASKS_API_TOKEN"):
+        tasks_api(ENDPOINT, "jwt")
+    assert tasks_api(ENDPOINT, "none").signer is None
+
+
 def test_an_unknown_auth_mode_is_refused() -> None:
-    with pytest.raises(SigningError, match="expected none or iam"):
+    with pytest.raises(SigningError, match="expected one of auto, iam, jwt, none"):
         tasks_api(ENDPOINT, "cognito")
 
 
-def test_smoke_reads_the_auth_mode_from_the_environment() -> None:
+def test_smoke_reads_the_auth_mode_and_token_from_the_environment() -> None:
     assert load({"TASKS_ENDPOINT": ENDPOINT, "TASKS_API_AUTH": "IAM"}).api_auth == "iam"
-    assert load({"TASKS_ENDPOINT": ENDPOINT}).api_auth == "none"
+    assert load({"TASKS_ENDPOINT": ENDPOINT}).api_auth == "auto"
+    assert load({"TASKS_ENDPOINT": ENDPOINT, "TASKS_API_TOKEN": "tok"}).token == "tok"
     with pytest.raises(SmokeConfigError, match="TASKS_API_AUTH"):
         load({"TASKS_ENDPOINT": ENDPOINT, "TASKS_API_AUTH": "basic"})
 

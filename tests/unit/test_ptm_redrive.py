@@ -42,7 +42,7 @@ class FailingAgainApi:
 
 def test_all_failed_redrives_each_task_once_and_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     api = FailingAgainApi(["a", "b", "c", "d", "e"])
-    monkeypatch.setattr(ptm.main, "tasks_api", lambda *_: api)
+    monkeypatch.setattr(ptm.main, "tasks_api", lambda *_, **__: api)
 
     result = CliRunner().invoke(
         app, ["--endpoint", "http://fake", "redrive", "--all-failed", "--rate", "1000"]

@@ -21,7 +21,7 @@ from infra.spec import (
     execution_worst_case_seconds,
     visibility_timeout_seconds,
 )
-from infra.stage_config import ApiAuth, StageConfig, WorkflowLogLevel
+from infra.stage_config import ApiAuth, StageConfig, Toggle, WorkflowLogLevel
 
 pytestmark = pytest.mark.unit
 
@@ -36,13 +36,15 @@ class Context:
 
 CHOSEN: dict[Any, tuple[str, Any]] = {
     float: ("0.55", 0.55),
-    ApiAuth: ("iam", ApiAuth.IAM),
+    ApiAuth: ("none", ApiAuth.NONE),
+    Toggle: ("on", Toggle.ON),
     WorkflowLogLevel: ("ERROR", WorkflowLogLevel.ERROR),
     tuple[str, ...]: ("https://a.example,https://b.example", ("https://a.example", "https://b.example")),
     str: ("qa", "qa"),
     str | None: ("someone@example.com", "someone@example.com"),
 }
 BY_NAME: dict[str, tuple[str, Any]] = {
+    "jwt_issuer": ("https://issuer.example.com/pool", "https://issuer.example.com/pool"),
     "powertools_layer_arn": (
         "arn:aws:lambda:eu-south-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",
         "arn:aws:lambda:eu-south-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from functions.common.errors import InvalidRequestError, PermanentTaskError, UnknownTaskTypeError
+from functions.common.errors import (
+    InvalidRequestError,
+    PermanentTaskError,
+    TaskTypeDisabledError,
+    UnknownTaskTypeError,
+)
 from functions.common.models import Task, TaskStatus
 from functions.common.submission import parse_payload
 from functions.task_types import TASK_TYPES, runner
@@ -96,7 +101,7 @@ def test_a_stored_payload_its_type_no_longer_accepts_fails_permanently() -> None
 
 
 def test_each_type_describes_itself_with_a_json_schema() -> None:
-    described = {entry["name"]: entry for entry in TASK_TYPES.describe()}
+    described = {entry["name"]: entry for entry in TASK_TYPES.describe(TaskEnvironment())}
     assert set(described) == {"simulated", "webhook"}
     assert [name for name, entry in described.items() if entry["default"]] == ["simulated"]
     webhook = described["webhook"]["schema"]
@@ -115,3 +120,12 @@ def test_the_default_types_body_rules_are_unchanged() -> None:
         "type": None,
         "anything": [1, {"type": 2}],
     }
+
+
+def test_a_disabled_type_is_refused_at_submit_and_fails_permanently_if_stored_earlier() -> None:
+    off = TaskEnvironment(webhooks_enabled=False)
+    with pytest.raises(TaskTypeDisabledError, match="webhooks=on"):
+        parse_payload(b'{"type": "webhook", "url": "https://a.example"}', off)
+    with pytest.raises(PermanentTaskError, match="not enabled"):
+        runner(off)(_task({"type": "webhook", "url": "https://a.example"}))
+    assert parse_payload(b'{"n": 1}', off) == {"n": 1}

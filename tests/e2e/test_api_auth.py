@@ -1,0 +1,158 @@
+"""The local stack emulating API Gateway's authorization (``--api-auth iam|jwt``): refusals are
+API Gateway's own (401/403 with ``{"message"}``), come before the api function, and store
+nothing; signed or token-bearing requests go through. ptm signs or sends the token itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from infra.spec import LOCAL_CREDENTIALS
+from ptm.client import SigV4Signer, TasksApi, tasks_api
+from tests.e2e.conftest import NAMES, RunningStack, start_local_stack, stop, wait_until_serving
+
+
+def _stack(tmp_path_factory: pytest.TempPathFactory, mode: str) -> Iterator[RunningStack]:
+    log_path = tmp_path_factory.mktemp(f"auth-{mode}") / "local.log"
+    process, api_port, emulator_port = start_local_stack(log_path, "--time-scale", "0.01", "--api-auth", mode)
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+        wait_until_serving(api, process, log_path, refused_is_serving=True)
+        os.environ.update(LOCAL_CREDENTIALS)
+        yield RunningStack(process, api, f"http://127.0.0.1:{emulator_port}", log_path)
+    finally:
+        if process.poll() is None:
+            stop(process)
+
+
+@pytest.fixture(scope="module")
+def iam_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    yield from _stack(tmp_path_factory, "iam")
+
+
+@pytest.fixture(scope="module")
+def jwt_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    yield from _stack(tmp_path_factory, "jwt")
+
+
+def _raw(
+    stack: RunningStack, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{stack.api}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers.items()), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), json.loads(error.read())
+
+
+def _stored(stack: RunningStack) -> int:
+    return int(stack.clients().dynamodb.scan(TableName=NAMES.table, Select="COUNT")["Count"])
+
+
+@pytest.fixture
+def signing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/tasks"), ("GET", "/tasks?status=QUEUED"), ("GET", "/task-types")]
+)
+def test_iam_refuses_an_unsigned_request_before_the_function_runs(
+    iam_stack: RunningStack, method: str, path: str
+) -> None:
+    before = _stored(iam_stack)
+    status, _, body = _raw(iam_stack, method, path, {"n": 1} if method == "POST" else None)
+    assert (status, body) == (403, {"message": "Forbidden"})
+    assert _stored(iam_stack) == before
+
+
+@pytest.mark.usefixtures("signing_credentials")
+def test_iam_refuses_a_wrong_secret_and_a_body_changed_after_signing(iam_stack: RunningStack) -> None:
+    before = _stored(iam_stack)
+    url = f"{iam_stack.api}/tasks"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+    wrong = SigV4Signer(iam_stack.api, region="us-east-1")
+    headers = wrong.headers("POST", url, b'{"n":1}', {"Content-Type": "application/json"})
+    status, _, body = _raw(iam_stack, "POST", "/tasks", {"n": 1}, headers)
+    assert status == 403
+    assert "signature we calculated does not match" in body["message"]
+
+    os.environ["AWS_SECRET_ACCESS_KEY"] = LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    right = SigV4Signer(iam_stack.api, region="us-east-1")
+    headers = right.headers("POST", url, b'{"n":1}', {"Content-Type": "application/json"})
+    status, _, body = _raw(iam_stack, "POST", "/tasks", {"n": 2}, headers)
+    assert status == 403, "the body is part of the signature"
+    assert _stored(iam_stack) == before
+
+
+@pytest.mark.usefixtures("signing_credentials")
+def test_iam_lets_a_signed_request_through(iam_stack: RunningStack) -> None:
+    api = tasks_api(iam_stack.api, "iam", "us-east-1")
+    status, body = api.submit({"signed": True})
+    assert status == 202, body
+    assert api.get(body["taskId"])[0] == 200
+    assert api.task_types()[0] == 200
+
+
+def _token(stack: RunningStack, scope: str) -> str:
+    status, _, body = _raw(stack, "POST", "/local-idp/token", {"scope": scope})
+    assert status == 200, body
+    assert body["token_type"] == "Bearer"
+    return str(body["access_token"])
+
+
+def test_jwt_refuses_a_missing_or_forged_token_with_401(jwt_stack: RunningStack) -> None:
+    before = _stored(jwt_stack)
+    status, headers, body = _raw(jwt_stack, "POST", "/tasks", {"n": 1})
+    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert 'error="invalid_token"' in headers["www-authenticate"]
+
+    other_key = RSAKey.generate_key(2048)
+    forged = jwt.encode(
+        {"alg": "RS256"},
+        {"iss": f"{jwt_stack.api}/local-idp", "aud": "ptm-local", "scope": "tasks/write", "exp": 4102444800},
+        other_key,
+    )
+    for token in (forged, "not-a-jwt"):
+        status, _, body = _raw(jwt_stack, "POST", "/tasks", {"n": 1}, {"Authorization": f"Bearer {token}"})
+        assert (status, body) == (401, {"message": "Unauthorized"})
+    assert _stored(jwt_stack) == before
+
+
+def test_jwt_requires_the_routes_scope(jwt_stack: RunningStack) -> None:
+    before = _stored(jwt_stack)
+    reader = {"Authorization": f"Bearer {_token(jwt_stack, 'tasks/read')}"}
+
+    status, headers, body = _raw(jwt_stack, "POST", "/tasks", {"n": 1}, reader)
+    assert (status, body) == (403, {"message": "Forbidden"})
+    assert 'error="insufficient_scope"' in headers["www-authenticate"]
+    assert _raw(jwt_stack, "DELETE", "/tasks/some-id", None, reader)[0] == 403
+    assert _stored(jwt_stack) == before
+    status, _, body = _raw(jwt_stack, "GET", "/tasks/no-such-task", None, reader)
+    assert (status, body["error"]["code"]) == (404, "TASK_NOT_FOUND")
+
+
+def test_jwt_lets_a_writer_submit_and_ptm_sends_the_token(jwt_stack: RunningStack) -> None:
+    token = _token(jwt_stack, "tasks/read tasks/write")
+    api: TasksApi = tasks_api(jwt_stack.api, None, token=token)
+    status, body = api.submit({"with": "token"})
+    assert status == 202, body
+    assert api.get(body["taskId"])[0] == 200

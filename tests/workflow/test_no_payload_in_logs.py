@@ -1,0 +1,103 @@
+"""No payload or result value leaves the task record: a canary value submitted in payloads,
+webhook headers and bodies, and in a receiver's responses, appears in no function's log output,
+no DLQ message and no execution's state inputs and outputs (which Express logs carry at level
+ALL with execution data), at the default log level (INFO). The tasks take every path: success,
+retries, permanent failure, webhook delivery and webhook refusal, dispatch, the monitor."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from functions.common.models import TaskStatus
+from functions.common.observability import logger
+from functions.task_types.destinations import DestinationPolicy
+from infra.spec import Function
+from tests.fixtures.receiver import Receiver, running_receiver
+from tests.fixtures.stack import Stack
+from tests.workflow.conftest import dead_letters
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def function_log() -> Iterator[list[str]]:
+    """Every line the functions log, formatted as Lambda ships them (Powertools' JSON)."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Collect()
+    handler.setFormatter(logger.registered_formatter)
+    service = logging.getLogger(logger.name)
+    service.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        service.removeHandler(handler)
+
+
+def test_a_canary_in_payloads_and_results_never_reaches_logs_or_the_dlq(
+    stack: Stack, receiver: Receiver, function_log: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    canary = f"canary-{uuid.uuid4().hex}"
+    for function in (Function.API, Function.PROCESS):
+        dependencies = stack.dependencies(function)
+        dependencies.environment = dataclasses.replace(
+            dependencies.environment, destinations=DestinationPolicy(["127.0.0.1"])
+        )
+    secret_response = json.dumps({"echo": canary}).encode()
+    delivered = receiver.answer("/ok", (200, secret_response, {}, 0.0))
+    refused = receiver.answer("/no", (400, secret_response, {}, 0.0))
+    webhook = {"type": "webhook", "body": {"card": canary}, "headers": {"Authorization": f"Bearer {canary}"}}
+
+    task_ids = [
+        stack.submit({"card": canary}),
+        stack.submit({"card": canary, "simulate": {"failures": 1}}),
+        stack.submit({"card": canary, "simulate": {"permanent": True}}),
+        stack.submit({**webhook, "url": delivered}),
+        stack.submit({**webhook, "url": refused}),
+    ]
+    stack.event_source(Function.DISPATCH).drain()
+    executions = stack.wait_for_all_executions()
+    letters = dead_letters(stack)
+    stack.event_source(Function.MONITOR).drain()
+    stack.handlers[Function.RECONCILE].lambda_handler({}, stack.context(Function.RECONCILE))
+    bad = stack.api("POST", "/tasks", {"type": "webhook", "url": f"ftp://{canary}.example", "body": canary})
+
+    statuses = [stack.task(task_id).status for task_id in task_ids]
+    assert statuses == [TaskStatus.SUCCEEDED] * 2 + [
+        TaskStatus.FAILED,
+        TaskStatus.SUCCEEDED,
+        TaskStatus.FAILED,
+    ]
+    assert canary in json.dumps(stack.task(task_ids[3]).result), "the result keeps the value, on the record"
+    assert bad.status == 400
+    assert len(letters) == 2
+    assert canary not in json.dumps(letters)
+    assert len(executions) == 5
+    for execution in executions:
+        history = stack.history(execution["executionArn"])
+        assert canary not in json.dumps(history, default=str), execution["name"]
+    assert any('"level":"INFO"' in line for line in function_log), "INFO lines are among those checked"
+    functions = {json.loads(line).get("function_name") for line in function_log}
+    # Reconcile ran too; with nothing stale it has nothing to say.
+    assert {
+        f"ptm-test-{function}" for function in Function if function is not Function.RECONCILE
+    } <= functions
+    assert not [line for line in function_log if canary in line]
+    printed = capfd.readouterr()
+    assert canary not in printed.out + printed.err
