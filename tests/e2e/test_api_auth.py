@@ -85,17 +85,21 @@ def test_iam_refuses_an_unsigned_request_before_the_function_runs(
 
 
 @pytest.mark.usefixtures("signing_credentials")
-def test_iam_refuses_a_wrong_secret_and_a_body_changed_after_signing(iam_stack: RunningStack) -> None:
+def test_iam_refuses_a_wrong_secret_and_a_body_changed_after_signing(
+    iam_stack: RunningStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = _stored(iam_stack)
     url = f"{iam_stack.api}/tasks"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+    monkeypatch.setenv(
+        "AWS_SECRET_ACCESS_KEY", "not-the-secret"
+    )  # pragma: allowlist secret (wrong on purpose)
     wrong = SigV4Signer(iam_stack.api, region="us-east-1")
     headers = wrong.headers("POST", url, b'{"n":1}', {"Content-Type": "application/json"})
     status, _, body = _raw(iam_stack, "POST", "/tasks", {"n": 1}, headers)
     assert status == 403
     assert "signature we calculated does not match" in body["message"]
 
-    os.environ["AWS_SECRET_ACCESS_KEY"] = LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
     right = SigV4Signer(iam_stack.api, region="us-east-1")
     headers = right.headers("POST", url, b'{"n":1}', {"Content-Type": "application/json"})
     status, _, body = _raw(iam_stack, "POST", "/tasks", {"n": 2}, headers)
