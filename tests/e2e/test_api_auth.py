@@ -19,6 +19,8 @@ from infra.spec import LOCAL_CREDENTIALS
 from ptm.client import SigV4Signer, TasksApi, tasks_api
 from tests.e2e.conftest import NAMES, RunningStack, start_local_stack, stop, wait_until_serving
 
+WRONG_SECRET = "not-the-secret"  # pragma: allowlist secret (wrong on purpose)
+
 
 def _stack(tmp_path_factory: pytest.TempPathFactory, mode: str) -> Iterator[RunningStack]:
     log_path = tmp_path_factory.mktemp(f"auth-{mode}") / "local.log"
@@ -90,9 +92,7 @@ def test_iam_refuses_a_wrong_secret_and_a_body_changed_after_signing(
 ) -> None:
     before = _stored(iam_stack)
     url = f"{iam_stack.api}/tasks"
-    monkeypatch.setenv(
-        "AWS_SECRET_ACCESS_KEY", "not-the-secret"
-    )  # pragma: allowlist secret (wrong on purpose)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", WRONG_SECRET)
     wrong = SigV4Signer(iam_stack.api, region="us-east-1")
     headers = wrong.headers("POST", url, b'{"n":1}', {"Content-Type": "application/json"})
     status, _, body = _raw(iam_stack, "POST", "/tasks", {"n": 1}, headers)
