@@ -86,6 +86,9 @@ class StageConfig:
     (it publishes them only in the regions its release lists); otherwise resolved from
     ``/aws/service/powertools/python/arm64/python3.14/<powertools_version>`` at deploy time."""
     webhook_allowed_hosts: str = ""
+    webhook_allowed_hosts_only: Toggle = Toggle.OFF
+    """``on``: webhooks reach the ``webhookAllowedHosts`` and nowhere else
+    (WEBHOOK_ALLOWED_HOSTS_ONLY)."""
     """WEBHOOK_ALLOWED_HOSTS: comma-separated hosts the webhook type may reach whatever their
     address or scheme (an internal receiver); empty, only public https targets."""
     reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
@@ -133,6 +136,8 @@ class StageConfig:
             values[Env.WEBHOOK_ALLOWED_HOSTS] = self.webhook_allowed_hosts
         if self.webhooks is Toggle.ON:
             values[Env.WEBHOOKS_ENABLED] = "true"
+        if self.webhook_allowed_hosts_only is Toggle.ON:
+            values[Env.WEBHOOK_ALLOWED_HOSTS_ONLY] = "true"
         return values
 
     def dispatch_trigger(self) -> QueueTrigger:

@@ -58,7 +58,9 @@ def dependencies() -> Dependencies:
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
         environment=TaskEnvironment(
-            destinations=DestinationPolicy.from_setting(settings.webhook_allowed_hosts),
+            destinations=DestinationPolicy.from_setting(
+                settings.webhook_allowed_hosts, settings.webhook_allowed_hosts_only
+            ),
             webhooks_enabled=settings.webhooks_enabled,
         ),
     )

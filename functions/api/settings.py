@@ -15,4 +15,6 @@ class ApiSettings(Settings):
     webhook_allowed_hosts: str = Field(default="", alias=Env.WEBHOOK_ALLOWED_HOSTS)
     """Comma-separated hosts the webhook type may reach whatever their address or scheme."""
     webhooks_enabled: bool = Field(default=False, alias=Env.WEBHOOKS_ENABLED)
+    webhook_allowed_hosts_only: bool = Field(default=False, alias=Env.WEBHOOK_ALLOWED_HOSTS_ONLY)
+    """Deliver to the allowed hosts and nowhere else."""
     """Whether the webhook type may deliver; off unless the deployer turns it on."""

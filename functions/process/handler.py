@@ -40,7 +40,9 @@ def dependencies() -> Dependencies:
         environment=TaskEnvironment(
             failure_rate=settings.failure_rate,
             failure_seed=settings.failure_seed,
-            destinations=DestinationPolicy.from_setting(settings.webhook_allowed_hosts),
+            destinations=DestinationPolicy.from_setting(
+                settings.webhook_allowed_hosts, settings.webhook_allowed_hosts_only
+            ),
             webhooks_enabled=settings.webhooks_enabled,
         ),
         lease=timedelta(seconds=settings.lease_seconds),

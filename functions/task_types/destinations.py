@@ -101,14 +101,24 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 
 
 class DestinationPolicy:
-    def __init__(self, allowed_hosts: Iterable[str] = (), resolve: Resolver = system_resolver) -> None:
+    def __init__(
+        self,
+        allowed_hosts: Iterable[str] = (),
+        resolve: Resolver = system_resolver,
+        *,
+        only_allowed_hosts: bool = False,
+    ) -> None:
+        """``only_allowed_hosts``: refuse every host but ``allowed_hosts`` (a deployer's list of
+        the receivers it means to reach)."""
         self.allowed_hosts = frozenset(_normal_host(host) for host in allowed_hosts)
+        self.only_allowed_hosts = only_allowed_hosts
         self._resolve = resolve
 
     @classmethod
-    def from_setting(cls, allowed_hosts: str | None) -> DestinationPolicy:
-        """The policy ``WEBHOOK_ALLOWED_HOSTS`` (comma-separated hosts) describes."""
-        return cls(parse_allowed_hosts(allowed_hosts))
+    def from_setting(cls, allowed_hosts: str | None, only_allowed_hosts: bool = False) -> DestinationPolicy:
+        """The policy ``WEBHOOK_ALLOWED_HOSTS`` (comma-separated hosts) and
+        ``WEBHOOK_ALLOWED_HOSTS_ONLY`` describe."""
+        return cls(parse_allowed_hosts(allowed_hosts), only_allowed_hosts=only_allowed_hosts)
 
     def check(self, url: str) -> Destination:
         """The destination, with the addresses to connect to; raises ``DestinationRefusedError``
@@ -121,6 +131,8 @@ class DestinationPolicy:
         if parts.query:
             target = f"{target}?{parts.query}"
         allowed = host in self.allowed_hosts
+        if self.only_allowed_hosts and not allowed:
+            raise DestinationRefusedError(f"{host} is not one of this deployment's webhook hosts")
         if not allowed and scheme != "https":
             raise DestinationRefusedError(f"only https URLs are delivered, not {scheme}")
         literal = _literal(host)

@@ -183,3 +183,15 @@ def test_a_name_that_stops_resolving_at_delivery_is_retried() -> None:
     environment = TaskEnvironment(destinations=DestinationPolicy(resolve=FakeDns({})))
     with pytest.raises(TaskFailedError, match="does not resolve"):
         Webhook().run(_payload("https://gone.example.com/"), Attempt("t-1", 1, environment))
+
+
+def test_a_deployer_can_restrict_webhooks_to_its_allowed_hosts() -> None:
+    dns = FakeDns({"hooks.partner.example": [PUBLIC], "elsewhere.example": [PUBLIC]})
+    policy = DestinationPolicy.from_setting("hooks.partner.example", only_allowed_hosts=True)
+    policy = DestinationPolicy(policy.allowed_hosts, resolve=dns, only_allowed_hosts=True)
+
+    assert policy.check("https://hooks.partner.example/in").addresses == (PUBLIC,)
+    with pytest.raises(DestinationRefusedError, match="not one of this deployment's webhook hosts"):
+        policy.check("https://elsewhere.example/in")
+    with pytest.raises(DestinationRefusedError, match="not one of"):
+        DestinationPolicy(only_allowed_hosts=True, resolve=dns).check("https://elsewhere.example/in")
