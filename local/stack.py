@@ -499,12 +499,19 @@ def banner(stack: LocalStack) -> str:
         if options.webhook_allowed_hosts
         else "public https targets only (WEBHOOK_ALLOWED_HOSTS=127.0.0.1 make local: a receiver here)"
     )
+    auth = {
+        "none": "none (--api-auth iam|jwt emulates API Gateway's authorization)",
+        "iam": "iam: sign with AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local (ptm --auth iam)",
+        "jwt": f"jwt: export TASKS_API_TOKEN=$(curl -s -X POST {api}/local-idp/token "
+        "-d 'scope=tasks/read tasks/write' | jq -r .access_token)",
+    }[options.api_auth]
     return f"""
 Process Task Manager — local stack (stage "{LOCAL_STAGE}")
   API        {api}
   emulator   {emulator}   (moto; any AWS SDK or CLI with --endpoint-url)
   failure rate {options.failure_rate}, time scale {options.time_scale}
   webhooks   {allowed}
+  auth       {auth}
 
 Try it:
   curl -s -X POST {api}/tasks -H 'Content-Type: application/json' -d '{{"hello": "world"}}'

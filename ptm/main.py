@@ -107,6 +107,12 @@ def _call(status_and_body: tuple[int, Any], ok: set[int]) -> Any:
         error = body["error"]
         current = f" (current status {error['currentStatus']})" if "currentStatus" in error else ""
         _fail(f"{status} {error.get('code')}: {error.get('message')}{current}", 1)
+    if status in {401, 403} and isinstance(body, dict) and "message" in body:
+        _fail(
+            f"{status} {body['message']}: the API refused the request's authorization; give AWS "
+            f"credentials (apiAuth=iam, the default) or {API_TOKEN_VARIABLE} (apiAuth=jwt)",
+            1,
+        )
     _fail(f"{status}: {body}", 1)
 
 

@@ -160,3 +160,16 @@ def test_jwt_lets_a_writer_submit_and_ptm_sends_the_token(jwt_stack: RunningStac
     status, body = api.submit({"with": "token"})
     assert status == 202, body
     assert api.get(body["taskId"])[0] == 200
+
+
+def test_ptm_without_a_token_says_what_to_give(jwt_stack: RunningStack) -> None:
+    from typer.testing import CliRunner
+
+    from ptm.main import app
+
+    result = CliRunner().invoke(
+        app, ["--endpoint", jwt_stack.api, "submit", '{"n": 1}'], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 1
+    assert "401 Unauthorized" in result.output
+    assert "TASKS_API_TOKEN" in result.output
