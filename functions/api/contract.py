@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.common.models import CamelModel, TaskStatus, TaskSummary
 
@@ -53,7 +53,14 @@ _FIELDS = "On an invalid body: each offending field's path and what is wrong wit
 _KNOWN_TYPES = "On UNKNOWN_TASK_TYPE: the types there are"
 
 
-class ErrorDetail(BaseModel):
+class ContractModel(BaseModel):
+    """A documented shape only (the OpenAPI document): built when the document is, not at the
+    function's cold start."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ErrorDetail(ContractModel):
     code: str
     message: str
     currentStatus: TaskStatus | None = Field(default=None, description="On 409: the task's status")  # noqa: N815
@@ -62,7 +69,7 @@ class ErrorDetail(BaseModel):
     knownTypes: list[str] | None = Field(default=None, description=_KNOWN_TYPES)  # noqa: N815
 
 
-class TaskTypeInfo(BaseModel):
+class TaskTypeInfo(ContractModel):
     name: str
     description: str
     default: bool = Field(description="Whether a body without a type is of this type")
@@ -70,11 +77,11 @@ class TaskTypeInfo(BaseModel):
     schema_: dict[str, Any] = Field(alias="schema", description="JSON Schema of the task's body")
 
 
-class TaskTypeList(BaseModel):
+class TaskTypeList(ContractModel):
     items: list[TaskTypeInfo]
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(ContractModel):
     error: ErrorDetail
 
 
