@@ -164,6 +164,8 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
             "TableName": "ptm-dev-tasks",
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            # Encrypted with a KMS key (AWS managed), not only DynamoDB's default owned key.
+            "SSESpecification": {"SSEEnabled": True},
             "GlobalSecondaryIndexes": [
                 Match.object_like(
                     {
