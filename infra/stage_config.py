@@ -86,11 +86,11 @@ class StageConfig:
     (it publishes them only in the regions its release lists); otherwise resolved from
     ``/aws/service/powertools/python/arm64/python3.14/<powertools_version>`` at deploy time."""
     webhook_allowed_hosts: str = ""
+    """WEBHOOK_ALLOWED_HOSTS: comma-separated hosts the webhook type may reach whatever their
+    address or scheme (an internal receiver); empty, only public https targets."""
     webhook_allowed_hosts_only: Toggle = Toggle.OFF
     """``on``: webhooks reach the ``webhookAllowedHosts`` and nowhere else
     (WEBHOOK_ALLOWED_HOSTS_ONLY)."""
-    """WEBHOOK_ALLOWED_HOSTS: comma-separated hosts the webhook type may reach whatever their
-    address or scheme (an internal receiver); empty, only public https targets."""
     reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent

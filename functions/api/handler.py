@@ -33,7 +33,6 @@ from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import console_start_ms
 from functions.task_types import TASK_TYPES
-from functions.task_types.destinations import DestinationPolicy
 from functions.task_types.registry import TaskEnvironment
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
@@ -57,12 +56,7 @@ def dependencies() -> Dependencies:
         settings=settings,
         table=TasksTable(dynamodb_client(), settings.tasks_table),
         queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
-        environment=TaskEnvironment(
-            destinations=DestinationPolicy.from_setting(
-                settings.webhook_allowed_hosts, settings.webhook_allowed_hosts_only
-            ),
-            webhooks_enabled=settings.webhooks_enabled,
-        ),
+        environment=settings.task_environment(),
     )
 
 

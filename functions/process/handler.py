@@ -19,7 +19,6 @@ from functions.common.processing import Work, process_task
 from functions.common.tasks_table import TasksTable
 from functions.process.settings import ProcessSettings
 from functions.task_types import TASK_TYPES
-from functions.task_types.destinations import DestinationPolicy
 from functions.task_types.registry import TaskEnvironment, TaskWork
 
 
@@ -37,13 +36,8 @@ def dependencies() -> Dependencies:
     settings = ProcessSettings.from_env()
     return Dependencies(
         table=TasksTable(dynamodb_client(), settings.tasks_table),
-        environment=TaskEnvironment(
-            failure_rate=settings.failure_rate,
-            failure_seed=settings.failure_seed,
-            destinations=DestinationPolicy.from_setting(
-                settings.webhook_allowed_hosts, settings.webhook_allowed_hosts_only
-            ),
-            webhooks_enabled=settings.webhooks_enabled,
+        environment=settings.task_environment(
+            failure_rate=settings.failure_rate, failure_seed=settings.failure_seed
         ),
         lease=timedelta(seconds=settings.lease_seconds),
     )
