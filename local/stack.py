@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -46,6 +46,9 @@ from local.logs import CloudWatchLogSink, ExecutionLogShipper
 from local.provision import LocalResources, function_environments, provision
 from local.retry_clock import RetryClock
 from local.view import ExecutionView
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 log = logging.getLogger("ptm.local")
 TIMEOUT_FLOOR_SECONDS = 10.0
@@ -283,7 +286,7 @@ class LocalStack:
             self.runtime.register(self.names.function(function), function.handler, variables)
         self.runtime.keep_invocations = False
         if options.function_logs:
-            self._start_function_logs()
+            self._start_function_logs(functions_logger)
         # Function timeouts run on local time too, with a floor: here dozens of concurrent
         # invocations share one interpreter and two cores, which no Lambda function ever does, so
         # a scaled-down timeout would fire on a busy machine rather than on an overrun.
@@ -313,11 +316,10 @@ class LocalStack:
         )
         self._http.start()
 
-    def _start_function_logs(self) -> None:
+    def _start_function_logs(self, functions_logger: Logger) -> None:
         """Each function's log lines to its log group in the emulator, as Lambda writes them."""
         assert self.clients is not None
         assert self.resources is not None
-        functions_logger = importlib.import_module("functions.common.observability").logger
         service = logging.getLogger(functions_logger.name)
         formatter = functions_logger.registered_formatter
         groups = {

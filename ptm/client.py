@@ -128,14 +128,15 @@ def is_api_gateway(endpoint: str) -> bool:
     return _EXECUTE_API_HOST.match(urlsplit(api_base(endpoint)).hostname or "") is not None
 
 
-def _credentials_found(profile: str | None) -> bool:
-    import boto3  # noqa: PLC0415 - only API Gateway endpoints pay for the SDK
-    import botocore.exceptions  # noqa: PLC0415
+def _signed_if_possible(endpoint: str, region: str | None, profile: str | None) -> TasksApi:
+    """SigV4 when credentials are found (one lookup, the signer's own); otherwise unsigned, and
+    the API's 403 says what is missing."""
+    import botocore.exceptions  # noqa: PLC0415 - only API Gateway endpoints pay for the SDK
 
     try:
-        return boto3.session.Session(profile_name=profile).get_credentials() is not None
-    except botocore.exceptions.BotoCoreError:
-        return False
+        return TasksApi(endpoint, signer=SigV4Signer(endpoint, region, profile))
+    except (SigningError, botocore.exceptions.BotoCoreError):
+        return TasksApi(endpoint)
 
 
 def tasks_api(
@@ -151,13 +152,12 @@ def tasks_api(
     mode = (auth or "auto").lower()
     if mode not in AUTH_MODES:
         raise SigningError(f"{API_AUTH_VARIABLE}={auth!r}: expected one of {', '.join(AUTH_MODES)}")
+    if mode == "auto" and token:
+        mode = "jwt"
     if mode == "auto":
-        if token:
-            mode = "jwt"
-        elif is_api_gateway(endpoint) and _credentials_found(profile):
-            mode = "iam"
-        else:
-            mode = "none"
+        return (
+            _signed_if_possible(endpoint, region, profile) if is_api_gateway(endpoint) else TasksApi(endpoint)
+        )
     if mode == "iam":
         return TasksApi(endpoint, signer=SigV4Signer(endpoint, region, profile))
     if mode == "jwt":
