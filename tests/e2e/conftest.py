@@ -38,6 +38,23 @@ class RunningStack:
     def clients(self) -> Clients:
         return Clients.for_endpoint(self.emulator)
 
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        """One JSON call to the API: (status, response headers, JSON body), errors included."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.api}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, dict(response.headers.items()), json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers.items()), json.loads(error.read())
+
     def smoke(
         self, *args: str, count: int, tmp_path: Path, timeout_ms: int = 60_000, endpoint: str | None = None
     ) -> tuple[int, dict[str, Any], str]:
@@ -135,20 +152,38 @@ def stop(process: subprocess.Popen[str]) -> int:
     return process.wait(timeout=20)
 
 
-@pytest.fixture(scope="module")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    log_path = tmp_path_factory.mktemp("local-stack") / "local.log"
-    process, api_port, emulator_port = start_local_stack(
-        log_path, "--time-scale", "0.01", "--max-receive-count", "3", "--failure-seed", "e2e"
-    )
+def running_local_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *arguments: str,
+    environment: dict[str, str] | None = None,
+    refused_is_serving: bool = False,
+) -> Iterator[RunningStack]:
+    """A module's local stack, from start to stop: ``yield from`` it in a fixture."""
+    log_path = tmp_path_factory.mktemp(name) / "local.log"
+    process, api_port, emulator_port = start_local_stack(log_path, *arguments, environment=environment)
     api = f"http://127.0.0.1:{api_port}"
     try:
-        wait_until_serving(api, process, log_path)
+        wait_until_serving(api, process, log_path, refused_is_serving=refused_is_serving)
         os.environ.update(LOCAL_CREDENTIALS)
         yield RunningStack(process, api, f"http://127.0.0.1:{emulator_port}", log_path)
     finally:
         if process.poll() is None:
             stop(process)
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    yield from running_local_stack(
+        tmp_path_factory,
+        "local-stack",
+        "--time-scale",
+        "0.01",
+        "--max-receive-count",
+        "3",
+        "--failure-seed",
+        "e2e",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

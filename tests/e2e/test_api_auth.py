@@ -4,12 +4,7 @@ nothing; signed or token-bearing requests go through. ptm signs or sends the tok
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from joserfc import jwt
@@ -17,49 +12,23 @@ from joserfc.jwk import RSAKey
 
 from infra.spec import LOCAL_CREDENTIALS
 from ptm.client import SigV4Signer, TasksApi, tasks_api
-from tests.e2e.conftest import NAMES, RunningStack, start_local_stack, stop, wait_until_serving
+from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
 
 WRONG_SECRET = "not-the-secret"  # pragma: allowlist secret (wrong on purpose)
 
 
-def _stack(tmp_path_factory: pytest.TempPathFactory, mode: str) -> Iterator[RunningStack]:
-    log_path = tmp_path_factory.mktemp(f"auth-{mode}") / "local.log"
-    process, api_port, emulator_port = start_local_stack(log_path, "--time-scale", "0.01", "--api-auth", mode)
-    api = f"http://127.0.0.1:{api_port}"
-    try:
-        wait_until_serving(api, process, log_path, refused_is_serving=True)
-        os.environ.update(LOCAL_CREDENTIALS)
-        yield RunningStack(process, api, f"http://127.0.0.1:{emulator_port}", log_path)
-    finally:
-        if process.poll() is None:
-            stop(process)
-
-
 @pytest.fixture(scope="module")
 def iam_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    yield from _stack(tmp_path_factory, "iam")
+    yield from running_local_stack(
+        tmp_path_factory, "auth-iam", "--time-scale", "0.01", "--api-auth", "iam", refused_is_serving=True
+    )
 
 
 @pytest.fixture(scope="module")
 def jwt_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    yield from _stack(tmp_path_factory, "jwt")
-
-
-def _raw(
-    stack: RunningStack, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{stack.api}{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
+    yield from running_local_stack(
+        tmp_path_factory, "auth-jwt", "--time-scale", "0.01", "--api-auth", "jwt", refused_is_serving=True
     )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers.items()), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers.items()), json.loads(error.read())
 
 
 def _stored(stack: RunningStack) -> int:
@@ -81,7 +50,7 @@ def test_iam_refuses_an_unsigned_request_before_the_function_runs(
     iam_stack: RunningStack, method: str, path: str
 ) -> None:
     before = _stored(iam_stack)
-    status, _, body = _raw(iam_stack, method, path, {"n": 1} if method == "POST" else None)
+    status, _, body = iam_stack.request(method, path, {"n": 1} if method == "POST" else None)
     assert (status, body) == (403, {"message": "Forbidden"})
     assert _stored(iam_stack) == before
 
@@ -95,14 +64,14 @@ def test_iam_refuses_a_wrong_secret_and_a_body_changed_after_signing(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", WRONG_SECRET)
     wrong = SigV4Signer(iam_stack.api, region="us-east-1")
     headers = wrong.headers("POST", url, b'{"n":1}', {"Content-Type": "application/json"})
-    status, _, body = _raw(iam_stack, "POST", "/tasks", {"n": 1}, headers)
+    status, _, body = iam_stack.request("POST", "/tasks", {"n": 1}, headers)
     assert status == 403
     assert "signature we calculated does not match" in body["message"]
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
     right = SigV4Signer(iam_stack.api, region="us-east-1")
     headers = right.headers("POST", url, b'{"n":1}', {"Content-Type": "application/json"})
-    status, _, body = _raw(iam_stack, "POST", "/tasks", {"n": 2}, headers)
+    status, _, body = iam_stack.request("POST", "/tasks", {"n": 2}, headers)
     assert status == 403, "the body is part of the signature"
     assert _stored(iam_stack) == before
 
@@ -117,7 +86,7 @@ def test_iam_lets_a_signed_request_through(iam_stack: RunningStack) -> None:
 
 
 def _token(stack: RunningStack, scope: str) -> str:
-    status, _, body = _raw(stack, "POST", "/local-idp/token", {"scope": scope})
+    status, _, body = stack.request("POST", "/local-idp/token", {"scope": scope})
     assert status == 200, body
     assert body["token_type"] == "Bearer"
     return str(body["access_token"])
@@ -125,7 +94,7 @@ def _token(stack: RunningStack, scope: str) -> str:
 
 def test_jwt_refuses_a_missing_or_forged_token_with_401(jwt_stack: RunningStack) -> None:
     before = _stored(jwt_stack)
-    status, headers, body = _raw(jwt_stack, "POST", "/tasks", {"n": 1})
+    status, headers, body = jwt_stack.request("POST", "/tasks", {"n": 1})
     assert (status, body) == (401, {"message": "Unauthorized"})
     assert 'error="invalid_token"' in headers["www-authenticate"]
 
@@ -136,7 +105,7 @@ def test_jwt_refuses_a_missing_or_forged_token_with_401(jwt_stack: RunningStack)
         other_key,
     )
     for token in (forged, "not-a-jwt"):
-        status, _, body = _raw(jwt_stack, "POST", "/tasks", {"n": 1}, {"Authorization": f"Bearer {token}"})
+        status, _, body = jwt_stack.request("POST", "/tasks", {"n": 1}, {"Authorization": f"Bearer {token}"})
         assert (status, body) == (401, {"message": "Unauthorized"})
     assert _stored(jwt_stack) == before
 
@@ -145,12 +114,12 @@ def test_jwt_requires_the_routes_scope(jwt_stack: RunningStack) -> None:
     before = _stored(jwt_stack)
     reader = {"Authorization": f"Bearer {_token(jwt_stack, 'tasks/read')}"}
 
-    status, headers, body = _raw(jwt_stack, "POST", "/tasks", {"n": 1}, reader)
+    status, headers, body = jwt_stack.request("POST", "/tasks", {"n": 1}, reader)
     assert (status, body) == (403, {"message": "Forbidden"})
     assert 'error="insufficient_scope"' in headers["www-authenticate"]
-    assert _raw(jwt_stack, "DELETE", "/tasks/some-id", None, reader)[0] == 403
+    assert jwt_stack.request("DELETE", "/tasks/some-id", None, reader)[0] == 403
     assert _stored(jwt_stack) == before
-    status, _, body = _raw(jwt_stack, "GET", "/tasks/no-such-task", None, reader)
+    status, _, body = jwt_stack.request("GET", "/tasks/no-such-task", None, reader)
     assert (status, body["error"]["code"]) == (404, "TASK_NOT_FOUND")
 
 

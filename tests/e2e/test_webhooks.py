@@ -6,17 +6,13 @@ Every test sends traffic to 127.0.0.1 only; refused targets are never contacted.
 from __future__ import annotations
 
 import json
-import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from infra.spec import LOCAL_CREDENTIALS
-from tests.e2e.conftest import NAMES, RunningStack, start_local_stack, stop, wait_until_serving
+from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
 from tests.fixtures.receiver import Receiver, running_receiver
 
 
@@ -28,35 +24,20 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def webhook_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    log_path = tmp_path_factory.mktemp("webhook-stack") / "local.log"
-    process, api_port, emulator_port = start_local_stack(
-        log_path,
+    yield from running_local_stack(
+        tmp_path_factory,
+        "webhook-stack",
         "--time-scale",
         "0.01",
         "--failure-seed",
         "webhooks",
         environment={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
     )
-    api = f"http://127.0.0.1:{api_port}"
-    try:
-        wait_until_serving(api, process, log_path)
-        os.environ.update(LOCAL_CREDENTIALS)
-        yield RunningStack(process, api, f"http://127.0.0.1:{emulator_port}", log_path)
-    finally:
-        if process.poll() is None:
-            stop(process)
 
 
 def _call(stack: RunningStack, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{stack.api}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    status, _, answer = stack.request(method, path, body)
+    return status, answer
 
 
 def _submit(stack: RunningStack, url: str, **fields: Any) -> str:
