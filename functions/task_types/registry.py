@@ -18,8 +18,9 @@ A type is one module defining a ``TaskType`` subclass, and one line in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -109,7 +110,9 @@ class TaskType(ABC, Generic[P]):
         self.admit(payload, environment)
         return payload
 
+    @cached_property
     def json_schema(self) -> dict[str, Any]:
+        """The body's JSON Schema: generated once per execution environment, not per request."""
         return self.payload.model_json_schema(by_alias=True)
 
 
@@ -132,7 +135,7 @@ class TaskTypes:
             raise ValueError("two task types share a name")
         self.default = types[0]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[TaskType[Any]]:
         return iter(self._types.values())
 
     def names(self) -> list[str]:
@@ -181,7 +184,7 @@ class TaskTypes:
                 "description": task_type.description,
                 "default": task_type is self.default,
                 "enabled": task_type.disabled(environment) is None,
-                "schema": task_type.json_schema(),
+                "schema": task_type.json_schema,
             }
             for task_type in self
         ]
