@@ -47,3 +47,19 @@ def test_the_documented_record_has_every_field_the_api_returns() -> None:
     )
     documented = set(TaskRecord.model_json_schema(by_alias=True)["properties"])
     assert set(task.to_api()) | {"consoleUrl"} == documented
+
+
+def test_the_submit_body_is_one_of_the_task_types_each_told_apart_by_its_type() -> None:
+    from functions.task_types import TASK_TYPES
+
+    document = json.loads(DOCUMENT.read_text())
+    body = document["paths"]["/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schemas = document["components"]["schemas"]
+    alternatives = [schemas[entry["$ref"].rsplit("/", 1)[1]] for entry in body["oneOf"]]
+    assert [schema["title"] for schema in alternatives] == [t.payload.__name__ for t in TASK_TYPES]
+    types = [schema["properties"]["type"] for schema in alternatives]
+    assert types[1:] == [{"const": t.name, "title": "Type", "type": "string"} for t in list(TASK_TYPES)[1:]]
+    assert all("type" in schema["required"] for schema in alternatives[1:]), (
+        "a non-default type needs its type"
+    )
+    assert "type" not in alternatives[0].get("required", []), "the default type needs no type"
