@@ -1,12 +1,13 @@
 """The floor for the local-stack benchmark: the pipeline's AWS API calls, issued directly.
 
-Per task the pipeline makes, against the emulator: a conditional PutItem and a SendMessage
-(submit); a share of ReceiveMessage, BatchGetItem and DeleteMessageBatch (dispatch, batches of
-10); a StartExecution of an Express state machine; and two conditional UpdateItems (the
-claim and the success write, made by the process function). The floor makes the same calls
-with plain boto3 and no handler code: the state machine does the two UpdateItems itself as
-``dynamodb:updateItem`` task states, so the emulator's interpreter cost stays in the floor.
-Its own table, queue and state machine keep it apart from the pipeline's records.
+Per task the pipeline makes, against the emulator: two conditional PutItems (the payload, then
+the record) and a SendMessage (submit); a share of ReceiveMessage, BatchGetItem and
+DeleteMessageBatch (dispatch, batches of 10); a StartExecution of an Express state machine;
+and two conditional UpdateItems (the claim and the success write, made by the process
+function). The floor makes the same calls with plain boto3 and no handler code: the state
+machine does the two UpdateItems itself as ``dynamodb:updateItem`` task states, so the
+emulator's interpreter cost stays in the floor. Its own table, queue and state machine keep
+it apart from the pipeline's records.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.common.config import STATUS_INDEX
-from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, shard_of, status_shard
+from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, phase_shard, shard_of
 from functions.common.workflow import execution_input
 from infra.spec import StageNames
 from local.emulator import Clients
@@ -32,14 +33,16 @@ DISPATCH_BATCH = 10
 
 
 def _update(table: str, set_status: str, condition_status: str, claim: bool) -> dict[str, Any]:
-    update = f"SET #s = :new, {SHARD_ATTRIBUTE} = :shard, updatedAt = :now"
+    update = "SET #s = :new, updatedAt = :now"
     values: dict[str, Any] = {
         ":new": {"S": set_status},
-        ":shard": {"S.$": f"States.Format('{set_status}#{{}}', $.shard)"},
         ":old": {"S": condition_status},
         ":now": {"S.$": "$$.State.EnteredTime"},
     }
-    if claim:
+    if not claim:  # a claim stays in the ACTIVE phase: the index key is left alone
+        update += f", {SHARD_ATTRIBUTE} = :shard"
+        values[":shard"] = {"S.$": f"States.Format('{set_status}#{{}}', $.shard)"}
+    else:
         update += ", attempts = attempts + :one, executionArn = :execution"
         values |= {":one": {"N": "1"}, ":execution": {"S.$": "$$.Execution.Id"}}
     return {
@@ -97,11 +100,15 @@ def _submit(clients: Clients, floor: FloorResources, index: int) -> float:
     task_id, now = str(uuid.uuid4()), _now()
     clients.dynamodb.put_item(
         TableName=floor.table,
+        Item={"taskId": {"S": f"{task_id}#payload"}, "payload": {"S": json.dumps({"bench": index})}},
+        ConditionExpression="attribute_not_exists(taskId)",
+    )
+    clients.dynamodb.put_item(
+        TableName=floor.table,
         Item={
             "taskId": {"S": task_id},
             "status": {"S": "QUEUED"},
-            SHARD_ATTRIBUTE: {"S": status_shard("QUEUED", shard_of(task_id))},
-            "payload": {"S": json.dumps({"bench": index})},
+            SHARD_ATTRIBUTE: {"S": phase_shard("QUEUED", shard_of(task_id))},
             "attempts": {"N": "0"},
             "runs": {"N": "1"},
             "createdAt": {"S": now},
@@ -150,7 +157,7 @@ def _dispatch(clients: Clients, floor: FloorResources, stop: threading.Event) ->
 
 
 def count(clients: Clients, table: str, status: str) -> int:
-    """Tasks in ``status``, counted through every shard of the byStatus index."""
+    """Tasks in a terminal ``status``, counted through every shard of its byPhase index entries."""
     total = 0
     for shard in range(SHARDS):
         arguments: dict[str, Any] = {
@@ -158,7 +165,7 @@ def count(clients: Clients, table: str, status: str) -> int:
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#k = :k",
             "ExpressionAttributeNames": {"#k": SHARD_ATTRIBUTE},
-            "ExpressionAttributeValues": {":k": {"S": status_shard(status, shard)}},
+            "ExpressionAttributeValues": {":k": {"S": phase_shard(status, shard)}},
             "Select": "COUNT",
         }
         for page in clients.dynamodb.get_paginator("query").paginate(**arguments):

@@ -2,7 +2,7 @@
 
 Starts ``python -m local`` as a subprocess (failure rate 0 by default, time-scaled),
 submits N tasks through its HTTP API from 8 client threads, waits until every record is
-terminal (counting through the byStatus index, so the wait adds no API load), then reads the
+terminal (counting through the byPhase index, so the wait adds no API load), then reads the
 records: submit→terminal latency is ``updatedAt - createdAt`` of each record.
 The floor (bench/floor.py) issues the same AWS API calls directly against the same emulator,
 first, in the same run. The default time scale is 1: with no failures there are no retry waits

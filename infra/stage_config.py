@@ -42,6 +42,13 @@ class WorkflowLogLevel(StrEnum):
     OFF = "OFF"
 
 
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 class Context(Protocol):
     """What ``constructs.Node`` offers for reading context."""
 
@@ -75,8 +82,15 @@ class StageConfig:
     dispatch_max_concurrency: int = _dispatch_trigger().max_concurrency
     dispatch_batching_window_seconds: int = _dispatch_trigger().batching_window_seconds
     workflow_log_level: WorkflowLogLevel = WorkflowLogLevel.ALL
-    """ALL + execution data is what the console needs to draw Express execution graphs; it
-    also dominates log cost, so production stages may lower it."""
+    """ALL is what the console needs to list Express executions and draw their graphs."""
+    workflow_execution_data: Toggle | None = None
+    """Whether the workflow's log events carry each state's input and output (the console's
+    per-state input/output panes). Default: on, except on production stages, where every event
+    and the graph stay and the panes go empty (a task's result and errors stay on its record):
+    the data is most of the log volume (docs/BENCHMARKS.md)."""
+    function_log_level: LogLevel | None = None
+    """The functions' log level (POWERTOOLS_LOG_LEVEL). Default: INFO, except WARNING on
+    production stages (failed attempts, refusals and errors still log; metrics are unaffected)."""
     log_retention_days: int = 30
     failure_rate: float = 0.3
     """FAILURE_RATE of the simulated work."""
@@ -92,6 +106,9 @@ class StageConfig:
     """``on``: webhooks reach the ``webhookAllowedHosts`` and nowhere else
     (WEBHOOK_ALLOWED_HOSTS_ONLY)."""
     reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
+    legacy_status_index: Toggle = Toggle.OFF
+    """``on`` keeps the ``byStatus`` index of stacks deployed before ``byPhase``, for the first of
+    the two deployments that move such a stack over (docs/DATA_MODEL.md)."""
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
 
@@ -115,12 +132,24 @@ class StageConfig:
     def is_production(self) -> bool:
         return self.stage in PRODUCTION_STAGES
 
-    def powertools_environment(self, log_level: str = "INFO") -> dict[str, str]:
+    @property
+    def include_execution_data(self) -> bool:
+        if self.workflow_execution_data is None:
+            return not self.is_production
+        return self.workflow_execution_data is Toggle.ON
+
+    @property
+    def log_level(self) -> LogLevel:
+        if self.function_log_level is None:
+            return LogLevel.WARNING if self.is_production else LogLevel.INFO
+        return self.function_log_level
+
+    def powertools_environment(self, log_level: str | None = None) -> dict[str, str]:
         """The Powertools variables every function gets, on AWS and on the local stack alike."""
         return {
             "POWERTOOLS_SERVICE_NAME": self.service_name,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": log_level,
+            "POWERTOOLS_LOG_LEVEL": log_level or self.log_level.value,
         }
 
     def environment_values(self) -> dict[str, str]:

@@ -13,7 +13,6 @@ from functions.common.config import STATUS_INDEX, Env
 from functions.common.status_shards import SHARD_ATTRIBUTE
 from infra.spec import (
     FUNCTIONS,
-    STATUS_INDEX_PROJECTION,
     TIMINGS,
     Function,
     Resource,
@@ -83,10 +82,7 @@ def create_table(clients: Clients, name: str) -> None:
                     {"AttributeName": SHARD_ATTRIBUTE, "KeyType": "HASH"},
                     {"AttributeName": "createdAt", "KeyType": "RANGE"},
                 ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(STATUS_INDEX_PROJECTION),
-                },
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ],
     )

@@ -18,8 +18,11 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 METRICS_NAMESPACE = "ProcessTaskManager"
-STATUS_INDEX = "byStatus"
-"""GSI on (statusShard, createdAt): finds tasks by state, newest or oldest first (status_shards.py)."""
+STATUS_INDEX = "byPhase"
+"""GSI on (phaseShard, createdAt), keys only: finds tasks by phase, newest or oldest first
+(status_shards.py). It replaced ``byStatus`` (keyed on statusShard, with a projection):
+docs/DATA_MODEL.md says how a stack deployed before moves over."""
+LEGACY_STATUS_INDEX = "byStatus"
 
 MAX_PAYLOAD_BYTES = 200 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH = 128

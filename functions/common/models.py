@@ -91,7 +91,7 @@ class TaskMessage(CamelModel):
 
 
 class TaskSummary(CamelModel):
-    """A task as listed: the byStatus index's attributes, without the payload."""
+    """A task as listed: the record's attributes, without the payload."""
 
     task_id: str
     status: TaskStatus

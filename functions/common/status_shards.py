@@ -1,19 +1,28 @@
-"""Write sharding for the ``byStatus`` index.
+"""The ``byPhase`` index's key: which list a task is in, sharded for write throughput.
 
-A status has only five values, so an index keyed on ``status`` alone puts every new task on one
-partition-key value (``QUEUED``), which DynamoDB serves at about 1,000 writes/s: two index
-writes per task would cap the system near 500 tasks/s (docs/SCALING.md). The index is keyed on
-``statusShard`` instead, ``<status>#<n>`` with ``n`` fixed per task, and readers query every
-shard and merge.
+The index is keyed on ``phaseShard`` = ``<phase>#<n>`` and sorted by ``createdAt``, and carries
+only keys (KEYS_ONLY): listing reads the records it points to with BatchGetItem.
+
+- **Phase.** QUEUED and RUNNING share one phase, ``ACTIVE``; each terminal status is its own.
+  A claim (QUEUED → RUNNING), a retry's claim and a recorded attempt error therefore leave the
+  index untouched: DynamoDB writes a global secondary index only when an item's index key or a
+  projected attribute changes. Only entering the system, finishing, failing, cancelling and
+  redriving move an index entry (a delete and a put).
+- **Shard.** One key value per phase would put every new task on one index partition, which
+  DynamoDB serves at about 1,000 writes/s (docs/SCALING.md); ``n`` is fixed per task, and
+  readers query every shard and merge.
 """
 
 from __future__ import annotations
 
 import zlib
 
-SHARD_ATTRIBUTE = "statusShard"
+SHARD_ATTRIBUTE = "phaseShard"
 SHARDS = 16
-"""16 key values per status: room for about 8,000 status changes per second per status."""
+"""16 key values per phase: room for about 8,000 index writes per second per phase."""
+
+ACTIVE = "ACTIVE"
+"""The phase of QUEUED and RUNNING tasks."""
 
 
 def shard_of(task_id: str) -> int:
@@ -21,5 +30,9 @@ def shard_of(task_id: str) -> int:
     return zlib.crc32(task_id.encode()) % SHARDS
 
 
-def status_shard(status: str, shard: int) -> str:
-    return f"{status}#{shard}"
+def phase_of(status: str) -> str:
+    return ACTIVE if status in ("QUEUED", "RUNNING") else status
+
+
+def phase_shard(status: str, shard: int) -> str:
+    return f"{phase_of(status)}#{shard}"

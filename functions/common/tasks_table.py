@@ -3,12 +3,22 @@
 Every write is conditional on the state the transition starts from and is named after that
 transition, so an at-least-once duplicate (SQS redelivery, a second Express execution, a
 late retry) can never move a task backwards or process it twice.
+
+Two kinds of item share the table (docs/DATA_MODEL.md):
+- **the record** (``taskId``): status, counters, errors, result. Every transition rewrites it,
+  and DynamoDB bills a write on the item's whole size, so it stays under 1 KB: one write unit.
+- **the payload** (``<taskId>#payload#<request hash>``): the submitted body, written once before
+  the record and never changed. Its key names the body it holds, so two bodies can never share
+  one; a submission that dies between the two puts leaves a payload no record points to, which
+  nothing lists or reads. Records written before the split keep their ``payload`` attribute and
+  are read as they are.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +38,7 @@ from functions.common.errors import (
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
-from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, shard_of, status_shard
+from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, SHARDS, phase_of, phase_shard, shard_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,20 +55,44 @@ def _values(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _attr(value) for name, value in values.items()}
 
 
-def task_from_item(item: Mapping[str, Any]) -> Task:
-    plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
-    plain["payload"] = json.loads(plain["payload"])
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def payload_key(task_id: str, request_hash: str) -> str:
+    """The payload item's key: the task and the body it holds (a '#' never occurs in a task id)."""
+    return f"{task_id}#payload#{request_hash[:32]}"
+
+
+def task_from_item(item: Mapping[str, Any], payload: dict[str, Any]) -> Task:
+    plain = _plain(item)
+    plain.pop("payload", None)
     if "result" in plain:
         plain["result"] = json.loads(plain["result"])
     plain["attempts"] = int(plain.get("attempts", 0))
     plain["runs"] = int(plain.get("runs", 1))
-    return Task.model_validate(plain)
+    return Task.model_validate({**plain, "payload": payload})
 
 
 def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
-    plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    plain = _plain(item)
     plain["attempts"] = int(plain.get("attempts", 0))
     return TaskSummary.model_validate(plain)
+
+
+SUMMARY_ATTRIBUTES = (
+    "taskId",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "attempts",
+    "runs",
+    "error",
+    "executionArn",
+    "deadLetteredAt",
+    "idempotencyKey",
+)
+"""What a listing reads of each record (TaskSummary's fields, and ``runs`` for reconcile)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +126,101 @@ def _shard_pool() -> ThreadPoolExecutor:
 BATCH_GET_LIMIT = 100
 BATCH_GET_ROUNDS = 5
 _ONE: Any = {"N": "1"}
+READ_BUDGET = 2000
+"""Index entries one listing or sweep call reads at most: a page of QUEUED tasks under a large
+RUNNING crowd (they share the ACTIVE phase) comes back short, with a token to go on from."""
+
+
+class _ShardMerge:
+    """The index entries of one phase, every shard merged in ``createdAt`` order, read page by
+    page as they are consumed. ``cursors()`` says where each shard stands after what was taken,
+    so the next call (or the next page's token) goes on with no gap and no repeat."""
+
+    def __init__(
+        self,
+        table: TasksTable,
+        phase: str,
+        *,
+        newest_first: bool,
+        cursors: ShardCursors,
+        page: int,
+        created_before: str | None = None,
+    ) -> None:
+        self._table, self._phase, self._newest_first, self._page = table, phase, newest_first, page
+        self._created_before = created_before
+        self._start = dict(cursors)
+        self._open = [shard for shard in range(SHARDS) if not (shard in cursors and cursors[shard] is None)]
+        self._items: dict[int, deque[dict[str, Any]]] = {shard: deque() for shard in self._open}
+        self._next: dict[int, dict[str, Any] | None] = {}
+        self._taken: dict[int, tuple[str, str]] = {}
+        first_pages = _shard_pool().map(lambda shard: self._query(shard, self._first_key(shard)), self._open)
+        for shard, (items, next_key) in zip(self._open, first_pages, strict=True):
+            self._items[shard].extend(items)
+            self._next[shard] = next_key
+
+    def _first_key(self, shard: int) -> dict[str, Any] | None:
+        after = self._start.get(shard)
+        if after is None:
+            return None
+        return {
+            "taskId": _attr(after[1]),
+            "createdAt": _attr(after[0]),
+            SHARD_ATTRIBUTE: _attr(f"{self._phase}#{shard}"),
+        }
+
+    def _query(
+        self, shard: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        condition = "#shard = :shard"
+        values: dict[str, Any] = {":shard": _attr(f"{self._phase}#{shard}")}
+        if self._created_before is not None:
+            condition += " AND createdAt < :before"
+            values[":before"] = _attr(self._created_before)
+        arguments: dict[str, Any] = {
+            "TableName": self._table.table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#shard": SHARD_ATTRIBUTE},
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not self._newest_first,
+            "Limit": self._page,
+        }
+        if start is not None:
+            arguments["ExclusiveStartKey"] = start
+        with aws_errors(f"query the {self._phase} index entries"):
+            response = self._table._client.query(**arguments)
+        return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+    def take(self, count: int) -> list[str]:
+        """The next ``count`` task ids in order (fewer once every shard is exhausted)."""
+        taken: list[str] = []
+        while len(taken) < count:
+            for shard in self._open:
+                if not self._items[shard] and (start := self._next.get(shard)) is not None:
+                    items, self._next[shard] = self._query(shard, start)
+                    self._items[shard].extend(items)
+            heads = [shard for shard in self._open if self._items[shard]]
+            if not heads:
+                break
+            pick = max if self._newest_first else min
+            shard = pick(heads, key=lambda head: _position(self._items[head][0]))
+            item = self._items[shard].popleft()
+            self._taken[shard] = _position(item)
+            taken.append(str(item["taskId"]["S"]))
+        return taken
+
+    def cursors(self) -> ShardCursors | None:
+        """Where each shard stands, or None when every shard is exhausted."""
+        cursors: ShardCursors = {}
+        for shard in range(SHARDS):
+            exhausted = shard not in self._items or (not self._items[shard] and self._next.get(shard) is None)
+            if exhausted:
+                cursors[shard] = None
+            elif shard in self._taken:
+                cursors[shard] = self._taken[shard]
+            elif shard in self._start:
+                cursors[shard] = self._start[shard]
+        return None if all(cursors.get(shard, ()) is None for shard in range(SHARDS)) else cursors
 
 
 class TasksTable:
@@ -116,12 +245,29 @@ class TasksTable:
             raise translate(exc, f"{transition} for task {task_id}") from exc
 
     def create(self, task: Task) -> None:
-        """Insert a new QUEUED task; refuses if the id exists (idempotent replay or conflict)."""
+        """Insert a new QUEUED task; refuses if the id exists (idempotent replay or conflict).
+
+        The payload goes first, so a record never points to a missing payload; a payload item
+        that already exists holds this very body (its key says so) and is left as it is."""
+        with aws_errors(f"store the payload of task {task.task_id}"):
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item=_values(
+                        {
+                            "taskId": payload_key(task.task_id, task.request_hash),
+                            "payload": json.dumps(task.payload, separators=(",", ":"), ensure_ascii=False),
+                        }
+                    ),
+                    ConditionExpression="attribute_not_exists(taskId)",
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
         item: dict[str, Any] = {
             "taskId": task.task_id,
             "status": task.status.value,
-            SHARD_ATTRIBUTE: status_shard(task.status.value, shard_of(task.task_id)),
-            "payload": json.dumps(task.payload, separators=(",", ":"), ensure_ascii=False),
+            SHARD_ATTRIBUTE: phase_shard(task.status.value, shard_of(task.task_id)),
             "attempts": 0,
             "runs": 1,
             "createdAt": task.created_at,
@@ -146,7 +292,28 @@ class TasksTable:
                 TableName=self.table_name, Key={"taskId": _attr(task_id)}, ConsistentRead=True
             )
         item = response.get("Item")
-        return task_from_item(item) if item else None
+        if not item or "status" not in item:
+            return None
+        return self._with_payload(item, consistent=True)
+
+    def _with_payload(self, item: Mapping[str, Any], *, consistent: bool) -> Task:
+        """The record as a Task, with its payload read from the payload item. An eventually
+        consistent read that misses (the payload was written just before the record) is read
+        again strongly."""
+        if "payload" in item:  # a record written before the payload moved out
+            return task_from_item(item, json.loads(_deserializer.deserialize(item["payload"])))
+        task_id, request_hash = str(item["taskId"]["S"]), str(item["requestHash"]["S"])
+        key = {"taskId": _attr(payload_key(task_id, request_hash))}
+        for strongly in (consistent, True):
+            with aws_errors(f"read the payload of task {task_id}"):
+                found = self._client.get_item(
+                    TableName=self.table_name, Key=key, ConsistentRead=strongly
+                ).get("Item")
+            if found:
+                return task_from_item(item, json.loads(_deserializer.deserialize(found["payload"])))
+            if strongly:
+                break
+        raise DependencyUnavailableError(f"task {task_id}: its payload item is missing")
 
     def _transition(
         self,
@@ -158,17 +325,24 @@ class TasksTable:
         values: Mapping[str, Any],
         names: Mapping[str, str] | None = None,
         to: TaskStatus | None = None,
+        moves: bool = False,
         return_item: bool = False,
     ) -> dict[str, Any]:
         """One conditional UpdateItem; the condition always reads ``#status``. A refusal raises
         TransitionRefusedError with the status found (ReturnValuesOnConditionCheckFailure).
-        ``to`` sets the new status and, with it, the index shard key; ``update`` holds the rest."""
+        ``to`` sets the new status and, when the phase changes with it (``moves``), the index
+        key; ``update`` holds the rest. A claim (QUEUED → RUNNING) stays in the ACTIVE phase and
+        leaves the index key alone, so DynamoDB does not write the index."""
         values = dict(values)
         if to is not None:
             if not update.startswith("SET "):
                 raise ValueError("a status change needs a SET clause")
-            update = f"SET #status = :to, {SHARD_ATTRIBUTE} = :toShard, {update.removeprefix('SET ')}"
-            values |= {":to": to.value, ":toShard": status_shard(to.value, shard_of(task_id))}
+            values[":to"] = to.value
+            changes = "#status = :to"
+            if phase_of(to.value) != ACTIVE or moves:
+                changes += f", {SHARD_ATTRIBUTE} = :toShard"
+                values[":toShard"] = phase_shard(to.value, shard_of(task_id))
+            update = f"SET {changes}, {update.removeprefix('SET ')}"
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": {"taskId": _attr(task_id)},
@@ -211,7 +385,7 @@ class TasksTable:
             to=TaskStatus.RUNNING,
             return_item=True,
         )
-        return task_from_item(response["Attributes"])
+        return self._with_payload(response["Attributes"], consistent=False)
 
     def record_attempt_failure(self, task_id: str, execution_arn: str, error: str, now: datetime) -> None:
         """RUNNING → RUNNING: keeps the latest attempt's error visible while the workflow retries."""
@@ -228,7 +402,9 @@ class TasksTable:
             },
         )
 
-    def mark_succeeded(self, task_id: str, execution_arn: str, result: dict[str, Any], now: datetime) -> Task:
+    def mark_succeeded(
+        self, task_id: str, execution_arn: str, result: dict[str, Any], now: datetime
+    ) -> TaskSummary:
         """RUNNING → SUCCEEDED, only for the execution holding the claim."""
         response = self._transition(
             task_id,
@@ -245,7 +421,7 @@ class TasksTable:
             to=TaskStatus.SUCCEEDED,
             return_item=True,
         )
-        return task_from_item(response["Attributes"])
+        return summary_from_item(response["Attributes"])
 
     def mark_dead_lettered(self, task_id: str, now: datetime) -> None:
         """FAILED → FAILED with ``deadLetteredAt`` (kept from the first time the monitor saw it)."""
@@ -352,7 +528,7 @@ class TasksTable:
             to=TaskStatus.CANCELLED,
             return_item=True,
         )
-        return task_from_item(response["Attributes"])
+        return self._with_payload(response["Attributes"], consistent=True)
 
     def redrive(self, task_id: str, now: datetime) -> Task:
         """FAILED → QUEUED for another run: ``runs`` + 1, ``attempts`` kept, failure fields cleared."""
@@ -371,118 +547,17 @@ class TasksTable:
                 ":now": iso(now),
             },
             to=TaskStatus.QUEUED,
+            moves=True,
             return_item=True,
         )
-        return task_from_item(response["Attributes"])
+        return self._with_payload(response["Attributes"], consistent=True)
 
-    def _query_shards(
-        self,
-        status: TaskStatus,
-        what: str,
-        query: Callable[[int], dict[str, Any]],
-        shards: Iterable[int] = range(SHARDS),
-    ) -> list[tuple[int, list[dict[str, Any]], bool]]:
-        """Run one index Query per shard (concurrently); returns (shard, items, has_more)."""
-
-        def one(shard: int) -> tuple[int, list[dict[str, Any]], bool]:
-            arguments = {
-                "TableName": self.table_name,
-                "IndexName": STATUS_INDEX,
-                "ExpressionAttributeNames": {"#shard": SHARD_ATTRIBUTE},
-                **query(shard),
-            }
-            arguments["ExpressionAttributeValues"] = {
-                ":shard": _attr(status_shard(status.value, shard)),
-                **arguments.get("ExpressionAttributeValues", {}),
-            }
-            with aws_errors(what):
-                response = self._client.query(**arguments)
-            return shard, list(response.get("Items", [])), "LastEvaluatedKey" in response
-
-        return list(_shard_pool().map(one, shards))
-
-    def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
-        """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
-        results = self._query_shards(
-            TaskStatus.QUEUED,
-            "query queued tasks",
-            lambda _: {
-                "KeyConditionExpression": "#shard = :shard AND createdAt < :cutoff",
-                "ExpressionAttributeValues": {":cutoff": _attr(iso(cutoff))},
-                "ScanIndexForward": True,
-                "Limit": limit,
-            },
-        )
-        oldest = sorted((item for _, items, _ in results for item in items), key=_position)[:limit]
-        return [
-            (
-                str(_deserializer.deserialize(item["taskId"])),
-                int(_deserializer.deserialize(item.get("runs", _ONE))),
-            )
-            for item in oldest
-        ]
-
-    def running_before(self, cutoff: datetime, limit: int) -> list[str]:
-        """Ids of RUNNING tasks not written since ``cutoff`` (so their lease, set by the claim,
-        has expired when ``cutoff`` is a lease ago). RUNNING shards hold only tasks in flight."""
-        results = self._query_shards(
-            TaskStatus.RUNNING,
-            "query running tasks",
-            lambda _: {
-                "KeyConditionExpression": "#shard = :shard",
-                "FilterExpression": "updatedAt < :cutoff",
-                "ExpressionAttributeValues": {":cutoff": _attr(iso(cutoff))},
-                "ScanIndexForward": True,
-            },
-        )
-        stale = sorted((item for _, items, _ in results for item in items), key=_position)[:limit]
-        return [str(_deserializer.deserialize(item["taskId"])) for item in stale]
-
-    def list_by_status(
-        self, status: TaskStatus, limit: int, cursors: ShardCursors | None = None
-    ) -> tuple[list[TaskSummary], ShardCursors | None]:
-        """Newest first across every shard of the byStatus index; returns (page, cursors of the
-        next page, or None after the last page).
-
-        Each shard yields up to ``limit`` items from its cursor, the merge keeps the newest
-        ``limit``, and each shard's cursor moves past what it contributed. Index items are a few
-        hundred bytes, so a shard's query never stops short at DynamoDB's 1 MB page size.
-        """
-        cursors = dict(cursors or {})
-
-        def query(shard: int) -> dict[str, Any]:
-            arguments: dict[str, Any] = {
-                "KeyConditionExpression": "#shard = :shard",
-                "ScanIndexForward": False,
-                "Limit": limit,
-            }
-            if after := cursors.get(shard):
-                arguments["ExclusiveStartKey"] = {
-                    "taskId": _attr(after[1]),
-                    "createdAt": _attr(after[0]),
-                    SHARD_ATTRIBUTE: _attr(status_shard(status.value, shard)),
-                }
-            return arguments
-
-        open_shards = [shard for shard in range(SHARDS) if not (shard in cursors and cursors[shard] is None)]
-        results = self._query_shards(status, f"list {status} tasks", query, open_shards)
-        merged = sorted(
-            ((item, shard) for shard, items, _ in results for item in items),
-            key=lambda pair: _position(pair[0]),
-            reverse=True,
-        )[:limit]
-        for shard, items, has_more in results:
-            taken = [item for item, source in merged if source == shard]
-            if len(taken) == len(items) and not has_more:
-                cursors[shard] = None
-            elif taken:
-                cursors[shard] = _position(taken[-1])
-        finished = all(cursors.get(shard, ()) is None for shard in range(SHARDS))
-        return [summary_from_item(item) for item, _ in merged], None if finished else cursors
-
-    def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
-        """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""
-        found: dict[str, TaskStatus] = {}
+    def _records(
+        self, task_ids: list[str], attributes: tuple[str, ...], *, consistent: bool, what: str
+    ) -> dict[str, dict[str, Any]]:
+        """The named attributes of each existing record, by id (one BatchGetItem per 100 ids)."""
+        found: dict[str, dict[str, Any]] = {}
+        names = {f"#a{index}": name for index, name in enumerate(attributes)}
         unique = list(dict.fromkeys(task_ids))
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             pending: dict[str, Any] = {
@@ -490,23 +565,102 @@ class TasksTable:
                     "Keys": [
                         {"taskId": _attr(task_id)} for task_id in unique[start : start + BATCH_GET_LIMIT]
                     ],
-                    "ProjectionExpression": "taskId, #status",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ConsistentRead": True,
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                    "ConsistentRead": consistent,
                 }
             }
             for _ in range(BATCH_GET_ROUNDS):
                 if not pending:
                     break
-                with aws_errors("read task statuses"):
+                with aws_errors(what):
                     response = self._client.batch_get_item(RequestItems=pending)
                 for item in response.get("Responses", {}).get(self.table_name, []):
-                    found[str(_deserializer.deserialize(item["taskId"]))] = TaskStatus(
-                        _deserializer.deserialize(item["status"])
-                    )
+                    found[str(item["taskId"]["S"])] = item
                 pending = dict(response.get("UnprocessedKeys") or {})
             if pending:
-                raise DependencyUnavailableError(
-                    f"read task statuses: {BATCH_GET_ROUNDS} rounds left keys unread"
-                )
+                raise DependencyUnavailableError(f"{what}: {BATCH_GET_ROUNDS} rounds left keys unread")
         return found
+
+    def _select(
+        self,
+        merge: _ShardMerge,
+        limit: int,
+        accept: Callable[[dict[str, Any]], bool],
+        attributes: tuple[str, ...],
+        what: str,
+    ) -> list[dict[str, Any]]:
+        """Take index entries in order, read their records, keep those ``accept`` admits, until
+        ``limit`` are kept, the entries run out or READ_BUDGET entries were read."""
+        kept: list[dict[str, Any]] = []
+        read = 0
+        while len(kept) < limit and read < READ_BUDGET:
+            ids = merge.take(min(limit - len(kept), BATCH_GET_LIMIT, READ_BUDGET - read))
+            if not ids:
+                break
+            read += len(ids)
+            records = self._records(ids, attributes, consistent=False, what=what)
+            kept += [records[task_id] for task_id in ids if task_id in records and accept(records[task_id])]
+        return kept
+
+    def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
+        """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
+        merge = _ShardMerge(
+            self, ACTIVE, newest_first=False, cursors={}, page=BATCH_GET_LIMIT, created_before=iso(cutoff)
+        )
+        queued = self._select(
+            merge,
+            limit,
+            lambda record: record["status"]["S"] == TaskStatus.QUEUED.value,
+            ("taskId", "status", "runs"),
+            "read queued tasks",
+        )
+        return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in queued]
+
+    def running_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of RUNNING tasks not written since ``cutoff`` (so their lease, set by the claim,
+        has expired when ``cutoff`` is a lease ago), oldest first."""
+        merge = _ShardMerge(self, ACTIVE, newest_first=False, cursors={}, page=BATCH_GET_LIMIT)
+        before = iso(cutoff)
+        stale = self._select(
+            merge,
+            limit,
+            lambda record: (
+                record["status"]["S"] == TaskStatus.RUNNING.value and str(record["updatedAt"]["S"]) < before
+            ),
+            ("taskId", "status", "updatedAt"),
+            "read running tasks",
+        )
+        return [str(record["taskId"]["S"]) for record in stale]
+
+    def list_by_status(
+        self, status: TaskStatus, limit: int, cursors: ShardCursors | None = None
+    ) -> tuple[list[TaskSummary], ShardCursors | None]:
+        """Newest first across every shard of the status's phase; returns (page, cursors of the
+        next page, or None after the last page).
+
+        The index holds keys only: each entry's record is read (BatchGetItem, eventually
+        consistent) and kept when its status is the one listed. QUEUED and RUNNING share the
+        ACTIVE phase, so their pages read through each other's entries; a page that reads
+        READ_BUDGET entries ends there, short, with cursors to go on from.
+        """
+        merge = _ShardMerge(
+            self, phase_of(status.value), newest_first=True, cursors=dict(cursors or {}), page=limit
+        )
+        records = self._select(
+            merge,
+            limit,
+            lambda record: record["status"]["S"] == status.value,
+            SUMMARY_ATTRIBUTES,
+            f"list {status} tasks",
+        )
+        return [summary_from_item(record) for record in records], merge.cursors()
+
+    def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
+        """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""
+        records = self._records(task_ids, ("taskId", "status"), consistent=True, what="read task statuses")
+        return {
+            task_id: TaskStatus(record["status"]["S"])
+            for task_id, record in records.items()
+            if "status" in record
+        }

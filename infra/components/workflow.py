@@ -61,7 +61,7 @@ class Workflow(Construct):
             logs=sfn.LogOptions(
                 destination=self.log_group,
                 level=sfn.LogLevel(config.workflow_log_level.value),
-                include_execution_data=True,
+                include_execution_data=config.include_execution_data,
             ),
             tracing_enabled=True,
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from functions.common.tasks_table import task_from_item
+from functions.common.tasks_table import summary_from_item
 from infra.workflow_definition import retry_policy
 from local.stack import ensure_port_free
 from tests.e2e.conftest import NAMES, REPO, RunningStack, start_local_stack, stop, wait_until_serving
@@ -22,9 +22,10 @@ POLICY = retry_policy()
 def _all_tasks(stack: RunningStack) -> list[dict[str, object]]:
     paginator = stack.clients().dynamodb.get_paginator("scan")
     return [
-        task_from_item(item).to_api()
+        summary_from_item(item).to_api()
         for page in paginator.paginate(TableName=NAMES.table)
         for item in page["Items"]
+        if "status" in item  # records, not payload items
     ]
 
 

@@ -25,8 +25,13 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
     Function.API: {
         "OwnLogs": LOGS,
         "*": XRAY,
-        "StorageTasks": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "StorageTasks/index/byStatus": {"dynamodb:Query"},
+        "StorageTasks": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchGetItem",
+        },
+        "StorageTasks/index/byPhase": {"dynamodb:Query"},
         "QueuesTasksQueue": {"sqs:SendMessage"},
     },
     Function.DISPATCH: {
@@ -36,7 +41,11 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
         "StorageTasks": {"dynamodb:BatchGetItem"},
         "QueuesTasksQueue": READ_QUEUE,
     },
-    Function.PROCESS: {"OwnLogs": LOGS, "*": XRAY, "StorageTasks": {"dynamodb:UpdateItem"}},
+    Function.PROCESS: {
+        "OwnLogs": LOGS,
+        "*": XRAY,
+        "StorageTasks": {"dynamodb:UpdateItem", "dynamodb:GetItem"},
+    },
     Function.MONITOR: {
         "OwnLogs": LOGS,
         "*": XRAY,
@@ -46,8 +55,8 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
     Function.RECONCILE: {
         "OwnLogs": LOGS,
         "*": XRAY,
-        "StorageTasks": {"dynamodb:UpdateItem"},
-        "StorageTasks/index/byStatus": {"dynamodb:Query"},
+        "StorageTasks": {"dynamodb:UpdateItem", "dynamodb:BatchGetItem"},
+        "StorageTasks/index/byPhase": {"dynamodb:Query"},
         "QueuesTasksQueue": {"sqs:SendMessage"},
         "QueuesDeadLetterQueue": {"sqs:SendMessage"},
     },

@@ -156,7 +156,7 @@ def test_the_check_would_see_a_wrong_grant(dev: Synthesized) -> None:
         for logical_id, resource in template["Resources"].items()
         if logical_id.startswith("ComputeProcessRoleDefaultPolicy")
     )
-    table_grant = next(s for s in process_policy["Statement"] if s["Action"] == "dynamodb:UpdateItem")
+    table_grant = next(s for s in process_policy["Statement"] if "dynamodb:UpdateItem" in s["Action"])
     queue = next(i for i, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue")
     table_grant["Resource"] = {"Fn::GetAtt": [queue, "Arn"]}
     process_policy["Statement"].append({"Effect": "Allow", "Action": "dynamodb:DeleteTable", "Resource": "*"})

@@ -4,13 +4,14 @@ import json
 import re
 import subprocess
 
+import pytest
 from aws_cdk.assertions import Match
 
-from functions.common.config import STATUS_INDEX
+from functions.common.config import LEGACY_STATUS_INDEX, STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
 from infra.workflow_definition import ASL_PATH, SUBSTITUTION_KEYS, read_definition, render
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, synthesize
 
 
 def _one(synth: Synthesized, resource_type: str) -> tuple[str, dict[str, object]]:
@@ -51,7 +52,36 @@ def test_state_machine_is_express_with_full_logging_and_tracing(dev: Synthesized
 def test_workflow_log_level_is_configurable_per_stage(prod: Synthesized) -> None:
     prod.template.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
-        {"LoggingConfiguration": {"Level": "ERROR", "IncludeExecutionData": True}},
+        {"LoggingConfiguration": {"Level": "ERROR", "IncludeExecutionData": False}},
+    )
+
+
+def test_execution_data_is_logged_on_dev_stages_and_left_out_on_production(
+    dev: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Production keeps level ALL (every event, the console's graph) without each state's input
+    and output; dev logs both; either can be set by context."""
+    dev.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": True}},
+    )
+    prod_defaults = synthesize(tmp_path_factory.mktemp("cdk-prod-defaults"), stage="prod")
+    prod_defaults.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False}},
+    )
+    for function in prod_defaults.resources("AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "WARNING"
+    for function in dev.resources("AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    with_data = synthesize(
+        tmp_path_factory.mktemp("cdk-prod-data"),
+        stage="prod",
+        workflowExecutionData="on",
+        functionLogLevel="INFO",
+    )
+    with_data.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine", {"LoggingConfiguration": {"IncludeExecutionData": True}}
     )
 
 
@@ -174,12 +204,24 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
                             {"AttributeName": SHARD_ATTRIBUTE, "KeyType": "HASH"},
                             {"AttributeName": "createdAt", "KeyType": "RANGE"},
                         ],
+                        "Projection": {"ProjectionType": "KEYS_ONLY"},
                     }
                 )
             ],
         },
     )
     dev.template.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Delete"})
+
+
+def test_the_legacy_status_index_stays_only_while_a_stack_moves_over(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Step 1 of docs/DATA_MODEL.md's move: byPhase added beside byStatus (CloudFormation adds or
+    removes one index per update); without the setting only byPhase is there."""
+    moving = synthesize(tmp_path_factory.mktemp("cdk-legacy"), legacyStatusIndex="on")
+    [table] = moving.resources("AWS::DynamoDB::Table").values()
+    names = [index["IndexName"] for index in table["Properties"]["GlobalSecondaryIndexes"]]
+    assert names == [STATUS_INDEX, LEGACY_STATUS_INDEX]
 
 
 def test_production_retains_the_table_and_dlq_and_protects_the_table(prod: Synthesized) -> None:

@@ -1,0 +1,207 @@
+"""The tasks table's layout (docs/DATA_MODEL.md), against moto's DynamoDB: the payload in its own
+write-once item, a record that stays within one write unit, and a keys-only index in which
+QUEUED and RUNNING share the ACTIVE phase, so claims never write the index."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bench.measure import item_size
+from functions.common import tasks_table
+from functions.common.models import Task, TaskStatus
+from functions.common.status_shards import SHARD_ATTRIBUTE
+from functions.common.submission import request_hash, task_id_for
+from functions.common.tasks_table import TasksTable, payload_key
+from tests.fixtures.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+ONE_KIB_PAYLOAD = {"order": 1, "note": "x" * 1000}
+
+
+def _items(stack: Stack) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = stack.clients.dynamodb.scan(TableName=stack.resources.table)["Items"]
+    return items
+
+
+def _record(stack: Stack, task_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = stack.clients.dynamodb.get_item(
+        TableName=stack.resources.table, Key={"taskId": {"S": task_id}}, ConsistentRead=True
+    )["Item"]
+    return item
+
+
+@pytest.fixture
+def updates(stack: Stack) -> Iterator[list[dict[str, Any]]]:
+    """Every UpdateItem the table client sends, as its parameters."""
+    sent: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params)
+
+    client = stack.table._client
+    client.meta.events.register("provide-client-params.dynamodb.UpdateItem", record)
+    yield sent
+    client.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", record)
+
+
+def test_the_payload_is_its_own_item_and_the_record_holds_none(stack: Stack) -> None:
+    task_id = stack.submit(ONE_KIB_PAYLOAD)
+
+    record = _record(stack, task_id)
+    assert "payload" not in record
+    [payload] = [item for item in _items(stack) if item["taskId"]["S"] != task_id]
+    assert payload["taskId"]["S"] == payload_key(task_id, request_hash(ONE_KIB_PAYLOAD))
+    assert json.loads(payload["payload"]["S"]) == ONE_KIB_PAYLOAD
+    assert SHARD_ATTRIBUTE not in payload, "a payload item is never in the index"
+    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == ONE_KIB_PAYLOAD
+
+
+def test_a_finished_record_fits_one_write_unit_with_a_1_kib_payload(stack: Stack) -> None:
+    stack.set_failure_rate(0.0)
+    task_id = stack.submit(ONE_KIB_PAYLOAD)
+    stack.wait_for_execution(stack.start_execution(task_id, f"run-{task_id}"))
+
+    record = _record(stack, task_id)
+    assert record["status"]["S"] == "SUCCEEDED"
+    assert item_size(record) <= 1024, item_size(record)
+
+
+def test_claims_and_attempt_errors_leave_the_index_key_alone(
+    stack: Stack, updates: list[dict[str, Any]]
+) -> None:
+    """DynamoDB writes a keys-only index only when the index key changes: a claim, a retry's
+    claim and a recorded error must not set it; finishing must."""
+    task_id = stack.submit({"n": 1})
+    now = datetime.now(UTC)
+    table = stack.table
+    table.claim_for_processing(task_id, "arn:execution:a", now, now + timedelta(seconds=60))
+    table.record_attempt_failure(task_id, "arn:execution:a", "TaskFailedError: once", now)
+    table.claim_for_processing(task_id, "arn:execution:a", now, now + timedelta(seconds=60))
+    assert [SHARD_ATTRIBUTE in update["UpdateExpression"] for update in updates] == [False, False, False]
+    assert _record(stack, task_id)[SHARD_ATTRIBUTE]["S"].startswith("ACTIVE#")
+
+    table.mark_succeeded(task_id, "arn:execution:a", {"ok": True}, now)
+    assert SHARD_ATTRIBUTE in updates[-1]["UpdateExpression"]
+    assert _record(stack, task_id)[SHARD_ATTRIBUTE]["S"].startswith("SUCCEEDED#")
+
+
+def test_an_orphan_payload_is_invisible_and_harmless(stack: Stack) -> None:
+    """A submission that died between its two puts left a payload without a record: nothing
+    lists it, its id is unknown, and the same request (or another body) under that id works."""
+    key = "orphan-1"
+    body = {"n": 1}
+    first = Task(
+        task_id=task_id_for(key),
+        status=TaskStatus.QUEUED,
+        payload={"n": "another body"},
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+        idempotency_key=key,
+        request_hash=request_hash({"n": "another body"}),
+    )
+    stack.clients.dynamodb.put_item(
+        TableName=stack.resources.table,
+        Item={
+            "taskId": {"S": payload_key(first.task_id, first.request_hash)},
+            "payload": {"S": json.dumps(first.payload)},
+        },
+    )
+    assert stack.api("GET", f"/tasks/{first.task_id}").status == 404
+    assert stack.api("GET", "/tasks?status=QUEUED").body == {"items": []}
+    assert stack.api("GET", f"/tasks/{payload_key(first.task_id, first.request_hash)}").status in (400, 404)
+
+    task_id = stack.submit(body, key=key)
+    assert task_id == first.task_id
+    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == body
+    assert (
+        stack.table.claim_for_processing(
+            task_id, "arn:execution:a", datetime.now(UTC), datetime.now(UTC) + timedelta(seconds=60)
+        ).payload
+        == body
+    )
+
+
+def test_a_record_from_before_the_split_is_read_with_its_own_payload(stack: Stack) -> None:
+    stack.clients.dynamodb.put_item(
+        TableName=stack.resources.table,
+        Item={
+            "taskId": {"S": "legacy-1"},
+            "status": {"S": "QUEUED"},
+            "payload": {"S": json.dumps({"old": True})},
+            "attempts": {"N": "0"},
+            "runs": {"N": "1"},
+            "createdAt": {"S": "2026-01-01T00:00:00.000Z"},
+            "updatedAt": {"S": "2026-01-01T00:00:00.000Z"},
+            "requestHash": {"S": request_hash({"old": True})},
+        },
+    )
+    assert stack.api("GET", "/tasks/legacy-1").body["payload"] == {"old": True}
+
+
+def _claim(table: TasksTable, task_id: str) -> None:
+    now = datetime.now(UTC)
+    table.claim_for_processing(task_id, f"arn:execution:{task_id}", now, now + timedelta(seconds=600))
+
+
+def _listed(stack: Stack, status: str, limit: int) -> tuple[list[str], int]:
+    listed: list[str] = []
+    token: str | None = None
+    for pages in range(1, 100):
+        page = stack.api(
+            "GET", f"/tasks?status={status}&limit={limit}" + (f"&nextToken={token}" if token else "")
+        )
+        assert page.status == 200, page.body
+        assert len(page.body["items"]) <= limit
+        assert {item["status"] for item in page.body["items"]} <= {status}
+        listed += [item["taskId"] for item in page.body["items"]]
+        token = page.body.get("nextToken")
+        if token is None:
+            return listed, pages
+    raise AssertionError("the listing never ended")
+
+
+@pytest.mark.parametrize("read_budget", [tasks_table.READ_BUDGET, 3])
+def test_queued_and_running_list_apart_from_one_phase_without_gaps_or_repeats(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, read_budget: int
+) -> None:
+    """QUEUED and RUNNING share the ACTIVE index entries; each listing reads through the
+    other's and still pages newest first with nothing missed or repeated, also when a page
+    ends at the read budget (short, with a token)."""
+    monkeypatch.setattr(tasks_table, "READ_BUDGET", read_budget)
+    ids = [stack.submit({"n": index}) for index in range(30)]
+    running = set(ids[::3]) | set(ids[20:])
+    for task_id in running:
+        _claim(stack.table, task_id)
+    tasks = sorted(
+        (stack.task(task_id) for task_id in ids), key=lambda t: (t.created_at, t.task_id), reverse=True
+    )
+
+    queued, _ = _listed(stack, "QUEUED", 4)
+    assert queued == [task.task_id for task in tasks if task.task_id not in running]
+    listed_running, pages = _listed(stack, "RUNNING", 4)
+    assert listed_running == [task.task_id for task in tasks if task.task_id in running]
+    if read_budget == 3:
+        assert pages > len(running) / 4 + 1, "pages ended at the read budget"
+
+
+def test_reconcile_finds_stale_tasks_behind_a_crowd_of_the_other_active_status(stack: Stack) -> None:
+    """The oldest ACTIVE entries are RUNNING under a live lease: the sweep's queries read past
+    them to the QUEUED tasks, and past fresh QUEUED ones to a RUNNING task whose lease expired."""
+    ids = [stack.submit({"n": index}) for index in range(12)]
+    for task_id in ids[:8]:
+        _claim(stack.table, task_id)
+    now = datetime.now(UTC)
+    stale_running = ids[9]
+    stack.table.claim_for_processing(
+        stale_running, "arn:execution:dead", now - timedelta(hours=2), now - timedelta(hours=1)
+    )
+
+    queued = stack.table.queued_before(now + timedelta(seconds=1), limit=2)
+    assert [task_id for task_id, _ in queued] == [ids[8], ids[10]]
+    assert stack.table.running_before(now - timedelta(minutes=30), limit=10) == [stale_running]
