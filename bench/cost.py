@@ -1,92 +1,111 @@
-"""Cost per 1M tasks on AWS, from the synthesized template, the ASL's retry policy and
-stated per-request assumptions, next to the SQS-retry design (SQS + Lambda retries, no state
-machine). Prices and their date live in bench/prices.json.
-Usage: python -m bench.cost [--failure-rate 0.3] [--payload-kb 1] [--log-level ALL] [--measure-tasks 150]
+"""Cost per 1M tasks on AWS, from the synthesized template, the ASL's retry policy, a run of the
+local stack and stated assumptions; next to the SQS-retry design (SQS + Lambda retries, no
+state machine). Prices, each with its source page, live in bench/prices.json.
+
+Usage: python -m bench.cost [--failure-rate 0.3] [--payload-kb 1] [--tasks-per-second 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.measure import Measured, measure
-from infra.spec import DISPATCH_BATCH_SIZE, MONITOR_BATCH_SIZE, Function
+from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, MONITOR_BATCH_SIZE, Function, QueueTrigger
 from infra.workflow_definition import retry_policy
 
-PRICES = json.loads((Path(__file__).parent / "prices.json").read_text())
+PRICES: dict[str, float] = {
+    name: float(entry["usd"])
+    for name, entry in json.loads((Path(__file__).parent / "prices.json").read_text())["prices"].items()
+}
 MILLION = 1_000_000
+GB = 1e9
+SECONDS_A_MONTH = 30 * 24 * 3600
 
-# What is measured (bench/measure.py, a run of the local stack in this process): handler
-# durations, the bytes each function logs, the record's size, the execution-history events and
-# their size with execution data. What is assumed: X-Ray records the default sampling
-# (1 request/s + 5 %); Express bills 64 MB in 100 ms steps; at log level ERROR a workflow logs
-# only its failure events, at FATAL only the execution's failure, at OFF nothing.
-XRAY_SAMPLED = 0.05
-EXPRESS_BILLED_GB = 0.0625  # 64 MB, the smallest Express memory increment
-EXPRESS_BILLED_SECONDS = 0.1  # 100 ms increments
+# Assumptions (docs/BENCHMARKS.md gives the reasoning for each).
+EXPRESS_BILLED_GB = 0.0625
+"""Express bills 64 MB per execution."""
+EXPRESS_STEP_SECONDS = 0.1
+"""... in 100 ms steps."""
+EXPRESS_OVERHEAD_SECONDS = 0.1
+"""Per execution, the service's own time around the Lambda invocations and the DynamoDB/SQS
+task states (a DynamoDB or SQS state takes ~10-30 ms)."""
+XRAY_RESERVOIR_PER_SECOND = 1.0
+XRAY_RATE = 0.05
+"""Lambda and Step Functions sample 1 request a second and 5 % of the rest, per traced source."""
+POLLERS = 5
+"""An SQS event source starts with five pollers; each fills its batch within the window."""
+EMPTY_RECEIVES_A_MONTH = POLLERS * SECONDS_A_MONTH / 20
+"""Idle pollers long-poll (20 s): ~648,000 empty ReceiveMessage calls a month per queue."""
+COLD_START_FLOOR = 0.01
+"""AWS: INITs (cold starts) occur in under 1 % of invocations of production workloads."""
+IDLE_RECLAIM_SECONDS = 300.0
+"""An execution environment idle this long is assumed reclaimed (AWS does not document it)."""
+RUNTIME_INIT_MS = 150.0
+"""The Python runtime's own start, before the handler module's imports (bench/init_time.py
+measures those)."""
+ITEM_OVERHEAD_BYTES = 100
+"""DynamoDB's per-item storage overhead (and per index entry)."""
+INDEX_ENTRY_BYTES = 200
+"""A keys-only index entry: taskId, phaseShard, createdAt and the overhead."""
+ACCESS_LOG_VALUE_BYTES = {
+    "requestId": 16,
+    "sourceIp": 13,
+    "requestTime": 26,
+    "httpMethod": 4,
+    "routeKey": 16,
+    "path": 45,
+    "status": 3,
+    "protocol": 8,
+    "responseLength": 3,
+    "integrationLatency": 2,
+    "responseLatency": 2,
+}
+"""Typical values of the access log's fields; one not listed is counted empty ("-")."""
 
 
 @dataclass(frozen=True)
-class Template:
+class Deployment:
+    """What the template deploys (read by ``synthesize``), and the options the model adds."""
+
     memory_mb: dict[Function, int]
-    log_level: str
+    workflow_log_level: str
+    execution_data: bool
+    function_log_level: str
+    access_log_format: str
+    capacity: str = "on-demand"
+    """``provisioned``: table and index capacity provisioned, auto-scaled to ``utilization``."""
+    utilization: float = 0.7
 
 
-def synthesize(log_level: str | None) -> Template:
-    """The template ``cdk synth`` would write (cdk-nag included), read for sizes and settings."""
-    from aws_cdk import App  # noqa: PLC0415 - CDK loads only for this script
-
-    from infra.app import build  # noqa: PLC0415
-
-    settings = json.loads(Path("cdk.json").read_text())["context"]
-    app = App(
-        context={**settings, **({"workflowLogLevel": log_level} if log_level else {})},
-        outdir=tempfile.mkdtemp(),
-    )
-    stack = build(app)
-    document: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
-    memory: dict[Function, int] = {}
-    level = "ALL"
-    for resource in document["Resources"].values():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Lambda::Function":
-            function = Function(properties["FunctionName"].rsplit("-", 1)[-1])
-            memory[function] = int(properties["MemorySize"])
-        if resource["Type"] == "AWS::StepFunctions::StateMachine":
-            level = properties["LoggingConfiguration"]["Level"]
-    return Template(memory, level)
-
-
-def _lambda(
-    template: Template, function: Function, invocations: float, ms: float, log_bytes: float
-) -> dict[str, float]:
-    gb_seconds = invocations * template.memory_mb[function] / 1024 * ms / 1000
-    return {
-        "Lambda requests": invocations * PRICES["lambda_request_per_million"] / MILLION,
-        "Lambda duration": gb_seconds * PRICES["lambda_gb_second_arm64"],
-        "CloudWatch Logs": invocations * log_bytes / 1e9 * PRICES["cloudwatch_logs_ingestion_per_gb"],
-    }
-
-
-def _per_invocation(measured: Measured, function: Function) -> tuple[float, float]:
-    figures = measured.functions[function]
-    return figures.ms_per_invocation, figures.log_bytes_per_invocation
-
-
-def _add(total: dict[str, float], part: dict[str, float]) -> None:
-    for key, value in part.items():
-        total[key] = total.get(key, 0.0) + value
+@dataclass(frozen=True)
+class Load:
+    tasks_per_second: float = 10.0
+    failure_rate: float = 0.3
+    payload_bytes: float = 1024.0
+    replay_share: float = 0.01
+    """Submissions a client sends again with the same Idempotency-Key (refused writes)."""
+    duplicate_share: float = 0.01
+    """Tasks whose message SQS delivers twice (a second execution whose claim is refused)."""
+    gets_per_task: float = 0.0
+    """GET /tasks/{id} a client makes per task (priced apart: "what moves it")."""
+    months_stored: float = 1.0
+    """How long the figure keeps each task's items (records are never deleted: each further
+    month adds the storage line again)."""
 
 
 @dataclass(frozen=True)
 class Mix:
     """Expected events per task at a failure rate, from the ASL's retry policy."""
 
+    failure_rate: float
     attempts: float
     exhausted: float
 
@@ -94,7 +113,7 @@ class Mix:
     def at(cls, failure_rate: float) -> Mix:
         policy = retry_policy()
         attempts = sum(failure_rate**k for k in range(policy.total_attempts))
-        return cls(attempts, failure_rate**policy.total_attempts)
+        return cls(failure_rate, attempts, failure_rate**policy.total_attempts)
 
     @property
     def failed_attempts(self) -> float:
@@ -114,169 +133,489 @@ class Mix:
             return self.exhausted
         return 0.0
 
+    def mean_wait_seconds(self) -> float:
+        """The retry waits an execution spends, on average: Express bills them. With FULL
+        jitter each wait is uniform on [0, its ceiling], so its mean is half the ceiling."""
+        policy = retry_policy()
+        return sum(
+            self.failure_rate**retry * policy.ceiling(retry) / 2 for retry in range(1, policy.total_attempts)
+        )
 
-def write_units(record_bytes: float, mix: Mix) -> float:
-    """Write units per task: the record (billed on its whole size, per 1 KiB) and the byStatus
-    index (its items are a few hundred bytes: 1 unit per index write). A status change moves
-    the item between index keys (2 index writes); changing only projected attributes rewrites
-    it in place (1)."""
-    item = math.ceil(record_bytes / 1024)
-    status_change = item + 2
-    in_place = item + 1
-    return (
-        item
-        + 1  # create: the record, and its index item
-        + status_change  # first claim: QUEUED -> RUNNING
-        + (mix.attempts - 1) * in_place  # later claims (RUNNING, attempts and lease change)
-        + mix.failed_attempts * in_place  # lastError after each failed attempt
-        + (1 - mix.exhausted) * status_change  # RUNNING -> SUCCEEDED
-        + mix.exhausted * (status_change + in_place)  # MarkFailed, then deadLetteredAt
+
+def write_units(bytes_: float) -> int:
+    """Write units of one write: per started 1 KB of the item (the larger of before and after)."""
+    return max(1, math.ceil(bytes_ / 1024))
+
+
+@dataclass(frozen=True)
+class Sizes:
+    record: float
+    """A record as it ends SUCCEEDED: every write of a successful task is at most this."""
+    failed_record: float
+    """A FAILED record with its error and cause."""
+    payload_item: float
+
+
+def sizes(measured: Measured, payload_bytes: float) -> Sizes:
+    return Sizes(
+        record=measured.succeeded_record_bytes,
+        failed_record=measured.failed_record_bytes,
+        payload_item=measured.payload_item_overhead_bytes + payload_bytes,
     )
 
 
-def this_design(
-    template: Template, measured: Measured, failure_rate: float, payload_kb: float
+def writes_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
+    """Write units per task, by write. The byPhase index holds keys only and QUEUED + RUNNING
+    share the ACTIVE phase: an index entry is written when a task enters (1) and moved when it
+    leaves ACTIVE (delete + put: 2); claims and attempt errors do not touch it. A conditional
+    write that is refused still consumes the units of the item's size."""
+    record, failed = write_units(item.record), write_units(item.failed_record)
+    return {
+        "submit: payload + record + index entry": write_units(item.payload_item) + record + 1,
+        "claims (one per attempt)": mix.attempts * record,
+        "attempt errors (lastError)": mix.failed_attempts * record,
+        "success (+ index move)": (1 - mix.exhausted) * (record + 2),
+        "MarkFailed (+ index move) and dead-lettered": mix.exhausted * (failed + 2 + failed),
+        "refused replays and duplicate claims": load.replay_share * (write_units(item.payload_item) + record)
+        + load.duplicate_share * record,
+    }
+
+
+def sampled_share(requests_per_second: float) -> float:
+    """The share of a source's requests X-Ray records: the reservoir, then the fixed rate."""
+    if requests_per_second <= 0:
+        return 0.0
+    sampled = min(requests_per_second, XRAY_RESERVOIR_PER_SECOND) + XRAY_RATE * max(
+        0.0, requests_per_second - XRAY_RESERVOIR_PER_SECOND
+    )
+    return sampled / requests_per_second
+
+
+def batch_size(messages_per_second: float, window_seconds: float, largest: int) -> float:
+    """Messages per invocation of an SQS-triggered function: each of the pollers fills its
+    batch for up to the window, so at low rates batches hold one or two messages."""
+    return min(float(largest), max(1.0, messages_per_second * max(window_seconds, 0.2) / POLLERS))
+
+
+def cold_start_share(invocations_per_second: float) -> float:
+    """Invocations that start an execution environment (and pay INIT): every one that follows
+    an idle gap longer than IDLE_RECLAIM_SECONDS (Poisson arrivals), and at least the 1 % AWS
+    reports for production workloads."""
+    if invocations_per_second <= 0:
+        return 1.0
+    return min(1.0, max(COLD_START_FLOOR, math.exp(-invocations_per_second * IDLE_RECLAIM_SECONDS)))
+
+
+def express_billed_seconds(seconds: float) -> float:
+    return math.ceil(seconds / EXPRESS_STEP_SECONDS - 1e-9) * EXPRESS_STEP_SECONDS
+
+
+def request_unit_prices(deployment: Deployment) -> tuple[float, float]:
+    """$ per 1M write units and per 1M read units: on-demand, or provisioned capacity used at
+    ``utilization`` (a unit-hour serves 3,600 units an hour when fully used)."""
+    if deployment.capacity == "provisioned":
+        hours_per_million = MILLION / 3600 / deployment.utilization
+        return hours_per_million * PRICES["dynamodb_wcu_hour"], hours_per_million * PRICES[
+            "dynamodb_rcu_hour"
+        ]
+    return PRICES["dynamodb_write_request_unit"], PRICES["dynamodb_read_request_unit"]
+
+
+def access_log_bytes(log_format: str) -> float:
+    """One access-log line: the format with each $context variable at a typical length."""
+    rendered = re.sub(
+        r"\$context\.([A-Za-z.]+)",
+        lambda match: "x" * ACCESS_LOG_VALUE_BYTES.get(match.group(1).rsplit(".", 1)[-1], 1),
+        log_format,
+    )
+    return len(rendered.encode()) + 1
+
+
+def storage_bytes_per_task(item: Sizes) -> float:
+    """What one task keeps stored: its record, its payload item and its index entry."""
+    return item.record + item.payload_item + 2 * ITEM_OVERHEAD_BYTES + INDEX_ENTRY_BYTES
+
+
+@dataclass(frozen=True)
+class InitTimes:
+    """Seconds of import and setup per function at cold start (bench/init_time.py)."""
+
+    seconds: dict[Function, float]
+
+
+def _lambda(
+    deployment: Deployment,
+    function: Function,
+    *,
+    invocations: float,
+    ms: float,
+    log_bytes: float,
+    rate: float,
+    init: InitTimes,
 ) -> dict[str, float]:
+    gb = deployment.memory_mb[function] / 1024
+    init_seconds = init.seconds.get(function, 0.0) + RUNTIME_INIT_MS / 1000
+    colds = invocations * cold_start_share(rate)
+    return {
+        "Lambda requests": invocations * PRICES["lambda_request"] / MILLION,
+        "Lambda duration": invocations * gb * ms / 1000 * PRICES["lambda_gb_second_arm64"],
+        "Lambda INIT": colds * gb * init_seconds * PRICES["lambda_gb_second_arm64"],
+        "CloudWatch Logs": invocations * log_bytes / GB * PRICES["cloudwatch_logs_ingestion_gb"],
+    }
+
+
+def _add(total: dict[str, float], part: dict[str, float]) -> None:
+    for key, value in part.items():
+        total[key] = total.get(key, 0.0) + value
+
+
+def this_design(deployment: Deployment, measured: Measured, load: Load, init: InitTimes) -> dict[str, float]:
     """Dollars per 1M tasks, by line item."""
-    n, mix = MILLION, Mix.at(failure_rate)
+    n, mix, rate = MILLION, Mix.at(load.failure_rate), load.tasks_per_second
+    tasks_a_month = rate * SECONDS_A_MONTH
+    level = deployment.function_log_level
+    fig = measured.functions
+    item = sizes(measured, load.payload_bytes)
     total: dict[str, float] = {}
-    total["API Gateway"] = n * PRICES["api_gateway_http_per_million"] / MILLION
-    _add(total, _lambda(template, Function.API, n, *_per_invocation(measured, Function.API)))
-    dispatch_ms, dispatch_log = measured.functions[Function.DISPATCH].per_batch(DISPATCH_BATCH_SIZE)
-    _add(total, _lambda(template, Function.DISPATCH, n / DISPATCH_BATCH_SIZE, dispatch_ms, dispatch_log))
+
+    # API Gateway: a request per submit and per GET, each with an access-log line.
+    requests = n * (1 + load.replay_share + load.gets_per_task)
+    total["API Gateway"] = requests * PRICES["api_gateway_http_request"] / MILLION
+    total["CloudWatch Logs"] = (
+        requests
+        * access_log_bytes(deployment.access_log_format)
+        / GB
+        * PRICES["cloudwatch_logs_ingestion_gb"]
+    )
+    api = fig[Function.API]
     _add(
         total,
-        _lambda(template, Function.PROCESS, n * mix.attempts, *_per_invocation(measured, Function.PROCESS)),
+        _lambda(
+            deployment,
+            Function.API,
+            invocations=requests,
+            ms=api.ms_per_invocation,
+            log_bytes=api.log_bytes_at(level),
+            rate=rate,
+            init=init,
+        ),
     )
-    monitor_ms, monitor_log = measured.functions[Function.MONITOR].per_batch(1)
-    _add(total, _lambda(template, Function.MONITOR, n * mix.exhausted, monitor_ms, monitor_log))
-    sqs_requests = n * (1 + 2 / DISPATCH_BATCH_SIZE) + n * mix.exhausted * (1 + 2 / MONITOR_BATCH_SIZE)
-    total["SQS"] = sqs_requests * PRICES["sqs_request_per_million"] / MILLION
-    record_bytes = measured.record_overhead_bytes + payload_kb * 1024
-    total["DynamoDB writes"] = (
-        n * write_units(record_bytes, mix) * PRICES["dynamodb_write_request_unit_per_million"] / MILLION
+
+    # Dispatch: batches as full as the rate and window allow.
+    trigger = FUNCTIONS[Function.DISPATCH].trigger
+    assert isinstance(trigger, QueueTrigger)
+    batch = batch_size(rate, trigger.batching_window_seconds, DISPATCH_BATCH_SIZE)
+    batches = n * (1 + load.duplicate_share) / batch
+    ms, log_bytes = fig[Function.DISPATCH].per_batch(batch, level)
+    _add(
+        total,
+        _lambda(
+            deployment,
+            Function.DISPATCH,
+            invocations=batches,
+            ms=ms,
+            log_bytes=log_bytes,
+            rate=rate / batch,
+            init=init,
+        ),
     )
-    total["DynamoDB reads"] = n * PRICES["dynamodb_read_request_unit_per_million"] / MILLION  # BatchGetItem
-    total["Step Functions"] = n * PRICES["sfn_express_request_per_million"] / MILLION + n * (
-        EXPRESS_BILLED_GB * EXPRESS_BILLED_SECONDS * math.ceil(mix.attempts) * PRICES["sfn_express_gb_second"]
+
+    process = fig[Function.PROCESS]
+    invocations = n * (mix.attempts + load.duplicate_share)
+    _add(
+        total,
+        _lambda(
+            deployment,
+            Function.PROCESS,
+            invocations=invocations,
+            ms=process.ms_per_invocation,
+            log_bytes=process.log_bytes_at(level),
+            rate=rate * mix.attempts,
+            init=init,
+        ),
     )
-    total["CloudWatch Logs"] += (
+    dead_rate = rate * mix.exhausted
+    monitor_batch = batch_size(dead_rate, 0, MONITOR_BATCH_SIZE)
+    ms, log_bytes = fig[Function.MONITOR].per_batch(monitor_batch, level)
+    _add(
+        total,
+        _lambda(
+            deployment,
+            Function.MONITOR,
+            invocations=n * mix.exhausted / monitor_batch,
+            ms=ms,
+            log_bytes=log_bytes,
+            rate=dead_rate,
+            init=init,
+        ),
+    )
+    # Reconcile: a fixed sweep every period, spread over the month's tasks.
+    sweeps = SECONDS_A_MONTH / 300 * n / tasks_a_month
+    reconcile = fig[Function.RECONCILE]
+    _add(
+        total,
+        _lambda(
+            deployment,
+            Function.RECONCILE,
+            invocations=sweeps,
+            ms=reconcile.ms_per_invocation,
+            log_bytes=reconcile.log_bytes_at(level),
+            rate=1 / 300,
+            init=init,
+        ),
+    )
+
+    # SQS: send; a receive and a delete per batch; the DLQ's share; idle pollers on both queues.
+    sqs = (
         n
-        * mix.logged_events(template.log_level)
-        * measured.event_bytes
-        / 1e9
-        * PRICES["cloudwatch_logs_ingestion_per_gb"]
+        + 2 * batches
+        + n * mix.exhausted * (1 + 2 / monitor_batch)
+        + 2 * EMPTY_RECEIVES_A_MONTH * n / tasks_a_month
     )
-    total["X-Ray"] = n * XRAY_SAMPLED * PRICES["xray_traces_recorded_per_million"] / MILLION
+    total["SQS"] = sqs * PRICES["sqs_request"] / MILLION
+
+    write_price, read_price = request_unit_prices(deployment)
+    total["DynamoDB writes"] = n * sum(writes_per_task(item, mix, load).values()) * write_price / MILLION
+    reads = (
+        1
+        + load.duplicate_share  # the dispatcher's BatchGetItem, strongly consistent, per message
+        + 0.5 * mix.attempts  # the payload, eventually consistent, per attempt
+        + 2 * load.gets_per_task  # GET: the record and the payload, strongly consistent
+    )
+    total["DynamoDB reads"] = n * reads * read_price / MILLION
+    total["DynamoDB storage + PITR"] = (
+        n
+        * storage_bytes_per_task(item)
+        / GB
+        * load.months_stored
+        * (PRICES["dynamodb_storage_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
+    )
+
+    seconds = (
+        mix.attempts * process.ms_per_invocation / 1000 + mix.mean_wait_seconds() + EXPRESS_OVERHEAD_SECONDS
+    )
+    executions = n * (1 + load.duplicate_share)
+    total["Step Functions"] = executions * (
+        PRICES["sfn_express_request"] / MILLION
+        + EXPRESS_BILLED_GB * express_billed_seconds(seconds) * PRICES["sfn_express_gb_second"]
+    )
+    event_bytes = measured.event_bytes if deployment.execution_data else measured.event_bytes_without_data
+    total["CloudWatch Logs"] += (
+        executions
+        * mix.logged_events(deployment.workflow_log_level)
+        * event_bytes
+        / GB
+        * PRICES["cloudwatch_logs_ingestion_gb"]
+    )
+    # X-Ray: trace roots at the api function, each dispatch batch and each execution, each
+    # source sampled on its own.
+    roots = (
+        n * sampled_share(rate)
+        + batches * sampled_share(rate / batch)
+        + executions * sampled_share(rate)
+        + sweeps * sampled_share(1 / 300)
+    )
+    total["X-Ray"] = roots * PRICES["xray_trace_recorded"] / MILLION
     return total
 
 
 def sqs_retry_design(
-    template: Template, measured: Measured, failure_rate: float, payload_kb: float
+    deployment: Deployment, measured: Measured, load: Load, init: InitTimes
 ) -> dict[str, float]:
-    """The SQS-retry design: API → SQS → one worker Lambda that retries through SQS redelivery, one record
-    per task without an index. Its worker is priced like our process function."""
-    n, mix = MILLION, Mix.at(failure_rate)
-    item = math.ceil((measured.record_overhead_bytes + payload_kb * 1024) / 1024)
-    total: dict[str, float] = {"API Gateway": n * PRICES["api_gateway_http_per_million"] / MILLION}
-    _add(total, _lambda(template, Function.API, n, *_per_invocation(measured, Function.API)))
+    """The SQS-retry design: API → SQS → one worker Lambda that retries through SQS redelivery,
+    one record per task (payload included) without an index. Its worker is priced like our
+    process function, its logs at the same level."""
+    n, mix, rate = MILLION, Mix.at(load.failure_rate), load.tasks_per_second
+    level = deployment.function_log_level
+    item = write_units(measured.succeeded_record_bytes + load.payload_bytes + 10)
+    requests = n * (1 + load.replay_share + load.gets_per_task)
+    total: dict[str, float] = {"API Gateway": requests * PRICES["api_gateway_http_request"] / MILLION}
+    total["CloudWatch Logs"] = (
+        requests
+        * access_log_bytes(deployment.access_log_format)
+        / GB
+        * PRICES["cloudwatch_logs_ingestion_gb"]
+    )
+    api = measured.functions[Function.API]
+    _add(
+        total,
+        _lambda(
+            deployment,
+            Function.API,
+            invocations=requests,
+            ms=api.ms_per_invocation,
+            log_bytes=api.log_bytes_at(level),
+            rate=rate,
+            init=init,
+        ),
+    )
+    batch = batch_size(rate, 1, DISPATCH_BATCH_SIZE)
     # Failed messages come back alone after their visibility timeout: batches shrink to ~1.
-    worker_invocations = n / DISPATCH_BATCH_SIZE + n * (mix.attempts - 1)
-    ms, log_bytes = _per_invocation(measured, Function.PROCESS)
-    _add(total, _lambda(template, Function.PROCESS, worker_invocations, ms, log_bytes))
-    total["SQS"] = (
-        (n + n * mix.attempts * 2 / DISPATCH_BATCH_SIZE + n * (mix.attempts - 1) * 2)
-        * PRICES["sqs_request_per_million"]
-        / MILLION
+    worker_invocations = n / batch + n * (mix.attempts - 1)
+    process = measured.functions[Function.PROCESS]
+    _add(
+        total,
+        _lambda(
+            deployment,
+            Function.PROCESS,
+            invocations=worker_invocations,
+            ms=process.ms_per_invocation,
+            log_bytes=process.log_bytes_at(level),
+            rate=rate,
+            init=init,
+        ),
     )
-    total["DynamoDB writes"] = (
-        n * (item + mix.attempts * item + item) * PRICES["dynamodb_write_request_unit_per_million"] / MILLION
+    total["SQS"] = (n + 2 * n / batch + n * (mix.attempts - 1) * 2) * PRICES["sqs_request"] / MILLION
+    write_price, read_price = request_unit_prices(deployment)
+    total["DynamoDB writes"] = n * (item + mix.attempts * item + item) * write_price / MILLION
+    total["DynamoDB reads"] = n * load.gets_per_task * read_price / MILLION
+    stored = measured.succeeded_record_bytes + load.payload_bytes + ITEM_OVERHEAD_BYTES
+    total["DynamoDB storage + PITR"] = (
+        n
+        * stored
+        / GB
+        * load.months_stored
+        * (PRICES["dynamodb_storage_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
     )
-    total["X-Ray"] = n * XRAY_SAMPLED * PRICES["xray_traces_recorded_per_million"] / MILLION
+    total["X-Ray"] = n * 2 * sampled_share(rate) * PRICES["xray_trace_recorded"] / MILLION
     return total
+
+
+def synthesize(**context: str) -> Deployment:
+    """The template ``cdk synth`` would write (cdk-nag included), read for sizes and settings."""
+    from aws_cdk import App  # noqa: PLC0415 - CDK loads only for this script
+
+    from infra.app import build  # noqa: PLC0415
+
+    settings = json.loads(Path("cdk.json").read_text())["context"]
+    app = App(context={**settings, **context}, outdir=tempfile.mkdtemp())
+    stack = build(app)
+    document: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
+    memory: dict[Function, int] = {}
+    level, data, function_level, access_format = "ALL", True, "INFO", "{}"
+    for resource in document["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Function":
+            function = Function(properties["FunctionName"].rsplit("-", 1)[-1])
+            memory[function] = int(properties["MemorySize"])
+            function_level = properties["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"]
+        if resource["Type"] == "AWS::StepFunctions::StateMachine":
+            level = properties["LoggingConfiguration"]["Level"]
+            data = bool(properties["LoggingConfiguration"]["IncludeExecutionData"])
+        if resource["Type"] == "AWS::ApiGatewayV2::Stage":
+            access_format = properties["AccessLogSettings"]["Format"]
+    return Deployment(memory, level, data, function_level, access_format)
+
+
+def init_times() -> InitTimes:
+    """Each handler's import and setup time, measured in fresh interpreters (bench/init_time)."""
+    from bench.init_time import handler_seconds  # noqa: PLC0415
+
+    return InitTimes({function: handler_seconds(function, runs=3) for function in Function})
 
 
 def _print(title: str, parts: dict[str, float]) -> float:
     total = sum(parts.values())
     print(f"\n{title}: ${total:,.2f} per 1M tasks")
     for name, dollars in sorted(parts.items(), key=lambda item: -item[1]):
-        print(f"  {name:<18} ${dollars:8.2f}  {dollars / total:6.1%}")
+        print(f"  {name:<26} ${dollars:8.2f}  {dollars / total:6.1%}")
     return total
+
+
+def _lines(base: dict[str, float], other: dict[str, float]) -> str:
+    moves = sorted(
+        ((name, other.get(name, 0.0) - base.get(name, 0.0)) for name in base | other),
+        key=lambda pair: pair[1],
+    )
+    return ", ".join(f"{name} {delta:+.2f}" for name, delta in moves if abs(delta) >= 0.01)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--failure-rate", type=float, default=0.3)
     parser.add_argument("--payload-kb", type=float, default=1.0)
-    parser.add_argument("--log-level", choices=["ALL", "ERROR", "FATAL", "OFF"], default=None)
+    parser.add_argument("--tasks-per-second", type=float, default=Load.tasks_per_second)
     parser.add_argument("--measure-tasks", type=int, default=150, help="tasks run to measure the inputs")
     args = parser.parse_args()
+    load = Load(
+        tasks_per_second=args.tasks_per_second,
+        failure_rate=args.failure_rate,
+        payload_bytes=args.payload_kb * 1024,
+    )
     measured = measure(tasks=args.measure_tasks, failure_rate=args.failure_rate)
-    template = synthesize(args.log_level)
+    init = init_times()
+    dev, prod = synthesize(stage="dev"), synthesize(stage="prod")
+    steady = dataclasses.replace(prod, capacity="provisioned")
     print(
-        f"prices: {PRICES['region']}, {PRICES['date']} (bench/prices.json); payload {args.payload_kb} KiB; "
-        f"memory {template.memory_mb[Function.PROCESS]} MB arm64; workflow log level {template.log_level}"
+        f"prices: us-east-1 list prices (bench/prices.json, each with its source); "
+        f"payload {args.payload_kb} KiB; load {load.tasks_per_second:g} tasks/s "
+        f"({load.tasks_per_second * SECONDS_A_MONTH / 1e6:.1f}M a month)"
     )
     print(
-        f"\nmeasured on the local stack ({measured.tasks} tasks at failure rate {measured.failure_rate}, "
-        "one client; durations include the emulator's own latency, so they are upper bounds):"
+        f"\nmeasured on the local stack ({measured.tasks} tasks at failure rate {measured.failure_rate}, one "
+        "client; durations include the emulator's own latency, so they are upper bounds):"
     )
     for function, figures in sorted(measured.functions.items()):
         print(
-            f"  {function.value:<10} {figures.invocations:5d} invocations  "
-            f"{figures.ms_per_invocation:7.1f} ms  {figures.log_bytes_per_invocation:7.0f} log bytes each"
-            + (f"  ({figures.records} records)" if figures.records != figures.invocations else "")
+            f"  {function.value:<10} {figures.invocations:5d} invocations "
+            f"{figures.ms_per_invocation:7.1f} ms  log bytes each: "
+            f"{figures.log_bytes_at('INFO'):6.0f} at INFO, "
+            f"{figures.log_bytes_at('WARNING'):6.0f} at WARNING; init {init.seconds[function] * 1000:5.0f} ms"
         )
-    mix = Mix.at(measured.failure_rate)
+    item = sizes(measured, load.payload_bytes)
+    mix = Mix.at(load.failure_rate)
     print(
-        f"  record: {measured.record_overhead_bytes:.0f} bytes + payload; execution history: "
-        f"{measured.events_per_task:.2f} events per task (model {mix.history_events():.2f}), "
-        f"{measured.event_bytes:.0f} bytes per event with execution data"
+        f"  items: record {item.record:.0f} B (failed {item.failed_record:.0f} B), payload item "
+        f"{item.payload_item:.0f} B; execution history {measured.events_per_task:.2f} events per task "
+        f"(model {mix.history_events():.2f}), {measured.event_bytes:.0f} B per event with execution data, "
+        f"{measured.event_bytes_without_data:.0f} B without"
     )
-    units = write_units(measured.record_overhead_bytes + args.payload_kb * 1024, mix)
-    print(f"  DynamoDB write units per task (model): {units:.1f}")
-    _print("This design, happy path (failure rate 0)", this_design(template, measured, 0.0, args.payload_kb))
-    _print(
-        f"This design, failure rate {args.failure_rate}",
-        this_design(template, measured, args.failure_rate, args.payload_kb),
-    )
-    _print(
-        f"SQS-retry design without a state machine, failure rate {args.failure_rate}",
-        sqs_retry_design(template, measured, args.failure_rate, args.payload_kb),
-    )
-    quieter = Template(template.memory_mb, "ERROR")
-    _print(
-        f"This design with workflowLogLevel=ERROR, failure rate {args.failure_rate}",
-        this_design(quieter, measured, args.failure_rate, args.payload_kb),
-    )
-    _levers(template, measured, args.failure_rate, args.payload_kb)
+    print("  write units per task (model):")
+    for name, units in writes_per_task(item, mix, load).items():
+        print(f"    {name:<46} {units:5.2f}")
+    print(f"    {'total':<46} {sum(writes_per_task(item, mix, load).values()):5.2f}")
 
-
-def _levers(template: Template, measured: Measured, failure_rate: float, payload_kb: float) -> None:
-    """One setting changed at a time, against the default at this failure rate."""
-    base = sum(this_design(template, measured, failure_rate, payload_kb).values())
-    small_payload = max(0.0, (1024 - measured.record_overhead_bytes) / 1024)
-    levers = {
-        "workflowLogLevel=ERROR": this_design(
-            Template(template.memory_mb, "ERROR"), measured, failure_rate, payload_kb
+    designs = {
+        "dev defaults": this_design(dev, measured, load, init),
+        "prod defaults": this_design(prod, measured, load, init),
+        "prod, steady-load option (provisioned capacity, auto-scaled at 70 %)": this_design(
+            steady, measured, load, init
         ),
-        "workflowLogLevel=OFF": this_design(
-            Template(template.memory_mb, "OFF"), measured, failure_rate, payload_kb
-        ),
-        f"payload {small_payload:.2f} KiB (record fits 1 KiB: 1 write unit)": this_design(
-            template, measured, failure_rate, small_payload
-        ),
-        "payload 4 KiB": this_design(template, measured, failure_rate, 4.0),
-        "memory 128 MB for every function": this_design(
-            Template(dict.fromkeys(template.memory_mb, 128), template.log_level),
-            measured,
-            failure_rate,
-            payload_kb,
+        "SQS-retry design without a state machine (prod log level)": sqs_retry_design(
+            prod, measured, load, init
         ),
     }
-    print(f"\nWhat moves it (one setting at a time, from ${base:,.2f}):")
-    for name, parts in sorted(levers.items(), key=lambda item: sum(item[1].values())):
-        print(f"  {name:<52} ${sum(parts.values()) - base:+7.2f}")
+    for title, parts in designs.items():
+        _print(f"{title}, failure rate {load.failure_rate}", parts)
+
+    base = designs["prod defaults"]
+    print("\nWhat moves prod defaults (one thing at a time):")
+    levers = {
+        "dev's settings (INFO logs, execution data, same memory)": designs["dev defaults"],
+        "steady-load option": designs["prod, steady-load option (provisioned capacity, auto-scaled at 70 %)"],
+        "workflow execution data on": this_design(
+            dataclasses.replace(prod, execution_data=True), measured, load, init
+        ),
+        "function logs at INFO": this_design(
+            dataclasses.replace(prod, function_log_level="INFO"), measured, load, init
+        ),
+        "1 task/s": this_design(prod, measured, dataclasses.replace(load, tasks_per_second=1), init),
+        "100 tasks/s": this_design(prod, measured, dataclasses.replace(load, tasks_per_second=100), init),
+        "payload 4 KiB": this_design(prod, measured, dataclasses.replace(load, payload_bytes=4096), init),
+        "failure rate 0": this_design(prod, measured, dataclasses.replace(load, failure_rate=0.0), init),
+        "a client GET per task": this_design(
+            prod, measured, dataclasses.replace(load, gets_per_task=1), init
+        ),
+        "each task kept a second month": this_design(
+            prod, measured, dataclasses.replace(load, months_stored=2), init
+        ),
+    }
+    for name, parts in sorted(levers.items(), key=lambda pair: sum(pair[1].values())):
+        print(f"  {name:<58} ${sum(parts.values()) - sum(base.values()):+6.2f}  ({_lines(base, parts)})")
+    print(
+        f"\nprod defaults: ${sum(base.values()):.2f} per 1M tasks "
+        f"({load.failure_rate:.0%} failure, {args.payload_kb:g} KiB payload)"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from functions.common.config import Env
-from infra.spec import FUNCTIONS
+from infra.spec import FUNCTIONS, Function
 from infra.stage_config import StageConfig
 
 CONFIG = StageConfig(stage="bench")
@@ -57,6 +57,15 @@ def measure(handler_code: str, floor_code: str, runs: int) -> tuple[float, float
         handler.append(_once(handler_code))
         floor.append(_once(floor_code))
     return statistics.median(handler), statistics.median(floor)
+
+
+def handler_seconds(function: Function, runs: int = 3) -> float:
+    """Median seconds a fresh interpreter takes to import ``function``'s handler and build its
+    dependencies: what its INIT phase runs beyond the runtime's own start."""
+    return (
+        statistics.median(_once(f"import {function.module} as h; h.dependencies()") for _ in range(runs))
+        / 1000
+    )
 
 
 def main() -> None:

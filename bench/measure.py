@@ -3,14 +3,16 @@
 N tasks go through the embedded local stack (the same handlers, ASL and table layout as on AWS,
 time-scaled retries). Measured per invocation: handler duration and the bytes each function
 writes to its log stream (Powertools JSON lines and EMF metrics, as CloudWatch would ingest
-them). Measured per record: the DynamoDB item size of every task as it ends (which sets the
-write units of each status change). Measured per execution: history events and their size
-with execution data, which is what an Express workflow logging at level ALL ships to
+them), split by log level so each stage's level can be priced. Measured per task: the DynamoDB
+size of its record as it ends, succeeded or failed (which sets the write units of each status
+change), and of its payload item. Measured per execution: history events and their size with
+and without execution data, which is what an Express workflow logging at level ALL ships to
 CloudWatch Logs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -25,11 +27,14 @@ from decimal import Decimal
 from typing import Any
 
 from bench.tasks import api, submit
+from functions.common.tasks_table import payload_key
 from infra.spec import Function
 from local.emulator import free_port
 from ptm.client import TasksApi
 
 DEAD_LETTERS = 5
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+EXECUTION_DATA = frozenset({"input", "output", "parameters", "inputDetails", "outputDetails"})
 PLATFORM_LOG_BYTES = 330
 """Lambda's own START, END and REPORT lines per invocation (not written by the handler)."""
 
@@ -42,6 +47,9 @@ class FunctionFigures:
     total_ms: float
     total_log_bytes: float
     """The handler's own lines plus Lambda's platform lines for each invocation."""
+    log_bytes_by_level: dict[str, float] = dataclasses.field(default_factory=dict)
+    """The handler's own lines by level (DEBUG, INFO, WARNING, ERROR, CRITICAL; METRICS for the
+    EMF lines, which print at any level)."""
 
     @property
     def ms_per_invocation(self) -> float:
@@ -51,11 +59,18 @@ class FunctionFigures:
     def log_bytes_per_invocation(self) -> float:
         return self.total_log_bytes / self.invocations
 
-    def per_batch(self, batch_size: int) -> tuple[float, float]:
-        """(ms, log bytes) of one invocation with ``batch_size`` records, scaled from the
-        measured per-record figures: an upper bound, as the fixed part is counted per record."""
+    def log_bytes_at(self, level: str) -> float:
+        """Bytes per invocation with the function's log level at ``level``: the lines at that
+        level or above, the metrics, and Lambda's platform lines."""
+        kept = (*LEVELS[LEVELS.index(level) :], "METRICS")
+        handler = sum(size for name, size in self.log_bytes_by_level.items() if name in kept)
+        return handler / self.invocations + PLATFORM_LOG_BYTES
+
+    def per_batch(self, batch_size: float, level: str = "INFO") -> tuple[float, float]:
+        """(ms, log bytes at ``level``) of one invocation with ``batch_size`` records, scaled from
+        the measured per-record figures: an upper bound, as the fixed part is counted per record."""
         records = max(self.records, 1)
-        handler_bytes = self.total_log_bytes - PLATFORM_LOG_BYTES * self.invocations
+        handler_bytes = (self.log_bytes_at(level) - PLATFORM_LOG_BYTES) * self.invocations
         return (
             self.total_ms / records * batch_size,
             handler_bytes / records * batch_size + PLATFORM_LOG_BYTES,
@@ -67,12 +82,18 @@ class Measured:
     tasks: int
     failure_rate: float
     functions: dict[Function, FunctionFigures]
-    record_overhead_bytes: float
-    """Mean DynamoDB item size of a finished task record, less its payload attribute's value."""
+    succeeded_record_bytes: float
+    """Mean DynamoDB item size of a SUCCEEDED task's record (the payload is not in it)."""
+    failed_record_bytes: float
+    """Mean item size of a FAILED, dead-lettered record: its error and cause included."""
+    payload_item_overhead_bytes: float
+    """A payload item's size less the payload's own bytes (its key and attribute names)."""
     events_per_task: float
     """Execution-history events of the random-failure tasks' final executions."""
     event_bytes: float
     """Mean size of one execution-history event with its input/output, as logged at ALL."""
+    event_bytes_without_data: float
+    """The same without execution data (input, output and parameters left out)."""
 
 
 class _CountingStdout(io.TextIOBase):
@@ -82,6 +103,7 @@ class _CountingStdout(io.TextIOBase):
         self._target = target
         self.current = threading.local()
         self.bytes: dict[str, int] = defaultdict(int)
+        self.by_level: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
@@ -89,10 +111,31 @@ class _CountingStdout(io.TextIOBase):
         if function is not None:
             with self._lock:
                 self.bytes[function] += len(text.encode())
+                for line in text.splitlines(keepends=True):
+                    self.by_level[function][_level(line)] += len(line.encode())
         return len(text)
 
     def flush(self) -> None:
         self._target.flush()
+
+
+def _level(line: str) -> str:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "INFO"
+    if not isinstance(record, dict):
+        return "INFO"
+    return "METRICS" if "_aws" in record else str(record.get("level", "INFO"))
+
+
+def _without_data(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {key: value for key, value in details.items() if key not in EXECUTION_DATA}
+        if name.endswith("EventDetails") and isinstance(details, dict)
+        else details
+        for name, details in event.items()
+    }
 
 
 def item_size(item: dict[str, Any]) -> int:
@@ -164,6 +207,7 @@ def measure(
             doomed = [_post(client, index, dead_letter=True) for index in range(DEAD_LETTERS)]
             items = _wait_until_terminal(stack, ids + doomed)
             histories = _histories(stack, [item for item in items if item["taskId"]["S"] in set(ids)])
+            payloads = _payload_items(stack, items)
         finally:
             stack.stop()
     finally:
@@ -178,6 +222,7 @@ def measure(
             records=records.get(stack.names.function(function), len(values)),
             total_ms=sum(values),
             total_log_bytes=counting.bytes[stack.names.function(function)] + PLATFORM_LOG_BYTES * len(values),
+            log_bytes_by_level=dict(counting.by_level[stack.names.function(function)]),
         )
         for function, values in durations.items()
     }
@@ -186,11 +231,20 @@ def measure(
         tasks=tasks,
         failure_rate=failure_rate,
         functions=figures,
-        record_overhead_bytes=statistics.fmean(
-            item_size(item) - len(item["payload"]["S"].encode()) for item in items
+        succeeded_record_bytes=statistics.fmean(
+            item_size(item) for item in items if item["status"]["S"] == "SUCCEEDED"
+        ),
+        failed_record_bytes=statistics.fmean(
+            item_size(item) for item in items if item["status"]["S"] == "FAILED"
+        ),
+        payload_item_overhead_bytes=statistics.fmean(
+            item_size(item) - len(item["payload"]["S"].encode()) for item in payloads
         ),
         events_per_task=len(events) / len(histories),
         event_bytes=statistics.fmean(len(json.dumps(event, default=str)) for event in events),
+        event_bytes_without_data=statistics.fmean(
+            len(json.dumps(_without_data(event), default=str)) for event in events
+        ),
     )
 
 
@@ -219,6 +273,17 @@ def _wait_until_terminal(stack: Any, ids: list[str], timeout: float = 300) -> li
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(ids) - len(done)} tasks not finished after {timeout} s")
         time.sleep(0.5)
+
+
+def _payload_items(stack: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    dynamodb, table = stack.clients.dynamodb, stack.resources.table
+    return [
+        dynamodb.get_item(
+            TableName=table,
+            Key={"taskId": {"S": payload_key(record["taskId"]["S"], record["requestHash"]["S"])}},
+        )["Item"]
+        for record in records
+    ]
 
 
 def _histories(stack: Any, items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -1,0 +1,106 @@
+"""The cost model's rules (bench/cost.py), each checked by hand arithmetic."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import cost
+from bench.cost import Deployment, Load, Mix, Sizes
+
+pytestmark = pytest.mark.unit
+
+
+def test_retry_waits_are_billed_at_half_their_full_jitter_ceiling() -> None:
+    """TaskFailedError: 2 s then 4 s ceilings (cap 8); FULL jitter → means 1 s and 2 s, reached
+    with probability 0.3 and 0.09."""
+    assert Mix.at(0.3).mean_wait_seconds() == pytest.approx(0.3 * 1 + 0.09 * 2)
+    assert Mix.at(0.0).mean_wait_seconds() == 0
+
+
+def test_a_write_costs_one_unit_per_started_kilobyte() -> None:
+    assert cost.write_units(400) == 1
+    assert cost.write_units(1024) == 1
+    assert cost.write_units(1025) == 2
+    assert cost.write_units(2100) == 3, "a failed record with its cause crosses 2 KB"
+
+
+def test_writes_per_task_follow_the_keys_only_active_phase_index() -> None:
+    sizes = Sizes(record=500, failed_record=2100, payload_item=1100)
+    mix = Mix.at(0.3)
+    writes = cost.writes_per_task(sizes, mix, Load(replay_share=0.0, duplicate_share=0.0))
+    assert writes["submit: payload + record + index entry"] == 2 + 1 + 1
+    assert writes["claims (one per attempt)"] == pytest.approx(mix.attempts)
+    assert writes["attempt errors (lastError)"] == pytest.approx(mix.failed_attempts)
+    assert writes["success (+ index move)"] == pytest.approx((1 - mix.exhausted) * 3)
+    assert writes["MarkFailed (+ index move) and dead-lettered"] == pytest.approx(mix.exhausted * (3 + 2 + 3))
+    assert writes["refused replays and duplicate claims"] == 0
+
+
+def test_refused_conditional_writes_still_consume_units() -> None:
+    sizes = Sizes(record=500, failed_record=2100, payload_item=1100)
+    writes = cost.writes_per_task(sizes, Mix.at(0.3), Load(replay_share=0.1, duplicate_share=0.2))
+    assert writes["refused replays and duplicate claims"] == pytest.approx(0.1 * (2 + 1) + 0.2 * 1)
+
+
+def test_xray_samples_the_reservoir_then_five_percent_per_source() -> None:
+    assert cost.sampled_share(0.5) == 1.0, "below 1 request/s the reservoir takes every request"
+    assert cost.sampled_share(1.0) == 1.0
+    assert cost.sampled_share(10.0) == pytest.approx((1 + 0.05 * 9) / 10)
+    assert cost.sampled_share(1e6) == pytest.approx(0.05, abs=1e-5)
+    assert cost.sampled_share(0.0) == 0.0
+
+
+def test_batches_fill_only_as_fast_as_messages_arrive() -> None:
+    assert cost.batch_size(0.1, 1, 10) == 1.0
+    assert cost.batch_size(10.0, 1, 10) == pytest.approx(10 / cost.POLLERS)
+    assert cost.batch_size(1000.0, 1, 10) == 10.0
+
+
+def test_cold_starts_follow_idle_gaps_and_never_drop_below_one_percent() -> None:
+    assert cost.cold_start_share(1 / 3600) == pytest.approx(math.exp(-300 / 3600))
+    assert cost.cold_start_share(10.0) == cost.COLD_START_FLOOR
+    assert cost.cold_start_share(0.0) == 1.0
+
+
+def test_express_bills_whole_100_ms_steps() -> None:
+    assert cost.express_billed_seconds(0.3) == pytest.approx(0.3)
+    assert cost.express_billed_seconds(0.31) == pytest.approx(0.4)
+    assert cost.express_billed_seconds(0.01) == pytest.approx(0.1)
+
+
+def test_provisioned_capacity_prices_a_unit_at_the_utilization_it_runs_at() -> None:
+    deployment = Deployment({}, "ALL", False, "WARNING", "{}", capacity="provisioned", utilization=0.7)
+    write, read = cost.request_unit_prices(deployment)
+    assert write == pytest.approx(1e6 / 3600 / 0.7 * cost.PRICES["dynamodb_wcu_hour"])
+    assert read == pytest.approx(1e6 / 3600 / 0.7 * cost.PRICES["dynamodb_rcu_hour"])
+    on_demand = cost.request_unit_prices(Deployment({}, "ALL", False, "WARNING", "{}"))
+    assert on_demand == (
+        cost.PRICES["dynamodb_write_request_unit"],
+        cost.PRICES["dynamodb_read_request_unit"],
+    )
+
+
+def test_an_access_log_line_is_the_format_with_typical_values() -> None:
+    assert cost.access_log_bytes('{"status":"$context.status"}') == len('{"status":"xxx"}') + 1
+    assert cost.access_log_bytes('{"x":"$context.unknownThing"}') == len('{"x":"x"}') + 1
+
+
+def test_storage_counts_the_record_the_payload_and_the_index_entry() -> None:
+    sizes = Sizes(record=500, failed_record=2100, payload_item=1100)
+    assert (
+        cost.storage_bytes_per_task(sizes)
+        == 500 + 1100 + 2 * cost.ITEM_OVERHEAD_BYTES + cost.INDEX_ENTRY_BYTES
+    )
+
+
+def test_every_price_names_its_source_page() -> None:
+    prices = json.loads((Path(cost.__file__).parent / "prices.json").read_text())["prices"]
+    assert set(prices) == set(cost.PRICES)
+    for name, entry in prices.items():
+        assert entry["source"].startswith("https://aws.amazon.com/"), name
+        assert entry["read"], name
+        assert entry["per"], name
