@@ -21,7 +21,7 @@ from infra.spec import (
     execution_worst_case_seconds,
     visibility_timeout_seconds,
 )
-from infra.stage_config import ApiAuth, StageConfig, Toggle, WorkflowLogLevel
+from infra.stage_config import ApiAuth, LogLevel, StageConfig, Toggle, WorkflowLogLevel
 
 pytestmark = pytest.mark.unit
 
@@ -39,6 +39,8 @@ CHOSEN: dict[Any, tuple[str, Any]] = {
     ApiAuth: ("none", ApiAuth.NONE),
     Toggle: ("on", Toggle.ON),
     WorkflowLogLevel: ("ERROR", WorkflowLogLevel.ERROR),
+    Toggle | None: ("off", Toggle.OFF),
+    LogLevel | None: ("DEBUG", LogLevel.DEBUG),
     tuple[str, ...]: ("https://a.example,https://b.example", ("https://a.example", "https://b.example")),
     str: ("qa", "qa"),
     str | None: ("someone@example.com", "someone@example.com"),
