@@ -269,6 +269,44 @@ def _add(total: dict[str, float], part: dict[str, float]) -> None:
         total[key] = total.get(key, 0.0) + value
 
 
+def _api_front(deployment: Deployment, measured: Measured, load: Load, init: InitTimes) -> dict[str, float]:
+    """What both designs pay at the front, per 1M tasks: an API Gateway request per submit,
+    replay and GET, its access-log line, and the api function that serves it."""
+    requests = MILLION * (1 + load.replay_share + load.gets_per_task)
+    api = measured.functions[Function.API]
+    total = {
+        "API Gateway": requests * PRICES["api_gateway_http_request"] / MILLION,
+        "CloudWatch Logs": requests
+        * access_log_bytes(deployment.access_log_format)
+        / GB
+        * PRICES["cloudwatch_logs_ingestion_gb"],
+    }
+    _add(
+        total,
+        _lambda(
+            deployment,
+            Function.API,
+            invocations=requests,
+            ms=api.ms_per_invocation,
+            log_bytes=api.log_bytes_at(deployment.function_log_level),
+            rate=load.tasks_per_second,
+            init=init,
+        ),
+    )
+    return total
+
+
+def _storage(bytes_per_task: float, load: Load) -> float:
+    """Table storage and its continuous backup for 1M tasks, kept ``load.months_stored``."""
+    return (
+        MILLION
+        * bytes_per_task
+        / GB
+        * load.months_stored
+        * (PRICES["dynamodb_storage_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
+    )
+
+
 def this_design(deployment: Deployment, measured: Measured, load: Load, init: InitTimes) -> dict[str, float]:
     """Dollars per 1M tasks, by line item."""
     n, mix, rate = MILLION, Mix.at(load.failure_rate), load.tasks_per_second
@@ -278,28 +316,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
     item = sizes(measured, load.payload_bytes)
     total: dict[str, float] = {}
 
-    # API Gateway: a request per submit and per GET, each with an access-log line.
-    requests = n * (1 + load.replay_share + load.gets_per_task)
-    total["API Gateway"] = requests * PRICES["api_gateway_http_request"] / MILLION
-    total["CloudWatch Logs"] = (
-        requests
-        * access_log_bytes(deployment.access_log_format)
-        / GB
-        * PRICES["cloudwatch_logs_ingestion_gb"]
-    )
-    api = fig[Function.API]
-    _add(
-        total,
-        _lambda(
-            deployment,
-            Function.API,
-            invocations=requests,
-            ms=api.ms_per_invocation,
-            log_bytes=api.log_bytes_at(level),
-            rate=rate,
-            init=init,
-        ),
-    )
+    _add(total, _api_front(deployment, measured, load, init))
 
     # Dispatch: batches as full as the rate and window allow.
     trigger = FUNCTIONS[Function.DISPATCH].trigger
@@ -383,13 +400,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
         + 2 * load.gets_per_task  # GET: the record and the payload, strongly consistent
     )
     total["DynamoDB reads"] = n * reads * read_price / MILLION
-    total["DynamoDB storage + PITR"] = (
-        n
-        * storage_bytes_per_task(item)
-        / GB
-        * load.months_stored
-        * (PRICES["dynamodb_storage_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
-    )
+    total["DynamoDB storage + PITR"] = _storage(storage_bytes_per_task(item), load)
 
     seconds = (
         mix.attempts * process.ms_per_invocation / 1000 + mix.mean_wait_seconds() + EXPRESS_OVERHEAD_SECONDS
@@ -428,27 +439,7 @@ def sqs_retry_design(
     n, mix, rate = MILLION, Mix.at(load.failure_rate), load.tasks_per_second
     level = deployment.function_log_level
     item = write_units(measured.succeeded_record_bytes + load.payload_bytes + 10)
-    requests = n * (1 + load.replay_share + load.gets_per_task)
-    total: dict[str, float] = {"API Gateway": requests * PRICES["api_gateway_http_request"] / MILLION}
-    total["CloudWatch Logs"] = (
-        requests
-        * access_log_bytes(deployment.access_log_format)
-        / GB
-        * PRICES["cloudwatch_logs_ingestion_gb"]
-    )
-    api = measured.functions[Function.API]
-    _add(
-        total,
-        _lambda(
-            deployment,
-            Function.API,
-            invocations=requests,
-            ms=api.ms_per_invocation,
-            log_bytes=api.log_bytes_at(level),
-            rate=rate,
-            init=init,
-        ),
-    )
+    total = _api_front(deployment, measured, load, init)
     batch = batch_size(rate, 1, DISPATCH_BATCH_SIZE)
     # Failed messages come back alone after their visibility timeout: batches shrink to ~1.
     worker_invocations = n / batch + n * (mix.attempts - 1)
@@ -469,13 +460,8 @@ def sqs_retry_design(
     write_price, read_price = request_unit_prices(deployment)
     total["DynamoDB writes"] = n * (item + mix.attempts * item + item) * write_price / MILLION
     total["DynamoDB reads"] = n * load.gets_per_task * read_price / MILLION
-    stored = measured.succeeded_record_bytes + load.payload_bytes + ITEM_OVERHEAD_BYTES
-    total["DynamoDB storage + PITR"] = (
-        n
-        * stored
-        / GB
-        * load.months_stored
-        * (PRICES["dynamodb_storage_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
+    total["DynamoDB storage + PITR"] = _storage(
+        measured.succeeded_record_bytes + load.payload_bytes + ITEM_OVERHEAD_BYTES, load
     )
     total["X-Ray"] = n * 2 * sampled_share(rate) * PRICES["xray_trace_recorded"] / MILLION
     return total
