@@ -40,6 +40,9 @@ task states (a DynamoDB or SQS state takes ~10-30 ms)."""
 XRAY_RESERVOIR_PER_SECOND = 1.0
 XRAY_RATE = 0.05
 """Lambda and Step Functions sample 1 request a second and 5 % of the rest, per traced source."""
+XRAY_SAMPLING_SOURCE = "https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html"
+"""X-Ray sampling is parent-based: a service that receives a request carrying an upstream
+sampling decision keeps it, whatever its own rules say."""
 POLLERS = 5
 """An SQS event source starts with five pollers; each fills its batch within the window."""
 EMPTY_RECEIVES_A_MONTH = POLLERS * SECONDS_A_MONTH / 20
@@ -189,6 +192,15 @@ def sampled_share(requests_per_second: float) -> float:
         0.0, requests_per_second - XRAY_RESERVOIR_PER_SECOND
     )
     return sampled / requests_per_second
+
+
+def trace_roots(sources: list[tuple[float, float]]) -> float:
+    """Traces X-Ray records, from the services that make the sampling decision: each source is
+    (requests, requests per second). Only roots count. An execution is started by dispatch, whose
+    StartExecution carries the invocation's trace header (botocore adds ``X-Amzn-Trace-Id`` from
+    ``_X_AMZN_TRACE_ID`` inside Lambda), so it joins a sampled batch's trace or is not traced;
+    the process invocations it makes inherit the same decision (``XRAY_SAMPLING_SOURCE``)."""
+    return sum(requests * sampled_share(rate) for requests, rate in sources)
 
 
 def batch_size(messages_per_second: float, window_seconds: float, largest: int) -> float:
@@ -353,13 +365,14 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
     )
     dead_rate = rate * mix.exhausted
     monitor_batch = batch_size(dead_rate, 0, MONITOR_BATCH_SIZE)
+    dead_batches = n * mix.exhausted / monitor_batch
     ms, log_bytes = fig[Function.MONITOR].per_batch(monitor_batch, level)
     _add(
         total,
         _lambda(
             deployment,
             Function.MONITOR,
-            invocations=n * mix.exhausted / monitor_batch,
+            invocations=dead_batches,
             ms=ms,
             log_bytes=log_bytes,
             rate=dead_rate,
@@ -418,15 +431,18 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
         / GB
         * PRICES["cloudwatch_logs_ingestion_gb"]
     )
-    # X-Ray: trace roots at the api function, each dispatch batch and each execution, each
-    # source sampled on its own.
-    roots = (
-        n * sampled_share(rate)
-        + batches * sampled_share(rate / batch)
-        + executions * sampled_share(rate)
-        + sweeps * sampled_share(1 / 300)
+    total["X-Ray"] = (
+        trace_roots(
+            [
+                (n, rate),  # the api function: the HTTP API has no tracing, so it decides
+                (batches, rate / batch),  # a dispatch batch (SQS starts a new trace)
+                (dead_batches, dead_rate / monitor_batch),  # a monitor batch, likewise
+                (sweeps, 1 / 300),  # a scheduled sweep
+            ]
+        )
+        * PRICES["xray_trace_recorded"]
+        / MILLION
     )
-    total["X-Ray"] = roots * PRICES["xray_trace_recorded"] / MILLION
     return total
 
 
@@ -463,7 +479,10 @@ def sqs_retry_design(
     total["DynamoDB storage + PITR"] = _storage(
         measured.succeeded_record_bytes + load.payload_bytes + ITEM_OVERHEAD_BYTES, load
     )
-    total["X-Ray"] = n * 2 * sampled_share(rate) * PRICES["xray_trace_recorded"] / MILLION
+    worker_rate = rate * worker_invocations / n
+    total["X-Ray"] = (
+        trace_roots([(n, rate), (worker_invocations, worker_rate)]) * PRICES["xray_trace_recorded"] / MILLION
+    )
     return total
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from bench import cost
-from bench.cost import Deployment, Load, Mix, Sizes
+from bench.cost import Deployment, InitTimes, Load, Mix, Sizes
+from bench.measure import FunctionFigures, Measured
+from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, Function, QueueTrigger
 
 pytestmark = pytest.mark.unit
 
@@ -104,3 +106,57 @@ def test_every_price_names_its_source_page() -> None:
         assert entry["source"].startswith("https://aws.amazon.com/"), name
         assert entry["read"], name
         assert entry["per"], name
+
+
+def test_xray_counts_only_the_services_that_decide_sampling() -> None:
+    """Executions and the process invocations inside them inherit dispatch's decision (parent-based
+    sampling), so only the api, the queue consumers' batches and the sweeps add traces."""
+    api, dispatch = (1000.0, 10.0), (500.0, 5.0)
+    assert cost.trace_roots([api, dispatch]) == pytest.approx(
+        1000 * cost.sampled_share(10.0) + 500 * cost.sampled_share(5.0)
+    )
+    assert cost.trace_roots([]) == 0.0
+
+
+def _measured() -> Measured:
+    figures = FunctionFigures(invocations=10, records=10, total_ms=1000.0, total_log_bytes=3300.0)
+    return Measured(
+        tasks=10,
+        failure_rate=0.3,
+        functions=dict.fromkeys(Function, figures),
+        succeeded_record_bytes=440,
+        failed_record_bytes=1500,
+        payload_item_overhead_bytes=90,
+        events_per_task=8.0,
+        event_bytes=400,
+        event_bytes_without_data=250,
+    )
+
+
+def test_executions_and_their_attempts_add_no_trace_of_their_own() -> None:
+    """The X-Ray line counts the api's requests and the consumers' batches only: retries (more
+    process invocations inside the same executions) leave it unchanged, apart from the dead
+    letters' own monitor batches."""
+    deployment = Deployment(
+        memory_mb=dict.fromkeys(Function, 128),
+        workflow_log_level="ALL",
+        execution_data=False,
+        function_log_level="WARNING",
+        access_log_format="{}",
+    )
+    init = InitTimes(seconds=dict.fromkeys(Function, 0.2))
+    xray = {
+        rate: cost.this_design(deployment, _measured(), Load(failure_rate=rate), init)["X-Ray"]
+        for rate in (0.0, 0.3)
+    }
+    dispatch = FUNCTIONS[Function.DISPATCH].trigger
+    assert isinstance(dispatch, QueueTrigger)
+    batch = cost.batch_size(10.0, dispatch.batching_window_seconds, DISPATCH_BATCH_SIZE)
+    per_trace = cost.PRICES["xray_trace_recorded"] / cost.MILLION
+    api_and_dispatch = (
+        cost.MILLION * cost.sampled_share(10.0)
+        + cost.MILLION * 1.01 / batch * cost.sampled_share(10.0 / batch)
+    ) * per_trace
+    assert api_and_dispatch < xray[0.0] < api_and_dispatch + 0.01, "sweeps only beyond api and dispatch"
+    dead_letters = cost.MILLION * Mix.at(0.3).exhausted  # 0.27/s: one a batch, each one sampled
+    assert xray[0.3] - xray[0.0] == pytest.approx(dead_letters * per_trace), "only monitor batches are new"
