@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import Measured, measure
+from functions.common.tasks_table import COMPRESS_FROM_BYTES
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, MONITOR_BATCH_SIZE, Function, QueueTrigger
 from infra.workflow_definition import retry_policy
 
@@ -102,6 +103,10 @@ class Load:
     months_stored: float = 1.0
     """How long the figure keeps each task's items (records are never deleted: each further
     month adds the storage line again)."""
+    payload_compression: float | None = None
+    """Stored bytes per JSON byte of a payload compressed in its item (``COMPRESS_FROM_BYTES`` or
+    more): None takes the ratio measured on the sample bodies; 1.0 prices a body that does not
+    compress."""
 
 
 @dataclass(frozen=True)
@@ -159,11 +164,20 @@ class Sizes:
     payload_item: float
 
 
-def sizes(measured: Measured, payload_bytes: float) -> Sizes:
+def stored_payload_bytes(payload_bytes: float, compression: float) -> float:
+    """The payload item's body: compressed from ``COMPRESS_FROM_BYTES`` of JSON, as written."""
+    return payload_bytes * min(compression, 1.0) if payload_bytes >= COMPRESS_FROM_BYTES else payload_bytes
+
+
+def sizes(measured: Measured, load: Load) -> Sizes:
+    compression = (
+        measured.payload_compression if load.payload_compression is None else load.payload_compression
+    )
     return Sizes(
         record=measured.succeeded_record_bytes,
         failed_record=measured.failed_record_bytes,
-        payload_item=measured.payload_item_overhead_bytes + payload_bytes,
+        payload_item=measured.payload_item_overhead_bytes
+        + stored_payload_bytes(load.payload_bytes, compression),
     )
 
 
@@ -325,7 +339,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
     tasks_a_month = rate * SECONDS_A_MONTH
     level = deployment.function_log_level
     fig = measured.functions
-    item = sizes(measured, load.payload_bytes)
+    item = sizes(measured, load)
     total: dict[str, float] = {}
 
     _add(total, _api_front(deployment, measured, load, init))
@@ -567,7 +581,7 @@ def main() -> None:
             f"{figures.log_bytes_at('INFO'):6.0f} at INFO, "
             f"{figures.log_bytes_at('WARNING'):6.0f} at WARNING; init {init.seconds[function] * 1000:5.0f} ms"
         )
-    item = sizes(measured, load.payload_bytes)
+    item = sizes(measured, load)
     mix = Mix.at(load.failure_rate)
     print(
         f"  items: record {item.record:.0f} B (failed {item.failed_record:.0f} B), payload item "
@@ -607,6 +621,9 @@ def main() -> None:
         "1 task/s": this_design(prod, measured, dataclasses.replace(load, tasks_per_second=1), init),
         "100 tasks/s": this_design(prod, measured, dataclasses.replace(load, tasks_per_second=100), init),
         "payload 4 KiB": this_design(prod, measured, dataclasses.replace(load, payload_bytes=4096), init),
+        "a payload that does not compress": this_design(
+            prod, measured, dataclasses.replace(load, payload_compression=1.0), init
+        ),
         "failure rate 0": this_design(prod, measured, dataclasses.replace(load, failure_rate=0.0), init),
         "a client GET per task": this_design(
             prod, measured, dataclasses.replace(load, gets_per_task=1), init

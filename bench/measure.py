@@ -26,8 +26,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bench.tasks import api, submit
-from functions.common.tasks_table import payload_key
+from bench.tasks import api, sample_payload, submit
+from functions.common.tasks_table import (
+    COMPRESSED_PAYLOAD_ATTRIBUTE,
+    PAYLOAD_ATTRIBUTE,
+    payload_key,
+    payload_of,
+)
 from infra.spec import Function
 from local.emulator import free_port
 from ptm.client import TasksApi
@@ -87,7 +92,9 @@ class Measured:
     failed_record_bytes: float
     """Mean item size of a FAILED, dead-lettered record: its error and cause included."""
     payload_item_overhead_bytes: float
-    """A payload item's size less the payload's own bytes (its key and attribute names)."""
+    """A payload item's size less the stored body's bytes (its key and attribute names)."""
+    payload_compression: float
+    """Stored body bytes per JSON byte of the sample payloads (``bench.tasks.sample_payload``)."""
     events_per_task: float
     """Execution-history events of the random-failure tasks' final executions."""
     event_bytes: float
@@ -145,8 +152,8 @@ def item_size(item: dict[str, Any]) -> int:
 
 def _value_size(value: dict[str, Any]) -> int:
     ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(str(inner).encode())
+    if kind in {"S", "B"}:
+        return len(inner if isinstance(inner, bytes) else str(inner).encode())
     if kind == "N":
         digits = Decimal(str(inner)).as_tuple().digits
         return (len(digits) + 1) // 2 + 1
@@ -160,8 +167,8 @@ def _value_size(value: dict[str, Any]) -> int:
 
 
 def _post(client: TasksApi, index: int, dead_letter: bool = False) -> str:
-    """A 1 KiB payload, the size the cost model prices by default."""
-    payload: dict[str, Any] = {"order": index, "note": "x" * 900}
+    """About 1 KiB of JSON shaped like a real body, the size the cost model prices by default."""
+    payload = sample_payload(index)
     if dead_letter:
         payload["simulate"] = {"failures": 100}
     return submit(client, payload)
@@ -238,7 +245,11 @@ def measure(
             item_size(item) for item in items if item["status"]["S"] == "FAILED"
         ),
         payload_item_overhead_bytes=statistics.fmean(
-            item_size(item) - len(item["payload"]["S"].encode()) for item in payloads
+            item_size(item) - _stored_body_bytes(item) for item in payloads
+        ),
+        payload_compression=statistics.fmean(
+            _stored_body_bytes(item) / len(json.dumps(payload_of(item), separators=(",", ":")).encode())
+            for item in payloads
         ),
         events_per_task=len(events) / len(histories),
         event_bytes=statistics.fmean(len(json.dumps(event, default=str)) for event in events),
@@ -273,6 +284,12 @@ def _wait_until_terminal(stack: Any, ids: list[str], timeout: float = 300) -> li
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(ids) - len(done)} tasks not finished after {timeout} s")
         time.sleep(0.5)
+
+
+def _stored_body_bytes(item: dict[str, Any]) -> int:
+    return sum(
+        _value_size(item[name]) for name in (PAYLOAD_ATTRIBUTE, COMPRESSED_PAYLOAD_ATTRIBUTE) if name in item
+    )
 
 
 def _payload_items(stack: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

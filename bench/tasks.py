@@ -2,9 +2,47 @@
 
 from __future__ import annotations
 
+import json
+import random
 from typing import Any
 
 from ptm.client import TasksApi
+
+SKUS = ("desk-lamp", "usb-c-cable", "notebook-a5", "coffee-beans-1kg", "mechanical-keyboard", "monitor-arm")
+
+
+def sample_payload(index: int, size: int = 1024) -> dict[str, Any]:
+    """A JSON body of about ``size`` bytes shaped like a real one (an order: ids, names, amounts,
+    dates, an address), its values drawn from a seed so each index differs: what the cost model
+    calls "a 1 KiB payload". Compression shrinks it as it would shrink real JSON, unlike a run
+    of one repeated character."""
+    draw = random.Random(index)
+    order: dict[str, Any] = {
+        "orderId": f"ord-{draw.getrandbits(64):016x}",
+        "customer": {
+            "id": f"cus-{draw.getrandbits(48):012x}",
+            "email": f"user{draw.randrange(10**6)}@example.com",
+            "address": {
+                "street": f"{draw.randrange(1, 999)} Market Street",
+                "city": draw.choice(("Lisbon", "Oslo", "Austin", "Osaka", "Lyon")),
+                "postcode": f"{draw.randrange(10**5):05d}",
+            },
+        },
+        "placedAt": f"2026-{draw.randrange(1, 13):02d}-{draw.randrange(1, 29):02d}T"
+        f"{draw.randrange(24):02d}:{draw.randrange(60):02d}:{draw.randrange(60):02d}Z",
+        "currency": "EUR",
+        "lines": [],
+    }
+    while len(json.dumps(order, separators=(",", ":"))) < size - 60:
+        order["lines"].append(
+            {
+                "sku": draw.choice(SKUS),
+                "quantity": draw.randrange(1, 5),
+                "unitPrice": round(draw.uniform(2, 300), 2),
+                "lineId": draw.getrandbits(32),
+            }
+        )
+    return order
 
 
 def api(endpoint: str) -> TasksApi:

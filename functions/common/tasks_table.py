@@ -10,13 +10,15 @@ Two kinds of item share the table (docs/DATA_MODEL.md):
 - **the payload** (``<taskId>#payload#<request hash>``): the submitted body, written once before
   the record and never changed. Its key names the body it holds, so two bodies can never share
   one; a submission that dies between the two puts leaves a payload no record points to, which
-  nothing lists or reads. Records written before the split keep their ``payload`` attribute and
-  are read as they are.
+  nothing lists or reads. A body of ``COMPRESS_FROM_BYTES`` or more is stored zlib-compressed
+  (``payloadZ``) when that is smaller, so a 1 KiB JSON body fits one write unit too. Records
+  written before the split keep their ``payload`` attribute and are read as they are.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +64,37 @@ def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
 def payload_key(task_id: str, request_hash: str) -> str:
     """The payload item's key: the task and the body it holds (a '#' never occurs in a task id)."""
     return f"{task_id}#payload#{request_hash[:32]}"
+
+
+PAYLOAD_ATTRIBUTE = "payload"
+COMPRESSED_PAYLOAD_ATTRIBUTE = "payloadZ"
+COMPRESS_FROM_BYTES = 900
+"""From this many bytes of JSON a payload item (its key and attribute names add ~80 bytes)
+would cross the first 1 KB write unit, so the body is compressed when that makes it smaller
+(DynamoDB's advice for large attribute values: docs/DATA_MODEL.md). Below it compression saves
+no write unit and the body stays readable in the console."""
+
+
+def payload_attributes(payload: Mapping[str, Any]) -> dict[str, str | bytes]:
+    """The payload item's body attribute: the JSON text, or its zlib compression when the text is
+    ``COMPRESS_FROM_BYTES`` or longer and compressing shrinks it."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    body = text.encode()
+    if len(body) >= COMPRESS_FROM_BYTES:
+        packed = zlib.compress(body)
+        if len(packed) < len(body):
+            return {COMPRESSED_PAYLOAD_ATTRIBUTE: packed}
+    return {PAYLOAD_ATTRIBUTE: text}
+
+
+def payload_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The body held by a payload item (or by a record written before the split), in DynamoDB's
+    typed form as the client returns it."""
+    if COMPRESSED_PAYLOAD_ATTRIBUTE in item:
+        body: dict[str, Any] = json.loads(zlib.decompress(item[COMPRESSED_PAYLOAD_ATTRIBUTE]["B"]))
+        return body
+    text: dict[str, Any] = json.loads(item[PAYLOAD_ATTRIBUTE]["S"])
+    return text
 
 
 def task_from_item(item: Mapping[str, Any], payload: dict[str, Any]) -> Task:
@@ -256,7 +289,7 @@ class TasksTable:
                     Item=_values(
                         {
                             "taskId": payload_key(task.task_id, task.request_hash),
-                            "payload": json.dumps(task.payload, separators=(",", ":"), ensure_ascii=False),
+                            **payload_attributes(task.payload),
                         }
                     ),
                     ConditionExpression="attribute_not_exists(taskId)",
@@ -300,8 +333,8 @@ class TasksTable:
         """The record as a Task, with its payload read from the payload item. An eventually
         consistent read that misses (the payload was written just before the record) is read
         again strongly."""
-        if "payload" in item:  # a record written before the payload moved out
-            return task_from_item(item, json.loads(_deserializer.deserialize(item["payload"])))
+        if PAYLOAD_ATTRIBUTE in item:  # a record written before the payload moved out
+            return task_from_item(item, payload_of(item))
         task_id, request_hash = str(item["taskId"]["S"]), str(item["requestHash"]["S"])
         key = {"taskId": _attr(payload_key(task_id, request_hash))}
         for strongly in (consistent, True):
@@ -310,7 +343,7 @@ class TasksTable:
                     TableName=self.table_name, Key=key, ConsistentRead=strongly
                 ).get("Item")
             if found:
-                return task_from_item(item, json.loads(_deserializer.deserialize(found["payload"])))
+                return task_from_item(item, payload_of(found))
             if strongly:
                 break
         raise DependencyUnavailableError(f"task {task_id}: its payload item is missing")

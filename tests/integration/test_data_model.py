@@ -12,16 +12,26 @@ from typing import Any
 import pytest
 
 from bench.measure import item_size
+from bench.tasks import sample_payload
 from functions.common import tasks_table
 from functions.common.models import Task, TaskStatus
 from functions.common.status_shards import SHARD_ATTRIBUTE
 from functions.common.submission import request_hash, task_id_for
-from functions.common.tasks_table import TasksTable, payload_key
+from functions.common.tasks_table import (
+    COMPRESS_FROM_BYTES,
+    COMPRESSED_PAYLOAD_ATTRIBUTE,
+    PAYLOAD_ATTRIBUTE,
+    TasksTable,
+    payload_attributes,
+    payload_key,
+    payload_of,
+)
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-ONE_KIB_PAYLOAD = {"order": 1, "note": "x" * 1000}
+ONE_KIB_PAYLOAD = sample_payload(1)
+"""About 1 KiB of JSON shaped like a real body (an order), as the cost model prices it."""
 
 
 def _items(stack: Stack) -> list[dict[str, Any]]:
@@ -57,9 +67,38 @@ def test_the_payload_is_its_own_item_and_the_record_holds_none(stack: Stack) -> 
     assert "payload" not in record
     [payload] = [item for item in _items(stack) if item["taskId"]["S"] != task_id]
     assert payload["taskId"]["S"] == payload_key(task_id, request_hash(ONE_KIB_PAYLOAD))
-    assert json.loads(payload["payload"]["S"]) == ONE_KIB_PAYLOAD
+    assert payload_of(payload) == ONE_KIB_PAYLOAD
     assert SHARD_ATTRIBUTE not in payload, "a payload item is never in the index"
     assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == ONE_KIB_PAYLOAD
+
+
+def test_a_1_kib_json_body_is_stored_compressed_in_one_write_unit(stack: Stack) -> None:
+    """Uncompressed, the item (key and names included) would cost 2 write units; the process
+    function and GET read the same body back."""
+    task_id = stack.submit(ONE_KIB_PAYLOAD)
+    [payload] = [item for item in _items(stack) if item["taskId"]["S"] != task_id]
+    assert set(payload) == {"taskId", COMPRESSED_PAYLOAD_ATTRIBUTE}
+    assert (
+        item_size(payload)
+        <= 1024
+        < item_size({**payload, **{PAYLOAD_ATTRIBUTE: {"S": json.dumps(ONE_KIB_PAYLOAD)}}})
+    )
+    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == ONE_KIB_PAYLOAD
+    now = datetime.now(UTC)
+    claimed = stack.table.claim_for_processing(task_id, "arn:execution:a", now, now + timedelta(seconds=60))
+    assert claimed.payload == ONE_KIB_PAYLOAD
+
+
+def test_a_body_under_the_threshold_stays_readable_text(stack: Stack) -> None:
+    """Compressing it would save no write unit: it stays JSON, readable in the console."""
+    body = {"n": 1, "note": "y" * (COMPRESS_FROM_BYTES - 30)}
+    assert len(json.dumps(body, separators=(",", ":"))) < COMPRESS_FROM_BYTES
+    assert set(payload_attributes({**body, "more": "y" * 30})) == {COMPRESSED_PAYLOAD_ATTRIBUTE}
+    task_id = stack.submit(body)
+    [payload] = [item for item in _items(stack) if item["taskId"]["S"] != task_id]
+    assert set(payload) == {"taskId", PAYLOAD_ATTRIBUTE}
+    assert json.loads(payload[PAYLOAD_ATTRIBUTE]["S"]) == body
+    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == body
 
 
 def test_a_finished_record_fits_one_write_unit_with_a_1_kib_payload(stack: Stack) -> None:

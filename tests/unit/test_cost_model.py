@@ -127,6 +127,7 @@ def _measured() -> Measured:
         succeeded_record_bytes=440,
         failed_record_bytes=1500,
         payload_item_overhead_bytes=90,
+        payload_compression=0.45,
         events_per_task=8.0,
         event_bytes=400,
         event_bytes_without_data=250,
@@ -160,3 +161,13 @@ def test_executions_and_their_attempts_add_no_trace_of_their_own() -> None:
     assert api_and_dispatch < xray[0.0] < api_and_dispatch + 0.01, "sweeps only beyond api and dispatch"
     dead_letters = cost.MILLION * Mix.at(0.3).exhausted  # 0.27/s: one a batch, each one sampled
     assert xray[0.3] - xray[0.0] == pytest.approx(dead_letters * per_trace), "only monitor batches are new"
+
+
+def test_a_payload_from_the_threshold_is_priced_compressed() -> None:
+    assert cost.stored_payload_bytes(1024, 0.45) == pytest.approx(460.8)
+    assert cost.stored_payload_bytes(800, 0.45) == 800, "under COMPRESS_FROM_BYTES it is stored as text"
+    assert cost.stored_payload_bytes(1024, 1.3) == 1024, "a body compression would grow is stored as text"
+    compressed = cost.sizes(_measured(), Load())
+    assert compressed.payload_item == pytest.approx(90 + 1024 * 0.45)
+    assert cost.write_units(compressed.payload_item) == 1
+    assert cost.write_units(cost.sizes(_measured(), Load(payload_compression=1.0)).payload_item) == 2
