@@ -290,6 +290,29 @@ def _lambda(
     }
 
 
+WORKFLOW_LOGS = "CloudWatch Logs: workflow"
+"""The state machine's history events (level ALL: what the console draws Express graphs from),
+apart from the functions' and the API's log lines (``CloudWatch Logs``)."""
+FEATURE_FLOOR_LINES = (
+    "API Gateway",
+    "Step Functions",
+    "DynamoDB writes",
+    "SQS",
+    "Lambda requests",
+    WORKFLOW_LOGS,
+)
+"""The lines no setting of this design removes while it keeps its features: a request per task,
+an execution per task (its retry waits included), the writes of a listable, claimable record
+with its payload, lastError and result, the queue's requests, one invocation per step, and the
+history events the console's graphs need."""
+
+
+def feature_floor(parts: dict[str, float]) -> float:
+    """What a design's ``FEATURE_FLOOR_LINES`` add up to: its cost before any Lambda time,
+    function log line, trace or month of storage."""
+    return sum(parts.get(line, 0.0) for line in FEATURE_FLOOR_LINES)
+
+
 def _add(total: dict[str, float], part: dict[str, float]) -> None:
     for key, value in part.items():
         total[key] = total.get(key, 0.0) + value
@@ -438,7 +461,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
         + EXPRESS_BILLED_GB * express_billed_seconds(seconds) * PRICES["sfn_express_gb_second"]
     )
     event_bytes = measured.event_bytes if deployment.execution_data else measured.event_bytes_without_data
-    total["CloudWatch Logs"] += (
+    total[WORKFLOW_LOGS] = (
         executions
         * mix.logged_events(deployment.workflow_log_level)
         * event_bytes
@@ -608,10 +631,16 @@ def main() -> None:
         _print(f"{title}, failure rate {load.failure_rate}", parts)
 
     base = designs["prod defaults"]
+    steady_parts = designs["prod, steady-load option (provisioned capacity, auto-scaled at 70 %)"]
+    print(
+        f"\nFloor with every feature kept ({', '.join(FEATURE_FLOOR_LINES)}), before any Lambda time, "
+        f"function log, trace or storage: prod ${feature_floor(base):.2f}, steady-load option "
+        f"${feature_floor(steady_parts):.2f}"
+    )
     print("\nWhat moves prod defaults (one thing at a time):")
     levers = {
         "dev's settings (INFO logs, execution data, same memory)": designs["dev defaults"],
-        "steady-load option": designs["prod, steady-load option (provisioned capacity, auto-scaled at 70 %)"],
+        "steady-load option": steady_parts,
         "workflow execution data on": this_design(
             dataclasses.replace(prod, execution_data=True), measured, load, init
         ),

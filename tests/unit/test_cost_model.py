@@ -171,3 +171,9 @@ def test_a_payload_from_the_threshold_is_priced_compressed() -> None:
     assert compressed.payload_item == pytest.approx(90 + 1024 * 0.45)
     assert cost.write_units(compressed.payload_item) == 1
     assert cost.write_units(cost.sizes(_measured(), Load(payload_compression=1.0)).payload_item) == 2
+
+
+def test_the_feature_floor_adds_only_the_lines_no_setting_removes() -> None:
+    parts = {line: 1.0 for line in cost.FEATURE_FLOOR_LINES} | {"X-Ray": 5.0, "CloudWatch Logs": 5.0}
+    assert cost.feature_floor(parts) == len(cost.FEATURE_FLOOR_LINES)
+    assert "CloudWatch Logs" not in cost.FEATURE_FLOOR_LINES, "function logs can be turned down"
