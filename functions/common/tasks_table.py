@@ -468,14 +468,15 @@ class TasksTable:
 
     def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
         """QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its deliveries
-        on the tasks queue without a workflow ever finishing it."""
+        on the tasks queue without a workflow ever finishing it. A task an execution holds under
+        a live lease is left to that execution (reconcile takes it back if it dies)."""
         self._fail_and_dead_letter(
             task_id,
             "mark_undeliverable",
             error,
             cause,
             now,
-            condition="#status IN (:queued, :running)",
+            condition="#status = :queued OR (#status = :running AND leaseExpiresAt < :now)",
             condition_values={":queued": TaskStatus.QUEUED.value, ":running": TaskStatus.RUNNING.value},
         )
 

@@ -114,3 +114,19 @@ def test_a_run_is_rescued_once_per_lease_even_by_overlapping_sweeps(stack: Stack
         stack.table.rescue(task_id, now + timedelta(seconds=1), not_since=now + timedelta(seconds=1) - lease)
     later = now + lease + timedelta(seconds=1)
     assert stack.table.rescue(task_id, later, not_since=later - lease).rescues == first.rescues + 1
+
+
+def test_an_undeliverable_letter_leaves_a_task_a_live_execution_holds(stack: Stack) -> None:
+    """The message ran out of receives, yet an execution started from one of them holds the task
+    under a live lease: that execution decides. With the lease expired, the letter fails it."""
+    held, abandoned = stack.submit({"n": 1}), stack.submit({"n": 2})
+    now = datetime.now(UTC)
+    stack.table.claim_for_processing(held, B, now, now + timedelta(seconds=60))
+    stack.table.claim_for_processing(abandoned, A, now - timedelta(seconds=60), now - timedelta(seconds=1))
+    letters = [json.dumps({"taskId": held}), json.dumps({"taskId": abandoned})]
+
+    _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, letters, receive_count=6))
+
+    assert (stack.task(held).status, stack.task(held).execution_arn) == (TaskStatus.RUNNING, B)
+    assert stack.task(abandoned).status is TaskStatus.FAILED
+    assert stack.task(abandoned).dead_lettered_at is not None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from functions.common.errors import PermanentTaskError
 from functions.common.models import Task, TaskStatus
 from functions.task_types import runner
 from functions.task_types.registry import TaskEnvironment
@@ -110,6 +111,29 @@ def test_holder_whose_lease_expired_cannot_overwrite_the_new_holders_success(sta
     assert task.status is TaskStatus.SUCCEEDED
     assert task.execution_arn == late["b"]["executionArn"]
     assert task.attempts == 2
+
+
+def test_an_execution_that_lost_its_claim_cannot_fail_the_holders_run(stack: Stack) -> None:
+    """A's lease ran out and B claimed the task; then A's attempt fails for good. A reaches
+    MarkFailed, whose condition leaves the task to its live holder: A ends in AlreadyFinished,
+    nothing is dead-lettered, and B's run goes on (and may still succeed)."""
+    task_id = stack.submit({"n": 8})
+    stack.dependencies(Function.PROCESS).lease = timedelta(0)
+    holder = "arn:aws:states:us-east-1:123456789012:express:holder-b:1"
+
+    def b_claims_then_a_fails(task: Task) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        stack.table.claim_for_processing(task.task_id, holder, now, now + timedelta(seconds=60))
+        raise PermanentTaskError("A's verdict, reached after it lost the claim")
+
+    stack.set_work(b_claims_then_a_fails)
+    a = stack.wait_for_execution(stack.start_execution(task_id, "loses-claim-a"))
+
+    assert a["status"] == "SUCCEEDED"
+    assert states_entered(stack, a["executionArn"]) == ["ProcessTask", "MarkFailed", "AlreadyFinished"]
+    task = stack.task(task_id)
+    assert (task.status, task.execution_arn, task.error) == (TaskStatus.RUNNING, holder, None)
+    assert dead_letters(stack) == []
 
 
 def test_late_execution_after_success_changes_nothing(stack: Stack) -> None:
