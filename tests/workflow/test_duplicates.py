@@ -113,27 +113,41 @@ def test_holder_whose_lease_expired_cannot_overwrite_the_new_holders_success(sta
     assert task.attempts == 2
 
 
-def test_an_execution_that_lost_its_claim_cannot_fail_the_holders_run(stack: Stack) -> None:
+@pytest.mark.parametrize("holder_alive", [True, False], ids=["holder-alive", "holder-lease-expired"])
+def test_an_execution_that_lost_its_claim_cannot_fail_a_live_holders_run(
+    stack: Stack, holder_alive: bool
+) -> None:
     """A's lease ran out and B claimed the task; then A's attempt fails for good. A reaches
-    MarkFailed, whose condition leaves the task to its live holder: A ends in AlreadyFinished,
-    nothing is dead-lettered, and B's run goes on (and may still succeed)."""
+    MarkFailed, whose condition leaves the task to a live holder: A ends in AlreadyFinished,
+    nothing is dead-lettered, and B's run goes on. If B's lease has run out too (B died), A's
+    verdict stands: FAILED and dead-lettered."""
     task_id = stack.submit({"n": 8})
     stack.dependencies(Function.PROCESS).lease = timedelta(0)
     holder = "arn:aws:states:us-east-1:123456789012:express:holder-b:1"
+    lease = timedelta(seconds=60 if holder_alive else -1)
 
     def b_claims_then_a_fails(task: Task) -> dict[str, Any]:
         now = datetime.now(UTC)
-        stack.table.claim_for_processing(task.task_id, holder, now, now + timedelta(seconds=60))
+        stack.table.claim_for_processing(task.task_id, holder, now, now + lease)
         raise PermanentTaskError("A's verdict, reached after it lost the claim")
 
     stack.set_work(b_claims_then_a_fails)
     a = stack.wait_for_execution(stack.start_execution(task_id, "loses-claim-a"))
 
-    assert a["status"] == "SUCCEEDED"
-    assert states_entered(stack, a["executionArn"]) == ["ProcessTask", "MarkFailed", "AlreadyFinished"]
     task = stack.task(task_id)
-    assert (task.status, task.execution_arn, task.error) == (TaskStatus.RUNNING, holder, None)
-    assert dead_letters(stack) == []
+    if holder_alive:
+        assert a["status"] == "SUCCEEDED"
+        assert states_entered(stack, a["executionArn"]) == ["ProcessTask", "MarkFailed", "AlreadyFinished"]
+        assert (task.status, task.execution_arn, task.error) == (TaskStatus.RUNNING, holder, None)
+        assert dead_letters(stack) == []
+    else:
+        assert states_entered(stack, a["executionArn"])[-2:] == ["SendToDlq", "Failed"]
+        assert (task.status, task.execution_arn, task.error) == (
+            TaskStatus.FAILED,
+            a["executionArn"],
+            "PermanentTaskError",
+        )
+        assert [letter["taskId"] for letter in dead_letters(stack)] == [task_id]
 
 
 def test_late_execution_after_success_changes_nothing(stack: Stack) -> None:
