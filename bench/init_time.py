@@ -3,7 +3,12 @@
 Each measurement is a fresh interpreter that does what a cold start pays before the first
 event is handled: import the handler module and build its dependencies (settings validated,
 clients created: ``dependencies()``). The floor imports boto3 and creates the same clients
-(the spec's ``clients``). The figure is the median of N runs.
+(the spec's ``clients``). The libraries column adds, to the floor, what the standards make every
+handler load: pydantic with one model, Powertools' Logger and Metrics, and the Powertools
+utility its trigger uses (event_handler for the API, batch for a queue), with the collector
+paused as the handler packages pause it. What a handler takes beyond that column is its own
+code, compiled from source as on Lambda (the asset ships no bytecode). The figure is the median
+of N runs.
 Usage: python -m bench.init_time [--runs 7]
 """
 
@@ -16,7 +21,7 @@ import subprocess
 import sys
 
 from functions.common.config import Env
-from infra.spec import FUNCTIONS, Function
+from infra.spec import FUNCTIONS, ApiTrigger, Function, FunctionSpec, QueueTrigger
 from infra.stage_config import StageConfig
 
 CONFIG = StageConfig(stage="bench")
@@ -36,6 +41,26 @@ ENVIRONMENT = {
 }
 TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
 LIMIT = 1.3
+_ONE_MODEL = "exec('from pydantic import BaseModel\\nclass A(BaseModel):\\n    x: int')"
+
+
+def libraries_code(spec: FunctionSpec) -> str:
+    """The floor plus the libraries every handler of this trigger loads (see the docstring)."""
+    utility = ""
+    if isinstance(spec.trigger, ApiTrigger):
+        utility = "; from aws_lambda_powertools.event_handler import APIGatewayHttpResolver"
+    elif isinstance(spec.trigger, QueueTrigger):
+        utility = "; from aws_lambda_powertools.utilities.batch import BatchProcessor"
+    return (
+        "import gc; gc.disable(); "
+        + floor_code(spec)
+        + f"; {_ONE_MODEL}; from aws_lambda_powertools import Logger, Metrics; "
+        "Logger(); Metrics(namespace='bench')" + utility
+    )
+
+
+def floor_code(spec: FunctionSpec) -> str:
+    return "import boto3; " + "; ".join(f"boto3.client({service!r})" for service in spec.clients)
 
 
 def _once(code: str) -> float:
@@ -49,14 +74,14 @@ def _once(code: str) -> float:
     return float(output.strip().splitlines()[-1]) * 1000
 
 
-def measure(handler_code: str, floor_code: str, runs: int) -> tuple[float, float]:
-    """Medians of ``runs`` fresh interpreters each, handler and floor interleaved so that the
-    machine's drift (other load, frequency) weighs on both alike."""
-    handler, floor = [], []
+def measure(*codes: str, runs: int) -> list[float]:
+    """Medians of ``runs`` fresh interpreters each, the codes interleaved so that the machine's
+    drift (other load, frequency) weighs on all alike."""
+    times: list[list[float]] = [[] for _ in codes]
     for _ in range(runs):
-        handler.append(_once(handler_code))
-        floor.append(_once(floor_code))
-    return statistics.median(handler), statistics.median(floor)
+        for code, samples in zip(codes, times, strict=True):
+            samples.append(_once(code))
+    return [statistics.median(samples) for samples in times]
 
 
 def handler_seconds(function: Function, runs: int = 3) -> float:
@@ -73,12 +98,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     runs = parser.parse_args().runs
     print(f"median of {runs} fresh interpreters, milliseconds ({sys.version.split()[0]})")
-    print(f"{'handler':<12}{'init':>9}{'floor':>9}{'ratio':>8}   floor = import boto3 + the same clients")
+    print(
+        f"{'handler':<12}{'init':>9}{'floor':>9}{'ratio':>8}{'libraries':>11}{'ratio':>8}{'own code':>10}"
+        "   floor = import boto3 + the same clients; libraries = floor + pydantic + Powertools"
+    )
     for function, spec in FUNCTIONS.items():
-        floor_code = "import boto3; " + "; ".join(f"boto3.client({service!r})" for service in spec.clients)
-        handler, floor = measure(f"import {function.module} as h; h.dependencies()", floor_code, runs)
+        handler, floor, libraries = measure(
+            f"import {function.module} as h; h.dependencies()",
+            floor_code(spec),
+            libraries_code(spec),
+            runs=runs,
+        )
         verdict = "" if handler / floor <= LIMIT else f"   over {LIMIT}x"
-        print(f"{function.value:<12}{handler:>9.1f}{floor:>9.1f}{handler / floor:>7.2f}x{verdict}")
+        print(
+            f"{function.value:<12}{handler:>9.1f}{floor:>9.1f}{handler / floor:>7.2f}x"
+            f"{libraries:>11.1f}{libraries / floor:>7.2f}x{handler - libraries:>+10.1f}{verdict}"
+        )
 
 
 if __name__ == "__main__":
