@@ -17,6 +17,15 @@ Functions one:
   both claiming a task; a lost ``attempts`` increment). Here every item operation of moto's
   DynamoDB backend runs under one lock, as DynamoDB serializes the writes to an item.
 
+- **An eventually consistent read may not see an item just written.** "When you request an
+  eventually consistent read, the response might not reflect the results of a recently completed
+  write operation" (docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+  HowItWorks.ReadConsistency.html). moto always answers with the latest item. Here, with
+  ``AwsFidelity.eventual_read_window`` above zero, a GetItem or BatchGetItem without
+  ``ConsistentRead`` does not see an item put less than that many seconds ago (stale *versions*
+  of updated items are not emulated: only the miss, which is what this system must survive).
+  Off by default: a listing right after a submit would miss the new task, as it may on AWS.
+
 Verified against moto 5.2.5 (pinned in pyproject.toml; the local runtime refuses other versions).
 """
 
@@ -27,10 +36,12 @@ import datetime
 import json
 import re
 import threading
+import time
 import uuid
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.backend.execution import Execution
@@ -106,14 +117,89 @@ def _serialized(operation: Any) -> Any:
     return locked
 
 
+_reads = threading.local()
+"""The tables the current GetItem/BatchGetItem request reads eventually consistently."""
+_written: dict[tuple[str, str], float] = {}
+"""(table, key) → when a PutItem last wrote it (monotonic seconds)."""
+_FORGET_AFTER = 10_000
+"""Entries kept before the ones older than the window are dropped."""
+
+
+def _key_of(backend: DynamoDBBackend, table_name: str, attributes: dict[str, Any]) -> str:
+    table = backend.get_table(table_name)
+    names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+    return json.dumps({name: attributes.get(name) for name in names}, sort_keys=True)
+
+
+def _remember_puts(put_item: Any) -> Any:
+    def put(
+        backend: DynamoDBBackend, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        item = put_item(backend, table_name, item_attrs, *args, **kwargs)
+        if AwsFidelity.eventual_read_window > 0:
+            now = time.monotonic()
+            if len(_written) > _FORGET_AFTER:
+                for written, at in list(_written.items()):
+                    if now - at >= AwsFidelity.eventual_read_window:
+                        _written.pop(written, None)
+            _written[(table_name, _key_of(backend, table_name, item_attrs))] = now
+        return item
+
+    put.__wrapped__ = put_item  # type: ignore[attr-defined]
+    return put
+
+
+def _hide_fresh_items(get_item: Any) -> Any:
+    def get(
+        backend: DynamoDBBackend, table_name: str, keys: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        if table_name in getattr(_reads, "eventual", ()):
+            written = _written.get((table_name, _key_of(backend, table_name, keys)))
+            if written is not None and time.monotonic() - written < AwsFidelity.eventual_read_window:
+                return None
+        return get_item(backend, table_name, keys, *args, **kwargs)
+
+    get.__wrapped__ = get_item  # type: ignore[attr-defined]
+    return get
+
+
+def _reading(handler_method: Any, eventual_tables: Any) -> Any:
+    """Runs a GetItem/BatchGetItem handler with the tables it reads eventually consistently noted
+    for ``_hide_fresh_items``."""
+
+    def read(handler: DynamoHandler) -> Any:
+        _reads.eventual = frozenset(eventual_tables(handler.body))
+        try:
+            return handler_method(handler)
+        finally:
+            _reads.eventual = frozenset()
+
+    read.__wrapped__ = handler_method  # type: ignore[attr-defined]
+    return read
+
+
+def _get_item_tables(body: dict[str, Any]) -> list[str]:
+    return [] if body.get("ConsistentRead") else [body["TableName"]]
+
+
+def _batch_get_item_tables(body: dict[str, Any]) -> list[str]:
+    return [
+        name for name, request in body.get("RequestItems", {}).items() if not request.get("ConsistentRead")
+    ]
+
+
 class AwsFidelity:
     """Installs the patches into this process's moto (idempotent, reversible)."""
+
+    eventual_read_window = 0.0
+    """Seconds during which an eventually consistent read misses an item just put (0: off)."""
 
     _lock = threading.Lock()
     _installed = 0
     _original_start: Any = None
     _original_arn_format: Any = None
     _original_dynamodb: dict[str, Any] = {}  # noqa: RUF012 - class-level registry, guarded by _lock
+    _original_handlers: dict[str, Any] = {}  # noqa: RUF012 - class-level registry, guarded by _lock
 
     @classmethod
     def install(cls) -> None:
@@ -142,6 +228,11 @@ class AwsFidelity:
             for name in SERIALIZED_DYNAMODB_OPERATIONS:
                 cls._original_dynamodb[name] = getattr(DynamoDBBackend, name)
                 setattr(DynamoDBBackend, name, _serialized(cls._original_dynamodb[name]))
+            DynamoDBBackend.put_item = _remember_puts(DynamoDBBackend.put_item)  # type: ignore[method-assign]
+            DynamoDBBackend.get_item = _hide_fresh_items(DynamoDBBackend.get_item)  # type: ignore[method-assign]
+            for name, tables in (("get_item", _get_item_tables), ("batch_get_item", _batch_get_item_tables)):
+                cls._original_handlers[name] = getattr(DynamoHandler, name)
+                setattr(DynamoHandler, name, _reading(cls._original_handlers[name], tables))
             # describe/history accept the Express ARN form; the machine's name is still field 6.
             StepFunctionBackend.accepted_exec_arn_format = _EXECUTION_ARN
 
@@ -157,3 +248,7 @@ class AwsFidelity:
             for name, operation in cls._original_dynamodb.items():
                 setattr(DynamoDBBackend, name, operation)
             cls._original_dynamodb.clear()
+            for name, method in cls._original_handlers.items():
+                setattr(DynamoHandler, name, method)
+            cls._original_handlers.clear()
+            _written.clear()
