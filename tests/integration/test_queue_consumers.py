@@ -52,6 +52,18 @@ def test_dispatch_reports_only_the_malformed_records(stack: Stack) -> None:
     assert names == sorted(f"{task_id}-r1-d3" for task_id in good)
 
 
+def test_dispatch_starts_nothing_for_a_task_that_does_not_exist(stack: Stack) -> None:
+    """A well-formed message whose task has no record (never submitted, or a forged message):
+    no execution is started for it, and the message is consumed, not retried."""
+    real = stack.submit({"n": 1})
+    bodies = [json.dumps({"taskId": "never-submitted"}), json.dumps({"taskId": real})]
+
+    response = _invoke(stack, Function.DISPATCH, _event(stack, Function.DISPATCH, bodies))
+
+    assert response == {"batchItemFailures": []}
+    assert [execution["name"] for execution in stack.wait_for_all_executions()] == [f"{real}-r1-d1"]
+
+
 def test_dispatch_failure_to_start_is_reported_for_retry(stack: Stack) -> None:
     task_id = stack.submit({"n": 1})
     stack.clients.sfn.delete_state_machine(stateMachineArn=stack.resources.state_machine_arn)

@@ -130,3 +130,22 @@ def test_an_undeliverable_letter_leaves_a_task_a_live_execution_holds(stack: Sta
     assert (stack.task(held).status, stack.task(held).execution_arn) == (TaskStatus.RUNNING, B)
     assert stack.task(abandoned).status is TaskStatus.FAILED
     assert stack.task(abandoned).dead_lettered_at is not None
+
+
+@pytest.mark.parametrize("kind", ["undeliverable", "stranded"])
+def test_a_late_letter_for_a_task_already_failed_marks_it_dead_lettered(stack: Stack, kind: str) -> None:
+    """The workflow failed the task, but its own letter never reached the monitor (purged here);
+    a letter of another kind for the same run still marks it dead-lettered, keeping the workflow's
+    error, so the task is listed and redriven as a dead letter."""
+    task_id = stack.submit({"simulate": {"permanent": True}})
+    stack.wait_for_execution(stack.start_execution(task_id, "fails"))
+    stack.clients.sqs.purge_queue(QueueUrl=stack.resources.dead_letter_queue_url)
+    letter: dict[str, object] = {"taskId": task_id}
+    if kind == "stranded":
+        letter |= {"kind": "stranded", "run": 1, "error": "TaskStranded", "cause": "x", "rescues": 3}
+
+    _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, [json.dumps(letter)], receive_count=6))
+
+    task = stack.task(task_id)
+    assert (task.status, task.error) == (TaskStatus.FAILED, "PermanentTaskError")
+    assert task.dead_lettered_at is not None
