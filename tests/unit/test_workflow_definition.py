@@ -89,6 +89,43 @@ def test_lambda_crashes_timeouts_and_out_of_memory_are_retried_as_transient() ->
         assert name in transient["ErrorEquals"]
 
 
+def test_the_lambda_services_own_errors_are_retried_as_transient() -> None:
+    """Step Functions' advice for ``lambda:invoke``: retry the Lambda service's exceptions,
+    throttling included (docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+    moto's Lambda never throttles, so no workflow test can raise them."""
+    document = json.loads(read_definition())
+    retried = {
+        name for retrier in document["States"]["ProcessTask"]["Retry"] for name in retrier["ErrorEquals"]
+    }
+    assert {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    } <= retried
+
+
+def test_every_dynamodb_write_of_the_workflow_retries_throttling_and_server_errors() -> None:
+    """DynamoDB throttles and fails with 5xx transiently; moto does neither, so no workflow test can
+    show a MarkFailed or a reopen lost to one. Each such state retries them (or everything)."""
+    transient = {
+        "DynamoDB.ProvisionedThroughputExceededException",
+        "DynamoDB.ThrottlingException",
+        "DynamoDB.RequestLimitExceeded",
+        "DynamoDB.InternalServerErrorException",
+    }
+    states = json.loads(read_definition())["States"]
+    writes = {
+        name: state
+        for name, state in states.items()
+        if state.get("Resource", "").startswith("arn:aws:states:::dynamodb:")
+    }
+    assert set(writes) == {"MarkFailed", "ReopenForDeadLetter"}
+    for name, state in writes.items():
+        retried = {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
+        assert "States.ALL" in retried or transient <= retried, name
+
+
 def test_every_task_state_but_the_work_is_bounded_and_catches_everything() -> None:
     """A Task state without a bound or a catch-all could end an execution with its task RUNNING
     and no one to tell; the work itself is caught by ProcessTask's own States.ALL."""

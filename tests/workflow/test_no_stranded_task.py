@@ -4,9 +4,13 @@ not do (docs/RELIABILITY.md states the bound)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from moto.sqs.exceptions import SQSException
+from moto.sqs.models import SQSBackend
 
 from functions.common.clock import utc_now
 from functions.common.models import TaskStatus
@@ -114,3 +118,34 @@ def test_when_the_dlq_refuses_the_workflows_message_reconcile_dead_letters_the_t
     assert (task.status, task.error) == (TaskStatus.FAILED, "PermanentTaskError")
     assert task.dead_lettered_at is not None
     assert stack.completed_work == []
+
+
+class _Throttled(SQSException):
+    code = "RequestThrottled"
+    message = "the response was lost"
+
+
+def test_a_dead_letter_sent_despite_an_error_is_not_reopened(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendToDlq's call failed after SQS had taken the message, and the monitor had already marked
+    the task dead-lettered (an ambiguous failure: the response was lost). ReopenForDeadLetter
+    must leave the task FAILED and dead-lettered, not reopen it for a second letter."""
+    original = SQSBackend.send_message
+
+    def delivered_then_failed(
+        backend: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        message = original(backend, queue_name, message_body, *args, **kwargs)
+        if queue_name == stack.resources.names.dead_letter_queue:
+            stack.table.mark_dead_lettered(json.loads(message_body)["taskId"], utc_now())
+            raise _Throttled()
+        return message
+
+    monkeypatch.setattr(SQSBackend, "send_message", delivered_then_failed)
+    task_id, execution = run_task(stack, {"simulate": {"permanent": True}})
+
+    assert states_entered(stack, execution["executionArn"])[-2:] == ["ReopenForDeadLetter", "NotDeadLettered"]
+    task = stack.task(task_id)
+    assert (task.status, task.error) == (TaskStatus.FAILED, "PermanentTaskError")
+    assert task.dead_lettered_at is not None
