@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.measure import Measured, measure
 from functions.common.tasks_table import COMPRESS_FROM_BYTES
-from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, MONITOR_BATCH_SIZE, Function, QueueTrigger
+from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, MONITOR_BATCH_SIZE, TIMINGS, Function, QueueTrigger
 from infra.workflow_definition import retry_policy
 
 PRICES: dict[str, float] = {
@@ -416,8 +416,9 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
             init=init,
         ),
     )
-    # Reconcile: a fixed sweep every period, spread over the month's tasks.
-    sweeps = SECONDS_A_MONTH / 300 * n / tasks_a_month
+    # Reconcile: a fixed sweep every period (the spec's), spread over the month's tasks.
+    period = TIMINGS.reconcile_every_seconds
+    sweeps = SECONDS_A_MONTH / period * n / tasks_a_month
     reconcile = fig[Function.RECONCILE]
     _add(
         total,
@@ -427,7 +428,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
             invocations=sweeps,
             ms=reconcile.ms_per_invocation,
             log_bytes=reconcile.log_bytes_at(level),
-            rate=1 / 300,
+            rate=1 / period,
             init=init,
         ),
     )
@@ -474,7 +475,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
                 (n, rate),  # the api function: the HTTP API has no tracing, so it decides
                 (batches, rate / batch),  # a dispatch batch (SQS starts a new trace)
                 (dead_batches, dead_rate / monitor_batch),  # a monitor batch, likewise
-                (sweeps, 1 / 300),  # a scheduled sweep
+                (sweeps, 1 / period),  # a scheduled sweep
             ]
         )
         * PRICES["xray_trace_recorded"]
