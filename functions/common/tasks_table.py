@@ -99,7 +99,7 @@ def payload_of(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def task_from_item(item: Mapping[str, Any], payload: dict[str, Any]) -> Task:
     plain = _plain(item)
-    plain.pop("payload", None)
+    plain.pop(PAYLOAD_ATTRIBUTE, None)
     if "result" in plain:
         plain["result"] = json.loads(plain["result"])
     plain["attempts"] = int(plain.get("attempts", 0))
@@ -198,14 +198,14 @@ class _ShardMerge:
         return {
             "taskId": _attr(after[1]),
             "createdAt": _attr(after[0]),
-            SHARD_ATTRIBUTE: _attr(f"{self._phase}#{shard}"),
+            SHARD_ATTRIBUTE: _attr(phase_shard(self._phase, shard)),
         }
 
     def _query(
         self, shard: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         condition = "#shard = :shard"
-        values: dict[str, Any] = {":shard": _attr(f"{self._phase}#{shard}")}
+        values: dict[str, Any] = {":shard": _attr(phase_shard(self._phase, shard))}
         if self._created_before is not None:
             condition += " AND createdAt < :before"
             values[":before"] = _attr(self._created_before)
