@@ -153,7 +153,7 @@ def _hide_fresh_items(get_item: Any) -> Any:
     def get(
         backend: DynamoDBBackend, table_name: str, keys: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:
-        if table_name in getattr(_reads, "eventual", ()):
+        if AwsFidelity.eventual_read_window > 0 and table_name in getattr(_reads, "eventual", ()):
             written = _written.get((table_name, _key_of(backend, table_name, keys)))
             if written is not None and time.monotonic() - written < AwsFidelity.eventual_read_window:
                 return None
