@@ -19,7 +19,15 @@ from typing import Any
 
 from bench.measure import Measured, measure
 from functions.common.tasks_table import COMPRESS_FROM_BYTES
-from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, MONITOR_BATCH_SIZE, TIMINGS, Function, QueueTrigger
+from infra.spec import (
+    DISPATCH_BATCH_SIZE,
+    FUNCTIONS,
+    MONITOR_BATCH_SIZE,
+    Function,
+    QueueTrigger,
+    ScheduleTrigger,
+    trigger_of,
+)
 from infra.workflow_definition import retry_policy
 
 PRICES: dict[str, float] = {
@@ -417,7 +425,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
         ),
     )
     # Reconcile: a fixed sweep every period (the spec's), spread over the month's tasks.
-    period = TIMINGS.reconcile_every_seconds
+    period = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes * 60
     sweeps = SECONDS_A_MONTH / period * n / tasks_a_month
     reconcile = fig[Function.RECONCILE]
     _add(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.stack import ProcessTaskManagerStack
-from infra.stage_config import StageConfig
+from infra.stage_config import StageConfig, StageConfigError
 
 
 def build(app: App) -> ProcessTaskManagerStack:
@@ -32,7 +33,12 @@ def build(app: App) -> ProcessTaskManagerStack:
 
 def main() -> None:
     app = App()
-    build(app)
+    try:
+        build(app)
+    except StageConfigError as exc:
+        # One line naming the setting and the rule, not a traceback from inside jsii.
+        print(f"ptm synth: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's one line
+        sys.exit(1)
     app.synth()
 
 

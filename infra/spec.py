@@ -16,15 +16,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from functions.api.settings import ApiSettings
-from functions.common.config import Settings
+from functions.common.config import Env, SdkBudget, Settings
+from functions.common.workflow import EXPRESS_MAX_DURATION
 from functions.dispatch.settings import DispatchSettings
 from functions.monitor.settings import MonitorSettings
 from functions.process.settings import ProcessSettings
 from functions.reconcile.settings import ReconcileSettings
 from functions.task_types.webhook import MAX_TIMEOUT_SECONDS as WEBHOOK_MAX_TIMEOUT_SECONDS
-from infra.workflow_definition import PROCESS_STATE, worst_case_seconds
+from infra.workflow_definition import (
+    PROCESS_STATE,
+    invoked_function_substitution,
+    state_timeout_seconds,
+    worst_case_seconds,
+)
 
 PROJECT = "ptm"
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
@@ -80,6 +87,11 @@ class ApiTrigger:
     anything else is API Gateway's own 404."""
 
     routes: Mapping[str, tuple[str, ...]]
+    """Path → methods: the routes CDK creates and the local HTTP API serves."""
+    max_sequential_calls: int
+    """The most AWS calls one request makes one after another (a replayed submit: the payload
+    put, the refused record put, the enqueue); with the function's SDK budget they must fit in
+    its timeout, so the caller gets the documented 503, not API Gateway's own 5xx."""
 
 
 @dataclass(frozen=True)
@@ -94,17 +106,22 @@ class QueueTrigger:
 
 @dataclass(frozen=True)
 class ScheduleTrigger:
-    every_seconds: int
+    """An EventBridge rule, ``rate(N minutes)``: the unit EventBridge schedules in."""
+
+    every_minutes: int
 
 
 @dataclass(frozen=True)
 class WorkflowTrigger:
-    """Invoked by the state machine's ``lambda:invoke`` Task (the ASL names it)."""
+    """Invoked by the ASL's ``lambda:invoke`` Task ``state``, whose FunctionName is the
+    placeholder ``${<substitution>}``; CDK and the local stack fill it with this function's ARN."""
 
     state: str
+    substitution: str
 
 
 Trigger = ApiTrigger | QueueTrigger | ScheduleTrigger | WorkflowTrigger
+AnyTrigger = TypeVar("AnyTrigger", ApiTrigger, QueueTrigger, ScheduleTrigger, WorkflowTrigger)
 
 
 @dataclass(frozen=True)
@@ -118,10 +135,14 @@ class FunctionSpec:
     grants: tuple[Grant, ...]
     clients: tuple[str, ...]
     """The boto3 services its handler creates clients for (the init benchmark's floor)."""
+    sdk: SdkBudget
+    """Its clients' connect and read timeouts and attempts (``functions/common/aws.py``)."""
 
     def environment(self, values: Mapping[str, str]) -> dict[str, str]:
         """Exactly the variables this function's settings model reads, taken from ``values``;
-        a required one that ``values`` lacks is an error here, not a cold-start failure."""
+        a required one that ``values`` lacks is an error here, not a cold-start failure. Its SDK
+        budget comes from this spec."""
+        values = {**values, Env.SDK_BUDGET: self.sdk.name}
         variables = self.settings.variables()
         missing = sorted(name for name, required in variables.items() if required and name not in values)
         if missing:
@@ -135,7 +156,6 @@ class Timings:
     """How long a claim keeps a duplicate execution out: longer than one process invocation."""
     reconcile_after_seconds: int = 900
     """A task QUEUED (without a message) this long is enqueued again by reconcile."""
-    reconcile_every_seconds: int = 300
     max_rescues: int = 2
     """Times reconcile re-drives a run whose executions died before it dead-letters the task."""
     max_receive_count: int = 5
@@ -144,8 +164,20 @@ class Timings:
     """A consumed queue's visibility timeout as a multiple of its consumer's timeout (AWS guidance:
     docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
     dead_letter_retention_days: int = 14
-    express_limit_seconds: int = 300
-    """An Express execution's maximum duration."""
+    express_limit_seconds: int = int(EXPRESS_MAX_DURATION.total_seconds())
+    """An Express execution's maximum duration (declared where the functions use it, for the
+    console's links); past it the execution ends outside every Catch."""
+    express_margin_seconds: int = 10
+    """Kept between the worst-case execution and the Express limit."""
+    init_limit_seconds: int = 10
+    """Lambda's INIT phase may take this long, and runs outside the function's timeout
+    (docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): an attempt after a
+    timeout or a crash pays it again, so the Task state's timeout is the function's plus this."""
+
+    @property
+    def express_budget_seconds(self) -> int:
+        """The longest an execution may be able to run: the Express limit less the margin."""
+        return self.express_limit_seconds - self.express_margin_seconds
 
 
 TIMINGS = Timings()
@@ -162,14 +194,6 @@ class AlarmThresholds:
 
 
 ALARMS = AlarmThresholds()
-
-ROUTES: Mapping[str, tuple[str, ...]] = {
-    "/tasks": ("POST", "GET"),
-    "/tasks/{taskId}": ("GET", "DELETE"),
-    "/tasks/{taskId}/redrive": ("POST",),
-    "/task-types": ("GET",),
-}
-"""Every route of the API contract, all served by the api function."""
 
 ROUTE_SCOPES: Mapping[str, str] = {"GET": "tasks/read", "POST": "tasks/write", "DELETE": "tasks/write"}
 """With ``apiAuth=jwt``: the OAuth scope each method's routes require (reads vs. changes)."""
@@ -188,8 +212,18 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             ApiSettings,
             # 256 MB: the API path is latency-sensitive and Lambda allots CPU with memory.
             memory_mb=256,
-            timeout_seconds=10,
-            trigger=ApiTrigger(ROUTES),
+            # Its AWS calls' worst case plus its own work (checked below), and under API Gateway's
+            # 30 s integration timeout, so a busy dependency is the documented 503.
+            timeout_seconds=15,
+            trigger=ApiTrigger(
+                routes={
+                    "/tasks": ("POST", "GET"),
+                    "/tasks/{taskId}": ("GET", "DELETE"),
+                    "/tasks/{taskId}/redrive": ("POST",),
+                    "/task-types": ("GET",),
+                },
+                max_sequential_calls=3,
+            ),
             grants=(
                 Grant(
                     ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"),
@@ -199,6 +233,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
             ),
             clients=("dynamodb", "sqs"),
+            sdk=SdkBudget.INTERACTIVE,
         ),
         FunctionSpec(
             Function.DISPATCH,
@@ -221,18 +256,21 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                 Grant(("dynamodb:BatchGetItem",), Resource.TABLE),
             ),
             clients=("stepfunctions", "dynamodb"),
+            sdk=SdkBudget.BACKGROUND,
         ),
         FunctionSpec(
             Function.PROCESS,
             "One attempt of a task's work, under a claim",
             ProcessSettings,
             memory_mb=128,
-            # The simulated work is short; the claim's lease must exceed this.
-            timeout_seconds=30,
-            trigger=WorkflowTrigger(PROCESS_STATE),
+            # The longest webhook plus the claim and the result write (checked below); the ASL's
+            # ProcessTask times an attempt out at this plus Lambda's INIT limit (checked below).
+            timeout_seconds=25,
+            trigger=WorkflowTrigger(PROCESS_STATE, substitution="ProcessFunctionArn"),
             # GetItem: the task's payload, in its own item (functions/common/tasks_table.py).
             grants=(Grant(("dynamodb:UpdateItem", "dynamodb:GetItem"), Resource.TABLE),),
             clients=("dynamodb",),
+            sdk=SdkBudget.BACKGROUND,
         ),
         FunctionSpec(
             Function.MONITOR,
@@ -245,6 +283,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             ),
             grants=(Grant(_TABLE_WRITE, Resource.TABLE),),
             clients=("dynamodb",),
+            sdk=SdkBudget.BACKGROUND,
         ),
         FunctionSpec(
             Function.RECONCILE,
@@ -252,7 +291,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             ReconcileSettings,
             memory_mb=128,
             timeout_seconds=60,
-            trigger=ScheduleTrigger(TIMINGS.reconcile_every_seconds),
+            trigger=ScheduleTrigger(every_minutes=5),
             grants=(
                 Grant(("dynamodb:UpdateItem", "dynamodb:BatchGetItem"), Resource.TABLE),
                 Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
@@ -260,6 +299,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                 Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
             ),
             clients=("dynamodb", "sqs"),
+            sdk=SdkBudget.BACKGROUND,
         ),
     )
 }
@@ -270,6 +310,23 @@ WORKFLOW_GRANTS: tuple[Grant, ...] = (
     Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
 )
 """The state machine role: the ASL's needs, stated exactly (nothing is inferred from a file)."""
+
+
+def spec_trigger(function: Function) -> Trigger:
+    return FUNCTIONS[function].trigger
+
+
+def trigger_of(function: Function, kind: type[AnyTrigger]) -> AnyTrigger:
+    """The spec's trigger of ``function``, which must be a ``kind``."""
+    trigger = FUNCTIONS[function].trigger
+    if not isinstance(trigger, kind):
+        raise TypeError(f"{function.value} is triggered by {type(trigger).__name__}, not {kind.__name__}")
+    return trigger
+
+
+def api_routes() -> Mapping[str, tuple[str, ...]]:
+    """Every route of the API contract (path → methods), all served by the api function."""
+    return trigger_of(Function.API, ApiTrigger).routes
 
 
 def consumer_of(queue: Resource) -> FunctionSpec:
@@ -287,9 +344,9 @@ def visibility_timeout_seconds(queue: Resource, timings: Timings = TIMINGS) -> i
 
 
 def execution_worst_case_seconds() -> float:
-    """The longest any execution can run (every retry, every wait, every Task timeout), from the
-    ASL and the process function's timeout."""
-    return worst_case_seconds(FUNCTIONS[Function.PROCESS].timeout_seconds)
+    """The longest any execution can run (every retrier exhausted, every attempt at its Task
+    state's timeout, every wait at its ceiling, then the costliest Catch path), from the ASL."""
+    return worst_case_seconds()
 
 
 def service_name(stage: str) -> str:
@@ -340,11 +397,17 @@ class StageNames:
 
 WEBHOOK_MARGIN_SECONDS = 5
 """Kept in a process invocation after the longest webhook timeout: the claim, the result write."""
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30
+"""An HTTP API answers 503 itself when its integration takes longer (docs.aws.amazon.com/apigateway/
+latest/developerguide/http-api-quotas.html)."""
+API_MARGIN_SECONDS = 1
+"""Kept in an api invocation after its AWS calls' worst case: parsing, validation, the response."""
 
 
 def check_invariants(timings: Timings = TIMINGS) -> None:
-    """Raise if the declared timings contradict each other."""
-    process_timeout = FUNCTIONS[Function.PROCESS].timeout_seconds
+    """Raise if the declared timings contradict each other or AWS's limits."""
+    process = FUNCTIONS[Function.PROCESS]
+    process_timeout = process.timeout_seconds
     if timings.lease_seconds <= process_timeout:
         raise ValueError(
             f"the lease ({timings.lease_seconds}s) must outlast one process invocation ({process_timeout}s)"
@@ -354,17 +417,34 @@ def check_invariants(timings: Timings = TIMINGS) -> None:
             f"the longest webhook timeout ({WEBHOOK_MAX_TIMEOUT_SECONDS}s) leaves no time to record the "
             f"outcome within one process invocation ({process_timeout}s)"
         )
+    workflow = trigger_of(Function.PROCESS, WorkflowTrigger)
+    if invoked_function_substitution(workflow.state) != workflow.substitution:
+        raise ValueError(f"the ASL's {workflow.state} does not invoke ${{{workflow.substitution}}}")
+    state_timeout = state_timeout_seconds(workflow.state)
+    if state_timeout != process_timeout + timings.init_limit_seconds:
+        raise ValueError(
+            f"the ASL's {workflow.state} TimeoutSeconds ({state_timeout}) must be the process function's "
+            f"timeout ({process_timeout}s) plus Lambda's INIT limit ({timings.init_limit_seconds}s)"
+        )
     if timings.visibility_factor < 6:
         raise ValueError("a consumed queue's visibility must be at least 6x its consumer's timeout")
-    for queue in (Resource.TASKS_QUEUE, Resource.DEAD_LETTER_QUEUE):
-        consumer = consumer_of(queue)
-        if visibility_timeout_seconds(queue, timings) < 6 * consumer.timeout_seconds:
-            raise ValueError(f"{queue.value}: visibility below 6x {consumer.function.value}'s timeout")
+    api = FUNCTIONS[Function.API]
+    answer_within = api.sdk.worst_case_seconds() * trigger_of(Function.API, ApiTrigger).max_sequential_calls
+    if answer_within + API_MARGIN_SECONDS > api.timeout_seconds:
+        raise ValueError(
+            f"the api function's AWS calls may take {answer_within:.1f}s, which with its own work "
+            f"({API_MARGIN_SECONDS}s) overruns its timeout ({api.timeout_seconds}s)"
+        )
+    if api.timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"the api function's timeout ({api.timeout_seconds}s) must end before API Gateway's "
+            f"({API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS}s)"
+        )
     worst = execution_worst_case_seconds()
-    if worst > timings.express_limit_seconds:
+    if worst > timings.express_budget_seconds:
         raise ValueError(
             f"the worst-case execution ({worst:.0f}s) exceeds the Express limit "
-            f"({timings.express_limit_seconds}s)"
+            f"({timings.express_limit_seconds}s) less its margin ({timings.express_margin_seconds}s)"
         )
 
 

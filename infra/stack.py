@@ -21,7 +21,17 @@ from infra.components.queues import Queues
 from infra.components.storage import Storage
 from infra.components.workflow import Workflow
 from infra.nag import acknowledge_inherent_findings
-from infra.spec import FUNCTIONS, WORKFLOW_GRANTS, Function, QueueTrigger, Resource, ScheduleTrigger
+from infra.spec import (
+    FUNCTIONS,
+    WORKFLOW_GRANTS,
+    ApiTrigger,
+    Function,
+    QueueTrigger,
+    Resource,
+    ScheduleTrigger,
+    WorkflowTrigger,
+    trigger_of,
+)
 from infra.stage_config import StageConfig
 
 
@@ -43,13 +53,23 @@ class ProcessTaskManagerStack(Stack):
             self,
             "Workflow",
             config=config,
-            process=fns[Function.PROCESS],
+            invoked={
+                trigger.substitution: fns[function].function_arn
+                for function in Function
+                if isinstance(trigger := config.trigger(function), WorkflowTrigger)
+            },
             table=storage.table,
             dead_letter_queue=queues.dead_letter_queue,
             grants=[(list(grant.actions), [arns[grant.resource]]) for grant in WORKFLOW_GRANTS],
         )
         arns[Resource.STATE_MACHINE] = workflow.state_machine.state_machine_arn
-        api = Api(self, "Api", config=config, handler=fns[Function.API])
+        api = Api(
+            self,
+            "Api",
+            config=config,
+            handler=fns[Function.API],
+            routes=trigger_of(Function.API, ApiTrigger).routes,
+        )
         compute.set_environment(
             {
                 **config.environment_values(),
@@ -74,7 +94,7 @@ class ProcessTaskManagerStack(Stack):
             Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue,
         }
         for function, spec in FUNCTIONS.items():
-            trigger = config.dispatch_trigger() if function is Function.DISPATCH else spec.trigger
+            trigger = config.trigger(function)
             if isinstance(trigger, QueueTrigger):
                 fns[function].add_event_source(
                     event_sources.SqsEventSource(
@@ -91,7 +111,7 @@ class ProcessTaskManagerStack(Stack):
                     f"{function.value.title()}Schedule",
                     rule_name=f"{config.service_name}-{function.value}",
                     description=spec.description,
-                    schedule=events.Schedule.rate(Duration.minutes(config.reconcile_every_minutes)),
+                    schedule=events.Schedule.rate(Duration.minutes(trigger.every_minutes)),
                     targets=[targets.LambdaFunction(fns[function])],
                 )
         observability = Observability(

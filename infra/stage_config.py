@@ -11,12 +11,25 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, Protocol
 
 from functions.common.config import METRICS_NAMESPACE, Env
-from infra.spec import ALARMS, FUNCTIONS, TIMINGS, Function, QueueTrigger, StageNames, service_name
+from infra.spec import (
+    ALARMS,
+    TIMINGS,
+    Function,
+    QueueTrigger,
+    ScheduleTrigger,
+    StageNames,
+    Trigger,
+    check_invariants,
+    service_name,
+    spec_trigger,
+    trigger_of,
+)
 
 PRODUCTION_STAGES = frozenset({"prod", "production"})
 
@@ -55,10 +68,56 @@ class Context(Protocol):
     def try_get_context(self, key: str) -> Any: ...
 
 
-def _dispatch_trigger() -> QueueTrigger:
-    trigger = FUNCTIONS[Function.DISPATCH].trigger
-    assert isinstance(trigger, QueueTrigger)
-    return trigger
+class StageConfigError(ValueError):
+    """A stage setting that breaks a rule: one line naming the setting, its value and the rule."""
+
+    def __init__(self, field_name: str, value: Any, rule: str) -> None:
+        self.field_name = field_name
+        self.value = value
+        self.rule = rule
+        super().__init__(f"context {StageConfig.context_key(field_name)}={value!r}: {rule}")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    field_name: str
+    holds: Callable[[Any], bool]
+    rule: str
+
+
+_RULES = (
+    _Rule(
+        "reconcile_every_minutes",
+        lambda minutes: minutes >= 1,
+        "at least 1 (EventBridge schedules rate(N minutes) in whole minutes)",
+    ),
+    _Rule(
+        "max_receive_count",
+        lambda count: 1 <= count <= 1000,
+        "from 1 to 1000 (an SQS redrive policy's maxReceiveCount)",
+    ),
+    _Rule(
+        "dispatch_max_concurrency",
+        lambda concurrency: 2 <= concurrency <= 1000,
+        "from 2 to 1000 (an SQS event source's MaximumConcurrency)",
+    ),
+    _Rule(
+        "dispatch_batching_window_seconds",
+        lambda seconds: 0 <= seconds <= 300,
+        "from 0 to 300 (an SQS event source's MaximumBatchingWindowInSeconds)",
+    ),
+    _Rule("failure_rate", lambda rate: 0 <= rate <= 1, "from 0 to 1 (a fraction of attempts)"),
+    _Rule("api_rate_limit", lambda rate: rate >= 1, "at least 1 (requests per second)"),
+    _Rule("api_burst_limit", lambda burst: burst >= 1, "at least 1 (requests)"),
+    _Rule("log_retention_days", lambda days: days >= 1, "at least 1 (days)"),
+    _Rule(
+        "execution_failure_alarm_percent",
+        lambda percent: 1 <= percent <= 100,
+        "from 1 to 100 (a percentage of executions)",
+    ),
+)
+"""AWS's documented ranges (and plain sense) for the numbers a stage may override: synth and the
+local stack refuse a value outside them in one line, before CloudFormation or jsii would."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +138,10 @@ class StageConfig:
     api_rate_limit: int = 200
     api_burst_limit: int = 400
     max_receive_count: int = TIMINGS.max_receive_count
-    dispatch_max_concurrency: int = _dispatch_trigger().max_concurrency
-    dispatch_batching_window_seconds: int = _dispatch_trigger().batching_window_seconds
+    dispatch_max_concurrency: int = trigger_of(Function.DISPATCH, QueueTrigger).max_concurrency
+    dispatch_batching_window_seconds: int = trigger_of(
+        Function.DISPATCH, QueueTrigger
+    ).batching_window_seconds
     workflow_log_level: WorkflowLogLevel = WorkflowLogLevel.ALL
     """ALL is what the console needs to list Express executions and draw their graphs."""
     workflow_execution_data: Toggle | None = None
@@ -105,7 +166,7 @@ class StageConfig:
     webhook_allowed_hosts_only: Toggle = Toggle.OFF
     """``on``: webhooks reach the ``webhookAllowedHosts`` and nowhere else
     (WEBHOOK_ALLOWED_HOSTS_ONLY)."""
-    reconcile_every_minutes: int = TIMINGS.reconcile_every_seconds // 60
+    reconcile_every_minutes: int = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes
     legacy_status_index: Toggle = Toggle.OFF
     """``on`` keeps the ``byStatus`` index of stacks deployed before ``byPhase``, for the first of
     the two deployments that move such a stack over (docs/DATA_MODEL.md)."""
@@ -113,12 +174,20 @@ class StageConfig:
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
 
     def __post_init__(self) -> None:
+        """Every stage that synth or the local stack accepts obeys the spec's invariants."""
         if self.api_auth is ApiAuth.JWT and not (self.jwt_issuer and self.jwt_audience):
-            raise ValueError(
-                "apiAuth=jwt needs --context jwtIssuer=<issuer URL> and --context jwtAudience=<audience,...>"
+            raise StageConfigError(
+                "api_auth",
+                self.api_auth.value,
+                "needs --context jwtIssuer=<issuer URL> and jwtAudience=<...>",
             )
         if self.jwt_issuer is not None and not self.jwt_issuer.startswith("https://"):
-            raise ValueError(f"context jwtIssuer={self.jwt_issuer!r}: an https URL (API Gateway requires it)")
+            raise StageConfigError("jwt_issuer", self.jwt_issuer, "an https URL (API Gateway requires it)")
+        for rule in _RULES:
+            value = getattr(self, rule.field_name)
+            if not rule.holds(value):
+                raise StageConfigError(rule.field_name, value, rule.rule)
+        check_invariants()
 
     @property
     def names(self) -> StageNames:
@@ -169,13 +238,21 @@ class StageConfig:
             values[Env.WEBHOOK_ALLOWED_HOSTS_ONLY] = "true"
         return values
 
-    def dispatch_trigger(self) -> QueueTrigger:
-        """The dispatcher's event-source mapping, with this stage's overrides."""
-        return dataclasses.replace(
-            _dispatch_trigger(),
-            max_concurrency=self.dispatch_max_concurrency,
-            batching_window_seconds=self.dispatch_batching_window_seconds,
-        )
+    def trigger(self, function: Function) -> Trigger:
+        """``function``'s trigger as this stage deploys it: the spec's, with the stage's overrides
+        (CDK and the local stack both read it here)."""
+        trigger = spec_trigger(function)
+        if function is Function.DISPATCH:
+            return dataclasses.replace(
+                trigger_of(function, QueueTrigger),
+                max_concurrency=self.dispatch_max_concurrency,
+                batching_window_seconds=self.dispatch_batching_window_seconds,
+            )
+        if function is Function.RECONCILE:
+            return dataclasses.replace(
+                trigger_of(function, ScheduleTrigger), every_minutes=self.reconcile_every_minutes
+            )
+        return trigger
 
     @classmethod
     def context_key(cls, field_name: str) -> str:
@@ -205,4 +282,4 @@ def _parse(name: str, hint: Any, raw: Any) -> Any:
     try:
         return hint(raw)
     except ValueError as exc:
-        raise ValueError(f"context {StageConfig.context_key(name)}={raw!r}: {exc}") from exc
+        raise StageConfigError(name, raw, f"not a valid {getattr(hint, '__name__', hint)}") from exc

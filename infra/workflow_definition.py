@@ -20,6 +20,8 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 PROCESS_STATE = "ProcessTask"
 RETRYABLE_ERROR = "TaskFailedError"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+DEFAULT_TASK_TIMEOUT_SECONDS = 60
 
 
 def read_definition() -> str:
@@ -84,31 +86,56 @@ def retry_policy(error: str = RETRYABLE_ERROR, state: str = PROCESS_STATE) -> Re
     raise KeyError(f"no retrier for {error} in state {state}")
 
 
-def _state_worst_case(definition: dict[str, Any], lambda_timeout_seconds: float) -> float:
+def state_timeout_seconds(state: str) -> int:
+    """A Task state's ``TimeoutSeconds`` (the States Language's default is 60)."""
+    return int(_state(state).get("TimeoutSeconds", DEFAULT_TASK_TIMEOUT_SECONDS))
+
+
+def invoked_function_substitution(state: str) -> str | None:
+    """The placeholder a ``lambda:invoke`` Task's FunctionName holds (``${Key}`` → ``Key``)."""
+    definition = _state(state)
+    if definition.get("Resource") != LAMBDA_INVOKE:
+        return None
+    found = _PLACEHOLDER.fullmatch(str(definition.get("Parameters", {}).get("FunctionName", "")))
+    return found.group(1) if found else None
+
+
+def _state_worst_case(definition: dict[str, Any]) -> float:
     """One Task state at its worst: every attempt its retriers allow (1 + the sum of their
-    MaxAttempts), each running to its bound, and every wait at its ceiling."""
+    MaxAttempts), each cut off by the state's own TimeoutSeconds, and every wait at its ceiling.
+
+    The state's timeout, not the function's, bounds a ``lambda:invoke`` attempt: Lambda's INIT
+    runs outside the function's timeout (and an attempt after a timeout or a crash pays it again),
+    but inside the state's."""
     policies = [_policy(retrier["ErrorEquals"][0], retrier) for retrier in definition.get("Retry", [])]
     attempts = 1 + sum(policy.max_attempts for policy in policies)
-    bound = float(definition.get("TimeoutSeconds", 60))
-    if definition.get("Resource") == "arn:aws:states:::lambda:invoke":
-        bound = min(bound, lambda_timeout_seconds)
+    bound = float(definition.get("TimeoutSeconds", DEFAULT_TASK_TIMEOUT_SECONDS))
     waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
     return attempts * bound + waits
 
 
-def worst_case_seconds(lambda_timeout_seconds: float) -> float:
+def state_worst_cases() -> dict[str, float]:
+    """Each Task state's worst case, by name (docs/RELIABILITY.md shows the arithmetic)."""
+    states: dict[str, Any] = json.loads(read_definition())["States"]
+    return {name: _state_worst_case(state) for name, state in states.items() if state["Type"] == "Task"}
+
+
+def worst_case_seconds() -> float:
     """The longest any execution can run: the costliest path from StartAt through Next and Catch
     edges, each Task state at its worst. A Task without a bound counts its 60 s default."""
-    states: dict[str, Any] = json.loads(read_definition())["States"]
+    document: dict[str, Any] = json.loads(read_definition())
+    states: dict[str, Any] = document["States"]
+    costs = state_worst_cases()
     memo: dict[str, float] = {}
 
     def longest(name: str) -> float:
         if name not in memo:
             state = states[name]
-            cost = _state_worst_case(state, lambda_timeout_seconds) if state["Type"] == "Task" else 0.0
             successors = [state["Next"]] if "Next" in state else []
             successors += [catcher["Next"] for catcher in state.get("Catch", [])]
-            memo[name] = cost + max((longest(successor) for successor in successors), default=0.0)
+            memo[name] = costs.get(name, 0.0) + max(
+                (longest(successor) for successor in successors), default=0.0
+            )
         return memo[name]
 
-    return longest(json.loads(read_definition())["StartAt"])
+    return longest(document["StartAt"])

@@ -10,7 +10,11 @@ import sys
 from types import FrameType
 
 from functions.common.config import Env
+from infra.stage_config import StageConfigError
 from local.stack import LocalOptions, LocalStack, PortInUseError, banner
+
+_OPTIONS = {"failure_rate": "--failure-rate", "max_receive_count": "--max-receive-count"}
+"""The stage settings this command line overrides, by field."""
 
 
 def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
@@ -99,6 +103,12 @@ def configure_logging(verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     options = _options(argv)
+    try:
+        options.config  # noqa: B018 - the stage is checked before anything starts
+    except StageConfigError as exc:
+        option = _OPTIONS.get(exc.field_name, exc.field_name)
+        print(f"ptm local: {option} {exc.value}: {exc.rule}", file=sys.stderr)
+        sys.exit(2)
     configure_logging(options.verbose)
     stack = LocalStack(options)
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from infra.spec import ROUTES
+from infra.spec import api_routes
 from local.api_events import http_api_event
 from local.authorizers import TOKEN_PATH, Authorizer, JwtAuthorizer
 
@@ -30,7 +30,7 @@ def _route_pattern(template: str) -> re.Pattern[str]:
 
 
 _ROUTES: dict[str, list[re.Pattern[str]]] = {}
-for _path, _methods in ROUTES.items():
+for _path, _methods in api_routes().items():
     for _method in _methods:
         _ROUTES.setdefault(_method, []).append(_route_pattern(_path))
 

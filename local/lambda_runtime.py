@@ -38,11 +38,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import moto
 from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
 
+from functions.common.cold_start import INITIALIZATION_TYPE
 from functions.common.config import function_environment
 from local.logs import CloudWatchLogSink, invocation_scope
 
@@ -55,6 +58,16 @@ AfterHook = Callable[[str, Any, Any], None]
 invocation into a function error after its work was done (a crash before the response)."""
 InvokeListener = Callable[[str, Any, Any, "Invocation"], None]
 """Called with (function name, event, result or error payload, invocation) after each one."""
+
+
+class LambdaServiceError(Exception):
+    """Raised by a ``service_faults`` hook: the Lambda service refuses the Invoke request itself
+    (no function runs), as AWS's can; Step Functions names the failure ``Lambda.<code>``."""
+
+    def __init__(self, code: str, message: str = "injected by the local runtime") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass
@@ -102,30 +115,35 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def resolve_handler(handler: str, fresh: bool = False) -> Handler:
-    """The handler callable. ``fresh`` runs the module's init again in a new module object,
-    as a new Lambda execution environment would (its own globals, clients, resolver)."""
+def resolve_handler(handler: str, fresh: bool = False) -> tuple[ModuleType, Handler]:
+    """The handler's module and callable. ``fresh`` runs the module's init again in a new module
+    object, as a new Lambda execution environment would (its own globals, clients, resolver)."""
     module_name, _, attribute = handler.rpartition(".")
     if not fresh:
-        function: Handler = getattr(importlib.import_module(module_name), attribute)
-        return function
-    spec = importlib.util.find_spec(module_name)
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(module_name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    fresh_function: Handler = getattr(module, attribute)
-    return fresh_function
+        module = importlib.import_module(module_name)
+    else:
+        spec = importlib.util.find_spec(module_name)
+        if spec is None or spec.loader is None:
+            raise ModuleNotFoundError(module_name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    function: Handler = getattr(module, attribute)
+    return module, function
+
+
+LAMBDA_VARIABLES = {INITIALIZATION_TYPE: "on-demand"}
+"""What Lambda itself sets in an execution environment and our handlers read."""
 
 
 def initialise(handler: str, variables: Mapping[str, str], fresh: bool = False) -> Handler:
-    """Lambda's INIT phase for one execution environment: import the handler module and build
-    its dependencies (``dependencies()``, when it has one) with the function's own variables.
+    """Lambda's INIT phase for one execution environment: import the handler module with the
+    function's own variables, as Lambda does; the module builds its dependencies as it ends
+    (``build_during_init``). A module imported before (``fresh=False``) has them built here.
     As on Lambda, this time does not count against the invocation's timeout."""
-    function = resolve_handler(handler, fresh=fresh)
-    build = function.__globals__.get("dependencies") if hasattr(function, "__globals__") else None
-    if callable(build):
-        with function_environment(variables):
+    with function_environment({**variables, **LAMBDA_VARIABLES}):
+        module, function = resolve_handler(handler, fresh=fresh)
+        build = getattr(module, "dependencies", None)
+        if callable(build):
             build()
     return function
 
@@ -214,6 +232,12 @@ class LocalLambdaRuntime:
         self._lock = threading.Lock()
         self._original: Any = None
         self.hooks: list[InvokeHook] = []
+        self.init_hooks: list[InvokeHook] = []
+        """Run before the invocation's clock starts: their time is INIT's, which Lambda runs
+        outside the function's timeout (a slow cold start)."""
+        self.service_faults: list[InvokeHook] = []
+        """Run when the Lambda service is asked to invoke (the Invoke API, the state machine's
+        lambda:invoke); one that raises ``LambdaServiceError`` fails the request itself."""
         self.after_hooks: list[AfterHook] = []
         self.listeners: list[InvokeListener] = []
         self.invocations: list[Invocation] = []
@@ -233,7 +257,7 @@ class LocalLambdaRuntime:
         if self._isolate:
             self._environments[function_name] = _Environments(handler, self._variables[function_name])
         else:
-            self._handlers[function_name] = resolve_handler(handler)
+            self._handlers[function_name] = resolve_handler(handler)[1]
 
     def variables(self, function_name: str) -> dict[str, str]:
         return dict(self._variables.get(function_name, {}))
@@ -273,6 +297,11 @@ class LocalLambdaRuntime:
     def invoke(self, function: LambdaFunction, event: str | None) -> tuple[str, bool, str]:
         """moto's entry point: the state machine's lambda:invoke and the Lambda Invoke API."""
         payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
+        try:
+            for fault in list(self.service_faults):
+                fault(function.function_name, payload)
+        except LambdaServiceError as exc:
+            raise JsonRESTError(exc.code, exc.message) from exc
         context = LambdaContext(
             function_name=function.function_name,
             memory_limit_in_mb=int(function.memory_size),
@@ -300,6 +329,8 @@ class LocalLambdaRuntime:
     def _run(self, handler: Handler, payload: Any, context: LambdaContext) -> tuple[Any, bool, bool]:
         """(result or error payload, errored, whether the execution environment died)."""
         name = context.function_name
+        for init_hook in list(self.init_hooks):
+            init_hook(name, payload)
         limit = max(self.timeout_floor, context.timeout_seconds * self.timeout_scale)
         context.restart_clock(limit)
         started = time.perf_counter()
@@ -313,7 +344,10 @@ class LocalLambdaRuntime:
 
         def invocation() -> None:
             try:
-                with function_environment(variables), invocation_scope(name, context.aws_request_id):
+                with (
+                    function_environment({**variables, **LAMBDA_VARIABLES}),
+                    invocation_scope(name, context.aws_request_id),
+                ):
                     for hook in list(self.hooks):
                         hook(name, payload)
                     result = handler(payload, context)

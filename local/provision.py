@@ -17,6 +17,7 @@ from infra.spec import (
     Function,
     Resource,
     StageNames,
+    WorkflowTrigger,
     visibility_timeout_seconds,
 )
 from infra.workflow_definition import render
@@ -146,7 +147,11 @@ def provision(
 
     definition = render(
         {
-            "ProcessFunctionArn": function_arns[Function.PROCESS],
+            **{
+                spec.trigger.substitution: function_arns[function]
+                for function, spec in FUNCTIONS.items()
+                if isinstance(spec.trigger, WorkflowTrigger)
+            },
             "TasksTableName": names.table,
             "DeadLetterQueueUrl": dlq_url,
         }

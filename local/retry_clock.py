@@ -4,6 +4,10 @@ The interpreter sleeps ``IntervalSeconds·BackoffRate^n`` (capped, jittered) wit
 inside ``retrier_decl``. Patching only that module's ``time`` keeps every other sleep (our
 pollers, moto's worker threads) real, and lets tests assert the schedule the ASL asked for
 without waiting through it.
+
+A Task state's ``TimeoutSeconds`` runs on the interpreter's real clock too; ``timeout_scale``
+(1 unless a test sets it) multiplies it, so a test can overrun ProcessTask's 35 s in a fraction
+of a second, with the local runtime's function timeouts scaled alike.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class RetryClock:
         self.waits: list[RecordedWait] = []
         self._lock = threading.Lock()
         self._original: ModuleType | None = None
+        self._original_timeout: Any = None
+        self.timeout_scale = 1.0
+        """Multiplies every Task state's TimeoutSeconds."""
 
     def sleep(self, seconds: float) -> None:
         slept = seconds * self.scale
@@ -49,10 +57,18 @@ class RetryClock:
         if self._original is None:
             self._original = vars(retrier_decl)["time"]
             vars(retrier_decl)["time"] = self
+            self._original_timeout = TimeoutSeconds._eval_seconds
+            clock = self
+
+            def scaled(timeout: TimeoutSeconds, env: Any) -> float:
+                return timeout.timeout_seconds * clock.timeout_scale
+
+            TimeoutSeconds._eval_seconds = scaled  # type: ignore[method-assign, assignment]
 
     def uninstall(self) -> None:
         if self._original is not None:
             vars(retrier_decl)["time"] = self._original
+            TimeoutSeconds._eval_seconds = self._original_timeout  # type: ignore[method-assign]
             self._original = None
 
     def clear(self) -> None:

@@ -34,6 +34,7 @@ from infra.spec import (
     Function,
     QueueTrigger,
     Resource,
+    ScheduleTrigger,
 )
 from infra.stage_config import StageConfig, Toggle
 from infra.workflow_definition import read_definition
@@ -372,10 +373,11 @@ class LocalStack:
                 self.resources.dead_letter_queue_arn,
             ),
         }
-        for function, spec in FUNCTIONS.items():
-            if not isinstance(spec.trigger, QueueTrigger):
+        for function in FUNCTIONS:
+            trigger = self.config.trigger(function)
+            if not isinstance(trigger, QueueTrigger):
                 continue
-            url, arn = queues[spec.trigger.queue]
+            url, arn = queues[trigger.queue]
             poller = _Poller(
                 SqsEventSource(
                     sqs=self.clients.sqs,
@@ -384,13 +386,13 @@ class LocalStack:
                     queue_arn=arn,
                     function_name=self.names.function(function),
                     region=self.emulator.region,
-                    batch_size=spec.trigger.batch_size,
+                    batch_size=trigger.batch_size,
                 ),
                 self._stop,
                 self._warn,
             )
             count = self.options.dispatch_pollers if function is Function.DISPATCH else 1
-            poller.start(min(count, spec.trigger.max_concurrency), f"poller-{function.value}")
+            poller.start(min(count, trigger.max_concurrency), f"poller-{function.value}")
             self._pollers.append(poller)
 
     def _call(self, function_name: str, event: dict[str, Any]) -> tuple[Any, str | None]:
@@ -444,7 +446,9 @@ class LocalStack:
         return (None, error) if error is not None else (outcome, None)
 
     def _reconcile_periodically(self) -> None:
-        interval = self.options.scaled(self.config.reconcile_every_minutes * 60)
+        schedule = self.config.trigger(Function.RECONCILE)
+        assert isinstance(schedule, ScheduleTrigger)
+        interval = self.options.scaled(schedule.every_minutes * 60)
         while not self._stop.wait(interval):
             try:
                 self._call(self.names.function(Function.RECONCILE), {})

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import base64
+import json
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, TYPES, errors
 from functions.api.settings import ApiSettings
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import dependencies_factory
+from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import (
     ApiError,
     DependencyMisconfiguredError,
@@ -38,7 +41,10 @@ from functions.task_types.registry import TaskEnvironment
 # GET requests publish no metric by design; Powertools would warn on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-app = APIGatewayHttpResolver()
+# Strict JSON out (RFC 8259): a value JSON cannot hold fails here instead of leaving as NaN/Infinity.
+app = APIGatewayHttpResolver(
+    serializer=partial(json.dumps, separators=(",", ":"), cls=Encoder, allow_nan=False)
+)
 
 
 @dataclass
@@ -54,8 +60,8 @@ def dependencies() -> Dependencies:
     settings = ApiSettings.from_env()
     return Dependencies(
         settings=settings,
-        table=TasksTable(dynamodb_client(), settings.tasks_table),
-        queue=TasksQueue(sqs_client(), settings.tasks_queue_url),
+        table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
+        queue=TasksQueue(sqs_client(settings.sdk_budget), settings.tasks_queue_url),
         environment=settings.task_environment(),
     )
 
@@ -245,3 +251,6 @@ def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path p
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+build_during_init(dependencies)

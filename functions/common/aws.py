@@ -19,21 +19,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
+from functions.common.config import SdkBudget
 from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
-
-_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=10,
-    retries={"mode": "standard", "max_attempts": 4},
-)
 
 THROTTLING_CODES = frozenset(
     {
@@ -86,25 +80,25 @@ def aws_errors(what: str) -> Iterator[None]:
 _sessions = threading.local()
 
 
-def _client(service: str) -> Any:
+def _client(service: str, budget: SdkBudget) -> Any:
     """One boto3 Session per thread: a handler's clients share its loaded models (the second
     client costs a fraction of the first), and sessions, not thread-safe, are never shared."""
     session = getattr(_sessions, "session", None)
     if session is None:
         session = _sessions.session = boto3.session.Session()
-    return session.client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return session.client(service, config=budget.config)  # type: ignore[call-overload]
 
 
-def dynamodb_client() -> DynamoDBClient:
-    client: DynamoDBClient = _client("dynamodb")
+def dynamodb_client(budget: SdkBudget) -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb", budget)
     return client
 
 
-def sqs_client() -> SQSClient:
-    client: SQSClient = _client("sqs")
+def sqs_client(budget: SdkBudget) -> SQSClient:
+    client: SQSClient = _client("sqs", budget)
     return client
 
 
-def sfn_client() -> SFNClient:
-    client: SFNClient = _client("stepfunctions")
+def sfn_client(budget: SdkBudget) -> SFNClient:
+    client: SFNClient = _client("stepfunctions", budget)
     return client

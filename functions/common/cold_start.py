@@ -10,6 +10,12 @@ rescan it) and collection resumes. Reference counting frees garbage all along; o
 
 Elsewhere (the tests, the local stack, the tools) the collector keeps Python's defaults: nothing
 guarantees there that ``init_complete`` follows.
+
+Lambda runs a handler module's import as the INIT phase (outside the invocation's timeout, at full
+CPU on a cold start), so each handler module ends with ``build_during_init(dependencies)``: in an
+execution environment (``AWS_LAMBDA_INITIALIZATION_TYPE`` is set, by Lambda and by the local
+runtime alike) its clients and settings are built there, not during the first invocation.
+Anywhere else importing a handler module builds nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
+"""Set by Lambda in every execution environment (on-demand, provisioned-concurrency, snap-start):
+docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime."""
 
 _paused = False
 
@@ -54,3 +63,17 @@ def dependencies_factory(build: Callable[[], T]) -> functools._lru_cache_wrapper
         return built
 
     return dependencies
+
+
+def in_execution_environment() -> bool:
+    # Imported here: this module runs first in each handler package, before the pause.
+    from functions.common.config import current_environment  # noqa: PLC0415
+
+    return bool(current_environment().get(INITIALIZATION_TYPE))
+
+
+def build_during_init(dependencies: Callable[[], object]) -> None:
+    """Called last by each handler module: in an execution environment, its import is INIT, and
+    INIT builds the dependencies."""
+    if in_execution_environment():
+        dependencies()

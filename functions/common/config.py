@@ -13,9 +13,14 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Annotated, Self
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 METRICS_NAMESPACE = "ProcessTaskManager"
 STATUS_INDEX = "byPhase"
@@ -44,6 +49,56 @@ class Env:
     WEBHOOK_ALLOWED_HOSTS = "WEBHOOK_ALLOWED_HOSTS"
     WEBHOOKS_ENABLED = "WEBHOOKS_ENABLED"
     WEBHOOK_ALLOWED_HOSTS_ONLY = "WEBHOOK_ALLOWED_HOSTS_ONLY"
+    SDK_BUDGET = "SDK_BUDGET"
+
+
+@dataclass(frozen=True)
+class SdkBudget:
+    """How long one AWS call may take: botocore's connect and read timeouts, and its attempts in
+    standard retry mode, whose waits are random up to ``2**(n-1)`` s before retry n, capped at
+    20 s (botocore/retries/standard.py)."""
+
+    name: str
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+
+    INTERACTIVE: ClassVar[SdkBudget]
+    BACKGROUND: ClassVar[SdkBudget]
+    MAX_BACKOFF_SECONDS: ClassVar[float] = 20.0
+
+    @cached_property
+    def config(self) -> Config:
+        from botocore.config import Config  # noqa: PLC0415 - only where clients are built
+
+        return Config(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+        )
+
+    def worst_case_seconds(self) -> float:
+        """One call at its longest: every attempt times out on connect and read, and every wait
+        before a retry is at its ceiling. (A read timeout bounds each wait for bytes, not a whole
+        transfer; our items are at most a few hundred KiB, sent within Lambda's network.)"""
+        waits = sum(
+            min(self.MAX_BACKOFF_SECONDS, 2.0 ** (retry - 1)) for retry in range(1, self.max_attempts)
+        )
+        return self.max_attempts * (self.connect_timeout + self.read_timeout) + waits
+
+    @classmethod
+    def named(cls, name: str) -> SdkBudget:
+        for budget in (cls.INTERACTIVE, cls.BACKGROUND):
+            if budget.name == name:
+                return budget
+        raise ValueError(f"{Env.SDK_BUDGET}={name!r}: not one of interactive, background")
+
+
+SdkBudget.INTERACTIVE = SdkBudget("interactive", connect_timeout=0.5, read_timeout=1.0, max_attempts=2)
+"""A caller waits (the API): fail fast and answer 503 + Retry-After within the function's timeout."""
+SdkBudget.BACKGROUND = SdkBudget("background", connect_timeout=2.0, read_timeout=10.0, max_attempts=4)
+"""Nobody waits (queue consumers, the workflow, the sweep): ride out a longer hiccup; a timeout is
+retried by the event source or the state machine."""
 
 
 class ConfigurationError(RuntimeError):
@@ -75,6 +130,13 @@ def current_environment() -> Mapping[str, str]:
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
+
+    sdk_budget_name: str = Field(SdkBudget.BACKGROUND.name, alias=Env.SDK_BUDGET)
+    """The function's ``SdkBudget`` (the system spec gives each function its own)."""
+
+    @property
+    def sdk_budget(self) -> SdkBudget:
+        return SdkBudget.named(self.sdk_budget_name)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

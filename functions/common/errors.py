@@ -7,6 +7,9 @@ are what the state machine's Retry and Catch match on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class ApiError(Exception):
     """An error the API reports to its caller as ``{"error": {"code", "message"}}``."""
@@ -102,7 +105,13 @@ class TransitionRefusedError(Exception):
 
 
 class TaskAlreadyExistsError(Exception):
-    """A task with this id was created before (an idempotent replay, or a conflict)."""
+    """A task with this id was created before (an idempotent replay, or a conflict). Carries the
+    record found (its plain attributes), which the refused write returned."""
+
+    def __init__(self, task_id: str, existing: Mapping[str, Any]) -> None:
+        super().__init__(task_id)
+        self.task_id = task_id
+        self.existing = dict(existing)
 
 
 class DependencyUnavailableError(Exception):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,8 +75,19 @@ def _depth(value: Any) -> int:
     return depth - 1
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def canonical_json(payload: dict[str, Any]) -> bytes:
+    """The payload as the strict JSON (RFC 8259) stored, hashed and returned: sorted keys, no
+    white space, UTF-8. Raises ValueError for what JSON text cannot hold and Python's parser lets
+    through: a lone UTF-16 surrogate (``"\\ud800"``), ``NaN``/``Infinity``, or a number that
+    overflows to infinity (``1e400``)."""
+    try:
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError("NaN, Infinity and numbers that overflow a double are not JSON numbers") from exc
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("a string holds a lone UTF-16 surrogate, which is not Unicode text") from exc
 
 
 def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = None) -> dict[str, Any]:
@@ -85,15 +97,20 @@ def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = 
     if not body.strip():
         raise InvalidJsonError("the body is empty; send a JSON object")
     try:
-        payload = json.loads(body, parse_constant=_reject_constant)
+        payload = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        # ValueError covers malformed JSON, invalid UTF-8, NaN/Infinity (not JSON) and
-        # integers longer than Python converts (sys.get_int_max_str_digits).
+        # ValueError covers malformed JSON, invalid UTF-8 and integers longer than Python converts
+        # (sys.get_int_max_str_digits); what Python parses but JSON cannot hold (NaN, Infinity,
+        # 1e400, a lone surrogate) is refused after the shape checks, by canonical_json.
         raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise PayloadNotObjectError(f"the body must be a JSON object, not {type(payload).__name__}")
     if _depth(payload) > MAX_NESTING_DEPTH:
         raise InvalidRequestError(f"the body nests deeper than {MAX_NESTING_DEPTH} levels")
+    try:
+        canonical_json(payload)
+    except ValueError as exc:
+        raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
     try:
         TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
     except task_types.UnknownTaskTypeError as exc:
@@ -107,8 +124,7 @@ def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = 
 
 def request_hash(payload: dict[str, Any]) -> str:
     """Same JSON value → same hash, whatever the key order or white space of the body."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
 def task_id_for(idempotency_key: str | None) -> str:
@@ -142,23 +158,39 @@ def submit_task(
     )
     try:
         table.create(task)
-    except TaskAlreadyExistsError:
-        return _replay(task, table)
+    except TaskAlreadyExistsError as exc:
+        return _replay(task, exc.existing, queue)
     except DependencyUnavailableError as exc:
         raise ServiceUnavailableError("the task store is busy; retry the same request") from exc
+    return Submission(task=task, created=True, enqueued=_enqueue(queue, task.task_id, run=1))
+
+
+def _enqueue(queue: TasksQueue, task_id: str, run: int) -> bool:
+    """False when SQS is busy: the record is durable, and reconcile enqueues it later."""
     try:
-        queue.enqueue(task.task_id)
+        queue.enqueue(task_id, run)
     except DependencyUnavailableError:
-        return Submission(task=task, created=True, enqueued=False)
-    return Submission(task=task, created=True, enqueued=True)
+        return False
+    return True
 
 
-def _replay(candidate: Task, table: TasksTable) -> Submission:
-    existing = table.get(candidate.task_id)
-    if existing is None:  # pragma: no cover - a record is never deleted
-        raise ServiceUnavailableError("the task store is inconsistent; retry the same request")
-    if existing.request_hash != candidate.request_hash:
+def _replay(candidate: Task, existing: Mapping[str, Any], queue: TasksQueue) -> Submission:
+    """The same key again: the same body is the task already accepted, another body a conflict.
+
+    A replay of a task still QUEUED sends its message again: the first request may have died
+    between its two writes (its function timed out, its caller saw a 5xx and retried), and
+    nothing else would enqueue it before reconcile's threshold. A second message for a task
+    already enqueued is harmless: dispatch starts executions only for QUEUED tasks, and only
+    one execution can claim it."""
+    if "status" not in existing:  # pragma: no cover - DynamoDB returns the item it refused over
+        raise ServiceUnavailableError("the task store answered without the task; retry the same request")
+    if existing.get("requestHash") != candidate.request_hash:
         raise IdempotencyConflictError(
             "this Idempotency-Key was already used with a different body; use a new key"
         )
-    return Submission(task=existing, created=False, enqueued=True)
+    status = TaskStatus(existing["status"])
+    task = candidate.model_copy(update={"status": status, "created_at": existing.get("createdAt")})
+    enqueued = status is not TaskStatus.QUEUED or _enqueue(
+        queue, candidate.task_id, run=int(existing.get("runs", 1))
+    )
+    return Submission(task=task, created=False, enqueued=enqueued)

@@ -310,14 +310,20 @@ class TasksTable:
         if task.idempotency_key is not None:
             item["idempotencyKey"] = task.idempotency_key
         try:
-            with self._write(task.task_id, "create"):
-                self._client.put_item(
-                    TableName=self.table_name,
-                    Item=_values(item),
-                    ConditionExpression="attribute_not_exists(taskId)",
-                )
-        except TransitionRefusedError as exc:
-            raise TaskAlreadyExistsError(task.task_id) from exc
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=_values(item),
+                ConditionExpression="attribute_not_exists(taskId)",
+                # A replay learns what the record holds from the refusal: no read after it.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                old = cast(dict[str, Any], exc.response).get("Item") or {}
+                raise TaskAlreadyExistsError(task.task_id, _plain(old)) from exc
+            raise translate(exc, f"create task {task.task_id}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"create task {task.task_id}") from exc
 
     def get(self, task_id: str) -> Task | None:
         with aws_errors(f"get task {task_id}"):

@@ -21,6 +21,8 @@ MAX_EXECUTION_NAME = 80
 
 
 EXPRESS_MAX_DURATION = timedelta(minutes=5)
+"""An Express execution's maximum duration (docs.aws.amazon.com/step-functions/latest/dg/
+service-quotas.html): the spec's Express bound derives from it."""
 
 
 def console_start_ms(created_at: str, updated_at: str) -> int:

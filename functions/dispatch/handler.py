@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client, sfn_client
-from functions.common.cold_start import dependencies_factory
+from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.dispatching import dispatch_message, parse_message
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.models import TaskStatus
@@ -28,7 +28,10 @@ from functions.common.tasks_table import TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is answered with every record in batchItemFailures (the same
+# redelivery), not an exception: one poison message is not a function error, so the function's
+# Errors alarm means the function itself failed (a crash, a timeout, INIT). docs/RELIABILITY.md.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @dataclass
@@ -41,8 +44,8 @@ class Dependencies:
 def dependencies() -> Dependencies:
     settings = DispatchSettings.from_env()
     return Dependencies(
-        workflow=Workflow(sfn_client(), settings.state_machine_arn),
-        table=TasksTable(dynamodb_client(), settings.tasks_table),
+        workflow=Workflow(sfn_client(settings.sdk_budget), settings.state_machine_arn),
+        table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
     )
 
 
@@ -89,3 +92,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         processor=processor,
         context=context,
     )
+
+
+build_during_init(dependencies)

@@ -13,13 +13,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import dependencies_factory
+from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.dead_letters import record_dead_letter
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.monitor.settings import MonitorSettings
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is answered with every record in batchItemFailures (the same
+# redelivery), not an exception: one poison message is not a function error, so the function's
+# Errors alarm means the function itself failed (a crash, a timeout, INIT). docs/RELIABILITY.md.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Dependencies:
 @dependencies_factory
 def dependencies() -> Dependencies:
     settings = MonitorSettings.from_env()
-    return Dependencies(table=TasksTable(dynamodb_client(), settings.tasks_table))
+    return Dependencies(table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table))
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -46,3 +49,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+build_during_init(dependencies)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import dependencies_factory
+from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
 from functions.common.observability import logger, metrics, misconfiguration_reported
@@ -35,7 +35,7 @@ class Dependencies:
 def dependencies() -> Dependencies:
     settings = ProcessSettings.from_env()
     return Dependencies(
-        table=TasksTable(dynamodb_client(), settings.tasks_table),
+        table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
         environment=settings.task_environment(
             failure_rate=settings.failure_rate, failure_seed=settings.failure_seed
         ),
@@ -61,3 +61,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metric = "TasksSucceeded" if outcome.outcome == "SUCCEEDED" else "DuplicatesSkipped"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json", by_alias=True)
+
+
+build_during_init(dependencies)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.cold_start import dependencies_factory
+from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.dead_letter_queue import DeadLetterQueue
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.reconciliation import sweep
@@ -33,9 +33,9 @@ class Dependencies:
 @dependencies_factory
 def dependencies() -> Dependencies:
     settings = ReconcileSettings.from_env()
-    sqs = sqs_client()
+    sqs = sqs_client(settings.sdk_budget)
     return Dependencies(
-        table=TasksTable(dynamodb_client(), settings.tasks_table),
+        table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
         queue=TasksQueue(sqs, settings.tasks_queue_url),
         dead_letters=DeadLetterQueue(sqs, settings.dead_letter_queue_url),
         older_than=timedelta(seconds=settings.reconcile_after_seconds),
@@ -77,3 +77,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "deadLettered": len(result.dead_lettered),
         "refused": len(result.refused),
     }
+
+
+build_during_init(dependencies)

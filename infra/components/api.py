@@ -4,6 +4,7 @@ optional IAM auth."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -14,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.components.compute import log_retention
-from infra.spec import ROUTE_SCOPES, ROUTES
+from infra.spec import ROUTE_SCOPES
 from infra.stage_config import ApiAuth, StageConfig
 
 ACCESS_LOG_FORMAT = {
@@ -36,7 +37,13 @@ ACCESS_LOG_FORMAT = {
 
 class Api(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, handler: lambda_.IFunction
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        handler: lambda_.IFunction,
+        routes: Mapping[str, tuple[str, ...]],
     ) -> None:
         super().__init__(scope, construct_id)
         cors = (
@@ -94,7 +101,7 @@ class Api(Construct):
         cfn_stage.node.add_dependency(self.access_logs)
         authorizer = _authorizer(config)
         integration = integrations.HttpLambdaIntegration("ApiFunction", handler)
-        for path, methods in ROUTES.items():
+        for path, methods in routes.items():
             for method in methods:
                 self.http_api.add_routes(
                     path=path,

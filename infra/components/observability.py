@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -61,6 +61,12 @@ class Observability(Construct):
         )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        else:
+            Annotations.of(self.topic).add_warning_v2(
+                "ptm:AlarmsNotifyNoOne",
+                "alarmEmail is not set: the alarms go to an SNS topic nobody subscribes to. Deploy with "
+                "--context alarmEmail=<address>, or subscribe to the AlarmTopicArn output yourself.",
+            )
         self.alarms: list[cloudwatch.Alarm] = []
 
         self._alarm(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -23,7 +24,7 @@ class Workflow(Construct):
         construct_id: str,
         *,
         config: StageConfig,
-        process: lambda_.IFunction,
+        invoked: Mapping[str, str],
         table: dynamodb.ITable,
         dead_letter_queue: sqs.IQueue,
         grants: list[tuple[list[str], list[str]]],
@@ -53,7 +54,7 @@ class Workflow(Construct):
             state_machine_type=sfn.StateMachineType.EXPRESS,
             definition_body=sfn.DefinitionBody.from_string(read_definition()),
             definition_substitutions={
-                "ProcessFunctionArn": process.function_arn,
+                **invoked,
                 "TasksTableName": table.table_name,
                 "DeadLetterQueueUrl": dead_letter_queue.queue_url,
             },

@@ -4,14 +4,15 @@ a 5xx, a crash, a lost task or a partial write."""
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from functions.common.submission import task_id_for
 from tests.e2e.conftest import NAMES, RunningStack
+from tests.fixtures.strict_json import strict_json
 
 
 def _request(
@@ -28,7 +29,7 @@ def _request(
         response = connection.getresponse()
         raw = response.read()
         assert response.getheader("Content-Type", "").startswith("application/json"), raw[:200]
-        return response.status, json.loads(raw)
+        return response.status, strict_json(raw)
     finally:
         connection.close()
 
@@ -54,6 +55,10 @@ def _object_of_size(size: int) -> bytes:
         ("NaN", b'{"a": NaN}', {}, 400),
         ("Infinity", b'{"a": -Infinity}', {}, 400),
         ("huge number", b'{"a": 1' + b"0" * 5000 + b"}", {}, 400),
+        ("number overflowing to infinity", b'{"a": 1e400}', {}, 400),
+        ("negative overflow", b'{"a": -1E309}', {}, 400),
+        ("lone high surrogate", b'{"a": "\\ud800"}', {}, 400),
+        ("lone low surrogate as a key", b'{"\\udc00": 1}', {}, 400),
     ],
 )
 def test_hostile_bodies_and_headers(
@@ -64,6 +69,31 @@ def test_hostile_bodies_and_headers(
     if status >= 400:
         assert payload["error"]["code"]
         assert payload["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"a": 1e400}', b'{"a": -1E309}', b'{"a": "\\ud800"}', b'{"\\udfff": {"b": 2}}']
+)
+def test_json_that_python_parses_but_json_cannot_hold_is_refused_and_nothing_is_kept(
+    local_stack: RunningStack, body: bytes
+) -> None:
+    """No record, no payload item, no message: a refused body leaves no trace (the key is never
+    bound either, so the same key with a valid body is a new task)."""
+    key = f"hostile-{body.hex()}"
+    code, payload = _request(local_stack, "POST", "/tasks", body, {"Idempotency-Key": key})
+
+    assert code == 400
+    assert payload["error"]["code"] == "INVALID_JSON"
+    task_id = task_id_for(key)
+    clients = local_stack.clients()
+    found = clients.dynamodb.scan(
+        TableName=NAMES.table,
+        FilterExpression="begins_with(taskId, :id)",
+        ExpressionAttributeValues={":id": {"S": task_id}},
+    )["Items"]
+    assert found == []
+    code, accepted = _request(local_stack, "POST", "/tasks", b'{"a": 1}', {"Idempotency-Key": key})
+    assert (code, accepted["taskId"]) == (202, task_id)
 
 
 def test_huge_headers_are_a_json_4xx(local_stack: RunningStack) -> None:

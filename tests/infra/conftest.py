@@ -39,6 +39,13 @@ class Synthesized:
         report: dict[str, Any] = json.loads((self.outdir / "validation-report.json").read_text())
         return report
 
+    def plugin_report(self, plugin: str) -> dict[str, Any]:
+        """One plugin's part of the report: ``AwsSolutions`` (cdk-nag), or ``Construct
+        Annotations`` (the warnings synth prints beside it)."""
+        reports = {report["pluginName"]: report for report in self.validation_report()["pluginReports"]}
+        found: dict[str, Any] = reports[plugin]
+        return found
+
 
 def synthesize(tmp: Path, **context: str) -> Synthesized:
     """A bare App does not read cdk.json, so pass its context (feature flags) explicitly."""
@@ -56,7 +63,13 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("cdk-prod"), stage="prod", workflowLogLevel="ERROR")
+    return synthesize(
+        tmp_path_factory.mktemp("cdk-prod"),
+        stage="prod",
+        workflowLogLevel="ERROR",
+        alarmEmail="oncall@example.com",
+        reconcileEveryMinutes="10",
+    )
 
 
 @pytest.fixture(scope="session")

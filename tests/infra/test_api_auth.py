@@ -29,7 +29,7 @@ def test_every_route_of_the_default_stages_requires_sigv4(stage: str, request: p
         routes, "AWS_IAM"
     )
     synth.annotations.has_no_warning("*", Match.string_like_regexp("apiAuth=none"))
-    [report] = synth.validation_report()["pluginReports"]
+    report = synth.plugin_report("AwsSolutions")
     assert "AwsSolutions-APIG4" not in {v["ruleName"] for v in report["suppressedViolations"]}
 
 
@@ -67,8 +67,8 @@ def test_an_open_api_is_the_deployers_explicit_choice_and_synth_says_so(open_api
     assert nag["violations"] == []
     assert "AwsSolutions-APIG4" in {v["ruleName"] for v in nag["suppressedViolations"]}
     # cdk synth's own report shows the warning beside cdk-nag's.
-    [annotation] = reports["Construct Annotations"]["violations"]
-    assert annotation["ruleName"] == "Annotation::ptm:OpenApi"
+    annotations = {violation["ruleName"] for violation in reports["Construct Annotations"]["violations"]}
+    assert "Annotation::ptm:OpenApi" in annotations
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
+from infra.spec import Function, ScheduleTrigger, trigger_of
 from tests.infra.conftest import Synthesized
 
 EXPECTED_ACKNOWLEDGED = {"AwsSolutions-IAM5[Resource::*]"}
@@ -115,15 +116,31 @@ def test_outputs_name_what_the_smoke_script_and_operators_need(dev: Synthesized)
     }
 
 
-def test_reconcile_runs_on_a_schedule(dev: Synthesized) -> None:
+def test_reconcile_runs_on_the_schedule_the_spec_or_the_stage_sets(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    every = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes
     dev.template.has_resource_properties(
-        "AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)", "State": "ENABLED"}
+        "AWS::Events::Rule", {"ScheduleExpression": f"rate({every} minutes)", "State": "ENABLED"}
+    )
+    prod.template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(10 minutes)"})
+
+
+def test_synth_warns_when_the_alarms_notify_no_one(dev: Synthesized, prod: Synthesized) -> None:
+    dev.annotations.has_warning("*", Match.string_like_regexp("alarmEmail is not set"))
+    # cdk synth's own report (cdk.out/validation-report.json) says so beside cdk-nag's findings.
+    reported = {v["ruleName"] for v in dev.plugin_report("Construct Annotations")["violations"]}
+    assert "Annotation::ptm:AlarmsNotifyNoOne" in reported
+    assert not dev.resources("AWS::SNS::Subscription")
+    prod.annotations.has_no_warning("*", Match.string_like_regexp("alarmEmail"))
+    prod.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
     )
 
 
 def test_cdk_nag_reports_no_unacknowledged_findings(dev: Synthesized, prod: Synthesized) -> None:
     for synth, extra in ((dev, set()), (prod, {"AwsSolutions-SF1"})):
-        [report] = synth.validation_report()["pluginReports"]
+        report = synth.plugin_report("AwsSolutions")
         assert report["conclusion"] == "success"
         assert report["violations"] == []
         acknowledged = {violation["ruleName"] for violation in report["suppressedViolations"]}

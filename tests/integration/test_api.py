@@ -5,18 +5,25 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.config import MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
 from functions.common.reconciliation import reenqueue_stale
 from functions.common.tasks_queue import TasksQueue
-from infra.spec import Function
+from functions.common.tasks_table import TasksTable
+from infra.spec import API_MARGIN_SECONDS, FUNCTIONS, Function
+from local.api_events import http_api_event
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -75,15 +82,45 @@ def test_unknown_route_is_404_json(stack: Stack) -> None:
     _assert_error(stack.api("PUT", "/nowhere"), 404, "NOT_FOUND")
 
 
-def test_idempotency_key_replay_returns_the_same_task_and_enqueues_nothing_new(stack: Stack) -> None:
+def test_idempotency_key_replay_returns_the_same_task_and_creates_nothing_new(stack: Stack) -> None:
     first = stack.api("POST", "/tasks", {"b": 2, "a": 1}, {"Idempotency-Key": "order-42"})
     replay = stack.api("POST", "/tasks", '{"a": 1,   "b": 2}', {"Idempotency-Key": "order-42"})
 
     assert first.status == replay.status == 202
-    assert replay.body["taskId"] == first.body["taskId"]
+    assert replay.body == first.body
     assert replay.headers["idempotent-replayed"] == "true"
     assert first.headers["idempotent-replayed"] == "false"
+    assert stack.clients.dynamodb.scan(TableName=stack.resources.table, Select="COUNT")["Count"] == 2
+    # Still QUEUED: its message is sent again (harmless: one execution can claim it).
+    assert _queued_ids(stack) == [first.body["taskId"]] * 2
+
+
+def test_a_replay_enqueues_a_submit_whose_enqueue_never_happened(stack: Stack) -> None:
+    """The first request wrote the record, then SQS failed it (or its function timed out): the
+    caller retries with the same key, and that replay sends the message, without waiting for
+    reconcile's threshold."""
+    sends = stack.dependencies(Function.API).queue._client.meta.events
+    sends.register("before-call.sqs.SendMessage", _throttled, unique_id="outage")
+    first = stack.api("POST", "/tasks", {"a": 1}, {"Idempotency-Key": "order-44"})
+    assert first.status == 202
+    assert _queued_ids(stack) == []
+
+    sends.unregister("before-call.sqs.SendMessage", unique_id="outage")
+    replay = stack.api("POST", "/tasks", {"a": 1}, {"Idempotency-Key": "order-44"})
+
+    assert (replay.status, replay.body) == (202, first.body)
     assert _queued_ids(stack) == [first.body["taskId"]]
+
+
+def test_a_replay_of_a_task_that_moved_on_enqueues_nothing(stack: Stack) -> None:
+    task_id = stack.submit({"a": 1}, key="order-45")
+    stack.clients.sqs.purge_queue(QueueUrl=stack.resources.tasks_queue_url)
+    stack.table.cancel(task_id, utc_now())
+
+    replay = stack.api("POST", "/tasks", {"a": 1}, {"Idempotency-Key": "order-45"})
+
+    assert (replay.status, replay.body["status"]) == (202, "CANCELLED")
+    assert _queued_ids(stack) == []
 
 
 def test_idempotency_key_with_a_different_body_is_409_and_writes_nothing(stack: Stack) -> None:
@@ -155,12 +192,13 @@ def test_body_at_the_limit_is_accepted_and_one_byte_over_is_413(stack: Stack) ->
     assert len([item for item in items if "#payload#" in item["taskId"]["S"]]) == 1, "and its payload"
 
 
-def _throttle_sends(stack: Stack) -> None:
-    def throttled(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "SendMessage")
+def _throttled(**_: Any) -> None:
+    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "SendMessage")
 
+
+def _throttle_sends(stack: Stack) -> None:
     client = stack.dependencies(Function.API).queue._client
-    client.meta.events.register("before-call.sqs.SendMessage", throttled)
+    client.meta.events.register("before-call.sqs.SendMessage", _throttled)
 
 
 def test_enqueue_throttled_still_accepts_and_reconciliation_enqueues_later(
@@ -293,3 +331,50 @@ def test_webhooks_are_refused_where_the_deployment_has_not_enabled_them(stack: S
     types = {entry["name"]: entry for entry in stack.api("GET", "/task-types").body["items"]}
     assert types["webhook"]["enabled"] is False
     assert types["simulated"]["enabled"] is True
+
+
+@contextmanager
+def _black_hole() -> Iterator[str]:
+    """An endpoint that accepts connections and never answers (the kernel's backlog accepts them)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("service", "status"),
+    [
+        # The store never answers: nothing was accepted, so the caller is told to retry.
+        ("dynamodb", 503),
+        # The queue never answers: the record is durable; the enqueue is deferred to a replay or reconcile.
+        ("sqs", 202),
+    ],
+)
+def test_a_dependency_that_never_answers_gets_its_documented_answer_within_the_timeout(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, service: str, status: int
+) -> None:
+    """With the api function's SDK budget (connect and read timeouts, attempts), a hung
+    dependency is a 503 with Retry-After (or a deferred enqueue) before the function's timeout,
+    never Lambda's timeout and API Gateway's own 5xx."""
+    api = FUNCTIONS[Function.API]
+    dependencies = stack.dependencies(Function.API)
+    with _black_hole() as endpoint:
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service.upper()}", endpoint)
+        if service == "dynamodb":
+            dependencies.table = TasksTable(dynamodb_client(api.sdk), stack.resources.table)
+        else:
+            dependencies.queue = TasksQueue(sqs_client(api.sdk), stack.resources.tasks_queue_url)
+        context = dataclasses.replace(stack.context(Function.API), timeout_seconds=api.timeout_seconds)
+        started = time.monotonic()
+
+        outcome, errored = stack.runtime.call(http_api_event("POST", "/tasks", body=b'{"a": 1}'), context)
+
+        elapsed = time.monotonic() - started
+    assert not errored, outcome
+    assert outcome["statusCode"] == status, outcome
+    assert elapsed < api.timeout_seconds
+    assert elapsed <= api.sdk.worst_case_seconds() + API_MARGIN_SECONDS
+    if status == 503:
+        assert outcome["headers"]["Retry-After"] == "1"
+        assert json.loads(outcome["body"])["error"]["code"] == "SERVICE_UNAVAILABLE"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import logging
 import threading
@@ -10,7 +12,10 @@ from typing import Any
 
 import pytest
 
-from local.lambda_runtime import LambdaContext, LocalLambdaRuntime, invocation_local_log_keys
+from functions.common.config import Env
+from infra.spec import Function
+from infra.stage_config import StageConfig
+from local.lambda_runtime import LambdaContext, LocalLambdaRuntime, initialise, invocation_local_log_keys
 
 pytestmark = pytest.mark.integration
 HANDLER = "tests.fixtures.sample_handler.lambda_handler"
@@ -128,3 +133,22 @@ def test_without_invocation_local_keys_the_keys_leak_between_invocations() -> No
 
     finished = [line for line in lines if line["message"] == "finished"]
     assert {line["taskId"] for line in finished} != {"task-0", "task-1", "task-2"}
+
+
+@pytest.mark.parametrize("function", list(Function))
+def test_init_builds_each_handlers_dependencies_before_the_first_invocation(function: Function) -> None:
+    """As on Lambda, INIT (the module's import) builds settings and clients with the function's
+    own variables; the first invocation then pays none of it."""
+    values = {
+        **StageConfig(stage="test").environment_values(),
+        Env.TASKS_TABLE: "tasks",
+        Env.TASKS_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/tasks",
+        Env.DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/dlq",
+        Env.STATE_MACHINE_ARN: "arn:aws:states:us-east-1:000000000000:stateMachine:sm",
+    }
+
+    importlib.import_module(function.module)  # as the runtime's first environment does
+    handler = initialise(function.handler, function.spec.environment(values), fresh=True)
+
+    dependencies = inspect.unwrap(handler).__globals__["dependencies"]
+    assert dependencies.cache_info().currsize == 1

@@ -167,3 +167,27 @@ def test_an_express_start_with_a_repeated_name_runs_a_second_execution_as_on_aws
     assert sorted(execution["executionArn"] for execution in executions) == sorted([first, second])
     assert stack.task(task_id).attempts == 1
     assert stack.completed_work == [task_id]
+
+
+@pytest.mark.parametrize(
+    ("function", "queue", "setup"),
+    [
+        (Function.DISPATCH, "tasks_queue_url", None),
+        (Function.MONITOR, "dead_letter_queue_url", "lose the table"),
+    ],
+)
+def test_a_batch_whose_every_record_fails_is_a_partial_response_not_a_function_error(
+    stack: Stack, function: Function, queue: str, setup: str | None
+) -> None:
+    """One poison message alone in its batch (or a store that refuses every record) returns every
+    record for redelivery, as a raised error would, but the invocation succeeds: the function's
+    Errors alarm counts functions that failed, not messages (those reach the DLQ and its metrics)."""
+    body = "not json" if function is Function.DISPATCH else json.dumps({"taskId": stack.submit({"n": 1})})
+    stack.clients.sqs.send_message(QueueUrl=getattr(stack.resources, queue), MessageBody=body)
+    if setup:
+        stack.clients.dynamodb.delete_table(TableName=stack.resources.table)
+
+    poll = stack.event_source(function).poll_once()
+
+    assert (poll.received, poll.deleted, poll.failed, poll.function_error) == (1, 0, 1, None)
+    assert len(stack.queue_messages(getattr(stack.resources, queue))) == 1

@@ -56,6 +56,26 @@ def test_an_execution_that_lost_its_claim_cannot_record_its_attempt_error(stack:
     assert task.last_error is None
 
 
+def test_an_execution_that_lost_its_claim_cannot_record_its_success(stack: Stack) -> None:
+    """A's lease ran out and B claimed the task while A's work was finishing: the holder decides
+    (docs/RELIABILITY.md). A's late result is discarded and the task stays B's run, so the
+    record's result, attempts and execution always belong to one execution."""
+    task_id = stack.submit({"n": 1})
+    stack.dependencies(Function.PROCESS).lease = timedelta(0)
+
+    def b_takes_over_then_a_succeeds(task: Task) -> dict[str, object]:
+        now = datetime.now(UTC)
+        stack.table.claim_for_processing(task.task_id, B, now, now + timedelta(seconds=60))
+        return {"from": "A"}
+
+    stack.set_work(b_takes_over_then_a_succeeds)
+    outcome = _invoke(stack, Function.PROCESS, {"taskId": task_id, "executionArn": A})
+
+    assert outcome["outcome"] != "SUCCEEDED"
+    task = stack.task(task_id)
+    assert (task.status, task.execution_arn, task.result) == (TaskStatus.RUNNING, B, None)
+
+
 def test_a_workflow_failure_letter_delivered_after_a_redrive_leaves_the_new_run_alone(stack: Stack) -> None:
     task_id = _failed_and_redriven(stack)
     late = json.dumps(

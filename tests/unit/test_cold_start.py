@@ -1,5 +1,6 @@
-"""The GC pause during init: only in a Lambda execution environment, always ended by the
-dependencies factory (each case in a fresh interpreter: the GC state is process-wide)."""
+"""INIT in a Lambda execution environment: importing a handler module builds its dependencies
+(settings and clients), with the GC paused until they exist; elsewhere importing builds nothing
+and leaves the GC alone (each case in a fresh interpreter: the GC state is process-wide)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ import sys
 import pytest
 
 from bench.init_time import ENVIRONMENT
+from functions.common.cold_start import INITIALIZATION_TYPE
 from infra.spec import Function
 
 pytestmark = pytest.mark.unit
 
 PROBE = """
 import gc
+import {package}
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
 import {module} as handler
-paused = not gc.isenabled()
-handler.dependencies()
-print(paused, gc.isenabled(), gc.get_freeze_count() > 0)
+print(handler.dependencies.cache_info().currsize, not collections, gc.isenabled(), gc.get_freeze_count() > 0)
 """
 
 
@@ -27,8 +30,13 @@ def _probe(function: Function, lambda_environment: bool) -> str:
     environment = {**os.environ, **ENVIRONMENT}
     if not lambda_environment:
         environment.pop("AWS_LAMBDA_FUNCTION_NAME")
+        environment.pop(INITIALIZATION_TYPE)
     return subprocess.run(
-        [sys.executable, "-c", PROBE.format(module=function.module)],
+        [
+            sys.executable,
+            "-c",
+            PROBE.format(package=function.module.rpartition(".")[0], module=function.module),
+        ],
         env=environment,
         capture_output=True,
         text=True,
@@ -37,9 +45,11 @@ def _probe(function: Function, lambda_environment: bool) -> str:
 
 
 @pytest.mark.parametrize("function", list(Function))
-def test_in_lambda_the_gc_pauses_for_init_and_resumes_with_init_frozen(function: Function) -> None:
-    assert _probe(function, lambda_environment=True) == "True True True"
+def test_in_lambda_init_builds_the_dependencies_with_the_gc_paused_then_frozen(function: Function) -> None:
+    """Built (1 cached), no collection ran while the handler module was imported after its
+    package paused the collector, collection resumed, init frozen."""
+    assert _probe(function, lambda_environment=True) == "1 True True True"
 
 
-def test_elsewhere_the_gc_is_left_alone() -> None:
-    assert _probe(Function.PROCESS, lambda_environment=False) == "False True False"
+def test_elsewhere_importing_a_handler_builds_nothing_and_leaves_the_gc_alone() -> None:
+    assert _probe(Function.PROCESS, lambda_environment=False) == "0 False True False"

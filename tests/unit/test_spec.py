@@ -9,19 +9,24 @@ from typing import Any
 
 import pytest
 
-from functions.common.config import ConfigurationError, Env, function_environment
+from functions.common.config import ConfigurationError, Env, SdkBudget, function_environment
 from functions.process.settings import ProcessSettings
 from functions.reconcile.settings import ReconcileSettings
 from infra.spec import (
+    API_MARGIN_SECONDS,
     FUNCTIONS,
     TIMINGS,
     Function,
+    QueueTrigger,
     Resource,
+    ScheduleTrigger,
+    WorkflowTrigger,
     check_invariants,
     execution_worst_case_seconds,
     visibility_timeout_seconds,
 )
-from infra.stage_config import ApiAuth, LogLevel, StageConfig, Toggle, WorkflowLogLevel
+from infra.stage_config import ApiAuth, LogLevel, StageConfig, StageConfigError, Toggle, WorkflowLogLevel
+from infra.workflow_definition import state_timeout_seconds, state_worst_cases
 
 pytestmark = pytest.mark.unit
 
@@ -77,14 +82,49 @@ def test_every_stage_setting_can_be_set_by_context(field: str) -> None:
 
 
 def test_a_malformed_context_value_names_its_key() -> None:
-    with pytest.raises(ValueError, match="dispatchMaxConcurrency"):
+    with pytest.raises(StageConfigError, match="dispatchMaxConcurrency"):
         StageConfig.from_context(Context({"dispatchMaxConcurrency": "ten"}))
 
 
-def test_stage_overrides_reach_the_dispatchers_trigger() -> None:
-    config = StageConfig(dispatch_max_concurrency=3, dispatch_batching_window_seconds=5)
-    trigger = config.dispatch_trigger()
-    assert (trigger.max_concurrency, trigger.batching_window_seconds, trigger.batch_size) == (3, 5, 10)
+@pytest.mark.parametrize(
+    ("key", "refused", "accepted"),
+    [
+        ("reconcileEveryMinutes", ["0", "-5"], ["1"]),
+        ("maxReceiveCount", ["0", "1001"], ["1", "1000"]),
+        ("dispatchMaxConcurrency", ["1", "1001"], ["2", "1000"]),
+        ("dispatchBatchingWindowSeconds", ["-1", "301"], ["0", "300"]),
+        ("failureRate", ["-0.1", "1.5"], ["0", "1"]),
+        ("apiRateLimit", ["0"], ["1"]),
+        ("apiBurstLimit", ["0"], ["1"]),
+        ("logRetentionDays", ["0"], ["1"]),
+        ("executionFailureAlarmPercent", ["0", "101"], ["1", "100"]),
+    ],
+)
+def test_a_stage_setting_outside_awss_range_is_refused_in_one_line_naming_its_key(
+    key: str, refused: list[str], accepted: list[str]
+) -> None:
+    """What CloudFormation or jsii would refuse (or deploy into nonsense) is refused at synth and
+    by the local stack, in one line: the context key, the value, the rule."""
+    for value in refused:
+        with pytest.raises(StageConfigError) as refusal:
+            StageConfig.from_context(Context({key: value}))
+        message = str(refusal.value)
+        assert message.startswith(f"context {key}={value}: ")
+        assert "\n" not in message
+    for value in accepted:
+        StageConfig.from_context(Context({key: value}))
+
+
+def test_stage_overrides_reach_the_triggers_cdk_and_the_local_stack_deploy() -> None:
+    config = StageConfig(
+        dispatch_max_concurrency=3, dispatch_batching_window_seconds=5, reconcile_every_minutes=7
+    )
+    dispatch = config.trigger(Function.DISPATCH)
+    assert isinstance(dispatch, QueueTrigger)
+    assert (dispatch.max_concurrency, dispatch.batching_window_seconds, dispatch.batch_size) == (3, 5, 10)
+    assert config.trigger(Function.RECONCILE) == ScheduleTrigger(every_minutes=7)
+    assert StageConfig().trigger(Function.RECONCILE) == FUNCTIONS[Function.RECONCILE].trigger
+    assert config.trigger(Function.MONITOR) == FUNCTIONS[Function.MONITOR].trigger
 
 
 def test_the_declared_timings_hold_their_invariants() -> None:
@@ -95,22 +135,47 @@ def test_the_declared_timings_hold_their_invariants() -> None:
         (Resource.DEAD_LETTER_QUEUE, Function.MONITOR),
     ):
         assert visibility_timeout_seconds(queue) >= 6 * FUNCTIONS[consumer].timeout_seconds
-    assert execution_worst_case_seconds() <= TIMINGS.express_limit_seconds
+    assert execution_worst_case_seconds() <= TIMINGS.express_budget_seconds == 290
 
 
-def test_the_worst_case_execution_is_every_retry_wait_and_timeout_on_the_longest_path() -> None:
-    """ProcessTask: 1 + 3 + 2 attempts of at most 30 s (the function's timeout, under the Task's
-    35 s) and waits capped at 1+2+4 and 2+4 s; then MarkFailed and SendToDlq, 5 attempts of 5 s
-    and waits 1+2+4+8 s each; then ReopenForDeadLetter, 3 attempts of 5 s and waits 1+2 s."""
-    assert execution_worst_case_seconds() == (6 * 30 + 7 + 6) + 2 * (5 * 5 + 15) + (3 * 5 + 3)
+def test_the_worst_case_execution_is_every_retry_wait_and_state_timeout_on_the_longest_path() -> None:
+    """ProcessTask: 1 + 3 + 2 attempts, each cut off by the state's 35 s (the function's 25 s plus
+    INIT's 10 s, which Lambda runs outside the function's timeout), waits capped at 1+2+4 and
+    2+4 s; then MarkFailed and SendToDlq, 4 attempts of 3 s and waits 1+2+4 s each; then
+    ReopenForDeadLetter, 3 attempts of 3 s and waits 1+2 s (docs/RELIABILITY.md)."""
+    assert state_worst_cases() == {
+        "ProcessTask": 6 * 35 + (1 + 2 + 4) + (2 + 4),
+        "MarkFailed": 4 * 3 + (1 + 2 + 4),
+        "SendToDlq": 4 * 3 + (1 + 2 + 4),
+        "ReopenForDeadLetter": 3 * 3 + (1 + 2),
+    }
+    assert execution_worst_case_seconds() == 223 + 19 + 19 + 12 == 273
+
+
+def test_the_process_tasks_timeout_is_the_functions_plus_lambdas_init_limit() -> None:
+    process = FUNCTIONS[Function.PROCESS]
+    workflow = process.trigger
+    assert isinstance(workflow, WorkflowTrigger)
+    assert state_timeout_seconds(workflow.state) == process.timeout_seconds + TIMINGS.init_limit_seconds
+
+
+def test_the_api_answers_within_its_timeout_even_when_every_aws_call_times_out() -> None:
+    api = FUNCTIONS[Function.API]
+    assert api.sdk is SdkBudget.INTERACTIVE
+    # 2 attempts of 0.5 s connect + 1 s read, and one wait of at most 1 s: 4 s a call, 3 in a row.
+    assert api.sdk.worst_case_seconds() == 4.0
+    assert 3 * 4.0 + API_MARGIN_SECONDS <= api.timeout_seconds < 30
 
 
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
-        ({"lease_seconds": 30}, "lease"),
+        ({"lease_seconds": 25}, "lease"),
         ({"visibility_factor": 5}, "6x"),
-        ({"express_limit_seconds": 120}, "Express limit"),
+        ({"express_limit_seconds": 282}, "Express limit"),
+        ({"express_margin_seconds": 28}, "Express limit"),
+        ({"init_limit_seconds": 9}, "INIT limit"),
+        ({"init_limit_seconds": 11}, "INIT limit"),
     ],
 )
 def test_timings_that_contradict_each_other_are_refused(change: dict[str, int], complaint: str) -> None:
@@ -135,7 +200,11 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         Env.TASKS_TABLE,
         Env.FAILURE_RATE,
         Env.LEASE_SECONDS,
+        Env.SDK_BUDGET,
     }
+    for function, spec in FUNCTIONS.items():
+        settings = spec.settings.from_env(spec.environment(values))
+        assert settings.sdk_budget is spec.sdk, function
 
 
 def test_a_required_variable_missing_from_the_deployment_is_refused_before_it_deploys() -> None:
@@ -163,4 +232,22 @@ def test_a_webhook_timeout_the_process_invocation_cannot_hold_is_refused(
     check_invariants()
     monkeypatch.setattr(spec, "WEBHOOK_MAX_TIMEOUT_SECONDS", spec.FUNCTIONS[Function.PROCESS].timeout_seconds)
     with pytest.raises(ValueError, match="webhook timeout"):
+        check_invariants()
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "complaint"),
+    [
+        ("API_MARGIN_SECONDS", 4, "overruns its timeout"),
+        ("API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS", 15, "API Gateway"),
+    ],
+)
+def test_an_api_that_could_not_answer_before_its_timeout_is_refused(
+    monkeypatch: pytest.MonkeyPatch, attribute: str, value: int, complaint: str
+) -> None:
+    from infra import spec
+
+    check_invariants()
+    monkeypatch.setattr(spec, attribute, value)
+    with pytest.raises(ValueError, match=complaint):
         check_invariants()

@@ -51,6 +51,12 @@ def test_invalid_idempotency_keys(key: str) -> None:
         (b"{", InvalidJsonError),
         (b"\xff", InvalidJsonError),
         (b'{"a": NaN}', InvalidJsonError),
+        (b'{"a": 1e400}', InvalidJsonError),
+        (b'{"a": [0, -1E309]}', InvalidJsonError),
+        (b'{"a": "\\ud800"}', InvalidJsonError),
+        (b'{"a": {"b": "x\\udfff"}}', InvalidJsonError),
+        (b'{"\\udc00": 1}', InvalidJsonError),
+        (b'{"a": "\\ude00\\ud83d"}', InvalidJsonError),
         (b'{"a": 1' + b"0" * 5000 + b"}", InvalidJsonError),
         (b"[]", PayloadNotObjectError),
         (b"true", PayloadNotObjectError),
@@ -72,3 +78,17 @@ def test_parse_payload_accepts_objects_with_a_valid_simulation() -> None:
         "simulate": {"failures": 2},
         "x": [1],
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        (b'{"a": 1.7976931348623157e308}', {"a": 1.7976931348623157e308}),
+        (b'{"a": -1e308}', {"a": -1e308}),
+        (b'{"a": "\\ud83d\\ude00"}', {"a": "\U0001f600"}),
+        (b'{"a": 1' + b"0" * 100 + b"}", {"a": 10**100}),
+    ],
+)
+def test_parse_payload_keeps_what_json_can_hold_at_its_edges(body: bytes, kept: dict[str, object]) -> None:
+    """The largest double, a surrogate pair (one character), a long integer: kept exactly."""
+    assert parse_payload(body) == kept

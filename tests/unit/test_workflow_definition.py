@@ -89,6 +89,18 @@ def test_lambda_crashes_timeouts_and_out_of_memory_are_retried_as_transient() ->
         assert name in transient["ErrorEquals"]
 
 
+def test_an_attempt_that_overruns_the_process_states_timeout_is_retried_as_transient() -> None:
+    """ProcessTask's TimeoutSeconds fails an attempt with States.Timeout when a cold start's INIT
+    (outside the function's own timeout) pushes it past the state's bound: as transient as a
+    function timeout. Pinned in a workflow too (tests/workflow/test_lambda_fidelity.py)."""
+    [retrier] = [
+        retrier
+        for retrier in json.loads(read_definition())["States"]["ProcessTask"]["Retry"]
+        if "States.Timeout" in retrier["ErrorEquals"]
+    ]
+    assert "Sandbox.Timedout" in retrier["ErrorEquals"]
+
+
 def test_the_lambda_services_own_errors_are_retried_as_transient() -> None:
     """Step Functions' advice for ``lambda:invoke``: retry the Lambda service's exceptions,
     throttling included (docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
@@ -101,6 +113,7 @@ def test_the_lambda_services_own_errors_are_retried_as_transient() -> None:
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.TooManyRequestsException",
     } <= retried
 

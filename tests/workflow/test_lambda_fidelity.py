@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from functions.common.models import TaskStatus
 from infra.spec import Function
+from local.lambda_runtime import LambdaServiceError
 from tests.fixtures.stack import NAMES, Stack
 from tests.workflow.conftest import dead_letters, run_task
 
@@ -83,3 +85,49 @@ def test_crashes_past_the_transient_budget_fail_and_dead_letter_the_task(stack: 
     task = stack.task(task_id)
     assert (task.status, task.error, task.attempts) == (TaskStatus.FAILED, "Runtime.ExitError", 4)
     assert [message["taskId"] for message in dead_letters(stack)] == [task_id]
+
+
+def test_a_slow_init_that_overruns_the_process_states_timeout_is_states_timeout_and_is_retried(
+    stack: Stack,
+) -> None:
+    """Lambda runs INIT outside the function's timeout, so a cold start can push an attempt past
+    ProcessTask's TimeoutSeconds before the function's own timeout fires: Step Functions fails it
+    with States.Timeout, retried as transient; the late attempt then finds the task finished."""
+    stack.runtime.timeout_scale = 0.02  # the process function's 25 s become 0.5 s
+    stack.retry_clock.timeout_scale = 0.02  # ProcessTask's 35 s become 0.7 s
+    slow: list[str] = []
+
+    def slow_init_once(function_name: str, event: Any) -> None:
+        if function_name == NAMES.function(Function.PROCESS) and not slow:
+            slow.append(function_name)
+            time.sleep(1.5)  # INIT, outside the function's clock, past the state's 0.7 s
+
+    stack.runtime.init_hooks.append(slow_init_once)
+
+    task_id, execution = run_task(stack, {"n": 1})
+
+    assert execution["status"] == "SUCCEEDED"
+    assert _errors(stack, execution["executionArn"]) == ["States.Timeout"]
+    assert stack.task(task_id).status is TaskStatus.SUCCEEDED
+    assert not any(call.error_type == "Sandbox.Timedout" for call in stack.runtime.invocations)
+
+
+def test_the_lambda_service_timing_out_step_functions_call_is_retried_as_transient(stack: Stack) -> None:
+    """Step Functions' own call to Lambda can fail with Lambda.ClientExecutionTimeoutException
+    (its "handle Lambda service exceptions" guidance); moto's Lambda never does, so the local
+    runtime's service fault stands in for it, once."""
+    refused: list[str] = []
+
+    def time_out_once(function_name: str, event: Any) -> None:
+        if function_name == NAMES.function(Function.PROCESS) and not refused:
+            refused.append(function_name)
+            raise LambdaServiceError("ClientExecutionTimeoutException")
+
+    stack.runtime.service_faults.append(time_out_once)
+
+    task_id, execution = run_task(stack, {"n": 1})
+
+    assert execution["status"] == "SUCCEEDED"
+    assert _errors(stack, execution["executionArn"]) == ["Lambda.ClientExecutionTimeoutException"]
+    task = stack.task(task_id)
+    assert (task.status, task.attempts) == (TaskStatus.SUCCEEDED, 1)
