@@ -23,7 +23,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -102,11 +102,15 @@ smoke: $(PY_STAMP) ## Smoke test: the local stack by default, or TASKS_ENDPOINT=
 e2e: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Start the local stack as a subprocess and run the smoke script against it
 	$(BIN)/pytest tests/e2e -n 0
 
+MUTANTS ?=
 CHAOS_TASKS ?= 10000
 BENCH_TASKS ?= 1000
 chaos: $(PY_STAMP) ## Chaos run with every fault injected (CHAOS_TASKS=10000; make test runs 150)
 	POWERTOOLS_LOG_LEVEL=ERROR POWERTOOLS_METRICS_DISABLED=true CHAOS_TASKS=$(CHAOS_TASKS) \
 		$(BIN)/pytest tests/chaos -n 0 -q
+
+mutants: $(PY_STAMP) $(NODE_STAMP) ## Mutation sweep: weaken each rule in turn; every mutant must turn a test red (MUTANTS=name filter)
+	$(BIN)/python -m tests.mutants --only "$(MUTANTS)"
 
 fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a fresh local stack
 	$(BIN)/pytest tests/e2e/test_fuzz.py -n 0

@@ -1,0 +1,409 @@
+"""The mutation sweep (``make mutants``): weaken one rule at a time and watch a test go red.
+
+Each mutant below changes one rule the system's correctness rests on: one conjunct or disjunct of
+a transition's condition (``functions/common/tasks_table.py`` and the ASL's own conditional
+writes), one error name or the attempt count of an ASL retrier, one submission rule. For each,
+the sweep copies the tree, applies the change to the copy, and runs the tests listed with it;
+the mutant is *killed* when they fail. Every mutant must be killed: a survivor is a rule no test
+pins. The tests listed with a mutant are the ones that pin it (a mutant killed only by some
+other test is listed with that test).
+
+Usage: python -m tests.mutants [--only SUBSTRING] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TABLE = "functions/common/tasks_table.py"
+ASL = "statemachine/process_task.asl.json"
+SUBMISSION = "functions/common/submission.py"
+
+GUARDS = (
+    "tests/integration/test_transition_guards.py",
+    "tests/workflow/test_duplicates.py",
+    "tests/integration/test_queue_consumers.py",
+    "tests/workflow/test_no_stranded_task.py",
+)
+OPERATOR = ("tests/integration/test_operator_api.py",)
+WORKFLOW = ("tests/workflow/test_retry_and_catch.py", "tests/workflow/test_lambda_fidelity.py")
+DEFINITION = ("tests/unit/test_workflow_definition.py", "tests/unit/test_spec.py")
+SUBMIT = ("tests/unit/test_submission_rules.py", "tests/integration/test_api.py")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    old: str
+    """Text that occurs exactly once in ``path``."""
+    new: str
+    tests: tuple[str, ...]
+
+    def apply(self, text: str) -> str:
+        if text.count(self.old) != 1:
+            raise ValueError(f"{self.name}: {self.old!r} occurs {text.count(self.old)} times in {self.path}")
+        return text.replace(self.old, self.new)
+
+
+def _conditions() -> Iterator[Mutant]:
+    """Each conjunct (weakening) and each disjunct (strengthening) of each transition dropped."""
+    claim = '"#status = :queued OR (#status = :running AND "\n                "(executionArn = :execution OR leaseExpiresAt < :now))"'
+    for name, new in (
+        (
+            "claim: drop 'QUEUED OR'",
+            '"(#status = :running AND "\n                "(executionArn = :execution OR leaseExpiresAt < :now))"',
+        ),
+        (
+            "claim: drop 'RUNNING AND'",
+            '"#status = :queued OR ("\n                "(executionArn = :execution OR leaseExpiresAt < :now))"',
+        ),
+        (
+            "claim: drop 'holder OR'",
+            '"#status = :queued OR (#status = :running AND "\n                "(leaseExpiresAt < :now))"',
+        ),
+        (
+            "claim: drop 'OR lease expired'",
+            '"#status = :queued OR (#status = :running AND "\n                "(executionArn = :execution))"',
+        ),
+        ("claim: drop 'AND (holder OR expired)'", '"#status = :queued OR (#status = :running)"'),
+    ):
+        yield Mutant(name, TABLE, claim, new, GUARDS + WORKFLOW)
+    holder = 'condition="#status = :running AND executionArn = :execution",\n            values={\n                ":error"'
+    yield Mutant(
+        "record_attempt_failure: drop 'RUNNING AND'",
+        TABLE,
+        holder,
+        holder.replace("#status = :running AND ", "attribute_exists(#status) AND "),
+        GUARDS,
+    )
+    yield Mutant(
+        "record_attempt_failure: drop 'AND holder'",
+        TABLE,
+        holder,
+        holder.replace(" AND executionArn = :execution", ""),
+        GUARDS,
+    )
+    succeeded = 'condition="#status = :running AND executionArn = :execution",\n            names={"#result"'
+    yield Mutant(
+        "mark_succeeded: drop 'RUNNING AND'",
+        TABLE,
+        succeeded,
+        succeeded.replace("#status = :running AND ", "attribute_exists(#status) AND "),
+        GUARDS,
+    )
+    yield Mutant(
+        "mark_succeeded: drop 'AND holder'",
+        TABLE,
+        succeeded,
+        succeeded.replace(" AND executionArn = :execution", ""),
+        GUARDS,
+    )
+    yield Mutant(
+        "mark_dead_lettered: drop 'FAILED'",
+        TABLE,
+        'condition="#status = :failed",\n            values={":now": iso(now), ":failed"',
+        'condition="attribute_exists(#status) OR #status = :failed",\n            values={":now": iso(now), ":failed"',
+        GUARDS,
+    )
+    undeliverable = 'condition="#status = :queued OR (#status = :running AND leaseExpiresAt < :now)",'
+    for name, new in (
+        (
+            "mark_undeliverable: drop 'QUEUED OR'",
+            'condition="(#status = :running AND leaseExpiresAt < :now)",',
+        ),
+        (
+            "mark_undeliverable: drop 'RUNNING AND'",
+            'condition="#status = :queued OR (leaseExpiresAt < :now)",',
+        ),
+        (
+            "mark_undeliverable: drop 'AND lease expired'",
+            'condition="#status = :queued OR (#status = :running)",',
+        ),
+    ):
+        yield Mutant(name, TABLE, undeliverable, new, GUARDS)
+    stranded = 'condition="#status = :running AND runs = :run",'
+    yield Mutant("mark_stranded: drop 'RUNNING AND'", TABLE, stranded, 'condition="runs = :run",', GUARDS)
+    yield Mutant("mark_stranded: drop 'AND run'", TABLE, stranded, 'condition="#status = :running",', GUARDS)
+    rescue = (
+        '"#status = :running AND leaseExpiresAt < :now AND "\n'
+        '                "(attribute_not_exists(rescuedAt) OR rescuedAt < :notSince)"'
+    )
+    for name, new in (
+        (
+            "rescue: drop 'RUNNING AND'",
+            '"leaseExpiresAt < :now AND "\n                "(attribute_not_exists(rescuedAt) OR rescuedAt < :notSince)"',
+        ),
+        (
+            "rescue: drop 'AND lease expired'",
+            '"#status = :running AND "\n                "(attribute_not_exists(rescuedAt) OR rescuedAt < :notSince)"',
+        ),
+        ("rescue: drop 'AND once per sweep'", '"#status = :running AND leaseExpiresAt < :now"'),
+        (
+            "rescue: drop 'never rescued OR'",
+            '"#status = :running AND leaseExpiresAt < :now AND "\n                "(rescuedAt < :notSince)"',
+        ),
+        (
+            "rescue: drop 'OR rescued before'",
+            '"#status = :running AND leaseExpiresAt < :now AND "\n                "(attribute_not_exists(rescuedAt))"',
+        ),
+    ):
+        yield Mutant(name, TABLE, rescue, new, GUARDS)
+    yield Mutant(
+        "cancel: drop 'QUEUED'",
+        TABLE,
+        'condition="#status = :queued",\n            values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},',
+        'condition="attribute_exists(#status) OR #status = :queued",\n'
+        '            values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},',
+        OPERATOR,
+    )
+    yield Mutant(
+        "redrive: drop 'FAILED'",
+        TABLE,
+        'condition="#status = :failed",\n            names={"#error": "error", "#cause": "cause"},\n            values={\n                ":failed"',
+        'condition="attribute_exists(#status) OR #status = :failed",\n'
+        '            names={"#error": "error", "#cause": "cause"},\n            values={\n                ":failed"',
+        OPERATOR,
+    )
+    yield Mutant(
+        "create: drop 'not exists'",
+        TABLE,
+        'ConditionExpression="attribute_not_exists(taskId)",\n                # A replay',
+        'ConditionExpression="attribute_not_exists(taskId) OR attribute_exists(taskId)",\n                # A replay',
+        SUBMIT,
+    )
+
+
+def _asl_conditions() -> Iterator[Mutant]:
+    mark_failed = (
+        '"#status = :queued OR (#status = :running AND (executionArn = :execution OR leaseExpiresAt < :now))"'
+    )
+    for name, new in (
+        (
+            "MarkFailed: drop 'QUEUED OR'",
+            '"(#status = :running AND (executionArn = :execution OR leaseExpiresAt < :now))"',
+        ),
+        (
+            "MarkFailed: drop 'RUNNING AND'",
+            '"#status = :queued OR ((executionArn = :execution OR leaseExpiresAt < :now))"',
+        ),
+        (
+            "MarkFailed: drop 'holder OR'",
+            '"#status = :queued OR (#status = :running AND (leaseExpiresAt < :now))"',
+        ),
+        (
+            "MarkFailed: drop 'OR lease expired'",
+            '"#status = :queued OR (#status = :running AND (executionArn = :execution))"',
+        ),
+        ("MarkFailed: drop 'AND (holder OR expired)'", '"#status = :queued OR (#status = :running)"'),
+    ):
+        yield Mutant(name, ASL, mark_failed, new, GUARDS + WORKFLOW)
+    reopen = '"#status = :failed AND attribute_not_exists(deadLetteredAt)"'
+    yield Mutant(
+        "ReopenForDeadLetter: drop 'FAILED AND'",
+        ASL,
+        reopen,
+        '"attribute_not_exists(deadLetteredAt)"',
+        GUARDS,
+    )
+    yield Mutant(
+        "ReopenForDeadLetter: drop 'AND not dead-lettered'", ASL, reopen, '"#status = :failed"', GUARDS
+    )
+
+
+def _retriers() -> Iterator[Mutant]:
+    """Each error name dropped from its retrier, and each retrier's MaxAttempts lowered by one."""
+    states = json.loads((REPO / ASL).read_text())["States"]
+    tests = DEFINITION + WORKFLOW
+    for state_name, state in states.items():
+        for index, retrier in enumerate(state.get("Retry", [])):
+            names = retrier["ErrorEquals"]
+            block = json.dumps(names, indent=2)
+            for error in names:
+                if len(names) == 1:
+                    yield Mutant(
+                        f"{state_name} retrier {index}: drop {error}",
+                        ASL,
+                        _retrier_text(state_name, index, names),
+                        _retrier_text(state_name, index, ["NoSuchError.Mutant"]),
+                        tests,
+                    )
+                    continue
+                kept = [name for name in names if name != error]
+                yield Mutant(
+                    f"{state_name} retrier {index}: drop {error}",
+                    ASL,
+                    _retrier_text(state_name, index, names),
+                    _retrier_text(state_name, index, kept),
+                    tests,
+                )
+            del block
+            attempts = retrier["MaxAttempts"]
+            yield Mutant(
+                f"{state_name} retrier {index}: MaxAttempts {attempts} -> {attempts - 1}",
+                ASL,
+                _attempts_text(state_name, index, names, attempts),
+                _attempts_text(state_name, index, names, attempts - 1),
+                tests,
+            )
+
+
+def _errors_json(names: list[str]) -> str:
+    inner = ",\n".join(f'            "{name}"' for name in names)
+    return f'"ErrorEquals": [\n{inner}\n          ]'
+
+
+def _retrier_text(state: str, index: int, names: list[str]) -> str:
+    del state, index
+    return _errors_json(names) + ',\n          "IntervalSeconds"'
+
+
+def _attempts_text(state: str, index: int, names: list[str], attempts: int) -> str:
+    definition = json.loads((REPO / ASL).read_text())["States"][state]["Retry"][index]
+    return (
+        _errors_json(names)
+        + f',\n          "IntervalSeconds": {definition["IntervalSeconds"]},\n          "MaxAttempts": {attempts},'
+    )
+
+
+def _submission() -> Iterator[Mutant]:
+    for name, old, new in (
+        (
+            "size limit dropped",
+            "if len(body) > MAX_PAYLOAD_BYTES:",
+            "if False:",
+        ),
+        ("empty body allowed", "if not body.strip():", "if False:"),
+        (
+            "non-objects allowed",
+            "if not isinstance(payload, dict):\n        raise PayloadNotObjectError",
+            "if False:\n        raise PayloadNotObjectError",
+        ),
+        ("nesting unbounded", "if _depth(payload) > MAX_NESTING_DEPTH:", "if False:"),
+        (
+            "JSON text not checked (infinity, lone surrogates)",
+            "    try:\n        canonical_json(payload)\n    except ValueError as exc:",
+            "    try:\n        pass\n    except ValueError as exc:",
+        ),
+        (
+            "empty key allowed",
+            "if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH",
+            "if not len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH",
+        ),
+        ("long key allowed", "if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH", "if not 1 <= len(key)"),
+        ("unprintable key allowed", ' or not all(" " <= ch <= "~" for ch in key):', ":"),
+        (
+            "a key's other body replays",
+            'if existing.get("requestHash") != candidate.request_hash:',
+            "if False:",
+        ),
+        (
+            "a replay never enqueues",
+            "enqueued = status is not TaskStatus.QUEUED or _enqueue(",
+            "enqueued = True or _enqueue(",
+        ),
+        (
+            "a replay always enqueues",
+            "enqueued = status is not TaskStatus.QUEUED or _enqueue(",
+            "enqueued = _enqueue(",
+        ),
+    ):
+        yield Mutant(f"submission: {name}", SUBMISSION, old, new, SUBMIT)
+
+
+def mutants() -> list[Mutant]:
+    return [*_conditions(), *_asl_conditions(), *_retriers(), *_submission()]
+
+
+def _copy_tree(destination: Path) -> None:
+    """The working tree as git sees it (tracked and new files), without the venv or node_modules."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for raw in listed:
+        if not raw:
+            continue
+        source = REPO / raw.decode()
+        if source.is_file():
+            target = destination / raw.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    (destination / "node_modules").symlink_to(REPO / "node_modules")
+
+
+def _run(mutant: Mutant, tree: Path) -> tuple[bool, float]:
+    """(killed, seconds): apply, run the mutant's tests in ``tree``, restore."""
+    path = tree / mutant.path
+    original = path.read_text()
+    path.write_text(mutant.apply(original))
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", *mutant.tests],
+            cwd=tree,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    finally:
+        path.write_text(original)
+    return result.returncode != 0, time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", default="", help="run the mutants whose name contains this")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    arguments = parser.parse_args()
+    selected = [mutant for mutant in mutants() if arguments.only in mutant.name]
+    for mutant in selected:  # every mutant applies to today's files, or the sweep is stale
+        mutant.apply((REPO / mutant.path).read_text())
+    if arguments.list:
+        for mutant in selected:
+            print(f"{mutant.name}  ({mutant.path}; {' '.join(mutant.tests)})")
+        return
+    with tempfile.TemporaryDirectory(prefix="ptm-mutants-") as scratch:
+        trees = [Path(scratch) / f"tree-{index}" for index in range(max(1, arguments.workers))]
+        for tree in trees:
+            _copy_tree(tree)
+        free = list(trees)
+
+        def run(mutant: Mutant) -> tuple[Mutant, bool, float]:
+            tree = free.pop()
+            try:
+                killed, seconds = _run(mutant, tree)
+            finally:
+                free.append(tree)
+            print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}  ({seconds:.0f} s)", flush=True)
+            return mutant, killed, seconds
+
+        with ThreadPoolExecutor(max_workers=len(trees)) as pool:
+            results = list(pool.map(run, selected))
+    survivors = [mutant.name for mutant, killed, _ in results if not killed]
+    print(f"{len(results) - len(survivors)} killed, {len(survivors)} survived of {len(results)} mutants")
+    if survivors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
