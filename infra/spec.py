@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from functions.api.settings import ApiSettings
-from functions.common.config import Env, SdkBudget, Settings
+from functions.common.config import RESPONSE_RESERVE_SECONDS, Env, SdkBudget, Settings
 from functions.common.workflow import EXPRESS_MAX_DURATION
 from functions.dispatch.settings import DispatchSettings
 from functions.monitor.settings import MonitorSettings
@@ -400,8 +400,8 @@ WEBHOOK_MARGIN_SECONDS = 5
 API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30
 """An HTTP API answers 503 itself when its integration takes longer (docs.aws.amazon.com/apigateway/
 latest/developerguide/http-api-quotas.html)."""
-API_MARGIN_SECONDS = 1
-"""Kept in an api invocation after its AWS calls' worst case: parsing, validation, the response."""
+API_MARGIN_SECONDS = RESPONSE_RESERVE_SECONDS
+"""Kept in an api invocation after its AWS calls' worst case (the api handler's own reserve)."""
 
 
 def check_invariants(timings: Timings = TIMINGS) -> None:

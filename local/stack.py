@@ -137,6 +137,11 @@ class _Poller:
                     f"{self.source.function_name} failed its whole batch of {result.received} "
                     f"({result.function_error}); the messages will be redelivered"
                 )
+            elif result.failed:
+                self.on_error(
+                    f"{self.source.function_name} reported {result.failed} of {result.received} "
+                    "message(s) failed; they will be redelivered"
+                )
 
 
 class TaskChangeLog:

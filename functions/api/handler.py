@@ -18,9 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, TYPES, errors
 from functions.api.settings import ApiSettings
-from functions.common.aws import dynamodb_client, sqs_client
+from functions.common.aws import answer_by, dynamodb_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
+from functions.common.config import RESPONSE_RESERVE_SECONDS
 from functions.common.errors import (
     ApiError,
     DependencyMisconfiguredError,
@@ -250,7 +251,10 @@ def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path p
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # No AWS call attempt may carry the request past the function's timeout: a busy dependency
+    # is the documented 503 + Retry-After, never Lambda's timeout and API Gateway's own 5xx.
+    with answer_by(context.get_remaining_time_in_millis() / 1000 - RESPONSE_RESERVE_SECONDS):
+        return app.resolve(event, context)
 
 
 build_during_init(dependencies)

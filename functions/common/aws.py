@@ -9,13 +9,21 @@ Every module that calls AWS maps a failure through ``aws_errors``:
   is a mistake no retry fixes: ``DependencyMisconfiguredError``, which every handler reports
   loudly (a 500 or a failed invocation, an error log and the ``DependencyMisconfigured`` metric,
   which alarms).
+
+Inside ``answer_by(seconds)`` no request attempt starts that its connect and read timeouts could
+carry past the deadline: the call fails at once as ``CallDeadlineError``, which is transient. The
+API wraps each request in it, so a route that makes many calls (a listing under a crowd) still
+answers, 503 at worst, before the function's timeout.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -44,8 +52,17 @@ SERVER_ERROR_CODES = frozenset(
     {"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable", "ServiceException"}
 )
 """5xx codes; any response with an HTTP status of 500 or more counts too."""
-CONNECTION_ERRORS: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError)
-"""Could not connect, or the connection broke or timed out (ReadTimeoutError included)."""
+
+
+class CallDeadlineError(BotoCoreError):
+    """An attempt that could not finish before the caller's deadline was not started."""
+
+    fmt = "no time left for an attempt of {seconds:.1f}s before the deadline"
+
+
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError, CallDeadlineError)
+"""Could not connect, the connection broke or timed out (ReadTimeoutError included), or no time
+was left to try."""
 
 
 def error_code(exc: ClientError) -> str:
@@ -77,6 +94,27 @@ def aws_errors(what: str) -> Iterator[None]:
         raise translate(exc, what) from exc
 
 
+_deadline: ContextVar[float | None] = ContextVar("aws_call_deadline", default=None)
+
+
+@contextmanager
+def answer_by(seconds: float) -> Iterator[None]:
+    """Within the block, AWS calls start no attempt that could end more than ``seconds`` from now."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _refuse_late_attempt(attempt_seconds: float, **_: Any) -> None:
+    """botocore's ``before-send``: runs before every attempt, retries included (an exception
+    here that is no connection error is not retried)."""
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() + attempt_seconds > deadline:
+        raise CallDeadlineError(seconds=attempt_seconds)
+
+
 _sessions = threading.local()
 
 
@@ -86,7 +124,10 @@ def _client(service: str, budget: SdkBudget) -> Any:
     session = getattr(_sessions, "session", None)
     if session is None:
         session = _sessions.session = boto3.session.Session()
-    return session.client(service, config=budget.config)  # type: ignore[call-overload]
+    client = session.client(service, config=budget.config)  # type: ignore[call-overload]
+    attempt = budget.connect_timeout + budget.read_timeout
+    client.meta.events.register("before-send", partial(_refuse_late_attempt, attempt))
+    return client
 
 
 def dynamodb_client(budget: SdkBudget) -> DynamoDBClient:

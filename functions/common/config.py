@@ -101,6 +101,10 @@ SdkBudget.BACKGROUND = SdkBudget("background", connect_timeout=2.0, read_timeout
 retried by the event source or the state machine."""
 
 
+RESPONSE_RESERVE_SECONDS = 1.0
+"""Kept in an api invocation after its last AWS call: parsing, validation, the response."""
+
+
 class ConfigurationError(RuntimeError):
     """A function started with missing or invalid environment variables."""
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.common.aws import dynamodb_client, sqs_client
+from functions.common.aws import answer_by, dynamodb_client, sqs_client
 from functions.common.clock import utc_now
-from functions.common.config import MAX_PAYLOAD_BYTES
+from functions.common.config import MAX_PAYLOAD_BYTES, SdkBudget
+from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus
 from functions.common.reconciliation import reenqueue_stale
 from functions.common.tasks_queue import TasksQueue
@@ -378,3 +379,31 @@ def test_a_dependency_that_never_answers_gets_its_documented_answer_within_the_t
     if status == 503:
         assert outcome["headers"]["Retry-After"] == "1"
         assert json.loads(outcome["body"])["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_no_aws_call_attempt_starts_that_could_end_past_the_deadline(stack: Stack) -> None:
+    """Inside answer_by, an attempt whose connect and read timeouts could carry it past the
+    deadline is not started: the call fails at once as a busy dependency (whatever the number of
+    calls a route makes: a listing under a crowd makes many)."""
+    table = stack.dependencies(Function.API).table
+    attempt = SdkBudget.INTERACTIVE.connect_timeout + SdkBudget.INTERACTIVE.read_timeout
+    started = time.monotonic()
+
+    with answer_by(attempt - 0.3), pytest.raises(DependencyUnavailableError, match="deadline"):
+        table.get("any-task")
+
+    assert time.monotonic() - started < 0.3
+    with answer_by(attempt + 5):
+        assert table.get("any-task") is None
+
+
+def test_a_request_with_too_little_time_left_is_a_503_before_the_timeout(stack: Stack) -> None:
+    """The api handler keeps RESPONSE_RESERVE_SECONDS of its invocation for its own work: with
+    less than that plus one attempt left, it answers 503 + Retry-After without calling AWS."""
+    context = dataclasses.replace(stack.context(Function.API), timeout_seconds=2)
+
+    outcome, errored = stack.runtime.call(http_api_event("POST", "/tasks", body=b'{"a": 1}'), context)
+
+    assert not errored, outcome
+    assert (outcome["statusCode"], outcome["headers"]["Retry-After"]) == (503, "1")
+    assert stack.clients.dynamodb.scan(TableName=stack.resources.table, Select="COUNT")["Count"] == 0
