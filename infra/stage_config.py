@@ -167,9 +167,6 @@ class StageConfig:
     """``on``: webhooks reach the ``webhookAllowedHosts`` and nowhere else
     (WEBHOOK_ALLOWED_HOSTS_ONLY)."""
     reconcile_every_minutes: int = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes
-    legacy_status_index: Toggle = Toggle.OFF
-    """``on`` keeps the ``byStatus`` index of stacks deployed before ``byPhase``, for the first of
-    the two deployments that move such a stack over (docs/DATA_MODEL.md)."""
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
 

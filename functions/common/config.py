@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 METRICS_NAMESPACE = "ProcessTaskManager"
 STATUS_INDEX = "byPhase"
 """GSI on (phaseShard, createdAt), keys only: finds tasks by phase, newest or oldest first
-(status_shards.py). It replaced ``byStatus`` (keyed on statusShard, with a projection):
-docs/DATA_MODEL.md says how a stack deployed before moves over."""
-LEGACY_STATUS_INDEX = "byStatus"
+(status_shards.py)."""
 
 MAX_PAYLOAD_BYTES = 200 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH = 128

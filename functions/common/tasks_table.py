@@ -99,7 +99,6 @@ def payload_of(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def task_from_item(item: Mapping[str, Any], payload: dict[str, Any]) -> Task:
     plain = _plain(item)
-    plain.pop(PAYLOAD_ATTRIBUTE, None)
     if "result" in plain:
         plain["result"] = json.loads(plain["result"])
     plain["attempts"] = int(plain.get("attempts", 0))
@@ -339,8 +338,6 @@ class TasksTable:
         """The record as a Task, with its payload read from the payload item. An eventually
         consistent read that misses (the payload was written just before the record) is read
         again strongly."""
-        if PAYLOAD_ATTRIBUTE in item:  # a record written before the payload moved out
-            return task_from_item(item, payload_of(item))
         task_id, request_hash = str(item["taskId"]["S"]), str(item["requestHash"]["S"])
         key = {"taskId": _attr(payload_key(task_id, request_hash))}
         for strongly in (consistent, True):

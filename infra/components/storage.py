@@ -6,21 +6,9 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from functions.common.config import LEGACY_STATUS_INDEX, STATUS_INDEX
+from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
-from infra.stage_config import StageConfig, Toggle
-
-LEGACY_STATUS_INDEX_PROJECTION = (
-    "status",
-    "attempts",
-    "runs",
-    "updatedAt",
-    "error",
-    "executionArn",
-    "deadLetteredAt",
-    "idempotencyKey",
-)
-"""What ``byStatus`` carried; kept only while a stack deployed before moves over."""
+from infra.stage_config import StageConfig
 
 
 class Storage(Construct):
@@ -45,13 +33,3 @@ class Storage(Construct):
             sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
-        if config.legacy_status_index is Toggle.ON:
-            # Step 1 of moving a stack deployed before byPhase (docs/DATA_MODEL.md): CloudFormation
-            # adds or removes one index per update, so the old one goes in a later deployment.
-            self.table.add_global_secondary_index(
-                index_name=LEGACY_STATUS_INDEX,
-                partition_key=dynamodb.Attribute(name="statusShard", type=dynamodb.AttributeType.STRING),
-                sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.STRING),
-                projection_type=dynamodb.ProjectionType.INCLUDE,
-                non_key_attributes=list(LEGACY_STATUS_INDEX_PROJECTION),
-            )

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from aws_cdk.assertions import Match
 
-from functions.common.config import LEGACY_STATUS_INDEX, STATUS_INDEX
+from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
 from infra.workflow_definition import ASL_PATH, SUBSTITUTION_KEYS, read_definition, render
@@ -211,17 +211,6 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
         },
     )
     dev.template.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Delete"})
-
-
-def test_the_legacy_status_index_stays_only_while_a_stack_moves_over(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """Step 1 of docs/DATA_MODEL.md's move: byPhase added beside byStatus (CloudFormation adds or
-    removes one index per update); without the setting only byPhase is there."""
-    moving = synthesize(tmp_path_factory.mktemp("cdk-legacy"), legacyStatusIndex="on")
-    [table] = moving.resources("AWS::DynamoDB::Table").values()
-    names = [index["IndexName"] for index in table["Properties"]["GlobalSecondaryIndexes"]]
-    assert names == [STATUS_INDEX, LEGACY_STATUS_INDEX]
 
 
 def test_production_retains_the_table_and_dlq_and_protects_the_table(prod: Synthesized) -> None:

@@ -166,23 +166,6 @@ def test_an_orphan_payload_is_invisible_and_harmless(stack: Stack) -> None:
     )
 
 
-def test_a_record_from_before_the_split_is_read_with_its_own_payload(stack: Stack) -> None:
-    stack.clients.dynamodb.put_item(
-        TableName=stack.resources.table,
-        Item={
-            "taskId": {"S": "legacy-1"},
-            "status": {"S": "QUEUED"},
-            "payload": {"S": json.dumps({"old": True})},
-            "attempts": {"N": "0"},
-            "runs": {"N": "1"},
-            "createdAt": {"S": "2026-01-01T00:00:00.000Z"},
-            "updatedAt": {"S": "2026-01-01T00:00:00.000Z"},
-            "requestHash": {"S": request_hash({"old": True})},
-        },
-    )
-    assert stack.api("GET", "/tasks/legacy-1").body["payload"] == {"old": True}
-
-
 def _claim(table: TasksTable, task_id: str) -> None:
     now = datetime.now(UTC)
     table.claim_for_processing(task_id, f"arn:execution:{task_id}", now, now + timedelta(seconds=600))
