@@ -29,9 +29,9 @@ from bench.tasks import api as tasks_api
 from bench.tasks import submit
 from infra.spec import LOCAL_CREDENTIALS, StageNames
 from local.emulator import Clients
+from local.process import start_local_stack, stop, wait_until_serving
 from local.stack import LocalOptions
 from ptm.client import TasksApi
-from tests.e2e.conftest import start_local_stack, stop, wait_until_serving
 
 NAMES = StageNames("local")
 CLIENT_THREADS = 8
@@ -59,7 +59,8 @@ class Figures:
 
 
 def _figures(items: list[dict[str, Any]], submit_latencies: list[float], submit_seconds: float) -> Figures:
-    terminal = [item for item in items if item["status"]["S"] in TERMINAL]
+    # Task records only: each task's payload is an item of its own, without a status.
+    terminal = [item for item in items if "status" in item and item["status"]["S"] in TERMINAL]
     created = [_moment(item["createdAt"]["S"]) for item in terminal]
     updated = [_moment(item["updatedAt"]["S"]) for item in terminal]
     latencies = sorted(

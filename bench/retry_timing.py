@@ -28,8 +28,8 @@ from bench.tasks import get, submit
 from infra.spec import LOCAL_CREDENTIALS
 from infra.workflow_definition import retry_policy
 from local.emulator import Clients
+from local.process import start_local_stack, stop, wait_until_serving
 from ptm.client import TasksApi
-from tests.e2e.conftest import start_local_stack, stop, wait_until_serving
 
 POLICY = retry_policy()
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}

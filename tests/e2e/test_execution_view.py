@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from infra.workflow_definition import retry_policy
-from tests.e2e.conftest import REPO, RunningStack
+from local.process import REPO
+from tests.e2e.conftest import RunningStack
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "build" / "screenshots"

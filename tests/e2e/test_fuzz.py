@@ -18,7 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import REPO, RunningStack, user_environment
+from local.process import REPO, user_environment
+from tests.e2e.conftest import RunningStack
 
 MIN_REQUESTS = 1000
 UNFUZZED_BODIES = {"#/components/schemas/WebhookPayload"}

@@ -13,8 +13,9 @@ import pytest
 
 from functions.common.tasks_table import summary_from_item
 from infra.workflow_definition import retry_policy
+from local.process import REPO, start_local_stack, stop, wait_until_serving
 from local.stack import ensure_port_free
-from tests.e2e.conftest import NAMES, REPO, RunningStack, start_local_stack, stop, wait_until_serving
+from tests.e2e.conftest import NAMES, RunningStack
 
 POLICY = retry_policy()
 

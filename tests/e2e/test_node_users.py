@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from local.process import REPO, user_environment
 from ptm.main import app
-from tests.e2e.conftest import NAMES, REPO, RunningStack, user_environment
+from tests.e2e.conftest import NAMES, RunningStack
 
 runner = CliRunner()
 

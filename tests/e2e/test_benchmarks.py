@@ -1,0 +1,37 @@
+"""Every benchmark runs once at a small size, so one that breaks turns the suite red (the full
+runs are `make bench`, `make bench-local`, `make bench-retry`, `make bench-init`, `make cost`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from local.process import REPO, user_environment
+
+
+@pytest.mark.parametrize(
+    ("module", "arguments", "printed"),
+    [
+        ("bench.local_throughput", ["--tasks", "10", "--time-scale", "0.01"], "throughput vs the floor"),
+        ("bench.retry_timing", ["--tasks", "3", "--time-scale", "0.01"], "waits"),
+        ("bench.init_time", ["--runs", "1"], "own code"),
+        ("bench.cost", ["--measure-tasks", "10"], "prod defaults: $"),
+    ],
+)
+def test_each_benchmark_runs_at_a_small_size_and_prints_its_figures(
+    module: str, arguments: list[str], printed: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=REPO,
+        env=user_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert printed in result.stdout, result.stdout[-4000:]
