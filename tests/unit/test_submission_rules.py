@@ -92,3 +92,9 @@ def test_parse_payload_accepts_objects_with_a_valid_simulation() -> None:
 def test_parse_payload_keeps_what_json_can_hold_at_its_edges(body: bytes, kept: dict[str, object]) -> None:
     """The largest double, a surrogate pair (one character), a long integer: kept exactly."""
     assert parse_payload(body) == kept
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n\t "])
+def test_an_empty_body_is_told_so(body: bytes) -> None:
+    with pytest.raises(InvalidJsonError, match="the body is empty; send a JSON object"):
+        parse_payload(body)

@@ -139,6 +139,28 @@ def test_every_dynamodb_write_of_the_workflow_retries_throttling_and_server_erro
         assert "States.ALL" in retried or transient <= retried, name
 
 
+@pytest.mark.parametrize(
+    ("state", "transient"),
+    [
+        ("MarkFailed", {"States.Timeout"}),
+        ("SendToDlq", {"SQS.SdkClientException", "SQS.AmazonSQSException", "States.Timeout"}),
+        ("ReopenForDeadLetter", {"States.Timeout"}),
+    ],
+)
+def test_the_catch_paths_service_calls_retry_their_transient_failures_and_their_own_timeout(
+    state: str, transient: set[str]
+) -> None:
+    """A service call of the Catch path that times out (its 3 s TimeoutSeconds) or fails in the
+    SDK or the service is tried again before the task is left to reconcile; moto's SQS and
+    DynamoDB never fail so, so the definition is the pin."""
+    retried = {
+        error
+        for retrier in json.loads(read_definition())["States"][state].get("Retry", [])
+        for error in retrier["ErrorEquals"]
+    }
+    assert "States.ALL" in retried or transient <= retried
+
+
 def test_every_task_state_but_the_work_is_bounded_and_catches_everything() -> None:
     """A Task state without a bound or a catch-all could end an execution with its task RUNNING
     and no one to tell; the work itself is caught by ProcessTask's own States.ALL."""
