@@ -51,11 +51,12 @@ $(CHROMIUM):
 
 dev: $(PY_STAMP) $(NODE_STAMP) ## Install Python (.venv) and Node (node_modules) tooling
 
-lint: $(PY_STAMP) ## ruff (lint + format check), mypy (strict) and the secret scan
+lint: $(PY_STAMP) ## ruff (lint + format check), mypy (strict), the secret scan and the import layers (lint-imports)
 	git ls-files -z | xargs -0 $(BIN)/detect-secrets-hook --
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions infra local tests bench smoke ptm
+	$(BIN)/lint-imports
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -21,8 +21,8 @@ from pydantic.json_schema import models_json_schema
 
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
-from functions.common.operations import DEFAULT_LIMIT, MAX_LIMIT
 from functions.task_types import TASK_TYPES
+from functions.usecases.operations import DEFAULT_LIMIT, MAX_LIMIT
 from infra.spec import Function
 from infra.workflow_definition import REPO_ROOT
 

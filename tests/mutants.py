@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TABLE = "functions/common/tasks_table.py"
 ASL = "statemachine/process_task.asl.json"
-SUBMISSION = "functions/common/submission.py"
+SUBMISSION = "functions/usecases/submission.py"
 
 GUARDS = (
     "tests/integration/test_transition_guards.py",

@@ -31,13 +31,13 @@ from functions.common.errors import (
     TaskNotFoundError,
 )
 from functions.common.observability import logger, metrics, report_misconfiguration
-from functions.common.operations import cancel_task, list_tasks, redrive_task, summaries_to_api
-from functions.common.submission import submit_task
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import console_start_ms
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment
+from functions.usecases.operations import cancel_task, list_tasks, redrive_task, summaries_to_api
+from functions.usecases.submission import submit_task
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

@@ -30,11 +30,30 @@ class InvalidRequestError(ApiError):
 
 
 class UnknownTaskTypeError(InvalidRequestError):
+    """The body's ``type`` names no task type (details: ``knownTypes``)."""
+
     code = "UNKNOWN_TASK_TYPE"
+
+    def __init__(self, name: object, known: list[str]) -> None:
+        super().__init__(f"unknown task type {name!r}; known types: {', '.join(known)}", knownTypes=known)
 
 
 class TaskTypeDisabledError(InvalidRequestError):
+    """The type exists but this deployment does not run it (details: ``taskType``)."""
+
     code = "TASK_TYPE_DISABLED"
+
+    def __init__(self, name: str, how: str) -> None:
+        super().__init__(f"the {name} task type is not enabled on this deployment ({how})", taskType=name)
+
+
+def invalid_task_payload(type_name: str, problems: Mapping[str, str]) -> InvalidRequestError:
+    """The body is not valid for its task type (details: ``taskType``, ``fields``: field path,
+    ``""`` for the body, → what is wrong with it)."""
+    listed = "; ".join(f"{path or 'body'}: {problem}" for path, problem in problems.items())
+    return InvalidRequestError(
+        f"invalid {type_name} task: {listed}", taskType=type_name, fields=dict(problems)
+    )
 
 
 class InvalidJsonError(InvalidRequestError):

@@ -20,13 +20,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.aws import dynamodb_client, sfn_client
 from functions.common.cold_start import build_during_init, dependencies_factory
-from functions.common.dispatching import dispatch_message, parse_message
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.models import TaskStatus
 from functions.common.observability import START_THROTTLED_METRIC, logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
+from functions.usecases.dispatching import dispatch_message, parse_message
 
 # A batch whose every record failed is answered with every record in batchItemFailures (the same
 # redelivery), not an exception: one poison message is not a function error, so the function's

@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
-from functions.common.dead_letters import record_dead_letter
 from functions.common.observability import logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.monitor.settings import MonitorSettings
+from functions.usecases.dead_letters import record_dead_letter
 
 # A batch whose every record failed is answered with every record in batchItemFailures (the same
 # redelivery), not an exception: one poison message is not a function error, so the function's

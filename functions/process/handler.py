@@ -15,11 +15,11 @@ from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
 from functions.common.observability import logger, metrics, misconfiguration_reported
-from functions.common.processing import Work, process_task
 from functions.common.tasks_table import TasksTable
 from functions.process.settings import ProcessSettings
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment, TaskWork
+from functions.usecases.processing import Work, process_task
 
 
 @dataclass

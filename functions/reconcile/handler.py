@@ -14,10 +14,10 @@ from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.dead_letter_queue import DeadLetterQueue
 from functions.common.observability import logger, metrics, misconfiguration_reported
-from functions.common.reconciliation import sweep
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.reconcile.settings import ReconcileSettings
+from functions.usecases.reconciliation import sweep
 
 
 @dataclass

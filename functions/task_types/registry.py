@@ -18,14 +18,20 @@ A type is one module defining a ``TaskType`` subclass, and one line in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from functions.common.errors import PermanentTaskError
+from functions.common.errors import (
+    InvalidRequestError,
+    PermanentTaskError,
+    TaskTypeDisabledError,
+    UnknownTaskTypeError,
+    invalid_task_payload,
+)
 from functions.common.models import Task
 from functions.task_types.destinations import DestinationPolicy
 
@@ -60,27 +66,6 @@ TaskWork = Callable[["Task", TaskEnvironment, Callable[[], float]], dict[str, An
 """(task, environment, remaining seconds) → result: ``TaskTypes.run``."""
 
 
-class InvalidTaskPayloadError(ValueError):
-    def __init__(self, type_name: str, problems: Mapping[str, str]) -> None:
-        self.type_name = type_name
-        self.problems = dict(problems)
-        """Field path (``headers.Host``; ``""`` for the body) → what is wrong with it."""
-        listed = "; ".join(f"{path or 'body'}: {problem}" for path, problem in self.problems.items())
-        super().__init__(f"invalid {type_name} task: {listed}")
-
-
-class TaskTypeDisabledError(ValueError):
-    def __init__(self, name: str, how: str) -> None:
-        self.name = name
-        super().__init__(f"the {name} task type is not enabled on this deployment ({how})")
-
-
-class UnknownTaskTypeError(ValueError):
-    def __init__(self, name: object, known: Iterable[str]) -> None:
-        self.known = sorted(known)
-        super().__init__(f"unknown task type {name!r}; known types: {', '.join(self.known)}")
-
-
 class TaskType(ABC, Generic[P]):
     name: ClassVar[str]
     description: ClassVar[str]
@@ -92,7 +77,7 @@ class TaskType(ABC, Generic[P]):
         return None
 
     def admit(self, payload: P, environment: TaskEnvironment) -> None:
-        """Refuse what the model cannot see (raise ``InvalidTaskPayloadError``)."""
+        """Refuse what the model cannot see (raise ``invalid_task_payload(...)``)."""
 
     @abstractmethod
     def run(self, payload: P, attempt: Attempt) -> dict[str, Any]:
@@ -102,7 +87,7 @@ class TaskType(ABC, Generic[P]):
         try:
             return self.payload.model_validate(body)
         except ValidationError as exc:
-            raise InvalidTaskPayloadError(self.name, _problems(exc)) from exc
+            raise invalid_task_payload(self.name, _problems(exc)) from exc
 
     def validate(self, body: Mapping[str, Any], environment: TaskEnvironment) -> P:
         """At submit: the model, then ``admit``."""
@@ -146,7 +131,7 @@ class TaskTypes:
         if name is None:
             return self.default
         if not isinstance(name, str) or name not in self._types:
-            raise UnknownTaskTypeError(name, self._types)
+            raise UnknownTaskTypeError(name, sorted(self._types))
         return self._types[name]
 
     def validate(self, body: Mapping[str, Any], environment: TaskEnvironment) -> TaskType[Any]:
@@ -171,7 +156,7 @@ class TaskTypes:
             if how is not None:
                 raise TaskTypeDisabledError(task_type.name, how)
             payload = task_type.parse(task.payload)
-        except (UnknownTaskTypeError, InvalidTaskPayloadError, TaskTypeDisabledError) as exc:
+        except InvalidRequestError as exc:  # unknown, disabled or invalid: no retry will change it
             raise PermanentTaskError(str(exc)) from exc
         return task_type.run(payload, Attempt(task.task_id, task.attempts, environment, remaining_seconds))
 

@@ -26,14 +26,14 @@ from typing import Any, Literal
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.common.errors import PermanentTaskError, TaskFailedError, invalid_task_payload
 from functions.task_types.destinations import (
     MAX_URL_LENGTH,
     Destination,
     DestinationRefusedError,
     DestinationUnresolvedError,
 )
-from functions.task_types.registry import Attempt, InvalidTaskPayloadError, TaskEnvironment, TaskType
+from functions.task_types.registry import Attempt, TaskEnvironment, TaskType
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_TIMEOUT_SECONDS = 20.0
@@ -123,7 +123,7 @@ class Webhook(TaskType[WebhookPayload]):
         try:
             environment.destinations.check(payload.url)
         except (DestinationRefusedError, DestinationUnresolvedError) as exc:
-            raise InvalidTaskPayloadError(self.name, {"url": str(exc)}) from exc
+            raise invalid_task_payload(self.name, {"url": str(exc)}) from exc
 
     def run(self, payload: WebhookPayload, attempt: Attempt) -> dict[str, Any]:
         try:

@@ -29,8 +29,6 @@ from functions.common.errors import (
     PayloadTooLargeError,
     ServiceUnavailableError,
     TaskAlreadyExistsError,
-    TaskTypeDisabledError,
-    UnknownTaskTypeError,
 )
 from functions.common.models import Task, TaskStatus
 from functions.common.tasks_queue import TasksQueue
@@ -111,14 +109,7 @@ def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = 
         canonical_json(payload)
     except ValueError as exc:
         raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
-    try:
-        TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
-    except task_types.UnknownTaskTypeError as exc:
-        raise UnknownTaskTypeError(str(exc), knownTypes=exc.known) from exc
-    except task_types.TaskTypeDisabledError as exc:
-        raise TaskTypeDisabledError(str(exc), taskType=exc.name) from exc
-    except task_types.InvalidTaskPayloadError as exc:
-        raise InvalidRequestError(str(exc), taskType=exc.type_name, fields=exc.problems) from exc
+    TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
     return payload
 
 
@@ -160,8 +151,6 @@ def submit_task(
         table.create(task)
     except TaskAlreadyExistsError as exc:
         return _replay(task, exc.existing, queue)
-    except DependencyUnavailableError as exc:
-        raise ServiceUnavailableError("the task store is busy; retry the same request") from exc
     return Submission(task=task, created=True, enqueued=_enqueue(queue, task.task_id, run=1))
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from functions.common.submission import task_id_for
+from functions.usecases.submission import task_id_for
 from tests.e2e.conftest import NAMES, RunningStack
 from tests.fixtures.strict_json import strict_json
 

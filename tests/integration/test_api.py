@@ -20,9 +20,9 @@ from functions.common.clock import utc_now
 from functions.common.config import MAX_PAYLOAD_BYTES, SdkBudget
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus
-from functions.common.reconciliation import reenqueue_stale
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
+from functions.usecases.reconciliation import reenqueue_stale
 from infra.spec import API_MARGIN_SECONDS, FUNCTIONS, Function
 from local.api_events import http_api_event
 from tests.fixtures.stack import Stack

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.common.submission import task_id_for
+from functions.usecases.submission import task_id_for
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,6 @@ from bench.tasks import sample_payload
 from functions.common import tasks_table
 from functions.common.models import Task, TaskStatus
 from functions.common.status_shards import SHARD_ATTRIBUTE
-from functions.common.submission import request_hash, task_id_for
 from functions.common.tasks_table import (
     COMPRESS_FROM_BYTES,
     COMPRESSED_PAYLOAD_ATTRIBUTE,
@@ -26,6 +25,7 @@ from functions.common.tasks_table import (
     payload_key,
     payload_of,
 )
+from functions.usecases.submission import request_hash, task_id_for
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.integration

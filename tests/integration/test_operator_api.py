@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from functions.common.models import TaskStatus
-from functions.common.operations import encode_token
 from functions.common.status_shards import shard_of
+from functions.usecases.operations import encode_token
 from infra.spec import Function
 from tests.fixtures.stack import ApiResponse, Stack
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from functions.common.dead_letters import UNDELIVERABLE_ERROR
 from functions.common.models import TaskStatus
+from functions.usecases.dead_letters import UNDELIVERABLE_ERROR
 from infra.spec import TIMINGS, Function
 from local.event_source import sqs_event
 from tests.fixtures.stack import Stack

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.common.errors import InvalidRequestError, PermanentTaskError, TaskFailedError
 from functions.task_types.destinations import (
     DestinationPolicy,
     DestinationRefusedError,
     DestinationUnresolvedError,
     parse_allowed_hosts,
 )
-from functions.task_types.registry import Attempt, InvalidTaskPayloadError, TaskEnvironment
+from functions.task_types.registry import Attempt, TaskEnvironment
 from functions.task_types.webhook import Webhook, WebhookPayload
 
 pytestmark = pytest.mark.unit
@@ -151,12 +151,14 @@ def _payload(url: str) -> WebhookPayload:
 
 def test_submit_refuses_a_refused_destination_naming_the_url_field() -> None:
     environment = TaskEnvironment(destinations=DestinationPolicy(resolve=FakeDns({})))
-    with pytest.raises(InvalidTaskPayloadError) as refused:
+    with pytest.raises(InvalidRequestError) as refused:
         Webhook().validate(
             {"type": "webhook", "url": "https://169.254.169.254/latest/meta-data/"}, environment
         )
-    assert set(refused.value.problems) == {"url"}
-    assert "link-local" in refused.value.problems["url"]
+    fields = refused.value.details["fields"]
+    assert isinstance(fields, dict)
+    assert set(fields) == {"url"}
+    assert "link-local" in fields["url"]
 
 
 def test_delivery_checks_again_and_refuses_a_name_rebound_to_the_metadata_service() -> None:

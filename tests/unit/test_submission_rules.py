@@ -12,7 +12,7 @@ from functions.common.errors import (
     PayloadNotObjectError,
     PayloadTooLargeError,
 )
-from functions.common.submission import parse_payload, request_hash, task_id_for, validate_idempotency_key
+from functions.usecases.submission import parse_payload, request_hash, task_id_for, validate_idempotency_key
 
 pytestmark = pytest.mark.unit
 

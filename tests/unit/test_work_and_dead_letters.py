@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from functions.common.dead_letters import DeadLetterKind, classify
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import Task, TaskStatus
 from functions.task_types import runner
 from functions.task_types.registry import TaskEnvironment
+from functions.usecases.dead_letters import DeadLetterKind, classify
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ from moto.sqs.models import SQSBackend
 
 from functions.common.clock import utc_now
 from functions.common.models import TaskStatus
-from functions.common.reconciliation import STRANDED_ERROR, Sweep
+from functions.usecases.reconciliation import STRANDED_ERROR, Sweep
 from infra.spec import TIMINGS, Function
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, run_task, states_entered
@@ -25,7 +25,7 @@ LEASE = timedelta(seconds=TIMINGS.lease_seconds)
 
 def _sweep_at(stack: Stack, moment: datetime) -> Sweep:
     """Reconcile's sweep, run by the real handler's dependencies at a given moment."""
-    from functions.common.reconciliation import sweep
+    from functions.usecases.reconciliation import sweep
 
     deps = stack.dependencies(Function.RECONCILE)
     return sweep(
