@@ -1,7 +1,7 @@
 """The mutation sweep (``make mutants``): weaken one rule at a time and watch a test go red.
 
 Each mutant below changes one rule the system's correctness rests on: one conjunct or disjunct of
-a transition's condition (``functions/common/tasks_table.py`` and the ASL's own conditional
+a transition's condition (``functions/common/tasks_table/__init__.py`` and the ASL's own conditional
 writes), one error name or the attempt count of an ASL retrier, one submission rule. For each,
 the sweep copies the tree, applies the change to the copy, and runs the tests listed with it;
 the mutant is *killed* when they fail. Every mutant must be killed: a survivor is a rule no test
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TABLE = "functions/common/tasks_table.py"
+TABLE = "functions/common/tasks_table/__init__.py"
 ASL = "statemachine/process_task.asl.json"
 SUBMISSION = "functions/usecases/submission.py"
 

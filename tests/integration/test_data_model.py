@@ -188,14 +188,14 @@ def _listed(stack: Stack, status: str, limit: int) -> tuple[list[str], int]:
     raise AssertionError("the listing never ended")
 
 
-@pytest.mark.parametrize("read_budget", [tasks_table.READ_BUDGET, 3])
+@pytest.mark.parametrize("read_budget", [tasks_table.index.READ_BUDGET, 3])
 def test_queued_and_running_list_apart_from_one_phase_without_gaps_or_repeats(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, read_budget: int
 ) -> None:
     """QUEUED and RUNNING share the ACTIVE index entries; each listing reads through the
     other's and still pages newest first with nothing missed or repeated, also when a page
     ends at the read budget (short, with a token)."""
-    monkeypatch.setattr(tasks_table, "READ_BUDGET", read_budget)
+    monkeypatch.setattr(tasks_table.index, "READ_BUDGET", read_budget)
     ids = [stack.submit({"n": index}) for index in range(30)]
     running = set(ids[::3]) | set(ids[20:])
     for task_id in running:

@@ -2,7 +2,7 @@
 
 Each test is a race the system meets under at-least-once delivery: an execution that lost its
 claim, a dead letter delivered again after an operator's redrive, reconcile acting on what it
-listed a moment ago. Each was found by weakening one condition in ``tasks_table.py`` and
+listed a moment ago. Each was found by weakening one condition in ``functions/common/tasks_table`` and
 watching the suite stay green (docs/RELIABILITY.md lists the transitions).
 """
 

@@ -11,120 +11,64 @@ Two kinds of item share the table (docs/DATA_MODEL.md):
   the record and never changed. Its key names the body it holds, so two bodies can never share
   one; a submission that dies between the two puts leaves a payload no record points to, which
   nothing lists or reads. A body of ``COMPRESS_FROM_BYTES`` or more is stored zlib-compressed
-  (``payloadZ``) when that is smaller, so a 1 KiB JSON body fits one write unit too. Records
-  written before the split keep their ``payload`` attribute and are read as they are.
+  (``payloadZ``) when that is smaller, so a 1 KiB JSON body fits one write unit too.
+
+The package has three modules, one job each: ``codec`` (items to and from models, payload
+compression), ``index`` (the byPhase index's shards merged in order) and this one, the table:
+one method per transition, and the reads and listings over the other two.
 """
 
 from __future__ import annotations
 
 import json
-import zlib
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common.aws import aws_errors, error_code, translate
 from functions.common.clock import iso
-from functions.common.config import STATUS_INDEX
 from functions.common.errors import (
     DependencyUnavailableError,
     TaskAlreadyExistsError,
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
-from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, SHARDS, phase_of, phase_shard, shard_of
+from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, phase_of, phase_shard, shard_of
+from functions.common.tasks_table.codec import (
+    COMPRESS_FROM_BYTES,
+    COMPRESSED_PAYLOAD_ATTRIBUTE,
+    PAYLOAD_ATTRIBUTE,
+    _attr,
+    _deserializer,
+    _plain,
+    _values,
+    payload_attributes,
+    payload_key,
+    payload_of,
+    summary_from_item,
+    task_from_item,
+)
+from functions.common.tasks_table.index import IndexedReads, ShardCursors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _attr(value: Any) -> Any:
-    return _serializer.serialize(value)
-
-
-def _values(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _attr(value) for name, value in values.items()}
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def payload_key(task_id: str, request_hash: str) -> str:
-    """The payload item's key: the task and the body it holds (a '#' never occurs in a task id)."""
-    return f"{task_id}#payload#{request_hash[:32]}"
-
-
-PAYLOAD_ATTRIBUTE = "payload"
-COMPRESSED_PAYLOAD_ATTRIBUTE = "payloadZ"
-COMPRESS_FROM_BYTES = 900
-"""From this many bytes of JSON a payload item (its key and attribute names add ~80 bytes)
-would cross the first 1 KB write unit, so the body is compressed when that makes it smaller
-(DynamoDB's advice for large attribute values: docs/DATA_MODEL.md). Below it compression saves
-no write unit and the body stays readable in the console."""
-
-
-def payload_attributes(payload: Mapping[str, Any]) -> dict[str, str | bytes]:
-    """The payload item's body attribute: the JSON text, or its zlib compression when the text is
-    ``COMPRESS_FROM_BYTES`` or longer and compressing shrinks it."""
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    body = text.encode()
-    if len(body) >= COMPRESS_FROM_BYTES:
-        packed = zlib.compress(body)
-        if len(packed) < len(body):
-            return {COMPRESSED_PAYLOAD_ATTRIBUTE: packed}
-    return {PAYLOAD_ATTRIBUTE: text}
-
-
-def payload_of(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The body held by a payload item (or by a record written before the split), in DynamoDB's
-    typed form as the client returns it."""
-    if COMPRESSED_PAYLOAD_ATTRIBUTE in item:
-        body: dict[str, Any] = json.loads(zlib.decompress(item[COMPRESSED_PAYLOAD_ATTRIBUTE]["B"]))
-        return body
-    text: dict[str, Any] = json.loads(item[PAYLOAD_ATTRIBUTE]["S"])
-    return text
-
-
-def task_from_item(item: Mapping[str, Any], payload: dict[str, Any]) -> Task:
-    plain = _plain(item)
-    if "result" in plain:
-        plain["result"] = json.loads(plain["result"])
-    plain["attempts"] = int(plain.get("attempts", 0))
-    plain["runs"] = int(plain.get("runs", 1))
-    return Task.model_validate({**plain, "payload": payload})
-
-
-def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
-    plain = _plain(item)
-    plain["attempts"] = int(plain.get("attempts", 0))
-    return TaskSummary.model_validate(plain)
-
-
-SUMMARY_ATTRIBUTES = (
-    "taskId",
-    "status",
-    "createdAt",
-    "updatedAt",
-    "attempts",
-    "runs",
-    "error",
-    "executionArn",
-    "deadLetteredAt",
-    "idempotencyKey",
-)
-"""What a listing reads of each record (TaskSummary's fields, and ``runs`` for reconcile)."""
+__all__ = [
+    "COMPRESSED_PAYLOAD_ATTRIBUTE",
+    "COMPRESS_FROM_BYTES",
+    "PAYLOAD_ATTRIBUTE",
+    "Rescue",
+    "ShardCursors",
+    "TasksTable",
+    "payload_attributes",
+    "payload_key",
+    "payload_of",
+    "summary_from_item",
+]
 
 
 @dataclass(frozen=True)
@@ -140,123 +84,9 @@ class Rescue:
     cause: str
 
 
-ShardCursors = dict[int, tuple[str, str] | None]
-"""Where a listing stands in each index shard: after (createdAt, taskId), or None once the
-shard is exhausted; a shard without an entry starts from its newest item."""
-
-
-def _position(item: Mapping[str, Any]) -> tuple[str, str]:
-    return str(item["createdAt"]["S"]), str(item["taskId"]["S"])
-
-
-@cache
-def _shard_pool() -> ThreadPoolExecutor:
-    """Created on first use, so handlers that never list pay nothing at init."""
-    return ThreadPoolExecutor(max_workers=SHARDS, thread_name_prefix="index-shard")
-
-
-BATCH_GET_LIMIT = 100
-BATCH_GET_ROUNDS = 5
-_ONE: Any = {"N": "1"}
-READ_BUDGET = 2000
-"""Index entries one listing or sweep call reads at most: a page of QUEUED tasks under a large
-RUNNING crowd (they share the ACTIVE phase) comes back short, with a token to go on from."""
-
-
-class _ShardMerge:
-    """The index entries of one phase, every shard merged in ``createdAt`` order, read page by
-    page as they are consumed. ``cursors()`` says where each shard stands after what was taken,
-    so the next call (or the next page's token) goes on with no gap and no repeat."""
-
-    def __init__(
-        self,
-        table: TasksTable,
-        phase: str,
-        *,
-        newest_first: bool,
-        cursors: ShardCursors,
-        page: int,
-        created_before: str | None = None,
-    ) -> None:
-        self._table, self._phase, self._newest_first, self._page = table, phase, newest_first, page
-        self._created_before = created_before
-        self._start = dict(cursors)
-        self._open = [shard for shard in range(SHARDS) if not (shard in cursors and cursors[shard] is None)]
-        self._items: dict[int, deque[dict[str, Any]]] = {shard: deque() for shard in self._open}
-        self._next: dict[int, dict[str, Any] | None] = {}
-        self._taken: dict[int, tuple[str, str]] = {}
-        first_pages = _shard_pool().map(lambda shard: self._query(shard, self._first_key(shard)), self._open)
-        for shard, (items, next_key) in zip(self._open, first_pages, strict=True):
-            self._items[shard].extend(items)
-            self._next[shard] = next_key
-
-    def _first_key(self, shard: int) -> dict[str, Any] | None:
-        after = self._start.get(shard)
-        if after is None:
-            return None
-        return {
-            "taskId": _attr(after[1]),
-            "createdAt": _attr(after[0]),
-            SHARD_ATTRIBUTE: _attr(phase_shard(self._phase, shard)),
-        }
-
-    def _query(
-        self, shard: int, start: dict[str, Any] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        condition = "#shard = :shard"
-        values: dict[str, Any] = {":shard": _attr(phase_shard(self._phase, shard))}
-        if self._created_before is not None:
-            condition += " AND createdAt < :before"
-            values[":before"] = _attr(self._created_before)
-        arguments: dict[str, Any] = {
-            "TableName": self._table.table_name,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#shard": SHARD_ATTRIBUTE},
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": not self._newest_first,
-            "Limit": self._page,
-        }
-        if start is not None:
-            arguments["ExclusiveStartKey"] = start
-        with aws_errors(f"query the {self._phase} index entries"):
-            response = self._table._client.query(**arguments)
-        return list(response.get("Items", [])), response.get("LastEvaluatedKey")
-
-    def take(self, count: int) -> list[str]:
-        """The next ``count`` task ids in order (fewer once every shard is exhausted)."""
-        taken: list[str] = []
-        while len(taken) < count:
-            for shard in self._open:
-                if not self._items[shard] and (start := self._next.get(shard)) is not None:
-                    items, self._next[shard] = self._query(shard, start)
-                    self._items[shard].extend(items)
-            heads = [shard for shard in self._open if self._items[shard]]
-            if not heads:
-                break
-            pick = max if self._newest_first else min
-            shard = pick(heads, key=lambda head: _position(self._items[head][0]))
-            item = self._items[shard].popleft()
-            self._taken[shard] = _position(item)
-            taken.append(str(item["taskId"]["S"]))
-        return taken
-
-    def cursors(self) -> ShardCursors | None:
-        """Where each shard stands, or None when every shard is exhausted."""
-        cursors: ShardCursors = {}
-        for shard in range(SHARDS):
-            exhausted = shard not in self._items or (not self._items[shard] and self._next.get(shard) is None)
-            if exhausted:
-                cursors[shard] = None
-            elif shard in self._taken:
-                cursors[shard] = self._taken[shard]
-            elif shard in self._start:
-                cursors[shard] = self._start[shard]
-        return None if all(cursors.get(shard, ()) is None for shard in range(SHARDS)) else cursors
-
-
-class TasksTable:
-    """Data access for task records, one method per state transition."""
+class TasksTable(IndexedReads):
+    """Data access for task records, one method per state transition (the listings and batch
+    reads come from ``IndexedReads``)."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -588,116 +418,3 @@ class TasksTable:
             return_item=True,
         )
         return self._with_payload(response["Attributes"], consistent=True)
-
-    def _records(
-        self, task_ids: list[str], attributes: tuple[str, ...], *, consistent: bool, what: str
-    ) -> dict[str, dict[str, Any]]:
-        """The named attributes of each existing record, by id (one BatchGetItem per 100 ids)."""
-        found: dict[str, dict[str, Any]] = {}
-        names = {f"#a{index}": name for index, name in enumerate(attributes)}
-        unique = list(dict.fromkeys(task_ids))
-        for start in range(0, len(unique), BATCH_GET_LIMIT):
-            pending: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [
-                        {"taskId": _attr(task_id)} for task_id in unique[start : start + BATCH_GET_LIMIT]
-                    ],
-                    "ProjectionExpression": ", ".join(names),
-                    "ExpressionAttributeNames": names,
-                    "ConsistentRead": consistent,
-                }
-            }
-            for _ in range(BATCH_GET_ROUNDS):
-                if not pending:
-                    break
-                with aws_errors(what):
-                    response = self._client.batch_get_item(RequestItems=pending)
-                for item in response.get("Responses", {}).get(self.table_name, []):
-                    found[str(item["taskId"]["S"])] = item
-                pending = dict(response.get("UnprocessedKeys") or {})
-            if pending:
-                raise DependencyUnavailableError(f"{what}: {BATCH_GET_ROUNDS} rounds left keys unread")
-        return found
-
-    def _select(
-        self,
-        merge: _ShardMerge,
-        limit: int,
-        accept: Callable[[dict[str, Any]], bool],
-        attributes: tuple[str, ...],
-        what: str,
-    ) -> list[dict[str, Any]]:
-        """Take index entries in order, read their records, keep those ``accept`` admits, until
-        ``limit`` are kept, the entries run out or READ_BUDGET entries were read."""
-        kept: list[dict[str, Any]] = []
-        read = 0
-        while len(kept) < limit and read < READ_BUDGET:
-            ids = merge.take(min(limit - len(kept), BATCH_GET_LIMIT, READ_BUDGET - read))
-            if not ids:
-                break
-            read += len(ids)
-            records = self._records(ids, attributes, consistent=False, what=what)
-            kept += [records[task_id] for task_id in ids if task_id in records and accept(records[task_id])]
-        return kept
-
-    def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
-        """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
-        merge = _ShardMerge(
-            self, ACTIVE, newest_first=False, cursors={}, page=BATCH_GET_LIMIT, created_before=iso(cutoff)
-        )
-        queued = self._select(
-            merge,
-            limit,
-            lambda record: record["status"]["S"] == TaskStatus.QUEUED.value,
-            ("taskId", "status", "runs"),
-            "read queued tasks",
-        )
-        return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in queued]
-
-    def running_before(self, cutoff: datetime, limit: int) -> list[str]:
-        """Ids of RUNNING tasks not written since ``cutoff`` (so their lease, set by the claim,
-        has expired when ``cutoff`` is a lease ago), oldest first."""
-        merge = _ShardMerge(self, ACTIVE, newest_first=False, cursors={}, page=BATCH_GET_LIMIT)
-        before = iso(cutoff)
-        stale = self._select(
-            merge,
-            limit,
-            lambda record: (
-                record["status"]["S"] == TaskStatus.RUNNING.value and str(record["updatedAt"]["S"]) < before
-            ),
-            ("taskId", "status", "updatedAt"),
-            "read running tasks",
-        )
-        return [str(record["taskId"]["S"]) for record in stale]
-
-    def list_by_status(
-        self, status: TaskStatus, limit: int, cursors: ShardCursors | None = None
-    ) -> tuple[list[TaskSummary], ShardCursors | None]:
-        """Newest first across every shard of the status's phase; returns (page, cursors of the
-        next page, or None after the last page).
-
-        The index holds keys only: each entry's record is read (BatchGetItem, eventually
-        consistent) and kept when its status is the one listed. QUEUED and RUNNING share the
-        ACTIVE phase, so their pages read through each other's entries; a page that reads
-        READ_BUDGET entries ends there, short, with cursors to go on from.
-        """
-        merge = _ShardMerge(
-            self, phase_of(status.value), newest_first=True, cursors=dict(cursors or {}), page=limit
-        )
-        records = self._select(
-            merge,
-            limit,
-            lambda record: record["status"]["S"] == status.value,
-            SUMMARY_ATTRIBUTES,
-            f"list {status} tasks",
-        )
-        return [summary_from_item(record) for record in records], merge.cursors()
-
-    def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
-        """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""
-        records = self._records(task_ids, ("taskId", "status"), consistent=True, what="read task statuses")
-        return {
-            task_id: TaskStatus(record["status"]["S"])
-            for task_id, record in records.items()
-            if "status" in record
-        }

@@ -1,0 +1,273 @@
+"""The byPhase index read in order: every shard of a phase merged by ``createdAt``, page by page,
+with cursors to go on from (the index is write-sharded: functions/common/status_shards.py)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from functions.common.aws import aws_errors
+from functions.common.clock import iso
+from functions.common.config import STATUS_INDEX
+from functions.common.errors import DependencyUnavailableError
+from functions.common.models import TaskStatus, TaskSummary
+from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, SHARDS, phase_of, phase_shard
+from functions.common.tasks_table.codec import SUMMARY_ATTRIBUTES, _attr, summary_from_item
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ShardCursors = dict[int, tuple[str, str] | None]
+"""Where a listing stands in each index shard: after (createdAt, taskId), or None once the
+shard is exhausted; a shard without an entry starts from its newest item."""
+
+
+def _position(item: Mapping[str, Any]) -> tuple[str, str]:
+    return str(item["createdAt"]["S"]), str(item["taskId"]["S"])
+
+
+@cache
+def _shard_pool() -> ThreadPoolExecutor:
+    """Created on first use, so handlers that never list pay nothing at init."""
+    return ThreadPoolExecutor(max_workers=SHARDS, thread_name_prefix="index-shard")
+
+
+class ShardMerge:
+    """The index entries of one phase, every shard merged in ``createdAt`` order, read page by
+    page as they are consumed. ``cursors()`` says where each shard stands after what was taken,
+    so the next call (or the next page's token) goes on with no gap and no repeat."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        phase: str,
+        *,
+        newest_first: bool,
+        cursors: ShardCursors,
+        page: int,
+        created_before: str | None = None,
+    ) -> None:
+        self._client, self._table_name = client, table_name
+        self._phase, self._newest_first, self._page = phase, newest_first, page
+        self._created_before = created_before
+        self._start = dict(cursors)
+        self._open = [shard for shard in range(SHARDS) if not (shard in cursors and cursors[shard] is None)]
+        self._items: dict[int, deque[dict[str, Any]]] = {shard: deque() for shard in self._open}
+        self._next: dict[int, dict[str, Any] | None] = {}
+        self._taken: dict[int, tuple[str, str]] = {}
+        first_pages = _shard_pool().map(lambda shard: self._query(shard, self._first_key(shard)), self._open)
+        for shard, (items, next_key) in zip(self._open, first_pages, strict=True):
+            self._items[shard].extend(items)
+            self._next[shard] = next_key
+
+    def _first_key(self, shard: int) -> dict[str, Any] | None:
+        after = self._start.get(shard)
+        if after is None:
+            return None
+        return {
+            "taskId": _attr(after[1]),
+            "createdAt": _attr(after[0]),
+            SHARD_ATTRIBUTE: _attr(phase_shard(self._phase, shard)),
+        }
+
+    def _query(
+        self, shard: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        condition = "#shard = :shard"
+        values: dict[str, Any] = {":shard": _attr(phase_shard(self._phase, shard))}
+        if self._created_before is not None:
+            condition += " AND createdAt < :before"
+            values[":before"] = _attr(self._created_before)
+        arguments: dict[str, Any] = {
+            "TableName": self._table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#shard": SHARD_ATTRIBUTE},
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not self._newest_first,
+            "Limit": self._page,
+        }
+        if start is not None:
+            arguments["ExclusiveStartKey"] = start
+        with aws_errors(f"query the {self._phase} index entries"):
+            response = self._client.query(**arguments)
+        return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+    def take(self, count: int) -> list[str]:
+        """The next ``count`` task ids in order (fewer once every shard is exhausted)."""
+        taken: list[str] = []
+        while len(taken) < count:
+            for shard in self._open:
+                if not self._items[shard] and (start := self._next.get(shard)) is not None:
+                    items, self._next[shard] = self._query(shard, start)
+                    self._items[shard].extend(items)
+            heads = [shard for shard in self._open if self._items[shard]]
+            if not heads:
+                break
+            pick = max if self._newest_first else min
+            shard = pick(heads, key=lambda head: _position(self._items[head][0]))
+            item = self._items[shard].popleft()
+            self._taken[shard] = _position(item)
+            taken.append(str(item["taskId"]["S"]))
+        return taken
+
+    def cursors(self) -> ShardCursors | None:
+        """Where each shard stands, or None when every shard is exhausted."""
+        cursors: ShardCursors = {}
+        for shard in range(SHARDS):
+            exhausted = shard not in self._items or (not self._items[shard] and self._next.get(shard) is None)
+            if exhausted:
+                cursors[shard] = None
+            elif shard in self._taken:
+                cursors[shard] = self._taken[shard]
+            elif shard in self._start:
+                cursors[shard] = self._start[shard]
+        return None if all(cursors.get(shard, ()) is None for shard in range(SHARDS)) else cursors
+
+
+BATCH_GET_LIMIT = 100
+BATCH_GET_ROUNDS = 5
+_ONE: Any = {"N": "1"}
+READ_BUDGET = 2000
+"""Index entries one listing or sweep call reads at most: a page of QUEUED tasks under a large
+RUNNING crowd (they share the ACTIVE phase) comes back short, with a token to go on from."""
+
+
+class IndexedReads:
+    """The table's batch reads and its listings through the index, for ``TasksTable``."""
+
+    _client: DynamoDBClient
+    table_name: str
+
+    def _records(
+        self, task_ids: list[str], attributes: tuple[str, ...], *, consistent: bool, what: str
+    ) -> dict[str, dict[str, Any]]:
+        """The named attributes of each existing record, by id (one BatchGetItem per 100 ids)."""
+        found: dict[str, dict[str, Any]] = {}
+        names = {f"#a{index}": name for index, name in enumerate(attributes)}
+        unique = list(dict.fromkeys(task_ids))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [
+                        {"taskId": _attr(task_id)} for task_id in unique[start : start + BATCH_GET_LIMIT]
+                    ],
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                    "ConsistentRead": consistent,
+                }
+            }
+            for _ in range(BATCH_GET_ROUNDS):
+                if not pending:
+                    break
+                with aws_errors(what):
+                    response = self._client.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    found[str(item["taskId"]["S"])] = item
+                pending = dict(response.get("UnprocessedKeys") or {})
+            if pending:
+                raise DependencyUnavailableError(f"{what}: {BATCH_GET_ROUNDS} rounds left keys unread")
+        return found
+
+    def _select(
+        self,
+        merge: ShardMerge,
+        limit: int,
+        accept: Callable[[dict[str, Any]], bool],
+        attributes: tuple[str, ...],
+        what: str,
+    ) -> list[dict[str, Any]]:
+        """Take index entries in order, read their records, keep those ``accept`` admits, until
+        ``limit`` are kept, the entries run out or READ_BUDGET entries were read."""
+        kept: list[dict[str, Any]] = []
+        read = 0
+        while len(kept) < limit and read < READ_BUDGET:
+            ids = merge.take(min(limit - len(kept), BATCH_GET_LIMIT, READ_BUDGET - read))
+            if not ids:
+                break
+            read += len(ids)
+            records = self._records(ids, attributes, consistent=False, what=what)
+            kept += [records[task_id] for task_id in ids if task_id in records and accept(records[task_id])]
+        return kept
+
+    def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
+        """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
+        merge = ShardMerge(
+            self._client,
+            self.table_name,
+            ACTIVE,
+            newest_first=False,
+            cursors={},
+            page=BATCH_GET_LIMIT,
+            created_before=iso(cutoff),
+        )
+        queued = self._select(
+            merge,
+            limit,
+            lambda record: record["status"]["S"] == TaskStatus.QUEUED.value,
+            ("taskId", "status", "runs"),
+            "read queued tasks",
+        )
+        return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in queued]
+
+    def running_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of RUNNING tasks not written since ``cutoff`` (so their lease, set by the claim,
+        has expired when ``cutoff`` is a lease ago), oldest first."""
+        merge = ShardMerge(
+            self._client, self.table_name, ACTIVE, newest_first=False, cursors={}, page=BATCH_GET_LIMIT
+        )
+        before = iso(cutoff)
+        stale = self._select(
+            merge,
+            limit,
+            lambda record: (
+                record["status"]["S"] == TaskStatus.RUNNING.value and str(record["updatedAt"]["S"]) < before
+            ),
+            ("taskId", "status", "updatedAt"),
+            "read running tasks",
+        )
+        return [str(record["taskId"]["S"]) for record in stale]
+
+    def list_by_status(
+        self, status: TaskStatus, limit: int, cursors: ShardCursors | None = None
+    ) -> tuple[list[TaskSummary], ShardCursors | None]:
+        """Newest first across every shard of the status's phase; returns (page, cursors of the
+        next page, or None after the last page).
+
+        The index holds keys only: each entry's record is read (BatchGetItem, eventually
+        consistent) and kept when its status is the one listed. QUEUED and RUNNING share the
+        ACTIVE phase, so their pages read through each other's entries; a page that reads
+        READ_BUDGET entries ends there, short, with cursors to go on from.
+        """
+        merge = ShardMerge(
+            self._client,
+            self.table_name,
+            phase_of(status.value),
+            newest_first=True,
+            cursors=dict(cursors or {}),
+            page=limit,
+        )
+        records = self._select(
+            merge,
+            limit,
+            lambda record: record["status"]["S"] == status.value,
+            SUMMARY_ATTRIBUTES,
+            f"list {status} tasks",
+        )
+        return [summary_from_item(record) for record in records], merge.cursors()
+
+    def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
+        """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""
+        records = self._records(task_ids, ("taskId", "status"), consistent=True, what="read task statuses")
+        return {
+            task_id: TaskStatus(record["status"]["S"])
+            for task_id, record in records.items()
+            if "status" in record
+        }
