@@ -17,7 +17,7 @@ from infra.stage_config import ApiAuth, WorkflowLogLevel
 if TYPE_CHECKING:
     from infra.components.api import Api
     from infra.components.compute import Compute
-    from infra.components.workflow import Workflow
+    from infra.components.workflow import WorkflowStateMachine
     from infra.stage_config import StageConfig
 
 PACK = "AwsSolutions::"
@@ -57,7 +57,7 @@ def acknowledge(construct: IConstruct, finding: Finding) -> None:
 
 
 def acknowledge_inherent_findings(
-    *, config: StageConfig, compute: Compute, workflow: Workflow, api: Api
+    *, config: StageConfig, compute: Compute, workflow: WorkflowStateMachine, api: Api
 ) -> None:
     for function in compute.functions.values():
         if function.role is not None:

@@ -267,7 +267,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             # ProcessTask times an attempt out at this plus Lambda's INIT limit (checked below).
             timeout_seconds=25,
             trigger=WorkflowTrigger(PROCESS_STATE, substitution="ProcessFunctionArn"),
-            # GetItem: the task's payload, in its own item (functions/common/tasks_table.py).
+            # GetItem: the task's payload, in its own item (functions/common/tasks_table/).
             grants=(Grant(("dynamodb:UpdateItem", "dynamodb:GetItem"), Resource.TABLE),),
             clients=("dynamodb",),
             sdk=SdkBudget.BACKGROUND,
@@ -327,6 +327,22 @@ def trigger_of(function: Function, kind: type[AnyTrigger]) -> AnyTrigger:
 def api_routes() -> Mapping[str, tuple[str, ...]]:
     """Every route of the API contract (path → methods), all served by the api function."""
     return trigger_of(Function.API, ApiTrigger).routes
+
+
+def workflow_substitutions(
+    function_arns: Mapping[Function, str], table_name: str, dead_letter_queue_url: str
+) -> dict[str, str]:
+    """The ASL's ``${...}`` values, built once for CDK (tokens) and the local stack (ARNs) alike:
+    each workflow-triggered function's ARN under its trigger's substitution, the table and the DLQ."""
+    return {
+        **{
+            spec.trigger.substitution: function_arns[function]
+            for function, spec in FUNCTIONS.items()
+            if isinstance(spec.trigger, WorkflowTrigger)
+        },
+        "TasksTableName": table_name,
+        "DeadLetterQueueUrl": dead_letter_queue_url,
+    }
 
 
 def consumer_of(queue: Resource) -> FunctionSpec:

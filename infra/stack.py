@@ -19,7 +19,7 @@ from infra.components.compute import Compute
 from infra.components.observability import Observability
 from infra.components.queues import Queues
 from infra.components.storage import Storage
-from infra.components.workflow import Workflow
+from infra.components.workflow import WorkflowStateMachine
 from infra.nag import acknowledge_inherent_findings
 from infra.spec import (
     FUNCTIONS,
@@ -29,8 +29,8 @@ from infra.spec import (
     QueueTrigger,
     Resource,
     ScheduleTrigger,
-    WorkflowTrigger,
     trigger_of,
+    workflow_substitutions,
 )
 from infra.stage_config import StageConfig
 
@@ -49,17 +49,15 @@ class ProcessTaskManagerStack(Stack):
             Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue.queue_arn,
             Resource.PROCESS_FUNCTION: fns[Function.PROCESS].function_arn,
         }
-        workflow = Workflow(
+        workflow = WorkflowStateMachine(
             self,
             "Workflow",
             config=config,
-            invoked={
-                trigger.substitution: fns[function].function_arn
-                for function in Function
-                if isinstance(trigger := config.trigger(function), WorkflowTrigger)
-            },
-            table=storage.table,
-            dead_letter_queue=queues.dead_letter_queue,
+            substitutions=workflow_substitutions(
+                {function: fn.function_arn for function, fn in fns.items()},
+                storage.table.table_name,
+                queues.dead_letter_queue.queue_url,
+            ),
             grants=[(list(grant.actions), [arns[grant.resource]]) for grant in WORKFLOW_GRANTS],
         )
         arns[Resource.STATE_MACHINE] = workflow.state_machine.state_machine_arn

@@ -15,7 +15,6 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = REPO_ROOT / "statemachine" / "process_task.asl.json"
-SUBSTITUTION_KEYS = frozenset({"ProcessFunctionArn", "TasksTableName", "DeadLetterQueueUrl"})
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 PROCESS_STATE = "ProcessTask"

@@ -17,8 +17,8 @@ from infra.spec import (
     Function,
     Resource,
     StageNames,
-    WorkflowTrigger,
     visibility_timeout_seconds,
+    workflow_substitutions,
 )
 from infra.workflow_definition import render
 from local.emulator import Clients
@@ -145,17 +145,7 @@ def provision(
             Description=spec.description,
         )["FunctionArn"]
 
-    definition = render(
-        {
-            **{
-                spec.trigger.substitution: function_arns[function]
-                for function, spec in FUNCTIONS.items()
-                if isinstance(spec.trigger, WorkflowTrigger)
-            },
-            "TasksTableName": names.table,
-            "DeadLetterQueueUrl": dlq_url,
-        }
-    )
+    definition = render(workflow_substitutions(function_arns, names.table, dlq_url))
     state_machine_arn = clients.sfn.create_state_machine(
         name=names.state_machine, definition=definition, roleArn=role_arn, type="EXPRESS"
     )["stateMachineArn"]

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -17,16 +15,14 @@ from infra.stage_config import StageConfig
 from infra.workflow_definition import read_definition
 
 
-class Workflow(Construct):
+class WorkflowStateMachine(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         config: StageConfig,
-        invoked: Mapping[str, str],
-        table: dynamodb.ITable,
-        dead_letter_queue: sqs.IQueue,
+        substitutions: Mapping[str, str],
         grants: list[tuple[list[str], list[str]]],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -53,11 +49,7 @@ class Workflow(Construct):
             state_machine_name=config.names.state_machine,
             state_machine_type=sfn.StateMachineType.EXPRESS,
             definition_body=sfn.DefinitionBody.from_string(read_definition()),
-            definition_substitutions={
-                **invoked,
-                "TasksTableName": table.table_name,
-                "DeadLetterQueueUrl": dead_letter_queue.queue_url,
-            },
+            definition_substitutions=dict(substitutions),
             role=self.role,
             logs=sfn.LogOptions(
                 destination=self.log_group,

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match
 from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
-from infra.workflow_definition import ASL_PATH, SUBSTITUTION_KEYS, read_definition, render
+from infra.workflow_definition import ASL_PATH, placeholders, read_definition, render
 from tests.infra.conftest import Synthesized, synthesize
 
 
@@ -91,7 +91,8 @@ def test_deployed_definition_is_the_asl_file_with_its_substitutions(dev: Synthes
     assert isinstance(properties, dict)
     assert properties["DefinitionString"] == read_definition()
     substitutions = properties["DefinitionSubstitutions"]
-    assert set(substitutions) == SUBSTITUTION_KEYS
+    keys = placeholders(read_definition())
+    assert set(substitutions) == keys
     process = _logical_id(dev, "AWS::Lambda::Function", "Compute/Process")
     table = _logical_id(dev, "AWS::DynamoDB::Table", "Storage/Tasks")
     dlq = _logical_id(dev, "AWS::SQS::Queue", "Queues/DeadLetterQueue")
@@ -100,10 +101,8 @@ def test_deployed_definition_is_the_asl_file_with_its_substitutions(dev: Synthes
         "TasksTableName": {"Ref": table},
         "DeadLetterQueueUrl": {"Ref": dlq},
     }
-    resolved = json.loads(
-        render({key: f"<{key}>" for key in SUBSTITUTION_KEYS}, properties["DefinitionString"])
-    )
-    assert resolved == json.loads(render({key: f"<{key}>" for key in SUBSTITUTION_KEYS}))
+    resolved = json.loads(render({key: f"<{key}>" for key in keys}, properties["DefinitionString"]))
+    assert resolved == json.loads(render({key: f"<{key}>" for key in keys}))
 
 
 def test_asl_passes_the_asl_validator() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from functions.common.workflow import console_start_ms
+from infra.spec import Function, workflow_substitutions
 from infra.workflow_definition import (
     ASL_PATH,
-    SUBSTITUTION_KEYS,
     placeholders,
     read_definition,
     render,
@@ -18,12 +18,12 @@ from infra.workflow_definition import (
 
 pytestmark = pytest.mark.unit
 README = Path(__file__).resolve().parents[2] / "README.md"
-SUBSTITUTIONS = {"ProcessFunctionArn": "arn:fn", "TasksTableName": "table", "DeadLetterQueueUrl": "https://q"}
+SUBSTITUTIONS = workflow_substitutions(dict.fromkeys(Function, "arn:fn"), "table", "https://q")
 
 
 def test_the_asl_is_json_with_exactly_the_documented_placeholders() -> None:
     json.loads(ASL_PATH.read_text())
-    assert placeholders(read_definition()) == SUBSTITUTION_KEYS
+    assert placeholders(read_definition()) == set(SUBSTITUTIONS)
 
 
 def test_render_fills_every_placeholder() -> None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 import pytest
 
 from functions.common.workflow import execution_input
-from infra.spec import Function
+from infra.spec import workflow_substitutions
 from infra.workflow_definition import PROCESS_STATE, RETRYABLE_ERROR, read_definition, render, retry_policy
 from tests.fixtures.stack import Stack
 
@@ -66,11 +66,9 @@ def test_max_delay_caps_long_schedules(stack: Stack) -> None:
         if RETRYABLE_ERROR in retrier["ErrorEquals"]:
             retrier["MaxAttempts"] = retries
     definition = render(
-        {
-            "ProcessFunctionArn": stack.resources.function_arns[Function.PROCESS],
-            "TasksTableName": stack.resources.table,
-            "DeadLetterQueueUrl": stack.resources.dead_letter_queue_url,
-        },
+        workflow_substitutions(
+            stack.resources.function_arns, stack.resources.table, stack.resources.dead_letter_queue_url
+        ),
         definition=json.dumps(document),
     )
     arn = stack.clients.sfn.create_state_machine(
