@@ -10,31 +10,16 @@ error (the handler raised) fails the whole batch.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 Invoke = Callable[[str, dict[str, Any]], tuple[Any, str | None]]
 """Invoke a function by name: (response payload, None) or (error payload, error type)."""
-
-
-def lambda_api_invoke(lambda_client: LambdaClient) -> Invoke:
-    """Invoke through the emulator's Lambda API (as Lambda's own pollers call the function)."""
-
-    def invoke(function_name: str, event: dict[str, Any]) -> tuple[Any, str | None]:
-        response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
-        body = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError"):
-            return body, body.get("errorType", "Unknown") if isinstance(body, dict) else "Unknown"
-        return body, None
-
-    return invoke
 
 
 def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
@@ -120,16 +105,6 @@ class SqsEventSource:
         self._delete(succeeded)
         self._release(failed)
         return PollResult(received=len(messages), deleted=len(succeeded), failed=len(failed))
-
-    def drain(self, max_polls: int = 1000) -> list[PollResult]:
-        """Poll until a receive comes back empty (tests and scripted runs)."""
-        results = []
-        for _ in range(max_polls):
-            result = self.poll_once()
-            if result.received == 0:
-                break
-            results.append(result)
-        return results
 
     def _delete(self, messages: Sequence[MessageTypeDef]) -> None:
         if messages:

@@ -262,10 +262,6 @@ class LocalLambdaRuntime:
     def variables(self, function_name: str) -> dict[str, str]:
         return dict(self._variables.get(function_name, {}))
 
-    def environment_count(self, function_name: str) -> int:
-        environments = self._environments.get(function_name)
-        return environments.count if environments else int(function_name in self._handlers)
-
     def install(self) -> None:
         if moto.__version__ != SUPPORTED_MOTO:
             raise RuntimeError(

@@ -43,11 +43,11 @@ from functions.common.clock import utc_now
 from functions.common.errors import TransitionRefusedError
 from functions.common.models import Task, TaskStatus
 from functions.common.workflow import execution_name
-from functions.task_types import runner
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.reconciliation import sweep
 from infra.spec import Function
 from tests.fixtures.stack import Stack
+from tests.fixtures.task_types import runner
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,10 @@ def test_concurrent_invocations_get_their_own_execution_environment() -> None:
         thread.join()
 
     assert all(results[index]["seen"]["index"] == index for index in range(3))
-    assert len({result["environment"] for result in results.values()}) == 3
-    assert runtime.environment_count("sample") == 3
-    runtime.call({"index": 9}, _context())
-    assert runtime.environment_count("sample") == 3, "an idle environment is reused"
+    environments = {result["environment"] for result in results.values()}
+    assert len(environments) == 3
+    again, _ = runtime.call({"index": 9}, _context())
+    assert again["environment"] in environments, "an idle environment is reused"
 
 
 def test_a_handler_exception_becomes_a_function_error_payload() -> None:

@@ -14,10 +14,11 @@ from functions.common.errors import (
     UnknownTaskTypeError,
 )
 from functions.common.models import Task, TaskStatus
-from functions.task_types import TASK_TYPES, runner
+from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment
 from functions.task_types.webhook import REFUSED_HEADERS, WebhookPayload
 from functions.usecases.submission import parse_payload
+from tests.fixtures.task_types import runner
 
 pytestmark = pytest.mark.unit
 

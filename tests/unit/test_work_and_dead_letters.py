@@ -6,9 +6,9 @@ import pytest
 
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import Task, TaskStatus
-from functions.task_types import runner
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.dead_letters import DeadLetterKind, classify
+from tests.fixtures.task_types import runner
 
 pytestmark = pytest.mark.unit
 
