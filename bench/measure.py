@@ -24,7 +24,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.tasks import api, sample_payload, submit
 from functions.common.tasks_table import (
@@ -36,6 +36,9 @@ from functions.common.tasks_table import (
 from infra.spec import Function
 from local.emulator import free_port
 from ptm.client import TasksApi
+
+if TYPE_CHECKING:
+    from local.stack import Running
 
 DEAD_LETTERS = 5
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -204,17 +207,17 @@ def measure(
         stack.runtime.hooks.append(before)
         stack.runtime.after_hooks.append(lambda *_: setattr(counting.current, "function", None))
         logging.getLogger("moto").setLevel(logging.CRITICAL)  # the Fail state's expected "error" lines
-        stack.start()
-        client = api(stack.api_endpoint)
+        running = stack.start()
+        client = api(running.api_endpoint)
         stack.runtime.keep_invocations = True
         try:
             with ThreadPoolExecutor(client_threads) as pool:
                 ids = list(pool.map(lambda index: _post(client, index), range(tasks)))
             # A few forced dead letters, so the monitor is measured however the dice fall.
             doomed = [_post(client, index, dead_letter=True) for index in range(DEAD_LETTERS)]
-            items = _wait_until_terminal(stack, ids + doomed)
-            histories = _histories(stack, [item for item in items if item["taskId"]["S"] in set(ids)])
-            payloads = _payload_items(stack, items)
+            items = _wait_until_terminal(running, ids + doomed)
+            histories = _histories(running, [item for item in items if item["taskId"]["S"] in set(ids)])
+            payloads = _payload_items(running, items)
         finally:
             stack.stop()
     finally:
@@ -222,7 +225,7 @@ def measure(
 
     durations: dict[Function, list[float]] = defaultdict(list)
     for invocation in stack.runtime.invocations:
-        durations[Function(invocation.function_name.rsplit("-", 1)[-1])].append(invocation.duration_ms)
+        durations[stack.functions[invocation.function_name]].append(invocation.duration_ms)
     figures = {
         function: FunctionFigures(
             invocations=len(values),
@@ -259,8 +262,8 @@ def measure(
     )
 
 
-def _wait_until_terminal(stack: Any, ids: list[str], timeout: float = 300) -> list[dict[str, Any]]:
-    dynamodb, table = stack.clients.dynamodb, stack.resources.table
+def _wait_until_terminal(running: Running, ids: list[str], timeout: float = 300) -> list[dict[str, Any]]:
+    dynamodb, table = running.clients.dynamodb, running.resources.table
     deadline = time.monotonic() + timeout
     while True:
         items = [
@@ -292,8 +295,8 @@ def _stored_body_bytes(item: dict[str, Any]) -> int:
     )
 
 
-def _payload_items(stack: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    dynamodb, table = stack.clients.dynamodb, stack.resources.table
+def _payload_items(running: Running, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    dynamodb, table = running.clients.dynamodb, running.resources.table
     return [
         dynamodb.get_item(
             TableName=table,
@@ -303,5 +306,5 @@ def _payload_items(stack: Any, records: list[dict[str, Any]]) -> list[dict[str, 
     ]
 
 
-def _histories(stack: Any, items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    return [stack.clients.execution_history(item["executionArn"]["S"]) for item in items]
+def _histories(running: Running, items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [running.clients.execution_history(item["executionArn"]["S"]) for item in items]

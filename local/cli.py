@@ -11,7 +11,8 @@ from types import FrameType
 
 from functions.common.config import Env
 from infra.stage_config import StageConfigError
-from local.stack import LocalOptions, LocalStack, PortInUseError, banner
+from local.banner import banner
+from local.stack import LocalOptions, LocalStack, PortInUseError
 
 _OPTIONS = {"failure_rate": "--failure-rate", "max_receive_count": "--max-receive-count"}
 """The stage settings this command line overrides, by field."""
@@ -118,11 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        stack.start()
+        running = stack.start()
     except PortInUseError as exc:
         print(f"ptm local: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(banner(stack), flush=True)
+    print(banner(options, running), flush=True)
     try:
         stack.wait()
     finally:

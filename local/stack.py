@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.common.config import Env
-from functions.common.models import Task
 from functions.common.tasks_table import TasksTable
 from infra.spec import (
     FUNCTIONS,
@@ -46,6 +46,7 @@ from local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime, 
 from local.logs import CloudWatchLogSink, ExecutionLogShipper
 from local.provision import LocalResources, function_environments, provision
 from local.retry_clock import RetryClock
+from local.task_log import TaskChangeLog, task_ids
 from local.view import ExecutionView
 
 if TYPE_CHECKING:
@@ -123,6 +124,10 @@ class _Poller:
             thread.start()
             self.threads.append(thread)
 
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=5)
+
     def _run(self) -> None:
         while not self.stop.is_set():
             try:
@@ -144,73 +149,41 @@ class _Poller:
                 )
 
 
-class TaskChangeLog:
-    """Prints one line per task state change, read from the table as each invocation returns.
+@dataclass(frozen=True)
+class Running:
+    """A started local stack: what ``LocalStack.start()`` built, for the banner, ``ptm info`` and
+    the benchmarks that drive it."""
 
-    The read happens in the invoking thread, before the caller (a poller, the HTTP API or the
-    state machine) moves on, so no intermediate state is skipped however fast retries run.
-    """
+    api_endpoint: str
+    emulator_endpoint: str
+    region: str
+    clients: Clients
+    resources: LocalResources
 
-    def __init__(self, table: TasksTable, emit: Callable[[str], None]) -> None:
-        self._table = table
-        self._emit = emit
-        self._seen: dict[str, tuple[str, tuple[str, int, bool, bool]]] = {}
-        self._lock = threading.Lock()
-
-    def notice(self, function_name: str, event: Any, outcome: Any, invocation: Invocation) -> None:
-        for task_id in _task_ids(function_name, event, outcome):
-            try:
-                task = self._table.get(task_id)
-            except Exception:
-                continue
-            if task is not None:
-                self._report(task)
-
-    def _report(self, task: Task) -> None:
-        state = (
-            task.status.value,
-            task.attempts,
-            task.last_error is not None,
-            task.dead_lettered_at is not None,
-        )
-        detail = ""
-        if task.status.value == "RUNNING" and task.last_error:
-            detail = f"  retrying after: {task.last_error}"
-        elif task.status.value == "FAILED":
-            detail = f"  {task.error}" + ("  → dead-lettered" if task.dead_lettered_at else "")
-        with self._lock:
-            seen = self._seen.get(task.task_id)
-            # Concurrent invocations read in any order: never step back to an older write.
-            if seen is not None and (seen[1] == state or seen[0] > task.updated_at):
-                return
-            self._seen[task.task_id] = (task.updated_at, state)
-            self._emit(f"task {task.task_id}  {task.status.value:<9}  attempt {task.attempts}{detail}")
-
-
-def _task_ids(function_name: str, event: Any, outcome: Any) -> list[str]:
-    """Which tasks an invocation touched, from its event or its response."""
-    ids: list[str] = []
-    if function_name.endswith(f"-{Function.API.value}") and isinstance(outcome, dict):
-        try:
-            body = json.loads(outcome.get("body") or "{}")
-        except json.JSONDecodeError:
-            return ids
-        if isinstance(body, dict) and isinstance(body.get("taskId"), str):
-            ids.append(body["taskId"])
-    elif isinstance(event, dict) and isinstance(event.get("taskId"), str):
-        ids.append(event["taskId"])
-    elif isinstance(event, dict):
-        for record in event.get("Records", []):
-            try:
-                body = json.loads(record.get("body", ""))
-            except json.JSONDecodeError:
-                continue
-            if isinstance(body, dict) and isinstance(body.get("taskId"), str):
-                ids.append(body["taskId"])
-    return ids
+    def describe(self) -> dict[str, Any]:
+        """The local deployment, keyed as the CDK stack's outputs are (``ptm info``)."""
+        names = self.resources.names
+        return {
+            "Stage": names.stage,
+            "Region": self.region,
+            "TasksEndpoint": self.api_endpoint,
+            "EmulatorEndpoint": self.emulator_endpoint,
+            "TasksTable": self.resources.table,
+            "TasksQueueUrl": self.resources.tasks_queue_url,
+            "DeadLetterQueueUrl": self.resources.dead_letter_queue_url,
+            "StateMachineArn": self.resources.state_machine_arn,
+            "StateMachineLogGroup": names.state_machine_log_group,
+            "FunctionLogGroups": {
+                function.value: names.function_log_group(function) for function in Function
+            },
+            "ExecutionView": f"{self.api_endpoint}/ui",
+        }
 
 
 class LocalStack:
+    """The whole system on this machine. ``start()`` brings every piece up in order, each
+    registering how it stops; ``stop()`` stops them in reverse (also after a failed start)."""
+
     def __init__(self, options: LocalOptions, emit: Callable[[str], None] | None = None) -> None:
         self.options = options
         self.config = options.config
@@ -219,16 +192,11 @@ class LocalStack:
         self.emulator = Emulator(host=options.host, port=options.emulator_port)
         self.runtime = LocalLambdaRuntime(isolate_concurrent_invocations=True)
         self.retry_clock = RetryClock(scale=options.time_scale)
+        self.functions = {self.names.function(function): function for function in Function}
+        """Our functions by their deployed names: how the runtime's callbacks know which it ran."""
+        self._function_arns: dict[Function, str] = {}
         self._stop = threading.Event()
-        self._pollers: list[_Poller] = []
-        self._http: LocalHttpApi | None = None
-        self._task_log: TaskChangeLog | None = None
-        self._reconciler: threading.Thread | None = None
-        self._log_sink: CloudWatchLogSink | None = None
-        self._execution_logs: ExecutionLogShipper | None = None
-        self._restore_log_keys: Callable[[], None] | None = None
-        self.resources: LocalResources | None = None
-        self.clients: Clients | None = None
+        self._started = ExitStack()
 
     @property
     def api_endpoint(self) -> str:
@@ -244,26 +212,29 @@ class LocalStack:
             return JwtAuthorizer(issuer=f"{self.api_endpoint}/local-idp")
         return None
 
-    def start(self) -> None:
+    def start(self) -> Running:
         """Refuse taken ports before anything starts, so a failure leaves nothing running."""
         ensure_port_free(self.options.host, self.options.api_port, "--api-port")
         ensure_port_free(self.options.host, self.options.emulator_port, "--emulator-port")
-        self.emulator.start()
         try:
-            self._start_after_emulator()
+            return self._start()
         except BaseException:
             self.stop()
             raise
 
-    def _start_after_emulator(self) -> None:
-        options = self.options
-        self.clients = self.emulator.clients()
-        self.resources = provision(
-            self.clients,
+    def _start(self) -> Running:
+        options, started = self.options, self._started
+        self.emulator.start()
+        started.callback(self.emulator.stop)
+        clients = self.emulator.clients()
+        resources = provision(
+            clients,
             self.names,
             max_receive_count=self.config.max_receive_count,
             time_scale=options.time_scale,
         )
+        self._function_arns = resources.function_arns
+        running = Running(self.api_endpoint, self.emulator.endpoint, self.emulator.region, clients, resources)
         # Process-wide, as the Lambda runtime's own variables are: the emulator's endpoint and
         # credentials, and the Powertools settings every function shares.
         os.environ.update(
@@ -279,7 +250,7 @@ class LocalStack:
         )
         values = {
             **self.config.environment_values(),
-            **self.resources.values(),
+            **resources.values(),
             Env.CONSOLE_URL_TEMPLATE: f"{self.api_endpoint}/ui/tasks/{{taskId}}",
         }
         if options.failure_seed is not None:
@@ -287,96 +258,85 @@ class LocalStack:
         # Each invocation its own Logger keys, as each Lambda process has its own Logger (imported
         # now: the Logger reads POWERTOOLS_SERVICE_NAME when first imported).
         functions_logger = importlib.import_module("functions.common.observability").logger
-        self._restore_log_keys = invocation_local_log_keys(functions_logger.registered_formatter)
+        started.callback(invocation_local_log_keys(functions_logger.registered_formatter))
         for function, variables in function_environments(values).items():
             self.runtime.register(self.names.function(function), function.handler, variables)
         self.runtime.keep_invocations = False
         if options.function_logs:
-            self._start_function_logs(functions_logger)
+            self._start_function_logs(functions_logger, running)
         # Function timeouts run on local time too, with a floor: here dozens of concurrent
         # invocations share one interpreter and two cores, which no Lambda function ever does, so
         # a scaled-down timeout would fire on a busy machine rather than on an overrun.
         self.runtime.timeout_scale = options.time_scale
         self.runtime.timeout_floor = TIMEOUT_FLOOR_SECONDS
-        self.runtime.listeners.append(self._log_failed_invocation)
+        self._listen(self._log_failed_invocation)
         self.runtime.install()
+        started.callback(self.runtime.uninstall)
         self.retry_clock.install()
-
+        started.callback(self.retry_clock.uninstall)
         if not options.quiet_tasks:
-            self._task_log = TaskChangeLog(TasksTable(self.clients.dynamodb, self.resources.table), self.emit)
-            self.runtime.listeners.append(self._task_log.notice)
-
-        self._start_pollers()
-        self._reconciler = threading.Thread(
-            target=self._reconcile_periodically, name="reconcile", daemon=True
-        )
-        self._reconciler.start()
+            task_log = TaskChangeLog(TasksTable(clients.dynamodb, resources.table), self.emit)
+            self._listen(lambda function, event, outcome, _: task_log.notice(function, event, outcome))
+        self._start_pollers(running)
+        threading.Thread(target=self._reconcile_periodically, name="reconcile", daemon=True).start()
         # Last: once the API answers, everything behind it is running.
-        self._http = LocalHttpApi(
+        http = LocalHttpApi(
             options.host,
             options.api_port,
             self._invoke_api,
             self._warn,
-            view=self._local_pages(self._execution_view()),
+            view=self._local_pages(running),
             authorizer=self.authorizer,
         )
-        self._http.start()
+        http.start()
+        started.callback(http.stop)
+        return running
 
-    def _start_function_logs(self, functions_logger: Logger) -> None:
+    def _listen(self, listener: Callable[[Function | None, Any, Any, Invocation], None]) -> None:
+        """Call ``listener`` after each invocation with the function it ran (by enum, not name)."""
+
+        def by_function(function_name: str, event: Any, outcome: Any, invocation: Invocation) -> None:
+            listener(self.functions.get(function_name), event, outcome, invocation)
+
+        self.runtime.listeners.append(by_function)
+        self._started.callback(self.runtime.listeners.remove, by_function)
+
+    def _start_function_logs(self, functions_logger: Logger, running: Running) -> None:
         """Each function's log lines to its log group in the emulator, as Lambda writes them."""
-        assert self.clients is not None
-        assert self.resources is not None
         service = logging.getLogger(functions_logger.name)
-        formatter = functions_logger.registered_formatter
         groups = {
             self.names.function(function): self.names.function_log_group(function) for function in Function
         }
-        self._log_sink = CloudWatchLogSink(self.clients.logs, groups).start()
-        self._log_sink.setFormatter(formatter)
-        service.addHandler(self._log_sink)
+        sink = CloudWatchLogSink(running.clients.logs, groups).start()
+        sink.setFormatter(functions_logger.registered_formatter)
+        service.addHandler(sink)
         if not self.options.verbose:
             service.propagate = False
             for handler in service.handlers:
-                if handler is not self._log_sink:
+                if handler is not sink:
                     handler.setLevel(logging.CRITICAL)
-        self.runtime.log_sink = self._log_sink
-        self._execution_logs = ExecutionLogShipper(
-            self.clients.sfn,
-            self.resources.state_machine_arn,
+        self.runtime.log_sink = sink
+
+        def stop_sink() -> None:
+            self.runtime.log_sink = None
+            sink.stop()
+
+        self._started.callback(stop_sink)
+        shipper = ExecutionLogShipper(
+            running.clients.sfn,
+            running.resources.state_machine_arn,
             self.names.state_machine_log_group,
-            self._log_sink,
+            sink,
             lookback_seconds=TIMINGS.express_limit_seconds,
         ).start()
+        self._started.callback(shipper.stop)
 
-    def describe(self) -> dict[str, Any]:
-        """The local deployment, keyed as the CDK stack's outputs are (``ptm info``)."""
-        assert self.resources is not None
-        return {
-            "Stage": self.names.stage,
-            "Region": self.emulator.region,
-            "TasksEndpoint": self.api_endpoint,
-            "EmulatorEndpoint": self.emulator.endpoint,
-            "TasksTable": self.resources.table,
-            "TasksQueueUrl": self.resources.tasks_queue_url,
-            "DeadLetterQueueUrl": self.resources.dead_letter_queue_url,
-            "StateMachineArn": self.resources.state_machine_arn,
-            "StateMachineLogGroup": self.names.state_machine_log_group,
-            "FunctionLogGroups": {
-                function.value: self.names.function_log_group(function) for function in Function
-            },
-            "ExecutionView": f"{self.api_endpoint}/ui",
-        }
-
-    def _start_pollers(self) -> None:
-        """One event-source mapping per queue trigger in the spec."""
-        assert self.clients is not None
-        assert self.resources is not None
+    def _start_pollers(self, running: Running) -> None:
+        """One event-source mapping per queue trigger in the spec, as the stage deploys it."""
+        resources = running.resources
         queues = {
-            Resource.TASKS_QUEUE: (self.resources.tasks_queue_url, self.resources.tasks_queue_arn),
-            Resource.DEAD_LETTER_QUEUE: (
-                self.resources.dead_letter_queue_url,
-                self.resources.dead_letter_queue_arn,
-            ),
+            Resource.TASKS_QUEUE: (resources.tasks_queue_url, resources.tasks_queue_arn),
+            Resource.DEAD_LETTER_QUEUE: (resources.dead_letter_queue_url, resources.dead_letter_queue_arn),
         }
         for function in FUNCTIONS:
             trigger = self.config.trigger(function)
@@ -385,12 +345,12 @@ class LocalStack:
             url, arn = queues[trigger.queue]
             poller = _Poller(
                 SqsEventSource(
-                    sqs=self.clients.sqs,
+                    sqs=running.clients.sqs,
                     invoke=self._call,
                     queue_url=url,
                     queue_arn=arn,
                     function_name=self.names.function(function),
-                    region=self.emulator.region,
+                    region=running.region,
                     batch_size=trigger.batch_size,
                 ),
                 self._stop,
@@ -398,40 +358,38 @@ class LocalStack:
             )
             count = self.options.dispatch_pollers if function is Function.DISPATCH else 1
             poller.start(min(count, trigger.max_concurrency), f"poller-{function.value}")
-            self._pollers.append(poller)
+            self._started.callback(poller.join)
 
     def _call(self, function_name: str, event: dict[str, Any]) -> tuple[Any, str | None]:
         """Invoke a function the way its event source would, straight into the local runtime
         (API Gateway and event-source mappings do not go through the public Invoke API)."""
-        assert self.resources is not None
-        function = Function(function_name.rsplit("-", 1)[-1])
+        function = self.functions[function_name]
         spec = FUNCTIONS[function]
         context = LambdaContext(
             function_name=function_name,
             memory_limit_in_mb=spec.memory_mb,
             timeout_seconds=spec.timeout_seconds,
-            invoked_function_arn=self.resources.function_arns[function],
+            invoked_function_arn=self._function_arns[function],
         )
         outcome, errored = self.runtime.call(event, context)
         if errored:
             return outcome, outcome.get("errorType", "Unknown") if isinstance(outcome, dict) else "Unknown"
         return outcome, None
 
-    def _local_pages(self, view: ExecutionView) -> Callable[[str, str], tuple[int, dict[str, str], bytes]]:
+    def _local_pages(self, running: Running) -> Callable[[str, str], tuple[int, dict[str, str], bytes]]:
         """``/ui``: the execution view, and ``/ui/info.json``: this deployment (``ptm info``)."""
+        view = self._execution_view(running)
 
         def serve(path: str, query: str) -> tuple[int, dict[str, str], bytes]:
             if path == INFO_PATH:
-                return 200, {"Content-Type": "application/json"}, json.dumps(self.describe()).encode()
+                return 200, {"Content-Type": "application/json"}, json.dumps(running.describe()).encode()
             return view.handle(path, query)
 
         return serve
 
-    def _execution_view(self) -> ExecutionView:
-        assert self.clients is not None
-        assert self.resources is not None
-        clients = self.clients
-        table = TasksTable(clients.dynamodb, self.resources.table)
+    def _execution_view(self, running: Running) -> ExecutionView:
+        clients = running.clients
+        table = TasksTable(clients.dynamodb, running.resources.table)
 
         def history(execution_arn: str) -> list[dict[str, Any]]:
             try:
@@ -461,37 +419,22 @@ class LocalStack:
                 self._warn(f"reconcile: {exc}")
 
     def _log_failed_invocation(
-        self, function_name: str, event: Any, outcome: Any, invocation: Invocation
+        self, function: Function | None, event: Any, outcome: Any, invocation: Invocation
     ) -> None:
-        if not invocation.errored or function_name.endswith(f"-{Function.PROCESS.value}"):
+        # A failed process attempt is the workflow's to retry: the task log shows it.
+        if not invocation.errored or function is Function.PROCESS:
             return
-        ids = ", ".join(_task_ids(function_name, event, None)) or "-"
+        ids = ", ".join(task_ids(function, event, None)) or "-"
         message = outcome.get("errorMessage", "") if isinstance(outcome, dict) else ""
-        self._warn(f"{function_name} raised {invocation.error_type} (tasks: {ids}): {message}")
+        self._warn(f"{invocation.function_name} raised {invocation.error_type} (tasks: {ids}): {message}")
 
     def _warn(self, message: str) -> None:
         self.emit(f"warning: {message}")
 
     def stop(self) -> None:
+        """Stop everything that started, in reverse order; safe to call more than once."""
         self._stop.set()
-        if self._http is not None:
-            self._http.stop()
-        for poller in self._pollers:
-            for thread in poller.threads:
-                thread.join(timeout=5)
-        if self._task_log is not None and self._task_log.notice in self.runtime.listeners:
-            self.runtime.listeners.remove(self._task_log.notice)
-        if self._execution_logs is not None:
-            self._execution_logs.stop()
-        if self._log_sink is not None:
-            self.runtime.log_sink = None
-            self._log_sink.stop()
-        if self._restore_log_keys is not None:
-            self._restore_log_keys()
-            self._restore_log_keys = None
-        self.retry_clock.uninstall()
-        self.runtime.uninstall()
-        self.emulator.stop()
+        self._started.close()
 
     def wait(self) -> None:
         while not self._stop.wait(0.5):
@@ -499,47 +442,3 @@ class LocalStack:
 
     def request_stop(self) -> None:
         self._stop.set()
-
-
-def banner(stack: LocalStack) -> str:
-    assert stack.resources is not None
-    api, emulator, resources = stack.api_endpoint, stack.emulator.endpoint, stack.resources
-    options = stack.options
-    allowed = (
-        f"public https targets, and {options.webhook_allowed_hosts} (WEBHOOK_ALLOWED_HOSTS)"
-        if options.webhook_allowed_hosts
-        else "public https targets only (WEBHOOK_ALLOWED_HOSTS=127.0.0.1 make local: a receiver here)"
-    )
-    auth = {
-        "none": "none (--api-auth iam|jwt emulates API Gateway's authorization)",
-        "iam": "iam: sign with AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local (ptm --auth iam)",
-        "jwt": f"jwt: export TASKS_API_TOKEN=$(curl -s -X POST {api}/local-idp/token "
-        "-d 'scope=tasks/read tasks/write' | jq -r .access_token)",
-    }[options.api_auth]
-    return f"""
-Process Task Manager — local stack (stage "{LOCAL_STAGE}")
-  API        {api}
-  emulator   {emulator}   (moto; any AWS SDK or CLI with --endpoint-url)
-  failure rate {options.failure_rate}, time scale {options.time_scale}
-  webhooks   {allowed}
-  auth       {auth}
-
-Try it:
-  curl -s -X POST {api}/tasks -H 'Content-Type: application/json' -d '{{"hello": "world"}}'
-  curl -s {api}/tasks/<taskId>
-  curl -s -X POST {api}/tasks -d '{{"simulate": {{"failures": 5}}}}'    # exhausts retries → DLQ
-  curl -s -X POST {api}/tasks -d '{{"type": "webhook", "url": "https://…", "body": {{"event": 1}}}}'
-  curl -s {api}/task-types                                        # or: ptm types
-  TASKS_ENDPOINT={api} python -m smoke                          # or: make smoke
-  open {api}/ui                                                  # tasks and their execution graphs
-
-Inspect the emulator:
-  aws --endpoint-url {emulator} dynamodb scan --table-name {resources.table}
-  aws --endpoint-url {emulator} sqs get-queue-attributes --attribute-names ApproximateNumberOfMessages \\
-      --queue-url {resources.dead_letter_queue_url}
-  aws --endpoint-url {emulator} stepfunctions list-executions \\
-      --state-machine-arn {resources.state_machine_arn}
-  (any credentials work, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
-
-Ctrl-C stops everything.
-"""

@@ -6,7 +6,8 @@ from typing import Any, cast
 
 from functions.common.models import Task, TaskStatus
 from functions.common.tasks_table import TasksTable
-from local.stack import TaskChangeLog
+from infra.spec import Function
+from local.task_log import TaskChangeLog
 
 TASK_ID = "6f1c2a9e-0000-4000-8000-000000000001"
 
@@ -38,7 +39,7 @@ def _run(*snapshots: Task) -> list[str]:
     lines: list[str] = []
     change_log = TaskChangeLog(cast(TasksTable, _Snapshots(*snapshots)), lines.append)
     for _ in snapshots:
-        change_log.notice("ptm-local-process", {"taskId": TASK_ID}, {}, cast(Any, None))
+        change_log.notice(Function.PROCESS, {"taskId": TASK_ID}, {})
     return lines
 
 
