@@ -30,7 +30,7 @@ from functions.common.errors import (
     ServiceUnavailableError,
     TaskNotFoundError,
 )
-from functions.common.observability import logger, metrics, report_misconfiguration
+from functions.common.observability import Metric, logger, metrics, report_misconfiguration
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import console_start_ms
@@ -148,10 +148,10 @@ def create_task() -> Response[Any]:
     task = submission.task
     logger.append_keys(taskId=task.task_id)
     if submission.created:
-        metrics.add_metric(name="TasksSubmitted", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.TASKS_SUBMITTED, unit=MetricUnit.Count, value=1)
         logger.info("task accepted", extra={"enqueued": submission.enqueued})
     if not submission.enqueued:
-        metrics.add_metric(name="EnqueueDeferred", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.ENQUEUE_DEFERRED, unit=MetricUnit.Count, value=1)
         logger.warning("enqueue failed; reconciliation will enqueue the task")
     return Response(
         status_code=202,
@@ -222,7 +222,7 @@ def list_tasks_by_status() -> dict[str, Any]:
 def cancel(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path parameter
     task = cancel_task(taskId, table=dependencies().table, clock=utc_now)
     logger.append_keys(taskId=taskId)
-    metrics.add_metric(name="TasksCancelled", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.TASKS_CANCELLED, unit=MetricUnit.Count, value=1)
     logger.info("task cancelled")
     return task.to_api()
 
@@ -238,7 +238,7 @@ def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path p
     deps = dependencies()
     task, enqueued = redrive_task(taskId, table=deps.table, queue=deps.queue, clock=utc_now)
     logger.append_keys(taskId=taskId)
-    metrics.add_metric(name="TasksRedriven", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.TASKS_REDRIVEN, unit=MetricUnit.Count, value=1)
     logger.info("task redriven", extra={"run": task.runs, "enqueued": enqueued})
     return Response(
         status_code=202,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,18 +18,41 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.common.config import METRICS_NAMESPACE
 from functions.common.errors import DependencyMisconfiguredError
 
-MISCONFIGURATION_METRIC = "DependencyMisconfigured"
-"""Counted whenever AWS refuses a call that no retry fixes; the stack alarms on it."""
-START_THROTTLED_METRIC = "StartExecutionThrottled"
-"""Counted by dispatch per throttled StartExecution; the stack alarms on it (a throttled Express
-start is reported to the caller only, not by any Step Functions metric)."""
+
+class Metric(StrEnum):
+    """Every custom metric the functions publish: the handlers count them, the stack's alarms and
+    dashboard read them (infra/components/observability.py)."""
+
+    TASKS_SUBMITTED = "TasksSubmitted"
+    ENQUEUE_DEFERRED = "EnqueueDeferred"
+    """A task accepted but not yet sent to the queue; the stack alarms on it."""
+    TASKS_CANCELLED = "TasksCancelled"
+    TASKS_REDRIVEN = "TasksRedriven"
+    EXECUTIONS_STARTED = "ExecutionsStarted"
+    DISPATCHES_SKIPPED = "DispatchesSkipped"
+    START_THROTTLED = "StartExecutionThrottled"
+    """Per throttled StartExecution; the stack alarms on it (a throttled Express start is reported
+    to the caller only, not by any Step Functions metric)."""
+    ATTEMPTS_FAILED = "AttemptsFailed"
+    TASKS_SUCCEEDED = "TasksSucceeded"
+    DUPLICATES_SKIPPED = "DuplicatesSkipped"
+    DEAD_LETTERS_WORKFLOW_FAILURE = "DeadLettersWorkflowFailure"
+    DEAD_LETTERS_STRANDED = "DeadLettersStranded"
+    DEAD_LETTERS_UNDELIVERABLE = "DeadLettersUndeliverable"
+    DEAD_LETTERS_UNRECOGNISED = "DeadLettersUnrecognised"
+    TASKS_REENQUEUED = "TasksReenqueued"
+    TASKS_RESCUED = "TasksRescued"
+    TASKS_STRANDED = "TasksStranded"
+    DEPENDENCY_MISCONFIGURED = "DependencyMisconfigured"
+    """Whenever AWS refuses a call that no retry fixes; the stack alarms on it."""
+
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 
 def report_misconfiguration(exc: DependencyMisconfiguredError) -> None:
-    metrics.add_metric(name=MISCONFIGURATION_METRIC, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.DEPENDENCY_MISCONFIGURED, unit=MetricUnit.Count, value=1)
     logger.error(
         "AWS refused a call that no retry can fix: check the function's permissions and resource names",
         extra={"reason": str(exc)},

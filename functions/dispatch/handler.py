@@ -22,7 +22,7 @@ from functions.common.aws import dynamodb_client, sfn_client
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.models import TaskStatus
-from functions.common.observability import START_THROTTLED_METRIC, logger, metrics, misconfiguration_reported
+from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
@@ -70,14 +70,14 @@ def record_handler(record: SQSRecord, statuses: Mapping[str, TaskStatus]) -> Non
                 message, receive_count, statuses.get(message.task_id), workflow=dependencies().workflow
             )
         except StartExecutionThrottledError:
-            metrics.add_metric(name=START_THROTTLED_METRIC, unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=Metric.START_THROTTLED, unit=MetricUnit.Count, value=1)
             logger.warning("StartExecution throttled; the message will come back")
             raise
         if dispatch.skipped_status is not None:
-            metrics.add_metric(name="DispatchesSkipped", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=Metric.DISPATCHES_SKIPPED, unit=MetricUnit.Count, value=1)
             logger.info("not dispatched", extra={"status": dispatch.skipped_status})
         else:
-            metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=Metric.EXECUTIONS_STARTED, unit=MetricUnit.Count, value=1)
             logger.info("execution started", extra={"executionArn": dispatch.execution_arn})
 
 

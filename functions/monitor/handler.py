@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
-from functions.common.observability import logger, metrics, misconfiguration_reported
+from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.monitor.settings import MonitorSettings
 from functions.usecases.dead_letters import record_dead_letter
@@ -40,7 +40,7 @@ def record_handler(record: SQSRecord) -> None:
     receive_count = int(record.attributes.approximate_receive_count or 1)
     with logger.append_context_keys(messageId=record.message_id), misconfiguration_reported():
         kind = record_dead_letter(record.body, receive_count, table=dependencies().table, clock=utc_now)
-    metrics.add_metric(name=f"DeadLetters{kind.value}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric(f"DeadLetters{kind.value}"), unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

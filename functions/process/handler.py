@@ -14,7 +14,7 @@ from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
-from functions.common.observability import logger, metrics, misconfiguration_reported
+from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.process.settings import ProcessSettings
 from functions.task_types import TASK_TYPES
@@ -55,10 +55,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         with misconfiguration_reported():
             outcome = process_task(request, table=deps.table, work=work, clock=utc_now, lease=deps.lease)
     except (TaskFailedError, PermanentTaskError) as exc:
-        metrics.add_metric(name="AttemptsFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.ATTEMPTS_FAILED, unit=MetricUnit.Count, value=1)
         metrics.add_metadata(key="error", value=type(exc).__name__)
         raise
-    metric = "TasksSucceeded" if outcome.outcome == "SUCCEEDED" else "DuplicatesSkipped"
+    metric = Metric.TASKS_SUCCEEDED if outcome.outcome == "SUCCEEDED" else Metric.DUPLICATES_SKIPPED
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json", by_alias=True)
 

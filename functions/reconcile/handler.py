@@ -13,7 +13,7 @@ from functions.common.aws import dynamodb_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.dead_letter_queue import DeadLetterQueue
-from functions.common.observability import logger, metrics, misconfiguration_reported
+from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.reconcile.settings import ReconcileSettings
@@ -58,9 +58,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             lease=deps.lease,
             max_rescues=deps.max_rescues,
         )
-    metrics.add_metric(name="TasksReenqueued", unit=MetricUnit.Count, value=len(result.reenqueued))
-    metrics.add_metric(name="TasksRescued", unit=MetricUnit.Count, value=len(result.rescued))
-    metrics.add_metric(name="TasksStranded", unit=MetricUnit.Count, value=len(result.dead_lettered))
+    metrics.add_metric(name=Metric.TASKS_REENQUEUED, unit=MetricUnit.Count, value=len(result.reenqueued))
+    metrics.add_metric(name=Metric.TASKS_RESCUED, unit=MetricUnit.Count, value=len(result.rescued))
+    metrics.add_metric(name=Metric.TASKS_STRANDED, unit=MetricUnit.Count, value=len(result.dead_lettered))
     if result.reenqueued or result.refused or result.rescued or result.dead_lettered:
         logger.warning(
             "reconciled tasks",

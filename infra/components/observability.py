@@ -14,7 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.common.config import METRICS_NAMESPACE
-from functions.common.observability import MISCONFIGURATION_METRIC, START_THROTTLED_METRIC
+from functions.common.observability import Metric
 from infra.spec import ALARMS, Function
 from infra.stage_config import StageConfig
 
@@ -102,8 +102,8 @@ class Observability(Construct):
             description="Express executions fail (retries exhausted) far more often than expected.",
         )
         self._alarm(
-            "StartExecutionThrottled",
-            self._custom(START_THROTTLED_METRIC, "StartExecution throttled"),
+            Metric.START_THROTTLED,
+            self._custom(Metric.START_THROTTLED, "StartExecution throttled"),
             threshold=1,
             description=(
                 "Dispatch's StartExecution calls are throttled (the Express start quota): lower "
@@ -111,8 +111,8 @@ class Observability(Construct):
             ),
         )
         self._alarm(
-            "DependencyMisconfigured",
-            self._custom(MISCONFIGURATION_METRIC, "AWS calls refused for good"),
+            Metric.DEPENDENCY_MISCONFIGURED,
+            self._custom(Metric.DEPENDENCY_MISCONFIGURED, "AWS calls refused for good"),
             threshold=1,
             description=(
                 "AWS refused a call that no retry fixes (access denied, a missing table or queue): "
@@ -120,8 +120,8 @@ class Observability(Construct):
             ),
         )
         self._alarm(
-            "EnqueueDeferred",
-            self._custom("EnqueueDeferred", "Enqueue deferred"),
+            Metric.ENQUEUE_DEFERRED,
+            self._custom(Metric.ENQUEUE_DEFERRED, "Enqueue deferred"),
             threshold=1,
             description=(
                 "Accepted tasks could not be sent to the queue (SQS throttled or unavailable); "
@@ -164,22 +164,22 @@ class Observability(Construct):
             cloudwatch.GraphWidget(
                 title="Pipeline: submitted → started → succeeded / failed → dead-lettered",
                 left=[
-                    self._custom("TasksSubmitted", "Submitted"),
+                    self._custom(Metric.TASKS_SUBMITTED, "Submitted"),
                     started.with_(label="Executions started"),
-                    self._custom("TasksSucceeded", "Succeeded"),
+                    self._custom(Metric.TASKS_SUCCEEDED, "Succeeded"),
                     failed.with_(label="Executions failed"),
-                    self._custom("DeadLettersWorkflowFailure", "Dead-lettered (workflow)"),
-                    self._custom("DeadLettersUndeliverable", "Dead-lettered (undeliverable)"),
+                    self._custom(Metric.DEAD_LETTERS_WORKFLOW_FAILURE, "Dead-lettered (workflow)"),
+                    self._custom(Metric.DEAD_LETTERS_UNDELIVERABLE, "Dead-lettered (undeliverable)"),
                 ],
                 width=24,
             ),
             cloudwatch.GraphWidget(
                 title="Retries and duplicates",
                 left=[
-                    self._custom("AttemptsFailed", "Failed attempts (retried or caught)"),
-                    self._custom("DuplicatesSkipped", "Duplicates skipped"),
-                    self._custom("EnqueueDeferred", "Enqueue deferred"),
-                    self._custom("TasksReenqueued", "Re-enqueued by reconcile"),
+                    self._custom(Metric.ATTEMPTS_FAILED, "Failed attempts (retried or caught)"),
+                    self._custom(Metric.DUPLICATES_SKIPPED, "Duplicates skipped"),
+                    self._custom(Metric.ENQUEUE_DEFERRED, "Enqueue deferred"),
+                    self._custom(Metric.TASKS_REENQUEUED, "Re-enqueued by reconcile"),
                 ],
                 width=12,
             ),

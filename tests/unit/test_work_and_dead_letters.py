@@ -6,6 +6,7 @@ import pytest
 
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.models import Task, TaskStatus
+from functions.common.observability import Metric
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.dead_letters import DeadLetterKind, classify
 from tests.fixtures.task_types import runner
@@ -75,3 +76,7 @@ def test_seeded_random_failures_are_reproducible_and_near_the_rate() -> None:
 )
 def test_dead_letters_are_classified_by_shape(body: str, kind: DeadLetterKind) -> None:
     assert classify(body)[0] is kind
+
+
+def test_every_dead_letter_kind_is_counted_by_a_metric_of_the_one_enum() -> None:
+    assert {Metric(f"DeadLetters{kind.value}") for kind in DeadLetterKind} <= set(Metric)
