@@ -230,14 +230,13 @@ def _retriers() -> Iterator[Mutant]:
     for state_name, state in states.items():
         for index, retrier in enumerate(state.get("Retry", [])):
             names = retrier["ErrorEquals"]
-            block = json.dumps(names, indent=2)
             for error in names:
                 if len(names) == 1:
                     yield Mutant(
                         f"{state_name} retrier {index}: drop {error}",
                         ASL,
-                        _retrier_text(state_name, index, names),
-                        _retrier_text(state_name, index, ["NoSuchError.Mutant"]),
+                        _retrier_text(names),
+                        _retrier_text(["NoSuchError.Mutant"]),
                         tests,
                     )
                     continue
@@ -245,11 +244,10 @@ def _retriers() -> Iterator[Mutant]:
                 yield Mutant(
                     f"{state_name} retrier {index}: drop {error}",
                     ASL,
-                    _retrier_text(state_name, index, names),
-                    _retrier_text(state_name, index, kept),
+                    _retrier_text(names),
+                    _retrier_text(kept),
                     tests,
                 )
-            del block
             attempts = retrier["MaxAttempts"]
             yield Mutant(
                 f"{state_name} retrier {index}: MaxAttempts {attempts} -> {attempts - 1}",
@@ -265,8 +263,7 @@ def _errors_json(names: list[str]) -> str:
     return f'"ErrorEquals": [\n{inner}\n          ]'
 
 
-def _retrier_text(state: str, index: int, names: list[str]) -> str:
-    del state, index
+def _retrier_text(names: list[str]) -> str:
     return _errors_json(names) + ',\n          "IntervalSeconds"'
 
 
