@@ -84,7 +84,7 @@ ACCESS_LOG_VALUE_BYTES = {
 
 
 @dataclass(frozen=True)
-class Deployment:
+class PricedDeployment:
     """What the template deploys (read by ``synthesize``), and the options the model adds."""
 
     memory_mb: dict[Function, int]
@@ -244,7 +244,7 @@ def express_billed_seconds(seconds: float) -> float:
     return math.ceil(seconds / EXPRESS_STEP_SECONDS - 1e-9) * EXPRESS_STEP_SECONDS
 
 
-def request_unit_prices(deployment: Deployment) -> tuple[float, float]:
+def request_unit_prices(deployment: PricedDeployment) -> tuple[float, float]:
     """$ per 1M write units and per 1M read units: on-demand, or provisioned capacity used at
     ``utilization`` (a unit-hour serves 3,600 units an hour when fully used)."""
     if deployment.capacity == "provisioned":
@@ -278,7 +278,7 @@ class InitTimes:
 
 
 def _lambda(
-    deployment: Deployment,
+    deployment: PricedDeployment,
     function: Function,
     *,
     invocations: float,
@@ -326,7 +326,9 @@ def _add(total: dict[str, float], part: dict[str, float]) -> None:
         total[key] = total.get(key, 0.0) + value
 
 
-def _api_front(deployment: Deployment, measured: Measured, load: Load, init: InitTimes) -> dict[str, float]:
+def _api_front(
+    deployment: PricedDeployment, measured: Measured, load: Load, init: InitTimes
+) -> dict[str, float]:
     """What both designs pay at the front, per 1M tasks: an API Gateway request per submit,
     replay and GET, its access-log line, and the api function that serves it."""
     requests = MILLION * (1 + load.replay_share + load.gets_per_task)
@@ -364,7 +366,9 @@ def _storage(bytes_per_task: float, load: Load) -> float:
     )
 
 
-def this_design(deployment: Deployment, measured: Measured, load: Load, init: InitTimes) -> dict[str, float]:
+def this_design(
+    deployment: PricedDeployment, measured: Measured, load: Load, init: InitTimes
+) -> dict[str, float]:
     """Dollars per 1M tasks, by line item."""
     n, mix, rate = MILLION, Mix.at(load.failure_rate), load.tasks_per_second
     tasks_a_month = rate * SECONDS_A_MONTH
@@ -493,7 +497,7 @@ def this_design(deployment: Deployment, measured: Measured, load: Load, init: In
 
 
 def sqs_retry_design(
-    deployment: Deployment, measured: Measured, load: Load, init: InitTimes
+    deployment: PricedDeployment, measured: Measured, load: Load, init: InitTimes
 ) -> dict[str, float]:
     """The SQS-retry design: API → SQS → one worker Lambda that retries through SQS redelivery,
     one record per task (payload included) without an index. Its worker is priced like our
@@ -532,7 +536,7 @@ def sqs_retry_design(
     return total
 
 
-def synthesize(**context: str) -> Deployment:
+def synthesize(**context: str) -> PricedDeployment:
     """The template ``cdk synth`` would write (cdk-nag included), read for sizes and settings."""
     from aws_cdk import App  # noqa: PLC0415 - CDK loads only for this script
 
@@ -555,7 +559,7 @@ def synthesize(**context: str) -> Deployment:
             data = bool(properties["LoggingConfiguration"]["IncludeExecutionData"])
         if resource["Type"] == "AWS::ApiGatewayV2::Stage":
             access_format = properties["AccessLogSettings"]["Format"]
-    return Deployment(memory, level, data, function_level, access_format)
+    return PricedDeployment(memory, level, data, function_level, access_format)
 
 
 def init_times() -> InitTimes:

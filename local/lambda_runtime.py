@@ -56,7 +56,7 @@ InvokeHook = Callable[[str, Any], None]
 AfterHook = Callable[[str, Any, Any], None]
 """Called with (function name, event, result) after a handler returned; raising turns the
 invocation into a function error after its work was done (a crash before the response)."""
-InvokeListener = Callable[[str, Any, Any, "Invocation"], None]
+InvokeListener = Callable[[str, Any, Any, "InvocationRecord"], None]
 """Called with (function name, event, result or error payload, invocation) after each one."""
 
 
@@ -71,7 +71,7 @@ class LambdaServiceError(Exception):
 
 
 @dataclass
-class LambdaContext:
+class LocalLambdaContext:
     """The attributes of the Lambda Python runtime's context object that handlers read."""
 
     function_name: str
@@ -99,7 +99,7 @@ class LambdaContext:
 
 
 @dataclass(frozen=True)
-class Invocation:
+class InvocationRecord:
     function_name: str
     errored: bool
     error_type: str | None
@@ -240,7 +240,7 @@ class LocalLambdaRuntime:
         lambda:invoke); one that raises ``LambdaServiceError`` fails the request itself."""
         self.after_hooks: list[AfterHook] = []
         self.listeners: list[InvokeListener] = []
-        self.invocations: list[Invocation] = []
+        self.invocations: list[InvocationRecord] = []
         self.keep_invocations = True
         self.log_sink: CloudWatchLogSink | None = None
         """Where each invocation's log lines go (the emulator's CloudWatch Logs), if anywhere."""
@@ -298,7 +298,7 @@ class LocalLambdaRuntime:
                 fault(function.function_name, payload)
         except LambdaServiceError as exc:
             raise JsonRESTError(exc.code, exc.message) from exc
-        context = LambdaContext(
+        context = LocalLambdaContext(
             function_name=function.function_name,
             memory_limit_in_mb=int(function.memory_size),
             timeout_seconds=int(function.timeout),
@@ -307,7 +307,7 @@ class LocalLambdaRuntime:
         outcome, errored = self.call(payload, context)
         return json.dumps(outcome), errored, ""
 
-    def call(self, payload: Any, context: LambdaContext) -> tuple[Any, bool]:
+    def call(self, payload: Any, context: LocalLambdaContext) -> tuple[Any, bool]:
         """Run the handler registered for ``context.function_name``: (result, False), or
         (``{"errorType", "errorMessage", "stackTrace"}``, True) if it raised."""
         name = context.function_name
@@ -322,7 +322,7 @@ class LocalLambdaRuntime:
             return outcome, errored
         return error_payload(LookupError(f"function {name} has no local handler registered")), True
 
-    def _run(self, handler: Handler, payload: Any, context: LambdaContext) -> tuple[Any, bool, bool]:
+    def _run(self, handler: Handler, payload: Any, context: LocalLambdaContext) -> tuple[Any, bool, bool]:
         """(result or error payload, errored, whether the execution environment died)."""
         name = context.function_name
         for init_hook in list(self.init_hooks):
@@ -357,12 +357,12 @@ class LocalLambdaRuntime:
         threading.Thread(target=invocation, name=f"invoke-{name}", daemon=True).start()
         outcome, errored, died = _outcome(finished, limit, context.aws_request_id)
         error_type = outcome["errorType"] if errored else None
-        self._record(Invocation(name, errored, error_type, _ms(started)), payload, outcome)
+        self._record(InvocationRecord(name, errored, error_type, _ms(started)), payload, outcome)
         if sink is not None:
             sink.end_lines(name, context.aws_request_id, _ms(started), memory, outcome if errored else None)
         return outcome, errored, died
 
-    def _record(self, invocation: Invocation, event: Any, outcome: Any) -> None:
+    def _record(self, invocation: InvocationRecord, event: Any, outcome: Any) -> None:
         if self.keep_invocations:
             with self._lock:
                 self.invocations.append(invocation)

@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-_invocation: ContextVar[Invocation | None] = ContextVar("local_invocation", default=None)
+_invocation: ContextVar[LoggingInvocation | None] = ContextVar("local_invocation", default=None)
 BATCH = 200
 FLUSH_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
-class Invocation:
+class LoggingInvocation:
+    """The invocation whose function's log group a line logged now belongs to."""
+
     function_name: str
     request_id: str
 
@@ -40,7 +42,7 @@ class Invocation:
 @contextmanager
 def invocation_scope(function_name: str, request_id: str) -> Iterator[None]:
     """Lines logged inside belong to this function's invocation (set by the local runtime)."""
-    token = _invocation.set(Invocation(function_name, request_id))
+    token = _invocation.set(LoggingInvocation(function_name, request_id))
     try:
         yield
     finally:

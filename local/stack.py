@@ -42,7 +42,12 @@ from local.authorizers import Authorizer, IamAuthorizer, JwtAuthorizer
 from local.emulator import Clients, Emulator
 from local.event_source import SqsEventSource
 from local.http_api import LocalHttpApi
-from local.lambda_runtime import Invocation, LambdaContext, LocalLambdaRuntime, invocation_local_log_keys
+from local.lambda_runtime import (
+    InvocationRecord,
+    LocalLambdaContext,
+    LocalLambdaRuntime,
+    invocation_local_log_keys,
+)
 from local.logs import CloudWatchLogSink, ExecutionLogShipper
 from local.provision import LocalResources, function_environments, provision
 from local.retry_clock import RetryClock
@@ -292,10 +297,10 @@ class LocalStack:
         started.callback(http.stop)
         return running
 
-    def _listen(self, listener: Callable[[Function | None, Any, Any, Invocation], None]) -> None:
+    def _listen(self, listener: Callable[[Function | None, Any, Any, InvocationRecord], None]) -> None:
         """Call ``listener`` after each invocation with the function it ran (by enum, not name)."""
 
-        def by_function(function_name: str, event: Any, outcome: Any, invocation: Invocation) -> None:
+        def by_function(function_name: str, event: Any, outcome: Any, invocation: InvocationRecord) -> None:
             listener(self.functions.get(function_name), event, outcome, invocation)
 
         self.runtime.listeners.append(by_function)
@@ -365,7 +370,7 @@ class LocalStack:
         (API Gateway and event-source mappings do not go through the public Invoke API)."""
         function = self.functions[function_name]
         spec = FUNCTIONS[function]
-        context = LambdaContext(
+        context = LocalLambdaContext(
             function_name=function_name,
             memory_limit_in_mb=spec.memory_mb,
             timeout_seconds=spec.timeout_seconds,
@@ -419,7 +424,7 @@ class LocalStack:
                 self._warn(f"reconcile: {exc}")
 
     def _log_failed_invocation(
-        self, function: Function | None, event: Any, outcome: Any, invocation: Invocation
+        self, function: Function | None, event: Any, outcome: Any, invocation: InvocationRecord
     ) -> None:
         # A failed process attempt is the workflow's to retry: the task log shows it.
         if not invocation.errored or function is Function.PROCESS:

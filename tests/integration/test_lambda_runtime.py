@@ -15,14 +15,14 @@ import pytest
 from functions.common.config import Env
 from infra.spec import Function
 from infra.stage_config import StageConfig
-from local.lambda_runtime import LambdaContext, LocalLambdaRuntime, initialise, invocation_local_log_keys
+from local.lambda_runtime import LocalLambdaContext, LocalLambdaRuntime, initialise, invocation_local_log_keys
 
 pytestmark = pytest.mark.integration
 HANDLER = "tests.fixtures.sample_handler.lambda_handler"
 
 
-def _context() -> LambdaContext:
-    return LambdaContext(
+def _context() -> LocalLambdaContext:
+    return LocalLambdaContext(
         function_name="sample", memory_limit_in_mb=128, timeout_seconds=3, invoked_function_arn="arn"
     )
 

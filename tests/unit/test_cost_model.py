@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import cost
-from bench.cost import Deployment, InitTimes, Load, Mix, Sizes
+from bench.cost import InitTimes, Load, Mix, PricedDeployment, Sizes
 from bench.measure import FunctionFigures, Measured
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, Function, QueueTrigger
 
@@ -75,11 +75,11 @@ def test_express_bills_whole_100_ms_steps() -> None:
 
 
 def test_provisioned_capacity_prices_a_unit_at_the_utilization_it_runs_at() -> None:
-    deployment = Deployment({}, "ALL", False, "WARNING", "{}", capacity="provisioned", utilization=0.7)
+    deployment = PricedDeployment({}, "ALL", False, "WARNING", "{}", capacity="provisioned", utilization=0.7)
     write, read = cost.request_unit_prices(deployment)
     assert write == pytest.approx(1e6 / 3600 / 0.7 * cost.PRICES["dynamodb_wcu_hour"])
     assert read == pytest.approx(1e6 / 3600 / 0.7 * cost.PRICES["dynamodb_rcu_hour"])
-    on_demand = cost.request_unit_prices(Deployment({}, "ALL", False, "WARNING", "{}"))
+    on_demand = cost.request_unit_prices(PricedDeployment({}, "ALL", False, "WARNING", "{}"))
     assert on_demand == (
         cost.PRICES["dynamodb_write_request_unit"],
         cost.PRICES["dynamodb_read_request_unit"],
@@ -138,7 +138,7 @@ def test_executions_and_their_attempts_add_no_trace_of_their_own() -> None:
     """The X-Ray line counts the api's requests and the consumers' batches only: retries (more
     process invocations inside the same executions) leave it unchanged, apart from the dead
     letters' own monitor batches."""
-    deployment = Deployment(
+    deployment = PricedDeployment(
         memory_mb=dict.fromkeys(Function, 128),
         workflow_log_level="ALL",
         execution_data=False,
