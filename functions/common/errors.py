@@ -116,11 +116,14 @@ class ServiceUnavailableError(ApiError):
 class TransitionRefusedError(Exception):
     """A conditional write found the task in a state that does not allow the transition."""
 
-    def __init__(self, task_id: str, transition: str, current_status: str | None) -> None:
+    def __init__(self, task_id: str, transition: str, found: Mapping[str, Any]) -> None:
+        """``found``: the item's attributes as the refused write returned them (none: no item)."""
+        current_status = found.get("status")
         super().__init__(f"{transition} refused for task {task_id}: status is {current_status}")
         self.task_id = task_id
         self.transition = transition
-        self.current_status = current_status
+        self.found = dict(found)
+        self.current_status: str | None = current_status
 
 
 class TaskAlreadyExistsError(Exception):

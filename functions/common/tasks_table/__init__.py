@@ -43,7 +43,6 @@ from functions.common.tasks_table.codec import (
     COMPRESSED_PAYLOAD_ATTRIBUTE,
     PAYLOAD_ATTRIBUTE,
     _attr,
-    _deserializer,
     _plain,
     _values,
     payload_attributes,
@@ -99,9 +98,8 @@ class TasksTable(IndexedReads):
             yield
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                old = cast(dict[str, Any], exc.response).get("Item")
-                current = _deserializer.deserialize(old["status"]) if old else None
-                raise TransitionRefusedError(task_id, transition, current) from exc
+                old = cast(dict[str, Any], exc.response).get("Item") or {}
+                raise TransitionRefusedError(task_id, transition, _plain(old)) from exc
             raise translate(exc, f"{transition} for task {task_id}") from exc
         except BotoCoreError as exc:
             raise translate(exc, f"{transition} for task {task_id}") from exc
@@ -139,20 +137,16 @@ class TasksTable(IndexedReads):
         if task.idempotency_key is not None:
             item["idempotencyKey"] = task.idempotency_key
         try:
-            self._client.put_item(
-                TableName=self.table_name,
-                Item=_values(item),
-                ConditionExpression="attribute_not_exists(taskId)",
-                # A replay learns what the record holds from the refusal: no read after it.
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                old = cast(dict[str, Any], exc.response).get("Item") or {}
-                raise TaskAlreadyExistsError(task.task_id, _plain(old)) from exc
-            raise translate(exc, f"create task {task.task_id}") from exc
-        except BotoCoreError as exc:
-            raise translate(exc, f"create task {task.task_id}") from exc
+            with self._write(task.task_id, "create"):
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item=_values(item),
+                    ConditionExpression="attribute_not_exists(taskId)",
+                    # A replay learns what the record holds from the refusal: no read after it.
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except TransitionRefusedError as refused:
+            raise TaskAlreadyExistsError(task.task_id, refused.found) from refused
 
     def get(self, task_id: str) -> Task | None:
         with aws_errors(f"get task {task_id}"):
@@ -348,7 +342,7 @@ class TasksTable(IndexedReads):
             },
             return_item=True,
         )
-        item = {name: _deserializer.deserialize(value) for name, value in response["Attributes"].items()}
+        item = _plain(response["Attributes"])
         return Rescue(
             task_id=task_id,
             run=int(item.get("runs", 1)),
