@@ -90,6 +90,12 @@ def canonical_json(payload: dict[str, Any]) -> bytes:
 
 def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = None) -> dict[str, Any]:
     """The request body as a JSON object its task type accepts, or a typed 400/413 error."""
+    payload, _ = _parse(body, environment)
+    return payload
+
+
+def _parse(body: bytes, environment: task_types.TaskEnvironment | None) -> tuple[dict[str, Any], bytes]:
+    """``parse_payload``, with the payload's canonical JSON, which its checks encode anyway."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLargeError(f"the body is {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     if not body.strip():
@@ -106,16 +112,20 @@ def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = 
     if _depth(payload) > MAX_NESTING_DEPTH:
         raise InvalidRequestError(f"the body nests deeper than {MAX_NESTING_DEPTH} levels")
     try:
-        canonical_json(payload)
+        canonical = canonical_json(payload)
     except ValueError as exc:
         raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
     TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
-    return payload
+    return payload, canonical
 
 
 def request_hash(payload: dict[str, Any]) -> str:
     """Same JSON value → same hash, whatever the key order or white space of the body."""
-    return hashlib.sha256(canonical_json(payload)).hexdigest()
+    return _digest(canonical_json(payload))
+
+
+def _digest(canonical: bytes) -> str:
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def task_id_for(idempotency_key: str | None) -> str:
@@ -136,7 +146,7 @@ def submit_task(
 ) -> Submission:
     """Validate (nothing is stored for a refused body), create, enqueue."""
     key = validate_idempotency_key(idempotency_key)
-    payload = parse_payload(body, environment)
+    payload, canonical = _parse(body, environment)
     now = iso(clock())
     task = Task(
         task_id=task_id_for(key),
@@ -145,7 +155,7 @@ def submit_task(
         created_at=now,
         updated_at=now,
         idempotency_key=key,
-        request_hash=request_hash(payload),
+        request_hash=_digest(canonical),
     )
     try:
         table.create(task)
