@@ -125,8 +125,7 @@ def _client(service: str, budget: SdkBudget) -> Any:
     if session is None:
         session = _sessions.session = boto3.session.Session()
     client = session.client(service, config=budget.config)  # type: ignore[call-overload]
-    attempt = budget.connect_timeout + budget.read_timeout
-    client.meta.events.register("before-send", partial(_refuse_late_attempt, attempt))
+    client.meta.events.register("before-send", partial(_refuse_late_attempt, budget.attempt_seconds))
     return client
 
 

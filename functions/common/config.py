@@ -75,6 +75,11 @@ class SdkBudget:
             retries={"mode": "standard", "total_max_attempts": self.max_attempts},
         )
 
+    @property
+    def attempt_seconds(self) -> float:
+        """One attempt at its longest: the connect and the read both time out."""
+        return self.connect_timeout + self.read_timeout
+
     def worst_case_seconds(self) -> float:
         """One call at its longest: every attempt times out on connect and read, and every wait
         before a retry is at its ceiling. (A read timeout bounds each wait for bytes, not a whole
@@ -82,14 +87,15 @@ class SdkBudget:
         waits = sum(
             min(self.MAX_BACKOFF_SECONDS, 2.0 ** (retry - 1)) for retry in range(1, self.max_attempts)
         )
-        return self.max_attempts * (self.connect_timeout + self.read_timeout) + waits
+        return self.max_attempts * self.attempt_seconds + waits
 
     @classmethod
     def named(cls, name: str) -> SdkBudget:
-        for budget in (cls.INTERACTIVE, cls.BACKGROUND):
+        budgets = (cls.INTERACTIVE, cls.BACKGROUND)
+        for budget in budgets:
             if budget.name == name:
                 return budget
-        raise ValueError(f"{Env.SDK_BUDGET}={name!r}: not one of interactive, background")
+        raise ValueError(f"{Env.SDK_BUDGET}={name!r}: not one of {', '.join(b.name for b in budgets)}")
 
 
 SdkBudget.INTERACTIVE = SdkBudget("interactive", connect_timeout=0.5, read_timeout=1.0, max_attempts=2)

@@ -386,7 +386,7 @@ def test_no_aws_call_attempt_starts_that_could_end_past_the_deadline(stack: Stac
     deadline is not started: the call fails at once as a busy dependency (whatever the number of
     calls a route makes: a listing under a crowd makes many)."""
     table = stack.dependencies(Function.API).table
-    attempt = SdkBudget.INTERACTIVE.connect_timeout + SdkBudget.INTERACTIVE.read_timeout
+    attempt = SdkBudget.INTERACTIVE.attempt_seconds
     started = time.monotonic()
 
     with answer_by(attempt - 0.3), pytest.raises(DependencyUnavailableError, match="deadline"):
