@@ -24,12 +24,11 @@ from infra.nag import acknowledge_inherent_findings
 from infra.spec import (
     FUNCTIONS,
     WORKFLOW_GRANTS,
-    ApiTrigger,
     Function,
     QueueTrigger,
     Resource,
     ScheduleTrigger,
-    trigger_of,
+    api_routes,
     workflow_substitutions,
 )
 from infra.stage_config import StageConfig
@@ -66,7 +65,7 @@ class ProcessTaskManagerStack(Stack):
             "Api",
             config=config,
             handler=fns[Function.API],
-            routes=trigger_of(Function.API, ApiTrigger).routes,
+            routes=api_routes(),
         )
         compute.set_environment(
             {

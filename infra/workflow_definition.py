@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,15 @@ class RetryPolicy:
         return self.max_attempts + 1
 
 
-def _state(state: str) -> dict[str, Any]:
+@cache
+def _document() -> dict[str, Any]:
+    """The ASL file parsed, once per process (read-only: its callers copy what they change)."""
     document: dict[str, Any] = json.loads(read_definition())
+    return document
+
+
+def _state(state: str) -> dict[str, Any]:
+    document = _document()
     found: dict[str, Any] = document["States"][state]
     return found
 
@@ -115,14 +123,14 @@ def _state_worst_case(definition: dict[str, Any]) -> float:
 
 def state_worst_cases() -> dict[str, float]:
     """Each Task state's worst case, by name (docs/RELIABILITY.md shows the arithmetic)."""
-    states: dict[str, Any] = json.loads(read_definition())["States"]
+    states: dict[str, Any] = _document()["States"]
     return {name: _state_worst_case(state) for name, state in states.items() if state["Type"] == "Task"}
 
 
 def worst_case_seconds() -> float:
     """The longest any execution can run: the costliest path from StartAt through Next and Catch
     edges, each Task state at its worst. A Task without a bound counts its 60 s default."""
-    document: dict[str, Any] = json.loads(read_definition())
+    document = _document()
     states: dict[str, Any] = document["States"]
     costs = state_worst_cases()
     memo: dict[str, float] = {}
