@@ -252,8 +252,9 @@ class LocalLambdaRuntime:
         self, function_name: str, handler: str, environment: Mapping[str, str] | None = None
     ) -> None:
         """Import ``handler``; its invocations see ``environment`` as the function's own
-        variables (``function_environment``), as each Lambda function has only its own."""
-        self._variables[function_name] = dict(environment or {})
+        variables (``function_environment``), as each Lambda function has only its own, beside
+        the ones Lambda itself sets (``LAMBDA_VARIABLES``)."""
+        self._variables[function_name] = {**(environment or {}), **LAMBDA_VARIABLES}
         if self._isolate:
             self._environments[function_name] = _Environments(handler, self._variables[function_name])
         else:
@@ -340,10 +341,7 @@ class LocalLambdaRuntime:
 
         def invocation() -> None:
             try:
-                with (
-                    function_environment({**variables, **LAMBDA_VARIABLES}),
-                    invocation_scope(name, context.aws_request_id),
-                ):
+                with function_environment(variables), invocation_scope(name, context.aws_request_id):
                     for hook in list(self.hooks):
                         hook(name, payload)
                     result = handler(payload, context)
