@@ -180,8 +180,8 @@ def _conditions() -> Iterator[Mutant]:
     yield Mutant(
         "create: drop 'not exists'",
         TABLE,
-        'ConditionExpression="attribute_not_exists(taskId)",\n                # A replay',
-        'ConditionExpression="attribute_not_exists(taskId) OR attribute_exists(taskId)",\n                # A replay',
+        'ConditionExpression="attribute_not_exists(taskId)",\n                    # A replay',
+        'ConditionExpression="attribute_not_exists(taskId) OR attribute_exists(taskId)",\n                    # A replay',
         SUBMIT,
     )
 
@@ -291,8 +291,8 @@ def _submission() -> Iterator[Mutant]:
         ("nesting unbounded", "if _depth(payload) > MAX_NESTING_DEPTH:", "if False:"),
         (
             "JSON text not checked (infinity, lone surrogates)",
-            "    try:\n        canonical_json(payload)\n    except ValueError as exc:",
-            "    try:\n        pass\n    except ValueError as exc:",
+            "canonical = canonical_json(payload)",
+            'canonical = json.dumps(payload, sort_keys=True).encode("utf-8", "surrogatepass")',
         ),
         (
             "empty key allowed",

@@ -5,17 +5,30 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from functions.common.models import TaskStatus
 from infra.spec import Function
-from local.lambda_runtime import LambdaServiceError
+from local.lambda_runtime import InvokeHook, LambdaServiceError
 from tests.fixtures.stack import NAMES, Stack
 from tests.workflow.conftest import dead_letters, run_task
 
 pytestmark = pytest.mark.workflow
+
+
+def _first_process_invocation(action: Callable[[], None]) -> InvokeHook:
+    """A runtime hook that runs ``action`` on the process function's first invocation only."""
+    done: list[str] = []
+
+    def once(function_name: str, event: Any) -> None:
+        if function_name == NAMES.function(Function.PROCESS) and not done:
+            done.append(function_name)
+            action()
+
+    return once
 
 
 def _errors(stack: Stack, execution_arn: str) -> list[str]:
@@ -62,14 +75,11 @@ def test_out_of_memory_is_retried_as_transient(stack: Stack) -> None:
         pass
 
     OutOfMemory.__name__ = "Runtime.OutOfMemory"
-    failed: list[str] = []
 
-    def out_of_memory_once(function_name: str, event: Any) -> None:
-        if function_name == NAMES.function(Function.PROCESS) and not failed:
-            failed.append(function_name)
-            raise OutOfMemory("Runtime exited with error: signal: killed")
+    def out_of_memory() -> None:
+        raise OutOfMemory("Runtime exited with error: signal: killed")
 
-    stack.runtime.hooks.append(out_of_memory_once)
+    stack.runtime.hooks.append(_first_process_invocation(out_of_memory))
 
     task_id, execution = run_task(stack, {"n": 1})
 
@@ -95,14 +105,8 @@ def test_a_slow_init_that_overruns_the_process_states_timeout_is_states_timeout_
     with States.Timeout, retried as transient; the late attempt then finds the task finished."""
     stack.runtime.timeout_scale = 0.02  # the process function's 25 s become 0.5 s
     stack.retry_clock.timeout_scale = 0.02  # ProcessTask's 35 s become 0.7 s
-    slow: list[str] = []
-
-    def slow_init_once(function_name: str, event: Any) -> None:
-        if function_name == NAMES.function(Function.PROCESS) and not slow:
-            slow.append(function_name)
-            time.sleep(1.5)  # INIT, outside the function's clock, past the state's 0.7 s
-
-    stack.runtime.init_hooks.append(slow_init_once)
+    # INIT, outside the function's clock, past the state's 0.7 s.
+    stack.runtime.init_hooks.append(_first_process_invocation(lambda: time.sleep(1.5)))
 
     task_id, execution = run_task(stack, {"n": 1})
 
@@ -116,14 +120,11 @@ def test_the_lambda_service_timing_out_step_functions_call_is_retried_as_transie
     """Step Functions' own call to Lambda can fail with Lambda.ClientExecutionTimeoutException
     (its "handle Lambda service exceptions" guidance); moto's Lambda never does, so the local
     runtime's service fault stands in for it, once."""
-    refused: list[str] = []
 
-    def time_out_once(function_name: str, event: Any) -> None:
-        if function_name == NAMES.function(Function.PROCESS) and not refused:
-            refused.append(function_name)
-            raise LambdaServiceError("ClientExecutionTimeoutException")
+    def time_out() -> None:
+        raise LambdaServiceError("ClientExecutionTimeoutException")
 
-    stack.runtime.service_faults.append(time_out_once)
+    stack.runtime.service_faults.append(_first_process_invocation(time_out))
 
     task_id, execution = run_task(stack, {"n": 1})
 
