@@ -28,6 +28,7 @@ from infra.spec import (
     ScheduleTrigger,
     trigger_of,
 )
+from infra.stage_config import PRODUCTION_TASK_RETENTION_DAYS
 from infra.workflow_definition import retry_policy
 
 PRICES: dict[str, float] = {
@@ -37,6 +38,8 @@ PRICES: dict[str, float] = {
 MILLION = 1_000_000
 GB = 1e9
 SECONDS_A_MONTH = 30 * 24 * 3600
+TTL_DELETION_LAG_DAYS = 2.0
+"""Assumed: how long after expiry DynamoDB's TTL deletes an item ("typically within a few days")."""
 
 # Assumptions (docs/BENCHMARKS.md gives the reasoning for each).
 EXPRESS_BILLED_GB = 0.0625
@@ -108,9 +111,20 @@ class Load:
     """Tasks whose message SQS delivers twice (a second execution whose claim is refused)."""
     gets_per_task: float = 0.0
     """GET /tasks/{id} a client makes per task (priced apart: "what moves it")."""
-    months_stored: float = 1.0
-    """How long the figure keeps each task's items (records are never deleted: each further
-    month adds the storage line again)."""
+    retention_days: float = PRODUCTION_TASK_RETENTION_DAYS
+    """taskRetentionDays (infra/stage_config.py): a finished task's items are deleted by TTL."""
+
+    @property
+    def months_stored(self) -> float:
+        """How long each task's items stay stored: the retention plus TTL's deletion lag (an
+        assumption: AWS says "typically within a few days"; the model takes 2). At a steady rate
+        the table then holds this many months of tasks, so the storage line per 1M tasks is a
+        steady state. With retention 0 (keep for ever) it grows by one month every month: the
+        figure prints the first year's average."""
+        if self.retention_days <= 0:
+            return 6.5
+        return (self.retention_days + TTL_DELETION_LAG_DAYS) * 86_400 / SECONDS_A_MONTH
+
     payload_compression: float | None = None
     """Stored bytes per JSON byte of a payload compressed in its item (``COMPRESS_FROM_BYTES`` or
     more): None takes the ratio measured on the sample bodies; 1.0 prices a body that does not
@@ -201,6 +215,9 @@ def writes_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
         "attempt errors (lastError)": mix.failed_attempts * record,
         "success (+ index move)": (1 - mix.exhausted) * (record + 2),
         "MarkFailed (+ index move) and dead-lettered": mix.exhausted * (failed + 2 + failed),
+        "the payload item's expiry (retention)": write_units(item.payload_item)
+        if load.retention_days > 0
+        else 0.0,
         "refused replays and duplicate claims": load.replay_share * (write_units(item.payload_item) + record)
         + load.duplicate_share * record,
     }
@@ -670,8 +687,11 @@ def main() -> None:
         "a client GET per task": this_design(
             prod, measured, dataclasses.replace(load, gets_per_task=1), init
         ),
-        "each task kept a second month": this_design(
-            prod, measured, dataclasses.replace(load, months_stored=2), init
+        "taskRetentionDays=7 (other stages' default)": this_design(
+            prod, measured, dataclasses.replace(load, retention_days=7), init
+        ),
+        "taskRetentionDays=0 (kept for ever; first year's average)": this_design(
+            prod, measured, dataclasses.replace(load, retention_days=0), init
         ),
     }
     for name, parts in sorted(levers.items(), key=lambda pair: sum(pair[1].values())):

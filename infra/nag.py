@@ -50,6 +50,12 @@ REDUCED_WORKFLOW_LOGGING = Finding(
     "The operator lowered workflowLogLevel for this stage to cut log cost (ALL is the default); "
     "the console's Express execution graphs need ALL.",
 )
+MANUAL_SIGNING_SECRET_ROTATION = Finding(
+    "AwsSolutions-SMG4",
+    "The webhook signing secret is shared with the receivers, who must learn a new one before it "
+    "signs alone: an operator rotates it by putting 'new old' (both signatures are sent), then "
+    "'new' once the receivers have switched (README). No rotation Lambda can coordinate that.",
+)
 
 
 def acknowledge(construct: IConstruct, finding: Finding) -> None:
@@ -57,7 +63,12 @@ def acknowledge(construct: IConstruct, finding: Finding) -> None:
 
 
 def acknowledge_inherent_findings(
-    *, config: StageConfig, compute: Compute, workflow: WorkflowStateMachine, api: Api
+    *,
+    config: StageConfig,
+    compute: Compute,
+    workflow: WorkflowStateMachine,
+    api: Api,
+    signing_secret: IConstruct | None,
 ) -> None:
     for function in compute.functions.values():
         if function.role is not None:
@@ -67,3 +78,5 @@ def acknowledge_inherent_findings(
         acknowledge(workflow.state_machine, REDUCED_WORKFLOW_LOGGING)
     if config.api_auth is ApiAuth.NONE:
         acknowledge(api.http_api, OPEN_API)
+    if signing_secret is not None:
+        acknowledge(signing_secret, MANUAL_SIGNING_SECRET_ROTATION)

@@ -73,6 +73,8 @@ class Resource(StrEnum):
     DEAD_LETTER_QUEUE = "dead-letter-queue"
     STATE_MACHINE = "state-machine"
     PROCESS_FUNCTION = "process-function"
+    SIGNING_SECRET = "signing-secret"  # pragma: allowlist secret (a resource kind)
+    """The webhook signing secret: deployed only where webhooks deliver (``webhooks=on``)."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,10 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             timeout_seconds=25,
             trigger=WorkflowTrigger(PROCESS_STATE, substitution="ProcessFunctionArn"),
             # GetItem: the task's payload, in its own item (functions/common/tasks_table/).
-            grants=(Grant(("dynamodb:UpdateItem", "dynamodb:GetItem"), Resource.TABLE),),
+            grants=(
+                Grant(("dynamodb:UpdateItem", "dynamodb:GetItem"), Resource.TABLE),
+                Grant(("secretsmanager:GetSecretValue",), Resource.SIGNING_SECRET),
+            ),
             clients=("dynamodb",),
             sdk=SdkBudget.BACKGROUND,
         ),
@@ -403,6 +408,11 @@ class StageNames:
     @property
     def state_machine_log_group(self) -> str:
         return f"/aws/vendedlogs/states/{self._name('process-task')}"
+
+    @property
+    def signing_secret(self) -> str:
+        """The webhook signing secret's name in Secrets Manager."""
+        return f"{PROJECT}-{self.stage}/webhook-signing-secret"
 
     def function(self, function: Function) -> str:
         return self._name(function.value)

@@ -48,6 +48,9 @@ class ProcessTaskManagerStack(Stack):
             Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue.queue_arn,
             Resource.PROCESS_FUNCTION: fns[Function.PROCESS].function_arn,
         }
+        signing_secret = storage.signing_secret
+        if signing_secret is not None:
+            arns[Resource.SIGNING_SECRET] = signing_secret.secret_arn
         workflow = WorkflowStateMachine(
             self,
             "Workflow",
@@ -74,6 +77,11 @@ class ProcessTaskManagerStack(Stack):
                 Env.TASKS_QUEUE_URL: queues.tasks_queue.queue_url,
                 Env.DEAD_LETTER_QUEUE_URL: queues.dead_letter_queue.queue_url,
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
+                **(
+                    {Env.WEBHOOK_SIGNING_SECRET_ID: signing_secret.secret_arn}
+                    if signing_secret is not None
+                    else {}
+                ),
                 Env.CONSOLE_URL_TEMPLATE: (
                     f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
                     "#/express-executions/details/{executionArn}?startDate={startDate}"
@@ -82,6 +90,8 @@ class ProcessTaskManagerStack(Stack):
         )
         for function, spec in FUNCTIONS.items():
             for grant in spec.grants:
+                if grant.resource not in arns:  # not deployed on this stage (the signing secret)
+                    continue
                 fns[function].add_to_role_policy(
                     iam.PolicyStatement(actions=list(grant.actions), resources=[arns[grant.resource]])
                 )
@@ -131,7 +141,14 @@ class ProcessTaskManagerStack(Stack):
             "DashboardName": (observability.dashboard.dashboard_name, "CloudWatch dashboard"),
             "AlarmTopicArn": (observability.topic.topic_arn, "SNS topic the alarms notify"),
         }
+        if signing_secret is not None:
+            outputs["WebhookSigningSecretArn"] = (
+                signing_secret.secret_arn,
+                "Secrets Manager secret that signs webhook deliveries (Standard Webhooks)",
+            )
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
 
-        acknowledge_inherent_findings(config=config, compute=compute, workflow=workflow, api=api)
+        acknowledge_inherent_findings(
+            config=config, compute=compute, workflow=workflow, api=api, signing_secret=signing_secret
+        )

@@ -32,6 +32,9 @@ from infra.spec import (
 )
 
 PRODUCTION_STAGES = frozenset({"prod", "production"})
+PRODUCTION_TASK_RETENTION_DAYS = 30
+TASK_RETENTION_DAYS = 7
+DAY_SECONDS = 86_400
 
 
 class ApiAuth(StrEnum):
@@ -111,6 +114,11 @@ _RULES = (
     _Rule("api_burst_limit", lambda burst: burst >= 1, "at least 1 (requests)"),
     _Rule("log_retention_days", lambda days: days >= 1, "at least 1 (days)"),
     _Rule(
+        "task_retention_days",
+        lambda days: days is None or 0 <= days <= 3650,
+        "from 0 (keep tasks for ever) to 3650 days",
+    ),
+    _Rule(
         "execution_failure_alarm_percent",
         lambda percent: 1 <= percent <= 100,
         "from 1 to 100 (a percentage of executions)",
@@ -153,6 +161,10 @@ class StageConfig:
     """The functions' log level (POWERTOOLS_LOG_LEVEL). Default: INFO, except WARNING on
     production stages (failed attempts, refusals and errors still log; metrics are unaffected)."""
     log_retention_days: int = 30
+    task_retention_days: int | None = None
+    """How long a finished task (SUCCEEDED, FAILED, CANCELLED) stays before DynamoDB's TTL deletes
+    its record and its payload. Default: 30 days on production stages, 7 elsewhere; 0 keeps tasks
+    for ever."""
     failure_rate: float = 0.3
     """FAILURE_RATE of the simulated work."""
     powertools_version: str = "3.37.0"
@@ -205,6 +217,12 @@ class StageConfig:
         return self.workflow_execution_data is Toggle.ON
 
     @property
+    def retention_days(self) -> int:
+        if self.task_retention_days is None:
+            return PRODUCTION_TASK_RETENTION_DAYS if self.is_production else TASK_RETENTION_DAYS
+        return self.task_retention_days
+
+    @property
     def log_level(self) -> LogLevel:
         if self.function_log_level is None:
             return LogLevel.WARNING if self.is_production else LogLevel.INFO
@@ -226,6 +244,7 @@ class StageConfig:
             Env.LEASE_SECONDS: str(TIMINGS.lease_seconds),
             Env.RECONCILE_AFTER_SECONDS: str(TIMINGS.reconcile_after_seconds),
             Env.MAX_RESCUES: str(TIMINGS.max_rescues),
+            Env.TASK_RETENTION_SECONDS: str(self.retention_days * DAY_SECONDS),
         }
         if self.webhook_allowed_hosts:
             values[Env.WEBHOOK_ALLOWED_HOSTS] = self.webhook_allowed_hosts

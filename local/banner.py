@@ -10,13 +10,18 @@ if TYPE_CHECKING:
     from local.stack import LocalOptions, Running
 
 
-def banner(options: LocalOptions, running: Running) -> str:
+def banner(options: LocalOptions, running: Running, signing_secret: str) -> str:
     """What ``make local`` prints once the stack serves: where things are and what to try."""
     api, emulator, resources = running.api_endpoint, running.emulator_endpoint, running.resources
     allowed = (
         f"public https targets, and {options.webhook_allowed_hosts} (WEBHOOK_ALLOWED_HOSTS)"
         if options.webhook_allowed_hosts
         else "public https targets only (WEBHOOK_ALLOWED_HOSTS=127.0.0.1 make local: a receiver here)"
+    )
+    signing = (
+        f"WEBHOOK_SIGNING_SECRET (secret {resources.names.signing_secret} in the emulator)"
+        if options.webhook_signing_secret
+        else f"{signing_secret}   (generated; set WEBHOOK_SIGNING_SECRET to keep one)"
     )
     auth = {
         "none": "none (--api-auth iam|jwt emulates API Gateway's authorization)",
@@ -30,6 +35,7 @@ Process Task Manager — local stack (stage "{LOCAL_STAGE}")
   emulator   {emulator}   (moto; any AWS SDK or CLI with --endpoint-url)
   failure rate {options.failure_rate}, time scale {options.time_scale}
   webhooks   {allowed}
+  signing    {signing}
   auth       {auth}
 
 Try it:

@@ -10,11 +10,16 @@ import sys
 from types import FrameType
 
 from functions.common.config import Env
+from functions.common.signing import SigningKeys, SigningSecretError
 from infra.stage_config import StageConfigError
 from local.banner import banner
 from local.stack import LocalOptions, LocalStack, PortInUseError
 
-_OPTIONS = {"failure_rate": "--failure-rate", "max_receive_count": "--max-receive-count"}
+_OPTIONS = {
+    "failure_rate": "--failure-rate",
+    "max_receive_count": "--max-receive-count",
+    "task_retention_days": "--task-retention-days",
+}
 """The stage settings this command line overrides, by field."""
 
 
@@ -50,6 +55,12 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         "e.g. 127.0.0.1 for a receiver on this machine (default: the variable, else none)",
     )
     parser.add_argument(
+        "--webhook-signing-secret",
+        default=os.environ.get(Env.WEBHOOK_SIGNING_SECRET) or None,
+        help="WEBHOOK_SIGNING_SECRET: whsec_<base64> that signs webhook deliveries, or two separated "
+        "by a space (default: the variable, else a new one, printed in the banner)",
+    )
+    parser.add_argument(
         "--api-auth",
         choices=("none", "iam", "jwt"),
         default=defaults.api_auth,
@@ -58,6 +69,13 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
     )
     parser.add_argument("--dispatch-pollers", type=int, default=defaults.dispatch_pollers)
     parser.add_argument("--max-receive-count", type=int, default=defaults.max_receive_count)
+    parser.add_argument(
+        "--task-retention-days",
+        type=int,
+        default=None,
+        help="taskRetentionDays: finished tasks expire after this many (scaled) days; 0 keeps them "
+        "(default 7)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the functions' own logs and metrics")
     parser.add_argument("--quiet-tasks", action="store_true", help="no per-task state-change lines")
     parser.add_argument(
@@ -68,6 +86,11 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
     args = parser.parse_args(argv)
     if not 0 <= args.failure_rate <= 1:
         parser.error("--failure-rate must be between 0 and 1")
+    if args.webhook_signing_secret is not None:
+        try:
+            SigningKeys.parse(args.webhook_signing_secret)
+        except SigningSecretError as exc:
+            parser.error(f"WEBHOOK_SIGNING_SECRET: {exc}")
     if args.time_scale < 0:
         parser.error("--time-scale must be >= 0")
     if min(args.api_port, args.emulator_port) < 1 or args.api_port == args.emulator_port:
@@ -80,9 +103,11 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         failure_rate=args.failure_rate,
         failure_seed=args.failure_seed,
         webhook_allowed_hosts=args.webhook_allowed_hosts,
+        webhook_signing_secret=args.webhook_signing_secret,
         api_auth=args.api_auth,
         dispatch_pollers=max(1, args.dispatch_pollers),
         max_receive_count=args.max_receive_count,
+        task_retention_days=args.task_retention_days,
         verbose=args.verbose,
         quiet_tasks=args.quiet_tasks,
         function_logs=not args.no_function_logs,
@@ -123,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     except PortInUseError as exc:
         print(f"ptm local: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(banner(options, running), flush=True)
+    print(banner(options, running, stack.signing_secret), flush=True)
     try:
         stack.wait()
     finally:

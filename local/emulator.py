@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
 
@@ -44,6 +45,7 @@ class Clients:
     lambda_: LambdaClient
     iam: IAMClient
     logs: CloudWatchLogsClient
+    secretsmanager: SecretsManagerClient
 
     @classmethod
     def for_endpoint(cls, endpoint: str, region: str = DEFAULT_REGION) -> Clients:
@@ -60,7 +62,13 @@ class Clients:
             )
 
         return cls(
-            make("dynamodb"), make("sqs"), make("stepfunctions"), make("lambda"), make("iam"), make("logs")
+            make("dynamodb"),
+            make("sqs"),
+            make("stepfunctions"),
+            make("lambda"),
+            make("iam"),
+            make("logs"),
+            make("secretsmanager"),
         )
 
     def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:

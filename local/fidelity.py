@@ -26,6 +26,12 @@ Functions one:
   of updated items are not emulated: only the miss, which is what this system must survive).
   Off by default: a listing right after a submit would miss the new task, as it may on AWS.
 
+- **Expired items are deleted.** DynamoDB's TTL deletes an item whose TTL attribute has passed
+  ("typically within a few days of their expiration"; never one expired more than five years
+  ago: docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html). moto stores a table's
+  TTL setting and never deletes anything. ``delete_expired_items`` deletes what has expired in
+  every table whose TTL is enabled; the local stack calls it on its scaled clock.
+
 Verified against moto 5.2.5 (pinned in pyproject.toml; the local runtime refuses other versions).
 """
 
@@ -40,7 +46,7 @@ import time
 import uuid
 from typing import Any
 
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.models import StepFunctionBackend
@@ -186,6 +192,34 @@ def _batch_get_item_tables(body: dict[str, Any]) -> list[str]:
     return [
         name for name, request in body.get("RequestItems", {}).items() if not request.get("ConsistentRead")
     ]
+
+
+TTL_IGNORED_AFTER_SECONDS = 5 * 365 * 86_400
+"""DynamoDB's TTL leaves an item whose expiry lies more than five years in the past."""
+
+
+def delete_expired_items(now: float | None = None) -> int:
+    """Delete, as DynamoDB's TTL does, every item of a TTL-enabled table of this process's moto
+    whose TTL attribute (a Number, epoch seconds) is at or before ``now``; returns how many."""
+    now = time.time() if now is None else now
+    deleted = 0
+    with _dynamodb_items:
+        for regions in list(dynamodb_backends.values()):
+            for backend in list(regions.values()):
+                for table in list(backend.tables.values()):
+                    ttl = getattr(table, "ttl", {}) or {}
+                    if ttl.get("TimeToLiveStatus") != "ENABLED":
+                        continue
+                    attribute = ttl["AttributeName"]
+                    for item in table.all_items():
+                        value = item.attrs.get(attribute)
+                        if value is None or value.type != "N":
+                            continue
+                        expiry = float(value.value)
+                        if now - TTL_IGNORED_AFTER_SECONDS <= expiry <= now:
+                            table.delete_item(item.hash_key, item.range_key)
+                            deleted += 1
+    return deleted
 
 
 class AwsFidelity:

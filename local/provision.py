@@ -11,6 +11,7 @@ from typing import Final
 
 from functions.common.config import STATUS_INDEX, Env
 from functions.common.status_shards import SHARD_ATTRIBUTE
+from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from infra.spec import (
     FUNCTIONS,
     TIMINGS,
@@ -44,6 +45,7 @@ class LocalResources:
     dead_letter_queue_arn: str
     state_machine_arn: str
     function_arns: dict[Function, str]
+    signing_secret_id: str | None = None
 
     def values(self) -> dict[str, str]:
         """What the local stack knows of each variable the spec may ask for: resource names and
@@ -53,6 +55,7 @@ class LocalResources:
             Env.TASKS_QUEUE_URL: self.tasks_queue_url,
             Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
+            **({Env.WEBHOOK_SIGNING_SECRET_ID: self.signing_secret_id} if self.signing_secret_id else {}),
         }
 
 
@@ -87,6 +90,9 @@ def create_table(clients: Clients, name: str) -> None:
             }
         ],
     )
+    clients.dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"AttributeName": EXPIRY_ATTRIBUTE, "Enabled": True}
+    )
 
 
 def provision(
@@ -95,12 +101,19 @@ def provision(
     *,
     max_receive_count: int = TIMINGS.max_receive_count,
     time_scale: float = 1.0,
+    signing_secret: str | None = None,
 ) -> LocalResources:
-    """Table, queues (DLQ redrive), the Lambda functions and the Express state machine.
+    """Table, queues (DLQ redrive), the Lambda functions, the Express state machine and, where
+    webhooks deliver, the signing secret (``signing_secret``: its value).
 
     ``time_scale`` shrinks the queues' visibility timeouts with the rest of local time (at least
     one second)."""
     create_table(clients, names.table)
+    signing_secret_id = None
+    if signing_secret is not None:
+        # By name: the ARN moto makes changes with every reset (a random suffix, as on AWS).
+        clients.secretsmanager.create_secret(Name=names.signing_secret, SecretString=signing_secret)
+        signing_secret_id = names.signing_secret
 
     def visibility(queue: Resource) -> str:
         return str(max(1, int(visibility_timeout_seconds(queue) * time_scale)))
@@ -159,6 +172,7 @@ def provision(
         dead_letter_queue_arn=dlq_arn,
         state_machine_arn=state_machine_arn,
         function_arns=function_arns,
+        signing_secret_id=signing_secret_id,
     )
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.common.config import Env
+from functions.common.signing import generate_secret
 from functions.common.tasks_table import TasksTable
 from infra.spec import (
     FUNCTIONS,
@@ -36,11 +37,12 @@ from infra.spec import (
     Resource,
     ScheduleTrigger,
 )
-from infra.stage_config import StageConfig, Toggle
+from infra.stage_config import DAY_SECONDS, StageConfig, Toggle
 from infra.workflow_definition import read_definition
 from local.authorizers import Authorizer, IamAuthorizer, JwtAuthorizer
 from local.emulator import Clients, Emulator
 from local.event_source import SqsEventSource
+from local.fidelity import delete_expired_items
 from local.http_api import LocalHttpApi
 from local.lambda_runtime import (
     InvocationRecord,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ptm.local")
 TIMEOUT_FLOOR_SECONDS = 10.0
+TTL_SWEEP_SECONDS = 3600
 INFO_PATH = "/ui/info.json"
 
 
@@ -73,7 +76,8 @@ class LocalOptions:
     api_port: int = LOCAL_API_PORT
     emulator_port: int = 5000
     time_scale: float = 1.0
-    """Multiplies retry waits, the queue's visibility timeout and the reconcile period."""
+    """Multiplies retry waits, the queue's visibility timeout, the reconcile period and the tasks'
+    retention."""
     failure_rate: float = StageConfig.failure_rate
     failure_seed: str | None = None
     api_auth: str = "none"
@@ -81,17 +85,28 @@ class LocalOptions:
     credentials) or jwt (tokens from the local stack's own ``/local-idp/token``)."""
     webhook_allowed_hosts: str = ""
     """WEBHOOK_ALLOWED_HOSTS for the functions (``make local`` passes its environment's)."""
+    webhook_signing_secret: str | None = None
+    """The secret that signs webhook deliveries (``make local`` passes WEBHOOK_SIGNING_SECRET);
+    None: one is generated at start and shown in the banner."""
     dispatch_pollers: int = 2
     max_receive_count: int = TIMINGS.max_receive_count
+    task_retention_days: int | None = None
+    """The stage's ``taskRetentionDays`` (default 7), on the scaled clock."""
     verbose: bool = False
     quiet_tasks: bool = False
+    """Skip the per-task state-change lines (benchmarks)."""
     function_logs: bool = True
     """Write the functions' logs and the executions' events to the emulator's CloudWatch Logs
     (``ptm logs``); benchmarks turn it off."""
-    """Skip the per-task state-change lines (benchmarks)."""
 
     def scaled(self, seconds: float, minimum: float = 1.0) -> float:
         return max(minimum, seconds * self.time_scale)
+
+    @property
+    def retention_seconds(self) -> int:
+        """TASK_RETENTION_SECONDS here: the stage's retention on the scaled clock (0: for ever)."""
+        days = self.config.retention_days
+        return round(self.scaled(days * DAY_SECONDS)) if days else 0
 
     @property
     def config(self) -> StageConfig:
@@ -101,6 +116,7 @@ class LocalOptions:
             failure_rate=self.failure_rate,
             max_receive_count=self.max_receive_count,
             webhook_allowed_hosts=self.webhook_allowed_hosts,
+            task_retention_days=self.task_retention_days,
             # The local stack is a developer's own machine: webhooks on (opt-in on AWS).
             webhooks=Toggle.ON,
         )
@@ -182,6 +198,10 @@ class Running:
                 function.value: names.function_log_group(function) for function in Function
             },
             "ExecutionView": f"{self.api_endpoint}/ui",
+            "WebhookSigningSecret": (
+                f"Secrets Manager in the emulator: {self.resources.names.signing_secret} "
+                "(make local reads WEBHOOK_SIGNING_SECRET, else generates one and prints it)"
+            ),
         }
 
 
@@ -199,6 +219,7 @@ class LocalStack:
         self.retry_clock = RetryClock(scale=options.time_scale)
         self.functions = {self.names.function(function): function for function in Function}
         """Our functions by their deployed names: how the runtime's callbacks know which it ran."""
+        self.signing_secret = options.webhook_signing_secret or generate_secret()
         self._function_arns: dict[Function, str] = {}
         self._stop = threading.Event()
         self._started = ExitStack()
@@ -237,6 +258,7 @@ class LocalStack:
             self.names,
             max_receive_count=self.config.max_receive_count,
             time_scale=options.time_scale,
+            signing_secret=self.signing_secret,
         )
         self._function_arns = resources.function_arns
         running = Running(self.api_endpoint, self.emulator.endpoint, self.emulator.region, clients, resources)
@@ -257,6 +279,7 @@ class LocalStack:
             **self.config.environment_values(),
             **resources.values(),
             Env.CONSOLE_URL_TEMPLATE: f"{self.api_endpoint}/ui/tasks/{{taskId}}",
+            Env.TASK_RETENTION_SECONDS: str(options.retention_seconds),
         }
         if options.failure_seed is not None:
             values[Env.FAILURE_SEED] = options.failure_seed
@@ -284,6 +307,7 @@ class LocalStack:
             self._listen(lambda function, event, outcome, _: task_log.notice(function, event, outcome))
         self._start_pollers(running)
         threading.Thread(target=self._reconcile_periodically, name="reconcile", daemon=True).start()
+        threading.Thread(target=self._expire_periodically, name="ttl", daemon=True).start()
         # Last: once the API answers, everything behind it is running.
         http = LocalHttpApi(
             options.host,
@@ -422,6 +446,16 @@ class LocalStack:
                 self._call(self.names.function(Function.RECONCILE), {})
             except Exception as exc:
                 self._warn(f"reconcile: {exc}")
+
+    def _expire_periodically(self) -> None:
+        """DynamoDB's TTL, which moto lacks (local/fidelity.py): expired items are deleted every
+        scaled hour (AWS: typically within days; until then every read treats them as gone)."""
+        interval = self.options.scaled(TTL_SWEEP_SECONDS)
+        while not self._stop.wait(interval):
+            try:
+                delete_expired_items()
+            except Exception as exc:
+                self._warn(f"expiring items: {exc}")
 
     def _log_failed_invocation(
         self, function: Function | None, event: Any, outcome: Any, invocation: InvocationRecord

@@ -399,6 +399,12 @@ def info() -> None:
         "Links": _links(deployment),
     }
     body.pop("FunctionLogGroups", None)
+    secret_arn = outputs.get("WebhookSigningSecretArn")
+    if secret_arn:
+        body["WebhookSigningSecret"] = (
+            f"Secrets Manager: aws secretsmanager get-secret-value --secret-id {secret_arn} "
+            "--query SecretString (receivers verify with whsec_ + that value)"
+        )
     if State.json:
         print(json.dumps(body, indent=2))
         return

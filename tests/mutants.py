@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 TABLE = "functions/common/tasks_table/__init__.py"
 ASL = "statemachine/process_task.asl.json"
 SUBMISSION = "functions/usecases/submission.py"
+INDEX = "functions/common/tasks_table/index.py"
 
 GUARDS = (
     "tests/integration/test_transition_guards.py",
@@ -41,6 +42,7 @@ OPERATOR = ("tests/integration/test_operator_api.py",)
 WORKFLOW = ("tests/workflow/test_retry_and_catch.py", "tests/workflow/test_lambda_fidelity.py")
 DEFINITION = ("tests/unit/test_workflow_definition.py", "tests/unit/test_spec.py")
 SUBMIT = ("tests/unit/test_submission_rules.py", "tests/integration/test_api.py")
+RETENTION = ("tests/integration/test_retention.py",)
 
 
 @dataclass(frozen=True)
@@ -169,21 +171,79 @@ def _conditions() -> Iterator[Mutant]:
         '            values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},',
         OPERATOR,
     )
-    yield Mutant(
-        "redrive: drop 'FAILED'",
-        TABLE,
-        'condition="#status = :failed",\n            names={"#error": "error", "#cause": "cause"},\n            values={\n                ":failed"',
-        'condition="attribute_exists(#status) OR #status = :failed",\n'
-        '            names={"#error": "error", "#cause": "cause"},\n            values={\n                ":failed"',
-        OPERATOR,
-    )
-    yield Mutant(
-        "create: drop 'not exists'",
-        TABLE,
-        'ConditionExpression="attribute_not_exists(taskId)",\n                    # A replay',
-        'ConditionExpression="attribute_not_exists(taskId) OR attribute_exists(taskId)",\n                    # A replay',
-        SUBMIT,
-    )
+    redrive = 'condition="#status = :failed AND (attribute_not_exists(#expiry) OR #expiry > :nowEpoch)",'
+    for name, new in (
+        ("redrive: drop 'FAILED AND'", 'condition="(attribute_not_exists(#expiry) OR #expiry > :nowEpoch)",'),
+        ("redrive: drop 'AND not expired'", 'condition="#status = :failed",'),
+        (
+            "redrive: drop 'never expiring OR'",
+            'condition="#status = :failed AND (#expiry > :nowEpoch)",',
+        ),
+        (
+            "redrive: drop 'OR expiring later'",
+            'condition="#status = :failed AND (attribute_not_exists(#expiry))",',
+        ),
+    ):
+        yield Mutant(name, TABLE, redrive, new, OPERATOR + RETENTION)
+    absent = '"ConditionExpression": "attribute_not_exists(taskId) OR #expiry <= :now",'
+    for name, new in (
+        ("create: drop 'not exists OR'", '"ConditionExpression": "#expiry <= :now",'),
+        ("create: drop 'OR expired'", '"ConditionExpression": "attribute_not_exists(taskId)",'),
+        (
+            "create: always",
+            '"ConditionExpression": "attribute_not_exists(taskId) OR attribute_exists(taskId)",',
+        ),
+    ):
+        yield Mutant(name, TABLE, absent, new, SUBMIT + RETENTION)
+
+
+def _retention() -> Iterator[Mutant]:
+    """Each rule that makes an expired task gone, or keeps a payload item from expiring first."""
+    for name, path, old, new in (
+        (
+            "get: an expired record is still found",
+            TABLE,
+            "if item is None or expired(item, now or utc_now()):",
+            "if item is None:",
+        ),
+        (
+            "list: expired records are listed",
+            INDEX,
+            'record["status"]["S"] == status.value and not expired(record, now),',
+            'record["status"]["S"] == status.value,',
+        ),
+        (
+            "refusals: an expired record refuses as itself",
+            TABLE,
+            "if expired(old, now or utc_now()):",
+            "if False:",
+        ),
+        (
+            "redrive: keeps the record's expiry",
+            TABLE,
+            '"rescuedAt, #expiry"',
+            '"rescuedAt"',
+        ),
+        (
+            "redrive: keeps the payload item's expiry",
+            TABLE,
+            "            self._set_payload_expiry(record, clear=True)",
+            "            pass",
+        ),
+        (
+            "create: a reused payload item keeps the old expiry",
+            TABLE,
+            "        if payload_existed:",
+            "        if False:",
+        ),
+        (
+            "finish: the payload item never expires",
+            TABLE,
+            '            self._finished(response["Attributes"])',
+            "            pass",
+        ),
+    ):
+        yield Mutant(name, path, old, new, RETENTION)
 
 
 def _asl_conditions() -> Iterator[Mutant]:
@@ -321,7 +381,7 @@ def _submission() -> Iterator[Mutant]:
 
 
 def mutants() -> list[Mutant]:
-    return [*_conditions(), *_asl_conditions(), *_retriers(), *_submission()]
+    return [*_conditions(), *_retention(), *_asl_conditions(), *_retriers(), *_submission()]
 
 
 def _copy_tree(destination: Path) -> None:

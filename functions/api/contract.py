@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.common.models import CamelModel, TaskStatus, TaskSummary
+from functions.common.models import CamelModel, Task, TaskStatus, TaskSummary
 
 
 class TaskAccepted(CamelModel):
@@ -21,23 +21,10 @@ class RedriveAccepted(CamelModel):
     runs: int
 
 
-class TaskRecord(CamelModel):
-    """``GET /tasks/{taskId}``: the record; absent fields are omitted."""
+class TaskRecord(Task):
+    """``GET /tasks/{taskId}``: the record (a webhook's header values read ``[redacted]``);
+    absent fields are omitted."""
 
-    task_id: str
-    status: TaskStatus
-    payload: dict[str, Any]
-    attempts: int = Field(description="Process invocations that ran, over every run")
-    runs: int = Field(description="1, plus one per redrive")
-    created_at: str
-    updated_at: str
-    idempotency_key: str | None = None
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    cause: str | None = None
-    last_error: str | None = Field(default=None, description="The latest failed attempt, while retrying")
-    execution_arn: str | None = None
-    dead_lettered_at: str | None = None
     console_url: str | None = Field(
         default=None, description="Where to see the execution (console or local view)"
     )

@@ -30,6 +30,7 @@ from functions.common.errors import (
     ServiceUnavailableError,
     TaskNotFoundError,
 )
+from functions.common.models import Task
 from functions.common.observability import Metric, logger, metrics, report_misconfiguration
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
@@ -61,7 +62,9 @@ def dependencies() -> Dependencies:
     settings = ApiSettings.from_env()
     return Dependencies(
         settings=settings,
-        table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
+        table=TasksTable(
+            dynamodb_client(settings.sdk_budget), settings.tasks_table, settings.task_retention_seconds
+        ),
         queue=TasksQueue(sqs_client(settings.sdk_budget), settings.tasks_queue_url),
         environment=settings.task_environment(),
     )
@@ -176,6 +179,11 @@ def list_task_types() -> dict[str, Any]:
     return {"items": TASK_TYPES.describe(dependencies().environment)}
 
 
+def _public(task: Task) -> dict[str, Any]:
+    """The record as the API shows it: the payload as its type lets it be seen."""
+    return {**task.to_api(), "payload": TASK_TYPES.redacted(task.payload)}
+
+
 @app.get(
     "/tasks/<taskId>",
     summary="Get a task",
@@ -188,7 +196,7 @@ def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path
     task = deps.table.get(taskId)
     if task is None:
         raise TaskNotFoundError(f"no task with id {taskId!r}")
-    record = task.to_api()
+    record = _public(task)
     template = deps.settings.console_url_template
     if template and task.execution_arn:
         record["consoleUrl"] = template.format(
@@ -202,7 +210,11 @@ def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path
 @app.get(
     "/tasks",
     summary="List tasks by status",
-    description="Query: status (required), limit (1-100, default 50), nextToken (from the previous page).",
+    description="Query: status (required), limit (1-100, default 50), nextToken (from the previous page). "
+    "Listings are eventually consistent: they read a DynamoDB global secondary index, which no read "
+    "can make strongly consistent, so a task submitted or changed a moment ago may be missing or "
+    "listed under its previous status for a short while (typically well under a second). "
+    "GET /tasks/{taskId} is strongly consistent. Tasks past their expiresAt are not listed.",
     responses={**PAGE, **errors(400, 503)},
     tags=["operations"],
     operation_id="listTasks",
@@ -224,7 +236,7 @@ def cancel(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path p
     logger.append_keys(taskId=taskId)
     metrics.add_metric(name=Metric.TASKS_CANCELLED, unit=MetricUnit.Count, value=1)
     logger.info("task cancelled")
-    return task.to_api()
+    return _public(task)
 
 
 @app.post(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from functions.common.config import Env, NonEmpty
+from functions.common.config import Env, NonEmpty, RetentionSeconds
 from functions.task_types.settings import TaskTypeSettings
 
 
 class ApiSettings(TaskTypeSettings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
+    task_retention_seconds: RetentionSeconds
     tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
     console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
     """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""

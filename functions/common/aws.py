@@ -34,6 +34,7 @@ from functions.common.errors import DependencyMisconfiguredError, DependencyUnav
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
 
@@ -136,6 +137,11 @@ def dynamodb_client(budget: SdkBudget) -> DynamoDBClient:
 
 def sqs_client(budget: SdkBudget) -> SQSClient:
     client: SQSClient = _client("sqs", budget)
+    return client
+
+
+def secretsmanager_client(budget: SdkBudget) -> SecretsManagerClient:
+    client: SecretsManagerClient = _client("secretsmanager", budget)
     return client
 
 

@@ -48,6 +48,10 @@ class Env:
     WEBHOOKS_ENABLED = "WEBHOOKS_ENABLED"
     WEBHOOK_ALLOWED_HOSTS_ONLY = "WEBHOOK_ALLOWED_HOSTS_ONLY"
     SDK_BUDGET = "SDK_BUDGET"
+    TASK_RETENTION_SECONDS = "TASK_RETENTION_SECONDS"
+    WEBHOOK_SIGNING_SECRET_ID = "WEBHOOK_SIGNING_SECRET_ID"  # pragma: allowlist secret (a variable name)
+    WEBHOOK_SIGNING_SECRET = "WEBHOOK_SIGNING_SECRET"  # pragma: allowlist secret (a variable name)
+    """The local stack's: the secret's value (on AWS it lives in Secrets Manager only)."""
 
 
 @dataclass(frozen=True)
@@ -166,3 +170,6 @@ class Settings(BaseModel):
 
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+RetentionSeconds = Annotated[int, Field(ge=0, alias=Env.TASK_RETENTION_SECONDS)]
+"""How long a finished task stays before DynamoDB's TTL deletes it; 0 keeps tasks for ever (the
+functions that finish tasks read it: api, process, monitor)."""

@@ -31,10 +31,8 @@ class Task(CamelModel):
     task_id: str
     status: TaskStatus
     payload: dict[str, Any]
-    attempts: int = 0
-    """Process invocations that ran, over every run of the task."""
-    runs: int = 1
-    """How many times the task was queued: 1, plus one per redrive."""
+    attempts: int = Field(default=0, description="Process invocations that ran, over every run")
+    runs: int = Field(default=1, description="1, plus one per redrive")
     created_at: str
     updated_at: str
     idempotency_key: str | None = None
@@ -42,9 +40,14 @@ class Task(CamelModel):
     result: dict[str, Any] | None = None
     error: str | None = None
     cause: str | None = None
-    last_error: str | None = None
+    last_error: str | None = Field(default=None, description="The latest failed attempt, while retrying")
     execution_arn: str | None = None
     dead_lettered_at: str | None = None
+    expires_at: str | None = Field(
+        default=None,
+        description="A finished task's deletion time (RFC 3339): taskRetentionDays after it finished. "
+        "DynamoDB deletes it within about two days of this; from this moment it reads as gone (404)",
+    )
 
     def to_api(self) -> dict[str, Any]:
         """The public JSON view: camelCase, without internal or empty fields."""
@@ -102,6 +105,7 @@ class TaskSummary(CamelModel):
     execution_arn: str | None = None
     dead_lettered_at: str | None = None
     idempotency_key: str | None = None
+    expires_at: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

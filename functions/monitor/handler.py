@@ -33,7 +33,11 @@ class Dependencies:
 @dependencies_factory
 def dependencies() -> Dependencies:
     settings = MonitorSettings.from_env()
-    return Dependencies(table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table))
+    return Dependencies(
+        table=TasksTable(
+            dynamodb_client(settings.sdk_budget), settings.tasks_table, settings.task_retention_seconds
+        )
+    )
 
 
 def record_handler(record: SQSRecord) -> None:

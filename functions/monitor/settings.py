@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from functions.common.config import Env, NonEmpty, Settings
+from functions.common.config import Env, NonEmpty, RetentionSeconds, Settings
 
 
 class MonitorSettings(Settings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
+    task_retention_seconds: RetentionSeconds

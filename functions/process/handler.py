@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -9,12 +10,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.aws import dynamodb_client
+from functions.common.aws import dynamodb_client, secretsmanager_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
-from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.common.errors import DependencyUnavailableError, PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
+from functions.common.signing import SigningKeys
 from functions.common.tasks_table import TasksTable
 from functions.process.settings import ProcessSettings
 from functions.task_types import TASK_TYPES
@@ -31,13 +33,34 @@ class Dependencies:
     """One attempt of a task by its type (the registry; a test may substitute its own)."""
 
 
+def _signing_keys(settings: ProcessSettings) -> Callable[[], SigningKeys] | None:
+    """Where webhooks deliver: the signing secret's keys, read now (INIT) and cached. A secret
+    that is missing, unreadable or malformed fails here, loudly; a busy Secrets Manager only
+    postpones the read to the first delivery."""
+    if settings.webhook_signing_secret_id is None:
+        return None
+    # Imported only where webhooks deliver: Powertools' parameters stay off the other cold starts.
+    from functions.common.signing_secret import SigningSecret  # noqa: PLC0415
+
+    secret = SigningSecret(secretsmanager_client(settings.sdk_budget), settings.webhook_signing_secret_id)
+    try:
+        secret.keys()
+    except DependencyUnavailableError as exc:
+        logger.warning("the webhook signing secret is read at the first delivery", extra={"error": str(exc)})
+    return secret.keys
+
+
 @dependencies_factory
 def dependencies() -> Dependencies:
     settings = ProcessSettings.from_env()
     return Dependencies(
-        table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
+        table=TasksTable(
+            dynamodb_client(settings.sdk_budget), settings.tasks_table, settings.task_retention_seconds
+        ),
         environment=settings.task_environment(
-            failure_rate=settings.failure_rate, failure_seed=settings.failure_seed
+            failure_rate=settings.failure_rate,
+            failure_seed=settings.failure_seed,
+            signing_keys=_signing_keys(settings),
         ),
         lease=timedelta(seconds=settings.lease_seconds),
     )

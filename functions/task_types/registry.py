@@ -33,6 +33,7 @@ from functions.common.errors import (
     invalid_task_payload,
 )
 from functions.common.models import Task
+from functions.common.signing import SigningKeys
 from functions.task_types.destinations import DestinationPolicy
 
 P = TypeVar("P", bound=BaseModel)
@@ -48,6 +49,9 @@ class TaskEnvironment:
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
     webhooks_enabled: bool = True
     """WEBHOOKS_ENABLED; the deployments' settings default to off (the local stack turns it on)."""
+    signing_keys: Callable[[], SigningKeys] | None = None
+    """The webhook signing secret's active keys (the process function's; None where nothing is
+    delivered)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ class TaskType(ABC, Generic[P]):
 
     def admit(self, payload: P, environment: TaskEnvironment) -> None:
         """Refuse what the model cannot see (raise ``invalid_task_payload(...)``)."""
+
+    def redacted(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The stored body as the API shows it: what a caller gave in confidence is hidden."""
+        return body
 
     @abstractmethod
     def run(self, payload: P, attempt: Attempt) -> dict[str, Any]:
@@ -133,6 +141,14 @@ class TaskTypes:
         if not isinstance(name, str) or name not in self._types:
             raise UnknownTaskTypeError(name, sorted(self._types))
         return self._types[name]
+
+    def redacted(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A stored body as the API shows it, by its type (a type no longer registered: as stored)."""
+        try:
+            task_type = self.of(body)
+        except UnknownTaskTypeError:
+            return body
+        return task_type.redacted(body)
 
     def validate(self, body: Mapping[str, Any], environment: TaskEnvironment) -> TaskType[Any]:
         """At submit: the body's type, its payload valid and admitted; raises otherwise."""

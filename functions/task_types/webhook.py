@@ -2,8 +2,9 @@
 
 Body: ``{"type": "webhook", "url": "https://…", "body": <any JSON>, "headers": {…},
 "timeoutSeconds": 10}``. Each attempt POSTs ``body`` as JSON with ``Idempotency-Key: <taskId>``
-(the same on every attempt and run, so a receiver can drop at-least-once duplicates) and the
-given headers. Redirects are not followed.
+(the same on every attempt and run, so a receiver can drop at-least-once duplicates), the
+Standard Webhooks signature headers (functions/common/signing.py) and the given headers, whose
+values the API never shows. Redirects are not followed.
 
 How an attempt ends:
 
@@ -26,7 +27,13 @@ from typing import Any, Literal
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from functions.common.errors import PermanentTaskError, TaskFailedError, invalid_task_payload
+from functions.common.errors import (
+    DependencyUnavailableError,
+    PermanentTaskError,
+    TaskFailedError,
+    invalid_task_payload,
+)
+from functions.common.signing import SIGNATURE_HEADERS
 from functions.task_types.destinations import (
     MAX_URL_LENGTH,
     Destination,
@@ -40,6 +47,8 @@ MAX_TIMEOUT_SECONDS = 20.0
 """Below the process function's timeout (the spec checks it), with time to record the result."""
 MAX_RESPONSE_BYTES = 1024
 MAX_HEADERS = 32
+REDACTED = "[redacted]"
+"""What the API shows in place of each header value a webhook task was given."""
 USER_AGENT = "process-task-manager-webhook/1"
 REFUSED_HEADERS = frozenset(
     {
@@ -55,9 +64,10 @@ REFUSED_HEADERS = frozenset(
         "upgrade",
         "host",
         "content-length",
-        # Set by the delivery: the body is JSON, the key is the task id.
+        # Set by the delivery: the body is JSON, the key is the task id, the signature is ours.
         "content-type",
         "idempotency-key",
+        *SIGNATURE_HEADERS,
     }
 )
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -80,8 +90,9 @@ class WebhookPayload(BaseModel):
     headers: dict[str, str] = Field(
         default_factory=dict,
         max_length=MAX_HEADERS,
-        description="Extra request headers; hop-by-hop headers, Host, Content-Type, Content-Length "
-        "and Idempotency-Key are refused",
+        description="Extra request headers, sent as given; the API shows their names only (each value "
+        "reads [redacted]). Hop-by-hop headers, Host, Content-Type, Content-Length, Idempotency-Key "
+        "and the webhook-* signature headers are refused",
     )
     timeout_seconds: float = Field(
         default=DEFAULT_TIMEOUT_SECONDS,
@@ -119,6 +130,13 @@ class Webhook(TaskType[WebhookPayload]):
             return None
         return "deploy with --context webhooks=on; WEBHOOKS_ENABLED=true"
 
+    def redacted(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Header values are credentials as often as not (``Authorization``): only their names show."""
+        headers = body.get("headers")
+        if not isinstance(headers, dict):
+            return body
+        return {**body, "headers": dict.fromkeys(headers, REDACTED)}
+
     def admit(self, payload: WebhookPayload, environment: TaskEnvironment) -> None:
         try:
             environment.destinations.check(payload.url)
@@ -135,14 +153,24 @@ class Webhook(TaskType[WebhookPayload]):
         timeout = min(payload.timeout_seconds, attempt.remaining_seconds() - _SAFETY_SECONDS)
         if timeout <= 0:
             raise TaskFailedError("no time left in this invocation to deliver")
+        signing = attempt.environment.signing_keys
+        if signing is None:
+            raise PermanentTaskError(
+                "this deployment has no webhook signing secret; nothing is sent unsigned"
+            )
+        try:
+            keys = signing()
+        except DependencyUnavailableError as exc:
+            raise TaskFailedError(str(exc)) from exc
+        body = json.dumps(payload.body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             **payload.headers,
+            **keys.headers(attempt.task_id, int(time.time()), body),
             "Content-Type": "application/json",
             "Idempotency-Key": attempt.task_id,
             "User-Agent": USER_AGENT,
             "Host": _host_header(destination),
         }
-        body = json.dumps(payload.body, separators=(",", ":"), ensure_ascii=False).encode()
         started = time.perf_counter()
         status, text, truncated = _post(destination, body, headers, timeout)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)

@@ -1,14 +1,17 @@
-"""The tasks table: on-demand, point-in-time recovery, and the byPhase index (keys only)."""
+"""The tasks table: on-demand, point-in-time recovery, TTL on ``expiresAt``, and the byPhase index
+(keys only)."""
 
 from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
-from infra.stage_config import StageConfig
+from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
+from infra.stage_config import StageConfig, Toggle
 
 
 class Storage(Construct):
@@ -24,6 +27,8 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Finished tasks expire (taskRetentionDays); with 0 no item carries the attribute.
+            time_to_live_attribute=EXPIRY_ATTRIBUTE,
             deletion_protection=config.is_production,
             removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
         )
@@ -33,3 +38,18 @@ class Storage(Construct):
             sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
+        self.signing_secret: secretsmanager.Secret | None = None
+        if config.webhooks is Toggle.ON:
+            # 64 characters from [A-Za-z0-9], all base64 symbols: 48 bytes of key, ~380 bits of
+            # entropy. Receivers use it as whsec_<value> (or the bare value): functions/common/signing.py.
+            self.signing_secret = secretsmanager.Secret(
+                self,
+                "WebhookSigningSecret",
+                secret_name=config.names.signing_secret,
+                description="Signs webhook deliveries (Standard Webhooks); one secret, or two "
+                "separated by a space during a rotation, the new one first",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    exclude_punctuation=True, include_space=False, password_length=64
+                ),
+                removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+            )

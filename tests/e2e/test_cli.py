@@ -37,13 +37,24 @@ def _wait_for(stack: RunningStack, task_id: str, status: str) -> dict[str, Any]:
     raise TimeoutError(f"{task_id} never reached {status}")
 
 
+def _eventually_listed(stack: RunningStack, task_id: str, *command: str) -> dict[str, Any]:
+    """A listing reads an eventually consistent index (docs/FIDELITY.md): a task just changed
+    may be missing for a moment, so the command is repeated until it lists the task."""
+    deadline = time.monotonic() + 10
+    while True:
+        listed: dict[str, Any] = ptm_json(stack, *command)
+        if task_id in [item["taskId"] for item in listed["items"]] or time.monotonic() > deadline:
+            return listed
+        time.sleep(0.2)
+
+
 def test_submit_status_list_and_redrive_all_failed(local_stack: RunningStack) -> None:
     failing = ptm_json(local_stack, "submit", '{"simulate": {"failures": 3}}', "--key", "cli-failing")
     again = ptm_json(local_stack, "submit", '{"simulate": {"failures": 3}}', "--key", "cli-failing")
     assert again["taskId"] == failing["taskId"]
     _wait_for(local_stack, failing["taskId"], "FAILED")
 
-    listed = ptm_json(local_stack, "list", "--status", "FAILED", "--all")
+    listed = _eventually_listed(local_stack, failing["taskId"], "list", "--status", "FAILED", "--all")
     assert failing["taskId"] in [item["taskId"] for item in listed["items"]]
     code, table = ptm(local_stack, "list", "--status", "failed")
     assert code == 0
@@ -68,7 +79,7 @@ def test_cancel_and_its_refusal(local_stack: RunningStack) -> None:
 
 def test_watch_once_shows_recent_tasks(local_stack: RunningStack) -> None:
     submitted = ptm_json(local_stack, "submit", '{"n": 1}')
-    snapshot = ptm_json(local_stack, "watch", "--once")
+    snapshot = _eventually_listed(local_stack, submitted["taskId"], "watch", "--once")
     assert submitted["taskId"] in [item["taskId"] for item in snapshot["items"]]
 
 

@@ -208,3 +208,4 @@ def test_info_describes_the_running_local_stack(local_stack: RunningStack, tmp_p
     assert set(info["QueueDepths"]) == {"TasksQueueUrl", "DeadLetterQueueUrl"}
     assert all(set(depth) == {"visible", "inFlight"} for depth in info["QueueDepths"].values())
     assert info["Links"]["execution view"] == f"{local_stack.api}/ui"
+    assert NAMES.signing_secret in info["WebhookSigningSecret"]

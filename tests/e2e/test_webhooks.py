@@ -11,9 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import standardwebhooks
 
+from functions.common.signing import generate_secret
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
 from tests.fixtures.receiver import Receiver, running_receiver
+
+SECRET = generate_secret()
+"""WEBHOOK_SIGNING_SECRET, as ``make local`` reads it from its environment."""
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,7 @@ def webhook_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         "0.01",
         "--failure-seed",
         "webhooks",
-        environment={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
+        environment={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_SIGNING_SECRET": SECRET},
     )
 
 
@@ -61,7 +66,12 @@ def test_delivered_the_first_time_with_the_body_and_the_idempotency_key(
 ) -> None:
     url = receiver.answer("/first", (200, b'{"accepted": 1}', {}, 0.0))
 
-    task_id = _submit(webhook_stack, url, body={"event": "order.paid", "id": 7}, headers={"X-Source": "ptm"})
+    task_id = _submit(
+        webhook_stack,
+        url,
+        body={"event": "order.paid", "id": 7},
+        headers={"X-Source": "ptm", "Authorization": "Bearer s3cret-token"},
+    )
     record = _finished(webhook_stack, task_id)
 
     assert record["status"] == "SUCCEEDED", record
@@ -73,6 +83,26 @@ def test_delivered_the_first_time_with_the_body_and_the_idempotency_key(
     assert request.json() == {"event": "order.paid", "id": 7}
     assert request.headers["Idempotency-Key"] == task_id
     assert request.headers["X-Source"] == "ptm"
+    assert request.headers["Authorization"] == "Bearer s3cret-token", "the receiver gets it as given"
+    assert record["payload"]["headers"] == {"X-Source": "[redacted]", "Authorization": "[redacted]"}
+    verified = standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)
+    assert verified == {"event": "order.paid", "id": 7}
+    assert request.headers["webhook-id"] == task_id
+
+
+def test_every_attempt_is_signed_with_the_stage_secret(
+    webhook_stack: RunningStack, receiver: Receiver
+) -> None:
+    url = receiver.answer("/signed-retries", 503, 200)
+    record = _finished(webhook_stack, _submit(webhook_stack, url, body=[1, "two", None]))
+    assert record["status"] == "SUCCEEDED", record
+    verifier = standardwebhooks.Webhook(SECRET)
+    deliveries = receiver.to("/signed-retries")
+    assert len(deliveries) == 2
+    for request in deliveries:
+        assert verifier.verify(request.body, request.headers) == [1, "two", None]
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        verifier.verify(deliveries[0].body + b" ", deliveries[0].headers)
 
 
 def test_503_twice_then_200_succeeds_after_three_attempts(

@@ -74,8 +74,8 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def open_api(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """A stage whose deployer turned authorization off."""
-    return synthesize(tmp_path_factory.mktemp("cdk-open"), stage="demo", apiAuth="none")
+    """A stage whose deployer turned authorization off, and webhooks on."""
+    return synthesize(tmp_path_factory.mktemp("cdk-open"), stage="demo", apiAuth="none", webhooks="on")
 
 
 @pytest.fixture(scope="session")

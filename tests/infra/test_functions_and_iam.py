@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from functions.common.config import Env
 from infra.components.compute import powertools_layer_parameter
 from infra.spec import FUNCTIONS, Function
 from tests.infra.conftest import Synthesized, synthesize
@@ -99,6 +100,28 @@ def _grants(synth: Synthesized, role_prefix: str) -> dict[str, set[str]]:
 @pytest.mark.parametrize("function", list(Function))
 def test_each_function_role_grants_exactly_what_it_uses(dev: Synthesized, function: Function) -> None:
     assert _grants(dev, f"Compute{function.value.title()}Role") == EXPECTED_GRANTS[function]
+
+
+def test_where_webhooks_deliver_only_the_process_function_reads_the_signing_secret(
+    dev: Synthesized, open_api: Synthesized
+) -> None:
+    assert dev.resources("AWS::SecretsManager::Secret") == {}, "no webhooks, no secret"
+    (secret_id,) = open_api.resources("AWS::SecretsManager::Secret")
+    readers = {
+        function: _grants(open_api, f"Compute{function.value.title()}Role").get(secret_id[:-8], set())
+        for function in Function
+    }
+    assert readers == {
+        function: ({"secretsmanager:GetSecretValue"} if function is Function.PROCESS else set())
+        for function in Function
+    }
+    for function in open_api.resources("AWS::Lambda::Function").values():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "FAILURE_RATE" in variables:  # the process function
+            assert variables[Env.WEBHOOK_SIGNING_SECRET_ID] == {"Ref": secret_id}
+        else:
+            assert Env.WEBHOOK_SIGNING_SECRET_ID not in variables
+    assert "WebhookSigningSecretArn" in open_api.document["Outputs"]
 
 
 def test_function_roles_have_no_managed_policies(dev: Synthesized) -> None:

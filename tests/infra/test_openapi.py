@@ -44,8 +44,9 @@ def test_the_documented_record_has_every_field_the_api_returns() -> None:
         last_error="L",
         execution_arn="arn",
         dead_lettered_at="d",
+        expires_at="e",
     )
-    documented = set(TaskRecord.model_json_schema(by_alias=True)["properties"])
+    documented = set(TaskRecord.model_json_schema(by_alias=True, mode="serialization")["properties"])
     assert set(task.to_api()) | {"consoleUrl"} == documented
 
 

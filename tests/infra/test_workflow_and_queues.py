@@ -9,6 +9,7 @@ from aws_cdk.assertions import Match
 
 from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE
+from functions.common.tasks_table import EXPIRY_ATTRIBUTE
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
 from infra.workflow_definition import ASL_PATH, placeholders, read_definition, render
 from tests.infra.conftest import Synthesized, synthesize
@@ -195,6 +196,7 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             # Encrypted with a KMS key (AWS managed), not only DynamoDB's default owned key.
             "SSESpecification": {"SSEEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": EXPIRY_ATTRIBUTE, "Enabled": True},
             "GlobalSecondaryIndexes": [
                 Match.object_like(
                     {

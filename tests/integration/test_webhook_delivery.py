@@ -5,19 +5,25 @@ tests/e2e/test_webhooks.py."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 
 import pytest
+import standardwebhooks
 
 from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.common.signing import SigningKeys, SigningSecretError, generate_secret
 from functions.task_types.destinations import DestinationPolicy, DestinationRefusedError
 from functions.task_types.registry import Attempt, TaskEnvironment
 from functions.task_types.webhook import MAX_RESPONSE_BYTES, Webhook, WebhookPayload
 from tests.fixtures.receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.integration
-ALLOWED = TaskEnvironment(destinations=DestinationPolicy(["127.0.0.1"]))
+SECRET = generate_secret()
+ALLOWED = TaskEnvironment(
+    destinations=DestinationPolicy(["127.0.0.1"]), signing_keys=lambda: SigningKeys.parse(SECRET)
+)
 
 
 @pytest.fixture
@@ -128,3 +134,73 @@ def test_names_this_machine_resolves_to_loopback_are_refused_and_not_contacted(
     with pytest.raises(PermanentTaskError, match="loopback"):
         _deliver(url, environment=ALLOWED)
     assert receiver.requests == []
+
+
+def test_every_delivery_is_signed_as_an_independent_standard_webhooks_verifier_expects(
+    receiver: Receiver,
+) -> None:
+    url = receiver.answer("/signed", 500, 200)
+    with pytest.raises(TaskFailedError):
+        _deliver(url)
+    _deliver(url)
+
+    first, second = receiver.to("/signed")
+    verifier = standardwebhooks.Webhook(SECRET)
+    for request in (first, second):
+        assert verifier.verify(request.body, request.headers) == {"order": 7}
+        assert request.headers["webhook-id"] == "task-42", "the task id, the same on every attempt"
+        assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
+    tampered = first.body.replace(b"7", b"8")
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        verifier.verify(tampered, first.headers)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(generate_secret()).verify(first.body, first.headers)
+
+
+def test_a_delivery_older_than_five_minutes_is_refused_by_the_verifier() -> None:
+    """The verifier's replay window: a signature is only as fresh as its timestamp."""
+    body = b'{"order":7}'
+    stale = int(time.time()) - 6 * 60
+    headers = SigningKeys.parse(SECRET).headers("task-42", stale, body)
+    with pytest.raises(standardwebhooks.WebhookVerificationError, match="too old"):
+        standardwebhooks.Webhook(SECRET).verify(body, headers)
+    fresh = SigningKeys.parse(SECRET).headers("task-42", int(time.time()) - 4 * 60, body)
+    assert standardwebhooks.Webhook(SECRET).verify(body, fresh) == {"order": 7}
+
+
+def test_during_a_rotation_both_secrets_sign_and_either_verifies(receiver: Receiver) -> None:
+    new, old = generate_secret(), generate_secret(48)
+    rotating = TaskEnvironment(
+        destinations=DestinationPolicy(["127.0.0.1"]), signing_keys=lambda: SigningKeys.parse(f"{new} {old}")
+    )
+    url = receiver.answer("/rotating", 200)
+    _deliver(url, environment=rotating)
+
+    (request,) = receiver.to("/rotating")
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, old):
+        assert standardwebhooks.Webhook(secret).verify(request.body, request.headers) == {"order": 7}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "found 0"),
+        ("whsec_a whsec_b whsec_c", "found 3"),
+        ("whsec_not*base64", "not base64"),
+        ("whsec_" + base64.b64encode(b"k" * 16).decode(), "16 bytes"),
+        ("whsec_" + base64.b64encode(b"k" * 65).decode(), "65 bytes"),
+    ],
+)
+def test_a_malformed_secret_is_refused_without_showing_it(value: str, problem: str) -> None:
+    with pytest.raises(SigningSecretError, match=problem) as refused:
+        SigningKeys.parse(value)
+    assert value.removeprefix("whsec_") not in str(refused.value) or not value
+
+
+def test_a_caller_cannot_set_the_signature_headers() -> None:
+    for name in ("webhook-signature", "Webhook-Id", "webhook-timestamp"):
+        with pytest.raises(ValueError, match="refused"):
+            WebhookPayload.model_validate(
+                {"type": "webhook", "url": "https://example.com/", "headers": {name: "v1,forged"}}
+            )

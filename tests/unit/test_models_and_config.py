@@ -12,7 +12,12 @@ from functions.process.settings import ProcessSettings
 pytestmark = pytest.mark.unit
 
 
-PROCESS_ENVIRONMENT = {"TASKS_TABLE": "t", "FAILURE_RATE": "0.3", "LEASE_SECONDS": "120"}
+PROCESS_ENVIRONMENT = {
+    "TASKS_TABLE": "t",
+    "FAILURE_RATE": "0.3",
+    "LEASE_SECONDS": "120",
+    "TASK_RETENTION_SECONDS": "0",
+}
 
 
 def test_settings_are_read_from_the_environment_with_optional_ones_absent() -> None:

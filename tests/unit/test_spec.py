@@ -49,6 +49,7 @@ CHOSEN: dict[Any, tuple[str, Any]] = {
     tuple[str, ...]: ("https://a.example,https://b.example", ("https://a.example", "https://b.example")),
     str: ("qa", "qa"),
     str | None: ("someone@example.com", "someone@example.com"),
+    int | None: ("0", 0),
 }
 BY_NAME: dict[str, tuple[str, Any]] = {
     "jwt_issuer": ("https://issuer.example.com/pool", "https://issuer.example.com/pool"),
@@ -201,6 +202,7 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         Env.FAILURE_RATE,
         Env.LEASE_SECONDS,
         Env.SDK_BUDGET,
+        Env.TASK_RETENTION_SECONDS,
     }
     for function, spec in FUNCTIONS.items():
         settings = spec.settings.from_env(spec.environment(values))
@@ -220,7 +222,9 @@ def test_a_function_reads_only_its_own_bound_environment(monkeypatch: pytest.Mon
     with function_environment({Env.TASKS_TABLE: "t"}), pytest.raises(ConfigurationError):
         ReconcileSettings.from_env()
     assert os.environ[Env.RECONCILE_AFTER_SECONDS] == "900"
-    with function_environment({Env.TASKS_TABLE: "t", Env.FAILURE_RATE: "0", Env.LEASE_SECONDS: "5"}):
+    with function_environment(
+        {Env.TASKS_TABLE: "t", Env.FAILURE_RATE: "0", Env.LEASE_SECONDS: "5", Env.TASK_RETENTION_SECONDS: "0"}
+    ):
         assert ProcessSettings.from_env().lease_seconds == 5
 
 

@@ -13,6 +13,13 @@ Two kinds of item share the table (docs/DATA_MODEL.md):
   nothing lists or reads. A body of ``COMPRESS_FROM_BYTES`` or more is stored zlib-compressed
   (``payloadZ``) when that is smaller, so a 1 KiB JSON body fits one write unit too.
 
+Retention: a transition that finishes a task (SUCCEEDED, CANCELLED, FAILED and dead-lettered)
+gives the record an ``expiresAt`` (DynamoDB TTL) ``retention_seconds`` ahead, then gives its
+payload item the same one; a redrive takes the payload item's expiry away first, then the
+record's. Either order leaves the payload outliving its record when the second write fails,
+never the reverse. An item past its expiry is gone to every read and transition here, though
+DynamoDB deletes it only some time later.
+
 The package has three modules, one job each: ``codec`` (items to and from models, payload
 compression), ``index`` (the byPhase index's shards merged in order) and this one, the table:
 one method per transition, and the reads and listings over the other two.
@@ -30,21 +37,24 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common.aws import aws_errors, error_code, translate
-from functions.common.clock import iso
+from functions.common.clock import iso, utc_now
 from functions.common.errors import (
     DependencyUnavailableError,
     TaskAlreadyExistsError,
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
+from functions.common.observability import logger
 from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, phase_of, phase_shard, shard_of
 from functions.common.tasks_table.codec import (
     COMPRESS_FROM_BYTES,
     COMPRESSED_PAYLOAD_ATTRIBUTE,
+    EXPIRY_ATTRIBUTE,
     PAYLOAD_ATTRIBUTE,
     _attr,
     _plain,
     _values,
+    expired,
     payload_attributes,
     payload_key,
     payload_of,
@@ -59,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPRESSED_PAYLOAD_ATTRIBUTE",
     "COMPRESS_FROM_BYTES",
+    "EXPIRY_ATTRIBUTE",
     "PAYLOAD_ATTRIBUTE",
     "Rescue",
     "ShardCursors",
@@ -87,28 +98,73 @@ class TasksTable(IndexedReads):
     """Data access for task records, one method per state transition (the listings and batch
     reads come from ``IndexedReads``)."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_seconds: int = 0) -> None:
+        """``retention_seconds``: how long a finished task stays (0: for ever)."""
         self._client = client
         self.table_name = table_name
+        self.retention_seconds = retention_seconds
 
     @contextmanager
-    def _write(self, task_id: str, transition: str) -> Iterator[None]:
-        """A refused condition is the transition's answer; anything else is an AWS failure."""
+    def _write(self, task_id: str, transition: str, now: datetime | None = None) -> Iterator[None]:
+        """A refused condition is the transition's answer (an item past its expiry refuses as no
+        item); anything else is an AWS failure."""
         try:
             yield
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 old = cast(dict[str, Any], exc.response).get("Item") or {}
+                if expired(old, now or utc_now()):
+                    old = {}
                 raise TransitionRefusedError(task_id, transition, _plain(old)) from exc
             raise translate(exc, f"{transition} for task {task_id}") from exc
         except BotoCoreError as exc:
             raise translate(exc, f"{transition} for task {task_id}") from exc
 
+    def _set_payload_expiry(self, record: Mapping[str, Any], *, clear: bool = False) -> None:
+        """Give the payload item of ``record`` (typed, with ``requestHash``) the record's expiry,
+        or take its expiry away (``clear``). A missing payload item is left alone."""
+        expiry = record.get(EXPIRY_ATTRIBUTE)
+        if "requestHash" not in record or (expiry is None and not clear):
+            return
+        task_id = str(record["taskId"]["S"])
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"taskId": _attr(payload_key(task_id, str(record["requestHash"]["S"])))},
+            "ConditionExpression": "attribute_exists(taskId)",
+            "ExpressionAttributeNames": {"#expiry": EXPIRY_ATTRIBUTE},
+        }
+        if clear:
+            arguments["UpdateExpression"] = "REMOVE #expiry"
+        else:
+            arguments["UpdateExpression"] = "SET #expiry = :expiry"
+            arguments["ExpressionAttributeValues"] = {":expiry": expiry}
+        with aws_errors(f"set the expiry of the payload of task {task_id}"):
+            try:
+                self._client.update_item(**arguments)
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+
+    def _finished(self, record: Mapping[str, Any]) -> None:
+        """After a finishing transition: the payload item expires with its record. A failure here
+        leaves the payload item unexpired (it outlives its record), so it is logged, not raised:
+        the task's transition stands."""
+        try:
+            self._set_payload_expiry(record)
+        except DependencyUnavailableError as exc:
+            logger.warning(
+                "the payload item keeps no expiry", extra={"taskId": record["taskId"]["S"], "error": str(exc)}
+            )
+
     def create(self, task: Task) -> None:
         """Insert a new QUEUED task; refuses if the id exists (idempotent replay or conflict).
 
         The payload goes first, so a record never points to a missing payload; a payload item
-        that already exists holds this very body (its key says so) and is left as it is."""
+        that already exists holds this very body (its key says so) and is left as it is. A task
+        past its expiry is gone: its id (an Idempotency-Key's) is free for a new task, whose
+        payload item, if the old one is still there, loses the old task's expiry."""
+        now = datetime.fromisoformat(task.created_at)
+        payload_existed = False
         with aws_errors(f"store the payload of task {task.task_id}"):
             try:
                 self._client.put_item(
@@ -119,11 +175,12 @@ class TasksTable(IndexedReads):
                             **payload_attributes(task.payload),
                         }
                     ),
-                    ConditionExpression="attribute_not_exists(taskId)",
+                    **self._absent_or_expired(now),
                 )
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise
+                payload_existed = True
         item: dict[str, Any] = {
             "taskId": task.task_id,
             "status": task.status.value,
@@ -137,24 +194,40 @@ class TasksTable(IndexedReads):
         if task.idempotency_key is not None:
             item["idempotencyKey"] = task.idempotency_key
         try:
-            with self._write(task.task_id, "create"):
+            with self._write(task.task_id, "create", now):
                 self._client.put_item(
                     TableName=self.table_name,
                     Item=_values(item),
-                    ConditionExpression="attribute_not_exists(taskId)",
+                    **self._absent_or_expired(now),
                     # A replay learns what the record holds from the refusal: no read after it.
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except TransitionRefusedError as refused:
             raise TaskAlreadyExistsError(task.task_id, refused.found) from refused
+        if payload_existed:
+            self._set_payload_expiry(_values(item), clear=True)
 
-    def get(self, task_id: str) -> Task | None:
+    @staticmethod
+    def _absent_or_expired(now: datetime) -> dict[str, Any]:
+        return {
+            "ConditionExpression": "attribute_not_exists(taskId) OR #expiry <= :now",
+            "ExpressionAttributeNames": {"#expiry": EXPIRY_ATTRIBUTE},
+            "ExpressionAttributeValues": {":now": _attr(int(now.timestamp()))},
+        }
+
+    def _record(self, task_id: str) -> dict[str, Any] | None:
+        """The record as stored (strongly consistent), expired or not; None when there is none."""
         with aws_errors(f"get task {task_id}"):
             response = self._client.get_item(
                 TableName=self.table_name, Key={"taskId": _attr(task_id)}, ConsistentRead=True
             )
         item = response.get("Item")
-        if not item or "status" not in item:
+        return dict(item) if item and "status" in item else None
+
+    def get(self, task_id: str, now: datetime | None = None) -> Task | None:
+        """The task, or None when there is none or it is past its expiry."""
+        item = self._record(task_id)
+        if item is None or expired(item, now or utc_now()):
             return None
         return self._with_payload(item, consistent=True)
 
@@ -187,13 +260,26 @@ class TasksTable(IndexedReads):
         to: TaskStatus | None = None,
         moves: bool = False,
         return_item: bool = False,
+        now: datetime | None = None,
+        finishes: bool = False,
     ) -> dict[str, Any]:
         """One conditional UpdateItem; the condition always reads ``#status``. A refusal raises
         TransitionRefusedError with the status found (ReturnValuesOnConditionCheckFailure).
         ``to`` sets the new status and, when the phase changes with it (``moves``), the index
         key; ``update`` holds the rest. A claim (QUEUED → RUNNING) stays in the ACTIVE phase and
-        leaves the index key alone, so DynamoDB does not write the index."""
+        leaves the index key alone, so DynamoDB does not write the index. A transition that
+        ``finishes`` the task at ``now`` gives the record its expiry (kept if it has one), then
+        its payload item. ``now`` also decides whether a refusing item is past its expiry."""
         values = dict(values)
+        names = dict(names or {})
+        now = now or utc_now()
+        if finishes and self.retention_seconds:
+            if not update.startswith("SET "):
+                raise ValueError("a finishing transition needs a SET clause")
+            update = f"SET #expiry = if_not_exists(#expiry, :expiry), {update.removeprefix('SET ')}"
+            names["#expiry"] = EXPIRY_ATTRIBUTE
+            values[":expiry"] = int(now.timestamp()) + self.retention_seconds
+            return_item = True
         if to is not None:
             if not update.startswith("SET "):
                 raise ValueError("a status change needs a SET clause")
@@ -208,14 +294,16 @@ class TasksTable(IndexedReads):
             "Key": {"taskId": _attr(task_id)},
             "UpdateExpression": update,
             "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status", **(names or {})},
+            "ExpressionAttributeNames": {"#status": "status", **names},
             "ExpressionAttributeValues": _values(values),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if return_item:
             arguments["ReturnValues"] = "ALL_NEW"
-        with self._write(task_id, transition):
+        with self._write(task_id, transition, now):
             response: dict[str, Any] = dict(self._client.update_item(**arguments))
+        if finishes and self.retention_seconds:
+            self._finished(response["Attributes"])
         return response
 
     def claim_for_processing(
@@ -280,6 +368,8 @@ class TasksTable(IndexedReads):
             },
             to=TaskStatus.SUCCEEDED,
             return_item=True,
+            now=now,
+            finishes=True,
         )
         return summary_from_item(response["Attributes"])
 
@@ -291,6 +381,8 @@ class TasksTable(IndexedReads):
             update="SET deadLetteredAt = if_not_exists(deadLetteredAt, :now)",
             condition="#status = :failed",
             values={":now": iso(now), ":failed": TaskStatus.FAILED.value},
+            now=now,
+            finishes=True,
         )
 
     def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
@@ -376,6 +468,8 @@ class TasksTable(IndexedReads):
             names={"#error": "error", "#cause": "cause"},
             values={":error": error, ":cause": cause, ":now": iso(now), **condition_values},
             to=TaskStatus.FAILED,
+            now=now,
+            finishes=True,
         )
 
     def cancel(self, task_id: str, now: datetime) -> Task:
@@ -388,27 +482,43 @@ class TasksTable(IndexedReads):
             values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},
             to=TaskStatus.CANCELLED,
             return_item=True,
+            now=now,
+            finishes=True,
         )
         return self._with_payload(response["Attributes"], consistent=True)
 
     def redrive(self, task_id: str, now: datetime) -> Task:
-        """FAILED → QUEUED for another run: ``runs`` + 1, ``attempts`` kept, failure fields cleared."""
-        response = self._transition(
-            task_id,
-            "redrive",
-            update=(
-                "SET runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
-                "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt, rescues, rescuedAt"
-            ),
-            condition="#status = :failed",
-            names={"#error": "error", "#cause": "cause"},
-            values={
-                ":failed": TaskStatus.FAILED.value,
-                ":one": 1,
-                ":now": iso(now),
-            },
-            to=TaskStatus.QUEUED,
-            moves=True,
-            return_item=True,
-        )
+        """FAILED → QUEUED for another run: ``runs`` + 1, ``attempts`` kept, failure fields and the
+        expiry cleared (the payload item's first). A task past its expiry is gone."""
+        record = self._record(task_id)  # for the payload item's key; the condition decides
+        if record is None:
+            raise TransitionRefusedError(task_id, "redrive", {})
+        if EXPIRY_ATTRIBUTE in record:  # a record without one has a payload item without one
+            self._set_payload_expiry(record, clear=True)
+        try:
+            response = self._transition(
+                task_id,
+                "redrive",
+                update=(
+                    "SET runs = if_not_exists(runs, :one) + :one, updatedAt = :now "
+                    "REMOVE deadLetteredAt, #error, #cause, lastError, leaseExpiresAt, rescues, "
+                    "rescuedAt, #expiry"
+                ),
+                condition="#status = :failed AND (attribute_not_exists(#expiry) OR #expiry > :nowEpoch)",
+                names={"#error": "error", "#cause": "cause", "#expiry": EXPIRY_ATTRIBUTE},
+                values={
+                    ":failed": TaskStatus.FAILED.value,
+                    ":one": 1,
+                    ":now": iso(now),
+                    ":nowEpoch": int(now.timestamp()),
+                },
+                to=TaskStatus.QUEUED,
+                moves=True,
+                return_item=True,
+                now=now,
+            )
+        except TransitionRefusedError:
+            if EXPIRY_ATTRIBUTE in record:  # it stays finished: its payload item expires with it again
+                self._finished(record)
+            raise
         return self._with_payload(response["Attributes"], consistent=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -63,19 +64,45 @@ def payload_of(item: Mapping[str, Any]) -> dict[str, Any]:
     return text
 
 
+EXPIRY_ATTRIBUTE = "expiresAt"
+"""The table's TTL attribute (epoch seconds), on a finished task's record and on its payload item.
+DynamoDB deletes an item some time after it (typically within two days); until then every read
+here treats the item as gone (``expired``)."""
+
+
+def expiry_of(item: Mapping[str, Any]) -> int | None:
+    """An item's TTL in epoch seconds, in DynamoDB's typed form as the client returns it."""
+    value = item.get(EXPIRY_ATTRIBUTE)
+    return None if value is None else int(value["N"])
+
+
+def expired(item: Mapping[str, Any], now: datetime) -> bool:
+    """Past its expiry: DynamoDB may not have deleted it yet, but it is gone."""
+    expiry = expiry_of(item)
+    return expiry is not None and expiry <= now.timestamp()
+
+
+def _rfc3339(epoch_seconds: Any) -> str:
+    return datetime.fromtimestamp(int(epoch_seconds), UTC).isoformat().replace("+00:00", "Z")
+
+
+def _model_fields(plain: dict[str, Any]) -> dict[str, Any]:
+    plain["attempts"] = int(plain.get("attempts", 0))
+    if EXPIRY_ATTRIBUTE in plain:
+        plain[EXPIRY_ATTRIBUTE] = _rfc3339(plain[EXPIRY_ATTRIBUTE])
+    return plain
+
+
 def task_from_item(item: Mapping[str, Any], payload: dict[str, Any]) -> Task:
-    plain = _plain(item)
+    plain = _model_fields(_plain(item))
     if "result" in plain:
         plain["result"] = json.loads(plain["result"])
-    plain["attempts"] = int(plain.get("attempts", 0))
     plain["runs"] = int(plain.get("runs", 1))
     return Task.model_validate({**plain, "payload": payload})
 
 
 def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
-    plain = _plain(item)
-    plain["attempts"] = int(plain.get("attempts", 0))
-    return TaskSummary.model_validate(plain)
+    return TaskSummary.model_validate(_model_fields(_plain(item)))
 
 
 SUMMARY_ATTRIBUTES = (
@@ -89,5 +116,6 @@ SUMMARY_ATTRIBUTES = (
     "executionArn",
     "deadLetteredAt",
     "idempotencyKey",
+    EXPIRY_ATTRIBUTE,
 )
 """What a listing reads of each record (TaskSummary's fields, and ``runs`` for reconcile)."""

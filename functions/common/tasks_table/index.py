@@ -11,12 +11,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from functions.common.aws import aws_errors
-from functions.common.clock import iso
+from functions.common.clock import iso, utc_now
 from functions.common.config import STATUS_INDEX
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus, TaskSummary
 from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, SHARDS, phase_of, phase_shard
-from functions.common.tasks_table.codec import SUMMARY_ATTRIBUTES, _attr, summary_from_item
+from functions.common.tasks_table.codec import SUMMARY_ATTRIBUTES, _attr, expired, summary_from_item
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -236,7 +236,11 @@ class IndexedReads:
         return [str(record["taskId"]["S"]) for record in stale]
 
     def list_by_status(
-        self, status: TaskStatus, limit: int, cursors: ShardCursors | None = None
+        self,
+        status: TaskStatus,
+        limit: int,
+        cursors: ShardCursors | None = None,
+        now: datetime | None = None,
     ) -> tuple[list[TaskSummary], ShardCursors | None]:
         """Newest first across every shard of the status's phase; returns (page, cursors of the
         next page, or None after the last page).
@@ -244,8 +248,10 @@ class IndexedReads:
         The index holds keys only: each entry's record is read (BatchGetItem, eventually
         consistent) and kept when its status is the one listed. QUEUED and RUNNING share the
         ACTIVE phase, so their pages read through each other's entries; a page that reads
-        READ_BUDGET entries ends there, short, with cursors to go on from.
+        READ_BUDGET entries ends there, short, with cursors to go on from. A task past its
+        expiry is not listed.
         """
+        now = now or utc_now()
         merge = ShardMerge(
             self._client,
             self.table_name,
@@ -257,7 +263,7 @@ class IndexedReads:
         records = self._select(
             merge,
             limit,
-            lambda record: record["status"]["S"] == status.value,
+            lambda record: record["status"]["S"] == status.value and not expired(record, now),
             SUMMARY_ATTRIBUTES,
             f"list {status} tasks",
         )
