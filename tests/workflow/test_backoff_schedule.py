@@ -18,7 +18,7 @@ from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.workflow
 POLICY = retry_policy()
-RUNS = 30
+RUNS = 20
 
 
 def _waits_by_execution(stack: Stack) -> list[list[float]]:
@@ -29,11 +29,16 @@ def _waits_by_execution(stack: Stack) -> list[list[float]]:
 
 
 def _run_failing_tasks(stack: Stack, state_machine_arn: str, failures: int) -> list[list[float]]:
-    for index in range(RUNS):
-        task_id = stack.submit({"simulate": {"failures": failures}})
-        arn = stack.clients.sfn.start_execution(
-            stateMachineArn=state_machine_arn, name=f"backoff-{index}", input=execution_input(task_id)
+    """RUNS executions at once (each runs on its own interpreter thread), then their waits."""
+    arns = [
+        stack.clients.sfn.start_execution(
+            stateMachineArn=state_machine_arn,
+            name=f"backoff-{index}",
+            input=execution_input(stack.submit({"simulate": {"failures": failures}})),
         )["executionArn"]
+        for index in range(RUNS)
+    ]
+    for arn in arns:
         stack.wait_for_execution(arn)
     return _waits_by_execution(stack)
 

@@ -12,7 +12,7 @@ from tests.workflow.conftest import dead_letters
 
 pytestmark = pytest.mark.workflow
 POLICY = retry_policy()
-TASKS = 150
+TASKS = 80
 FAILURE_RATE = 0.3
 
 

@@ -93,12 +93,12 @@ def test_a_canary_in_payloads_and_results_never_reaches_logs_or_the_dlq(
     answers += [stack.api("GET", f"/tasks/{task_id}").body for task_id in [*task_ids, cancelled]]
     answers += [stack.api("GET", f"/tasks?status={status}").body for status in TaskStatus]
 
-    statuses = [stack.task(task_id).status for task_id in task_ids]
-    assert statuses == [TaskStatus.SUCCEEDED] * 2 + [
+    tasks = [stack.task(task_id) for task_id in task_ids]
+    assert [task.status for task in tasks] == [TaskStatus.SUCCEEDED] * 2 + [
         TaskStatus.FAILED,
         TaskStatus.SUCCEEDED,
         TaskStatus.FAILED,
-    ]
+    ], [(task.status, task.error, task.cause, task.last_error) for task in tasks]
     assert canary in json.dumps(stack.task(task_ids[3]).result), "the result keeps the value, on the record"
     assert bad.status == 400
     assert bad_header.status == 400
