@@ -14,6 +14,16 @@ API_AUTH_VARIABLE = "TASKS_API_AUTH"
 API_TOKEN_VARIABLE = "TASKS_API_TOKEN"
 """The bearer token for a stack deployed with ``apiAuth=jwt``."""
 AUTH_MODES = ("auto", "iam", "jwt", "none")
+
+
+def authorization_advice(status: int) -> str:
+    """What to give when the API refuses a request's authorization (its 401 or 403)."""
+    return (
+        f"the API refused the request's authorization ({status}): give AWS credentials "
+        f"(apiAuth=iam, the default) or {API_TOKEN_VARIABLE} (apiAuth=jwt)"
+    )
+
+
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
 

@@ -102,7 +102,7 @@ def aws_deployment(stage: str, region: str | None, profile: str | None) -> Deplo
     except NoRegionError as error:
         raise DeploymentError("no AWS region: set AWS_REGION") from error
     except ClientError as error:
-        saved = _saved_outputs(stage)
+        saved = saved_outputs(stage)
         if saved is None:
             raise DeploymentError(f"stack {stack} in {session.region_name}: {error}") from error
         outputs = saved
@@ -117,8 +117,14 @@ def aws_deployment(stage: str, region: str | None, profile: str | None) -> Deplo
     )
 
 
-def _saved_outputs(stage: str) -> dict[str, Any] | None:
-    path = Path("cdk.out") / f"outputs-{stage}.json"
+def saved_outputs_path(stage: str) -> Path:
+    """Where ``make deploy STAGE=<stage>`` saves the stack's outputs (cdk deploy --outputs-file)."""
+    return Path("cdk.out") / f"outputs-{stage}.json"
+
+
+def saved_outputs(stage: str) -> dict[str, Any] | None:
+    """The stack's outputs as ``make deploy`` saved them, or None."""
+    path = saved_outputs_path(stage)
     try:
         stacks = json.loads(path.read_text())
         return dict(next(iter(stacks.values())))

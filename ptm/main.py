@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from functions.common.task_status import TaskStatus
 from infra.spec import LOCAL_ENDPOINT
 from ptm.client import (
     API_AUTH_VARIABLE,
@@ -29,18 +30,27 @@ from ptm.client import (
     EndpointUnreachableError,
     SigningError,
     TasksApi,
+    authorization_advice,
     tasks_api,
 )
-from ptm.deployment import Deployment, DeploymentError, aws_deployment, is_local, local_deployment
+from ptm.deployment import (
+    Deployment,
+    DeploymentError,
+    aws_deployment,
+    is_local,
+    local_deployment,
+    saved_outputs,
+    saved_outputs_path,
+)
 from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, render, resolve_source
 
-STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+STATUSES = tuple(status.value for status in TaskStatus)
 STATUS_STYLE = {
-    "QUEUED": "white",
-    "RUNNING": "yellow",
-    "SUCCEEDED": "green",
-    "FAILED": "red",
-    "CANCELLED": "dim",
+    TaskStatus.QUEUED: "white",
+    TaskStatus.RUNNING: "yellow",
+    TaskStatus.SUCCEEDED: "green",
+    TaskStatus.FAILED: "red",
+    TaskStatus.CANCELLED: "dim",
 }
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -86,12 +96,13 @@ def main(
 
 
 def _deployed_endpoint(stage: str) -> str:
-    outputs = Path("cdk.out") / f"outputs-{stage}.json"
-    try:
-        stacks = json.loads(outputs.read_text())
-        return str(next(iter(stacks.values()))["TasksEndpoint"])
-    except (OSError, ValueError, KeyError, StopIteration):
-        _fail(f"no TasksEndpoint in {outputs}: deploy with `make deploy STAGE={stage}` first", 2)
+    outputs = saved_outputs(stage) or {}
+    if "TasksEndpoint" not in outputs:
+        _fail(
+            f"no TasksEndpoint in {saved_outputs_path(stage)}: deploy with `make deploy STAGE={stage}` first",
+            2,
+        )
+    return str(outputs["TasksEndpoint"])
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -108,11 +119,7 @@ def _call(status_and_body: tuple[int, Any], ok: set[int]) -> Any:
         current = f" (current status {error['currentStatus']})" if "currentStatus" in error else ""
         _fail(f"{status} {error.get('code')}: {error.get('message')}{current}", 1)
     if status in {401, 403} and isinstance(body, dict) and "message" in body:
-        _fail(
-            f"{status} {body['message']}: the API refused the request's authorization; give AWS "
-            f"credentials (apiAuth=iam, the default) or {API_TOKEN_VARIABLE} (apiAuth=jwt)",
-            1,
-        )
+        _fail(f"{status} {body['message']}: {authorization_advice(status)}", 1)
     _fail(f"{status}: {body}", 1)
 
 

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from infra.spec import LOCAL_ENDPOINT
-from ptm.client import API_AUTH_VARIABLE, API_TOKEN_VARIABLE, AUTH_MODES, TasksApi, api_base, tasks_api
+from ptm.client import (
+    API_AUTH_VARIABLE,
+    API_TOKEN_VARIABLE,
+    AUTH_MODES,
+    TasksApi,
+    api_base,
+    authorization_advice,
+    tasks_api,
+)
 
 
 class SmokeConfigError(ValueError):
@@ -85,10 +93,7 @@ def check_endpoint(config: SmokeConfig) -> None:
     if status == 404 and code == "TASK_NOT_FOUND":
         return
     if status in {401, 403}:
-        raise SmokeConfigError(
-            f"TASKS_ENDPOINT={config.endpoint!r} refused the request ({status}): give AWS credentials "
-            f"(apiAuth=iam, the default) or {API_TOKEN_VARIABLE} (apiAuth=jwt)"
-        )
+        raise SmokeConfigError(f"TASKS_ENDPOINT={config.endpoint!r}: {authorization_advice(status)}")
     answer = str(body)[:120]
     raise SmokeConfigError(
         f"TASKS_ENDPOINT={config.endpoint!r} is not the Process Task Manager API (GET /tasks/{PROBE_ID} "

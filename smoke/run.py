@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from functions.common.task_status import TaskStatus
 from ptm.client import TasksApi
 from smoke.config import SmokeConfig
 from smoke.scenarios import EXPECTATIONS, Scenario, is_settled
@@ -129,8 +130,8 @@ def summary(config: SmokeConfig, outcome: Outcome) -> dict[str, Any]:
         latencies = sorted(_latency_ms(record) for record in records)
         per_scenario[scenario.value] = {
             "submitted": sum(1 for t in outcome.tracked if t.scenario is scenario),
-            "succeeded": sum(1 for r in records if r["status"] == "SUCCEEDED"),
-            "failed": sum(1 for r in records if r["status"] == "FAILED"),
+            "succeeded": sum(1 for r in records if r["status"] == TaskStatus.SUCCEEDED),
+            "failed": sum(1 for r in records if r["status"] == TaskStatus.FAILED),
             "deadLettered": sum(1 for r in records if r.get("deadLetteredAt")),
             "attempts": dict(sorted(Counter(r.get("attempts", 0) for r in records).items())),
             "latencyMs": {

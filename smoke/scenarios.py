@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from functions.common.task_status import TaskStatus
 from infra.workflow_definition import retry_policy
 
 POLICY = retry_policy()
@@ -29,7 +30,7 @@ class Expectation:
 
 def _succeeded(attempts: int | None) -> Callable[[dict[str, Any]], str | None]:
     def check(task: dict[str, Any]) -> str | None:
-        if task["status"] != "SUCCEEDED":
+        if task["status"] != TaskStatus.SUCCEEDED:
             return f"expected SUCCEEDED, got {task['status']}"
         if attempts is not None and task.get("attempts") != attempts:
             return f"expected {attempts} attempts, got {task.get('attempts')}"
@@ -40,7 +41,7 @@ def _succeeded(attempts: int | None) -> Callable[[dict[str, Any]], str | None]:
 
 def _failed(error: str, attempts: int) -> Callable[[dict[str, Any]], str | None]:
     def check(task: dict[str, Any]) -> str | None:
-        if task["status"] != "FAILED":
+        if task["status"] != TaskStatus.FAILED:
             return f"expected FAILED, got {task['status']}"
         if task.get("error") != error or task.get("attempts") != attempts:
             found = f"{task.get('error')} after {task.get('attempts')}"
@@ -53,13 +54,13 @@ def _failed(error: str, attempts: int) -> Callable[[dict[str, Any]], str | None]
 
 
 def _random(task: dict[str, Any]) -> str | None:
-    if task["status"] == "SUCCEEDED":
+    if task["status"] == TaskStatus.SUCCEEDED:
         return (
             None
             if 1 <= task.get("attempts", 0) <= POLICY.total_attempts
             else "attempts outside the retry policy"
         )
-    if task["status"] == "FAILED":
+    if task["status"] == TaskStatus.FAILED:
         return _failed("TaskFailedError", POLICY.total_attempts)(task)
     return f"status {task['status']} is not allowed for a submitted task"
 
@@ -84,4 +85,6 @@ EXPECTATIONS: dict[Scenario, Expectation] = {
 def is_settled(task: dict[str, Any]) -> bool:
     """Terminal, and for FAILED also dead-lettered (the monitor records it a moment later)."""
     status = task.get("status")
-    return status in {"SUCCEEDED", "CANCELLED"} or (status == "FAILED" and bool(task.get("deadLetteredAt")))
+    return status in {TaskStatus.SUCCEEDED, TaskStatus.CANCELLED} or (
+        status == TaskStatus.FAILED and bool(task.get("deadLetteredAt"))
+    )

@@ -20,6 +20,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from functions.common.task_status import TaskStatus
 from ptm.deployment import DeploymentError, is_local, local_deployment
 from smoke.config import SmokeConfig, SmokeConfigError
 from smoke.run import Outcome
@@ -94,7 +95,7 @@ def cross_check(reader: TasksTableReader, outcome: Outcome) -> None:
         if status is None:
             where = f"no item in table {reader.name} ({reader.where})"
             outcome.violation(tracked.scenario, tracked.task_id, where)
-        elif status != tracked.record["status"] and status not in {"FAILED", "SUCCEEDED"}:
+        elif status != tracked.record["status"] and status not in {TaskStatus.FAILED, TaskStatus.SUCCEEDED}:
             outcome.violation(
                 tracked.scenario, tracked.task_id, f"table says {status}, API said {tracked.record['status']}"
             )
