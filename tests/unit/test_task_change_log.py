@@ -8,19 +8,18 @@ from functions.common.models import Task, TaskStatus
 from functions.common.tasks_table import TasksTable
 from infra.spec import Function
 from local.task_log import TaskChangeLog
+from tests.fixtures.tasks import make_task
 
 TASK_ID = "6f1c2a9e-0000-4000-8000-000000000001"
 
 
 def _task(status: TaskStatus, attempts: int, second: int, **fields: Any) -> Task:
-    return Task(
+    """The record at a moment: its status, attempts and the second it was written."""
+    return make_task(
         task_id=TASK_ID,
         status=status,
-        payload={},
         attempts=attempts,
-        created_at="2026-11-29T00:00:00.000Z",
         updated_at=f"2026-11-29T00:00:{second:02d}.000Z",
-        request_hash="h",
         **fields,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -13,29 +12,17 @@ from functions.common.errors import (
     TaskTypeDisabledError,
     UnknownTaskTypeError,
 )
-from functions.common.models import Task, TaskStatus
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment
 from functions.task_types.webhook import REFUSED_HEADERS, WebhookPayload
 from functions.usecases.submission import parse_payload
 from tests.fixtures.task_types import runner
+from tests.fixtures.tasks import make_task
 
 pytestmark = pytest.mark.unit
 
 
-def _task(payload: dict[str, Any]) -> Task:
-    return Task(
-        task_id="t-1",
-        status=TaskStatus.RUNNING,
-        payload=payload,
-        attempts=1,
-        created_at="c",
-        updated_at="u",
-        request_hash="h",
-    )
-
-
-def test_a_body_without_a_type_is_the_default_simulated_type_as_before() -> None:
+def test_a_body_without_a_type_is_the_default_simulated_type() -> None:
     assert TASK_TYPES.default.name == "simulated"
     assert TASK_TYPES.of({"hello": "world"}) is TASK_TYPES.default
     assert TASK_TYPES.of({"type": "simulated", "n": 1}) is TASK_TYPES.default
@@ -43,7 +30,7 @@ def test_a_body_without_a_type_is_the_default_simulated_type_as_before() -> None
         "hello": "world",
         "nested": {"type": "anything"},
     }
-    assert runner(TaskEnvironment())(_task({"n": 1}))["attempt"] == 1
+    assert runner(TaskEnvironment())(make_task(payload={"n": 1}))["attempt"] == 1
 
 
 @pytest.mark.parametrize("name", ["email", "", "WEBHOOK", 7, ["webhook"], {"name": "webhook"}])
@@ -96,9 +83,9 @@ def test_a_header_value_cannot_smuggle_a_line_break() -> None:
 
 def test_a_stored_payload_its_type_no_longer_accepts_fails_permanently() -> None:
     with pytest.raises(PermanentTaskError, match="unknown task type"):
-        runner(TaskEnvironment())(_task({"type": "retired-type"}))
+        runner(TaskEnvironment())(make_task(payload={"type": "retired-type"}))
     with pytest.raises(PermanentTaskError, match="invalid webhook task"):
-        runner(TaskEnvironment())(_task({"type": "webhook"}))
+        runner(TaskEnvironment())(make_task(payload={"type": "webhook"}))
 
 
 def test_each_type_describes_itself_with_a_json_schema() -> None:
@@ -128,5 +115,5 @@ def test_a_disabled_type_is_refused_at_submit_and_fails_permanently_if_stored_ea
     with pytest.raises(TaskTypeDisabledError, match="webhooks=on"):
         parse_payload(b'{"type": "webhook", "url": "https://a.example"}', off)
     with pytest.raises(PermanentTaskError, match="not enabled"):
-        runner(off)(_task({"type": "webhook", "url": "https://a.example"}))
+        runner(off)(make_task(payload={"type": "webhook", "url": "https://a.example"}))
     assert parse_payload(b'{"n": 1}', off) == {"n": 1}

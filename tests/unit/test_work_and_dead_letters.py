@@ -5,38 +5,26 @@ import json
 import pytest
 
 from functions.common.errors import PermanentTaskError, TaskFailedError
-from functions.common.models import Task, TaskStatus
 from functions.common.observability import Metric
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.dead_letters import DeadLetterKind, classify
 from tests.fixtures.task_types import runner
+from tests.fixtures.tasks import make_task
 
 pytestmark = pytest.mark.unit
-
-
-def _task(payload: dict[str, object], attempts: int, task_id: str = "t-1") -> Task:
-    return Task(
-        task_id=task_id,
-        status=TaskStatus.RUNNING,
-        payload=payload,
-        attempts=attempts,
-        created_at="c",
-        updated_at="u",
-        request_hash="h",
-    )
 
 
 def test_simulated_failures_fail_exactly_the_first_n_attempts() -> None:
     work = runner(TaskEnvironment(failure_rate=1.0))
     for attempt in (1, 2):
         with pytest.raises(TaskFailedError):
-            work(_task({"simulate": {"failures": 2}}, attempt))
-    assert work(_task({"simulate": {"failures": 2}}, 3))["attempt"] == 3
+            work(make_task(payload={"simulate": {"failures": 2}}, attempts=attempt))
+    assert work(make_task(payload={"simulate": {"failures": 2}}, attempts=3))["attempt"] == 3
 
 
 def test_permanent_simulation_raises_the_non_retryable_error() -> None:
     with pytest.raises(PermanentTaskError):
-        runner(TaskEnvironment())(_task({"simulate": {"permanent": True}}, 1))
+        runner(TaskEnvironment())(make_task(payload={"simulate": {"permanent": True}}))
 
 
 def test_seeded_random_failures_are_reproducible_and_near_the_rate() -> None:
@@ -45,7 +33,7 @@ def test_seeded_random_failures_are_reproducible_and_near_the_rate() -> None:
         results = []
         for index in range(2000):
             try:
-                work(_task({}, 1, task_id=f"t-{index}"))
+                work(make_task(task_id=f"t-{index}"))
                 results.append(True)
             except TaskFailedError:
                 results.append(False)
