@@ -53,3 +53,15 @@ def test_in_lambda_init_builds_the_dependencies_with_the_gc_paused_then_frozen(f
 
 def test_elsewhere_importing_a_handler_builds_nothing_and_leaves_the_gc_alone() -> None:
     assert _probe(Function.PROCESS, lambda_environment=False) == "0 False True False"
+
+
+def test_the_local_stack_and_the_benchmarks_import_without_creating_the_functions_logger() -> None:
+    """The functions' Logger reads POWERTOOLS_SERVICE_NAME and the log level when first imported;
+    the local stack sets them after its own imports, so none of them may import it first (else
+    every function line says ``service_undefined`` and the benchmarks print them all)."""
+    code = (
+        "import sys, local.cli, local.stack, bench.cost, bench.measure; "
+        "print('functions.common.observability' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

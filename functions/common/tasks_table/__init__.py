@@ -44,7 +44,6 @@ from functions.common.errors import (
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
-from functions.common.observability import logger
 from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, phase_of, phase_shard, shard_of
 from functions.common.tasks_table.codec import (
     COMPRESS_FROM_BYTES,
@@ -152,6 +151,10 @@ class TasksTable(IndexedReads):
         try:
             self._set_payload_expiry(record)
         except DependencyUnavailableError as exc:
+            # Imported here: the Logger reads its service name when first imported, and the local
+            # stack and the benchmarks import this module before they set it.
+            from functions.common.observability import logger  # noqa: PLC0415
+
             logger.warning(
                 "the payload item keeps no expiry", extra={"taskId": record["taskId"]["S"], "error": str(exc)}
             )
