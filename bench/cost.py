@@ -579,11 +579,12 @@ def synthesize(**context: str) -> PricedDeployment:
     return PricedDeployment(memory, level, data, function_level, access_format)
 
 
-def init_times() -> InitTimes:
-    """Each handler's import and setup time, measured in fresh interpreters (bench/init_time)."""
+def init_times(runs: int = 3) -> InitTimes:
+    """Each handler's import and setup time, the median of ``runs`` fresh interpreters
+    (bench/init_time)."""
     from bench.init_time import handler_seconds  # noqa: PLC0415
 
-    return InitTimes({function: handler_seconds(function, runs=3) for function in Function})
+    return InitTimes({function: handler_seconds(function, runs=runs) for function in Function})
 
 
 def _print(title: str, parts: dict[str, float]) -> float:
@@ -608,6 +609,7 @@ def main() -> None:
     parser.add_argument("--payload-kb", type=float, default=1.0)
     parser.add_argument("--tasks-per-second", type=float, default=Load.tasks_per_second)
     parser.add_argument("--measure-tasks", type=int, default=150, help="tasks run to measure the inputs")
+    parser.add_argument("--init-runs", type=int, default=3, help="fresh interpreters per handler's init time")
     args = parser.parse_args()
     load = Load(
         tasks_per_second=args.tasks_per_second,
@@ -615,7 +617,7 @@ def main() -> None:
         payload_bytes=args.payload_kb * 1024,
     )
     measured = measure(tasks=args.measure_tasks, failure_rate=args.failure_rate)
-    init = init_times()
+    init = init_times(args.init_runs)
     dev, prod = synthesize(stage="dev"), synthesize(stage="prod")
     steady = dataclasses.replace(prod, capacity="provisioned")
     print(

@@ -97,8 +97,10 @@ def running_local_stack(
             stop(process)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack for every module that takes the default one (they run in one xdist group, on one
+    worker): a test that checks the whole table looks only at the tasks it created."""
     yield from running_local_stack(
         tmp_path_factory,
         "local-stack",
