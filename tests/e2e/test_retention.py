@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from infra.stage_config import DAY_SECONDS
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
 
 TIME_SCALE = 0.0001
-RETENTION_SECONDS = 86_400 * TIME_SCALE
+RETENTION_SECONDS = DAY_SECONDS * TIME_SCALE
 
 
 @pytest.fixture(scope="module")
