@@ -237,6 +237,19 @@ def _retention() -> Iterator[Mutant]:
             "        if False:",
         ),
         (
+            "finish: a repeated finish moves the expiry",
+            TABLE,
+            "f\"SET #expiry = if_not_exists(#expiry, :expiry), {update.removeprefix('SET ')}\"",
+            "f\"SET #expiry = :expiry, {update.removeprefix('SET ')}\"",
+        ),
+        (
+            "payload expiry: writes a missing payload item back",
+            TABLE,
+            '"ConditionExpression": "attribute_exists(taskId)",\n            "ExpressionAttributeNames": {"#expiry"',
+            '"ConditionExpression": "attribute_exists(taskId) OR attribute_not_exists(taskId)",\n'
+            '            "ExpressionAttributeNames": {"#expiry"',
+        ),
+        (
             "finish: the payload item never expires",
             TABLE,
             '            self._finished(response["Attributes"])',

@@ -148,3 +148,24 @@ def test_a_failed_task_without_an_expiry_is_redriven(stack: Stack) -> None:
     assert EXPIRY_ATTRIBUTE not in _items(stack, task_id)[0]
     assert stack.api("POST", f"/tasks/{task_id}/redrive").status == 202
     assert stack.task(task_id).status is TaskStatus.QUEUED
+
+
+def test_a_repeated_finish_keeps_the_first_expiry_and_creates_no_payload_item(stack: Stack) -> None:
+    """The monitor may see a dead letter twice: the second sighting moves no expiry. A payload
+    item that is gone is not written back by the expiry update."""
+    task_id = _fail(stack)
+    table = TasksTable(stack.clients.dynamodb, stack.resources.table, retention_seconds=RETENTION)
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    table.mark_dead_lettered(task_id, first)
+    record, payload = _items(stack, task_id)
+    table.mark_dead_lettered(task_id, datetime(2026, 2, 1, tzinfo=UTC))
+    again, payload_again = _items(stack, task_id)
+    assert again[EXPIRY_ATTRIBUTE] == record[EXPIRY_ATTRIBUTE] == int(first.timestamp()) + RETENTION
+    assert payload_again[EXPIRY_ATTRIBUTE] == payload[EXPIRY_ATTRIBUTE]
+
+    key = payload_key(task_id, str(record["requestHash"]))
+    stack.clients.dynamodb.delete_item(TableName=stack.resources.table, Key={"taskId": {"S": key}})
+    table.mark_dead_lettered(task_id, first)
+    assert "Item" not in stack.clients.dynamodb.get_item(
+        TableName=stack.resources.table, Key={"taskId": {"S": key}}
+    )
