@@ -23,13 +23,13 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bench.tasks import api, sample_payload, submit
 from functions.common.tasks_table import (
     COMPRESSED_PAYLOAD_ATTRIBUTE,
     PAYLOAD_ATTRIBUTE,
+    item_size,
     payload_key,
     payload_of,
 )
@@ -146,27 +146,6 @@ def _without_data(event: dict[str, Any]) -> dict[str, Any]:
         else details
         for name, details in event.items()
     }
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """DynamoDB's item size rule: attribute name bytes plus value bytes."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind in {"S", "B"}:
-        return len(inner if isinstance(inner, bytes) else str(inner).encode())
-    if kind == "N":
-        digits = Decimal(str(inner)).as_tuple().digits
-        return (len(digits) + 1) // 2 + 1
-    if kind in {"BOOL", "NULL"}:
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in inner.items())
-    if kind == "L":
-        return 3 + sum(_value_size(v) + 1 for v in inner)
-    return len(json.dumps(inner))
 
 
 def _post(client: TasksApi, index: int, dead_letter: bool = False) -> str:
@@ -291,7 +270,9 @@ def _wait_until_terminal(running: Running, ids: list[str], timeout: float = 300)
 
 def _stored_body_bytes(item: dict[str, Any]) -> int:
     return sum(
-        _value_size(item[name]) for name in (PAYLOAD_ATTRIBUTE, COMPRESSED_PAYLOAD_ATTRIBUTE) if name in item
+        item_size({name: item[name]}) - len(name)
+        for name in (PAYLOAD_ATTRIBUTE, COMPRESSED_PAYLOAD_ATTRIBUTE)
+        if name in item
     )
 
 

@@ -1,37 +1,46 @@
-"""The tasks table's layout (docs/DATA_MODEL.md), against moto's DynamoDB: the payload in its own
-write-once item, a record that stays within one write unit, and a keys-only index in which
-QUEUED and RUNNING share the ACTIVE phase, so claims never write the index."""
+"""The tasks table's layout (docs/DATA_MODEL.md), against moto's DynamoDB: the payload inline in
+the record or in its own write-once item, a record that stays within one write unit, and a
+keys-only index in which QUEUED and RUNNING share the ACTIVE phase, so claims never write the index."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from bench.measure import item_size
 from bench.tasks import sample_payload
 from functions.common import tasks_table
+from functions.common.clock import iso
 from functions.common.models import Task, TaskStatus
 from functions.common.status_shards import SHARD_ATTRIBUTE
 from functions.common.tasks_table import (
     COMPRESS_FROM_BYTES,
     COMPRESSED_PAYLOAD_ATTRIBUTE,
+    INLINE_RESERVE_BYTES,
     PAYLOAD_ATTRIBUTE,
     TasksTable,
+    item_size,
     payload_attributes,
     payload_key,
     payload_of,
 )
+from functions.common.workflow import execution_name
 from functions.usecases.submission import request_hash, task_id_for
 from tests.fixtures.stack import Stack
+from tests.fixtures.tasks import bulky_payload
 
 pytestmark = pytest.mark.integration
 
 ONE_KIB_PAYLOAD = sample_payload(1)
 """About 1 KiB of JSON shaped like a real body (an order), as the cost model prices it."""
+
+
+def _typed(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: {"B" if isinstance(value, bytes) else "S": value} for name, value in attributes.items()}
 
 
 def _items(stack: Stack) -> list[dict[str, Any]]:
@@ -60,33 +69,68 @@ def updates(stack: Stack) -> Iterator[list[dict[str, Any]]]:
     client.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", record)
 
 
-def test_the_payload_is_its_own_item_and_the_record_holds_none(stack: Stack) -> None:
-    task_id = stack.submit(ONE_KIB_PAYLOAD)
+def _aws_execution_arn(task_id: str) -> str:
+    """As long as an Express execution's ARN gets on AWS: a long region, a 12-digit account,
+    a long stage's state machine name, the execution's name and its id."""
+    return (
+        "arn:aws:states:ap-southeast-2:123456789012:express:ProcessTaskManager-production-process-task:"
+        f"{execution_name(task_id, 1, 1)}:{uuid.uuid4()}"
+    )
+
+
+def test_a_1_kib_json_body_lives_inline_and_every_write_of_its_record_fits_one_unit(stack: Stack) -> None:
+    """Compressed, a 1 KiB body fits in its record with room for everything the record gains
+    later (``INLINE_RESERVE_BYTES``): no payload item, and the claim returns the body with the
+    record. Checked at the record's largest: RUNNING with a failed attempt's error, and SUCCEEDED
+    with a result, under an AWS-length execution ARN."""
+    task_id = stack.submit(ONE_KIB_PAYLOAD, key="k" * 64)
+    assert [item["taskId"]["S"] for item in _items(stack)] == [task_id]
+    record = _record(stack, task_id)
+    assert COMPRESSED_PAYLOAD_ATTRIBUTE in record
+    assert item_size(record) + INLINE_RESERVE_BYTES <= 1024
+    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == ONE_KIB_PAYLOAD
+
+    execution = _aws_execution_arn(task_id)
+    now = datetime.now(UTC)
+    claimed = stack.table.claim_for_processing(task_id, execution, now, now + timedelta(seconds=60))
+    assert claimed.payload == ONE_KIB_PAYLOAD
+    stack.table.record_attempt_failure(
+        task_id, execution, "TaskFailedError: simulated failure (attempt 1 of 3, 30% failure rate)", now
+    )
+    stack.table.claim_for_processing(task_id, execution, now, now + timedelta(seconds=60))
+    assert item_size(_record(stack, task_id)) <= 1024, item_size(_record(stack, task_id))
+    stack.table.mark_succeeded(task_id, execution, {"processedAt": iso(now), "attempt": 2, "ok": True}, now)
+    assert item_size(_record(stack, task_id)) <= 1024, item_size(_record(stack, task_id))
+
+
+def test_a_body_too_large_to_inline_is_its_own_write_once_item(stack: Stack) -> None:
+    """It goes first, under a key naming the body, compressed when that is smaller; the record
+    holds none of it, and GET and the claim read it back."""
+    body = bulky_payload()
+    task_id = stack.submit(body)
 
     record = _record(stack, task_id)
-    assert "payload" not in record
+    assert PAYLOAD_ATTRIBUTE not in record
+    assert COMPRESSED_PAYLOAD_ATTRIBUTE not in record
     [payload] = [item for item in _items(stack) if item["taskId"]["S"] != task_id]
-    assert payload["taskId"]["S"] == payload_key(task_id, request_hash(ONE_KIB_PAYLOAD))
-    assert payload_of(payload) == ONE_KIB_PAYLOAD
-    assert SHARD_ATTRIBUTE not in payload, "a payload item is never in the index"
-    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == ONE_KIB_PAYLOAD
-
-
-def test_a_1_kib_json_body_is_stored_compressed_in_one_write_unit(stack: Stack) -> None:
-    """Uncompressed, the item (key and names included) would cost 2 write units; the process
-    function and GET read the same body back."""
-    task_id = stack.submit(ONE_KIB_PAYLOAD)
-    [payload] = [item for item in _items(stack) if item["taskId"]["S"] != task_id]
+    assert payload["taskId"]["S"] == payload_key(task_id, request_hash(body))
     assert set(payload) == {"taskId", COMPRESSED_PAYLOAD_ATTRIBUTE}
-    assert (
-        item_size(payload)
-        <= 1024
-        < item_size({**payload, **{PAYLOAD_ATTRIBUTE: {"S": json.dumps(ONE_KIB_PAYLOAD)}}})
-    )
-    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == ONE_KIB_PAYLOAD
+    assert payload_of(payload) == body
+    assert SHARD_ATTRIBUTE not in payload, "a payload item is never in the index"
+    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == body
     now = datetime.now(UTC)
     claimed = stack.table.claim_for_processing(task_id, "arn:execution:a", now, now + timedelta(seconds=60))
-    assert claimed.payload == ONE_KIB_PAYLOAD
+    assert claimed.payload == body
+
+
+def test_a_1_kib_json_body_compresses_into_one_write_unit(stack: Stack) -> None:
+    """Uncompressed, a payload item (key and names included) would cost 2 write units."""
+    attributes = _typed(payload_attributes(ONE_KIB_PAYLOAD))
+    item = {"taskId": {"S": payload_key("t" * 36, "h" * 64)}, **attributes}
+    assert set(attributes) == {COMPRESSED_PAYLOAD_ATTRIBUTE}
+    assert (
+        item_size(item) <= 1024 < item_size({**item, PAYLOAD_ATTRIBUTE: {"S": json.dumps(ONE_KIB_PAYLOAD)}})
+    )
 
 
 def test_a_body_under_the_threshold_stays_readable_text(stack: Stack) -> None:

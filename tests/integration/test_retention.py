@@ -17,9 +17,12 @@ from functions.common.tasks_table.codec import _plain
 from infra.spec import Function
 from infra.stage_config import DAY_SECONDS
 from tests.fixtures.stack import CONFIG, Stack
+from tests.fixtures.tasks import bulky_payload
 
 pytestmark = pytest.mark.integration
 RETENTION = CONFIG.retention_days * DAY_SECONDS
+BODY = bulky_payload()
+"""Too large to live inline: these tasks have a payload item, whose expiry follows the record's."""
 
 
 def _items(stack: Stack, task_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -33,7 +36,11 @@ def _items(stack: Stack, task_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _expire_now(stack: Stack, task_id: str, *, payload_too: bool = True) -> None:
     """Time passes: the expiry is behind us, DynamoDB has not deleted the items yet."""
-    record, _ = _items(stack, task_id)
+    record = _plain(
+        stack.clients.dynamodb.get_item(TableName=stack.resources.table, Key={"taskId": {"S": task_id}})[
+            "Item"
+        ]
+    )
     keys = [task_id, payload_key(task_id, str(record["requestHash"]))][: 2 if payload_too else 1]
     for key in keys:
         stack.clients.dynamodb.update_item(
@@ -46,13 +53,13 @@ def _expire_now(stack: Stack, task_id: str, *, payload_too: bool = True) -> None
 
 
 def _succeed(stack: Stack, payload: dict[str, Any] | None = None) -> str:
-    task_id = stack.submit(payload or {"n": 1})
+    task_id = stack.submit(payload or BODY)
     stack.wait_for_execution(stack.start_execution(task_id, f"ok-{task_id}"))
     return task_id
 
 
 def _fail(stack: Stack) -> str:
-    task_id = stack.submit({"simulate": {"permanent": True}})
+    task_id = stack.submit({"simulate": {"permanent": True}, **BODY})
     stack.wait_for_execution(stack.start_execution(task_id, f"fail-{task_id}"))
     stack.clients.sqs.purge_queue(QueueUrl=stack.resources.tasks_queue_url)
     return task_id
@@ -60,8 +67,8 @@ def _fail(stack: Stack) -> str:
 
 def test_a_finished_task_and_its_payload_expire_together_after_the_retention(stack: Stack) -> None:
     before = int(time.time())
-    succeeded = _succeed(stack, {"big": "x" * 4000})  # a compressed payload item too
-    cancelled = stack.submit({"n": 2})
+    succeeded = _succeed(stack, {"big": "x" * 4000, **BODY})  # a compressed payload item
+    cancelled = stack.submit(bulky_payload(2))
     assert stack.api("DELETE", f"/tasks/{cancelled}").status == 200
 
     for task_id in (succeeded, cancelled):
@@ -71,6 +78,16 @@ def test_a_finished_task_and_its_payload_expire_together_after_the_retention(sta
         shown = stack.api("GET", f"/tasks/{task_id}").body["expiresAt"]
         assert datetime.fromisoformat(shown) == datetime.fromtimestamp(int(record[EXPIRY_ATTRIBUTE]), UTC)
         assert shown.endswith("Z")
+
+
+def test_a_task_with_its_body_inline_expires_as_one_item(stack: Stack) -> None:
+    """No payload item to follow the record: one finishing write, one expiry, and gone with it."""
+    task_id = _succeed(stack, {"n": 1})
+    items = stack.clients.dynamodb.scan(TableName=stack.resources.table)["Items"]
+    [record] = [item for item in items if item["taskId"]["S"].startswith(task_id)]
+    assert EXPIRY_ATTRIBUTE in record
+    _expire_now(stack, task_id, payload_too=False)
+    assert stack.api("GET", f"/tasks/{task_id}").status == 404
 
 
 def test_a_failed_task_expires_once_dead_lettered_and_a_redrive_takes_the_expiry_away(stack: Stack) -> None:
@@ -117,13 +134,13 @@ def test_a_task_past_its_expiry_is_gone_to_every_read_and_transition(stack: Stac
 
 @pytest.mark.parametrize("payload_too", [True, False], ids=["payload expired too", "payload later"])
 def test_an_idempotency_key_of_an_expired_task_starts_a_new_task(stack: Stack, payload_too: bool) -> None:
-    first = stack.api("POST", "/tasks", {"n": 1}, headers={"Idempotency-Key": "k-expired"})
+    first = stack.api("POST", "/tasks", BODY, headers={"Idempotency-Key": "k-expired"})
     task_id = first.body["taskId"]
     stack.wait_for_execution(stack.start_execution(task_id, f"ok-{task_id}"))
     assert stack.task(task_id).status is TaskStatus.SUCCEEDED
     _expire_now(stack, task_id, payload_too=payload_too)
 
-    again = stack.api("POST", "/tasks", {"n": 1}, headers={"Idempotency-Key": "k-expired"})
+    again = stack.api("POST", "/tasks", BODY, headers={"Idempotency-Key": "k-expired"})
     assert again.status == 202
     assert again.body["taskId"] == task_id
     record, payload = _items(stack, task_id)
@@ -135,7 +152,7 @@ def test_an_idempotency_key_of_an_expired_task_starts_a_new_task(stack: Stack, p
 
 def test_retention_zero_keeps_tasks_for_ever(stack: Stack) -> None:
     forever = TasksTable(stack.clients.dynamodb, stack.resources.table, retention_seconds=0)
-    task_id = stack.submit({"n": 1})
+    task_id = stack.submit(BODY)
     forever.cancel(task_id, datetime.now(UTC))
     record, payload = _items(stack, task_id)
     assert EXPIRY_ATTRIBUTE not in record

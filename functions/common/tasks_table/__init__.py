@@ -7,11 +7,17 @@ late retry) can never move a task backwards or process it twice.
 Two kinds of item share the table (docs/DATA_MODEL.md):
 - **the record** (``taskId``): status, counters, errors, result. Every transition rewrites it,
   and DynamoDB bills a write on the item's whole size, so it stays under 1 KB: one write unit.
-- **the payload** (``<taskId>#payload#<request hash>``): the submitted body, written once before
-  the record and never changed. Its key names the body it holds, so two bodies can never share
-  one; a submission that dies between the two puts leaves a payload no record points to, which
-  nothing lists or reads. A body of ``COMPRESS_FROM_BYTES`` or more is stored zlib-compressed
-  (``payloadZ``) when that is smaller, so a 1 KiB JSON body fits one write unit too.
+  A body small enough (stored, compressed if that is smaller) lives **inline** in the record
+  when the record still fits one write unit with it for the rest of its life
+  (``fits_inline``): then the task has no payload item, and a claim returns the body with the
+  record. A 1 KiB JSON body usually does.
+- **the payload** (``<taskId>#payload#<request hash>``), for a body that does not fit inline:
+  the submitted body, written once before the record and never changed. Its key names the
+  body it holds, so two bodies can never share one; a submission that dies between the two
+  puts leaves a payload no record points to, which nothing lists or reads.
+
+A body of ``COMPRESS_FROM_BYTES`` or more is stored zlib-compressed (``payloadZ``) when that is
+smaller, inline or not.
 
 Retention: a transition that finishes a task (SUCCEEDED, CANCELLED, FAILED and dead-lettered)
 gives the record an ``expiresAt`` (DynamoDB TTL) ``retention_seconds`` ahead, then gives its
@@ -49,11 +55,15 @@ from functions.common.tasks_table.codec import (
     COMPRESS_FROM_BYTES,
     COMPRESSED_PAYLOAD_ATTRIBUTE,
     EXPIRY_ATTRIBUTE,
+    INLINE_RESERVE_BYTES,
     PAYLOAD_ATTRIBUTE,
     _attr,
     _plain,
     _values,
     expired,
+    fits_inline,
+    has_inline_payload,
+    item_size,
     payload_attributes,
     payload_key,
     payload_of,
@@ -69,10 +79,12 @@ __all__ = [
     "COMPRESSED_PAYLOAD_ATTRIBUTE",
     "COMPRESS_FROM_BYTES",
     "EXPIRY_ATTRIBUTE",
+    "INLINE_RESERVE_BYTES",
     "PAYLOAD_ATTRIBUTE",
     "Rescue",
     "ShardCursors",
     "TasksTable",
+    "item_size",
     "payload_attributes",
     "payload_key",
     "payload_of",
@@ -123,7 +135,7 @@ class TasksTable(IndexedReads):
         """Give the payload item of ``record`` (typed, with ``requestHash``) the record's expiry,
         or take its expiry away (``clear``). A missing payload item is left alone."""
         expiry = record.get(EXPIRY_ATTRIBUTE)
-        if "requestHash" not in record or (expiry is None and not clear):
+        if "requestHash" not in record or has_inline_payload(record) or (expiry is None and not clear):
             return
         task_id = str(record["taskId"]["S"])
         arguments: dict[str, Any] = {
@@ -167,23 +179,6 @@ class TasksTable(IndexedReads):
         past its expiry is gone: its id (an Idempotency-Key's) is free for a new task, whose
         payload item, if the old one is still there, loses the old task's expiry."""
         now = datetime.fromisoformat(task.created_at)
-        payload_existed = False
-        with aws_errors(f"store the payload of task {task.task_id}"):
-            try:
-                self._client.put_item(
-                    TableName=self.table_name,
-                    Item=_values(
-                        {
-                            "taskId": payload_key(task.task_id, task.request_hash),
-                            **payload_attributes(task.payload),
-                        }
-                    ),
-                    **self._absent_or_expired(now),
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                payload_existed = True
         item: dict[str, Any] = {
             "taskId": task.task_id,
             "status": task.status.value,
@@ -196,11 +191,17 @@ class TasksTable(IndexedReads):
         }
         if task.idempotency_key is not None:
             item["idempotencyKey"] = task.idempotency_key
+        record, body = _values(item), _values(payload_attributes(task.payload))
+        payload_existed = False
+        if fits_inline(record, body):
+            record.update(body)
+        else:
+            payload_existed = self._put_payload(task, body, now)
         try:
             with self._write(task.task_id, "create", now):
                 self._client.put_item(
                     TableName=self.table_name,
-                    Item=_values(item),
+                    Item=record,
                     **self._absent_or_expired(now),
                     # A replay learns what the record holds from the refusal: no read after it.
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -208,7 +209,22 @@ class TasksTable(IndexedReads):
         except TransitionRefusedError as refused:
             raise TaskAlreadyExistsError(task.task_id, refused.found) from refused
         if payload_existed:
-            self._set_payload_expiry(_values(item), clear=True)
+            self._set_payload_expiry(record, clear=True)
+
+    def _put_payload(self, task: Task, body: dict[str, Any], now: datetime) -> bool:
+        """The payload item, put before its record; True when it was already there."""
+        with aws_errors(f"store the payload of task {task.task_id}"):
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item={"taskId": _attr(payload_key(task.task_id, task.request_hash)), **body},
+                    **self._absent_or_expired(now),
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                return True
+        return False
 
     @staticmethod
     def _absent_or_expired(now: datetime) -> dict[str, Any]:
@@ -235,9 +251,11 @@ class TasksTable(IndexedReads):
         return self._with_payload(item, consistent=True)
 
     def _with_payload(self, item: Mapping[str, Any], *, consistent: bool) -> Task:
-        """The record as a Task, with its payload read from the payload item. An eventually
-        consistent read that misses (the payload was written just before the record) is read
-        again strongly."""
+        """The record as a Task, with its payload: inline, or read from the payload item. An
+        eventually consistent read that misses (the payload was written just before the record)
+        is read again strongly."""
+        if has_inline_payload(item):
+            return task_from_item(item, payload_of(item))
         task_id, request_hash = str(item["taskId"]["S"]), str(item["requestHash"]["S"])
         key = {"taskId": _attr(payload_key(task_id, request_hash))}
         for strongly in (consistent, True):

@@ -7,6 +7,7 @@ import json
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -56,12 +57,54 @@ def payload_attributes(payload: Mapping[str, Any]) -> dict[str, str | bytes]:
 
 
 def payload_of(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The body held by a payload item, in DynamoDB's typed form as the client returns it."""
+    """The body held by a payload item or an inline record, in DynamoDB's typed form as the
+    client returns it."""
     if COMPRESSED_PAYLOAD_ATTRIBUTE in item:
         body: dict[str, Any] = json.loads(zlib.decompress(item[COMPRESSED_PAYLOAD_ATTRIBUTE]["B"]))
         return body
     text: dict[str, Any] = json.loads(item[PAYLOAD_ATTRIBUTE]["S"])
     return text
+
+
+WRITE_UNIT_BYTES = 1024
+"""DynamoDB bills a write per started 1 KB of the item (the larger of before and after)."""
+INLINE_RESERVE_BYTES = 300
+"""What a record gains after it is created, while its writes should stay in one unit: the
+claim's ``executionArn`` (an Express execution's ARN, ~150 B) and lease, a failed attempt's
+``lastError`` or the result (``mark_succeeded`` removes the one and sets the other). Checked
+in tests/integration/test_data_model.py against the records a 1 KiB body's task goes through."""
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """DynamoDB's item size, in DynamoDB's typed form: attribute name bytes plus value bytes."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind in {"S", "B"}:
+        return len(inner if isinstance(inner, bytes) else str(inner).encode())
+    if kind == "N":
+        digits = Decimal(str(inner)).as_tuple().digits
+        return (len(digits) + 1) // 2 + 1
+    if kind in {"BOOL", "NULL"}:
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in inner)
+    return len(json.dumps(inner))
+
+
+def fits_inline(record: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether a new record (typed) can hold its stored body (typed) and still be written in
+    one unit for the rest of its life: then the body lives in the record, and the task has no
+    payload item (one write, one expiry update and one read fewer)."""
+    return item_size({**record, **body}) + INLINE_RESERVE_BYTES <= WRITE_UNIT_BYTES
+
+
+def has_inline_payload(item: Mapping[str, Any]) -> bool:
+    return PAYLOAD_ATTRIBUTE in item or COMPRESSED_PAYLOAD_ATTRIBUTE in item
 
 
 EXPIRY_ATTRIBUTE = "expiresAt"
@@ -87,6 +130,8 @@ def _rfc3339(epoch_seconds: Any) -> str:
 
 
 def _model_fields(plain: dict[str, Any]) -> dict[str, Any]:
+    plain.pop(PAYLOAD_ATTRIBUTE, None)  # an inline body: task_from_item decodes it
+    plain.pop(COMPRESSED_PAYLOAD_ATTRIBUTE, None)
     plain["attempts"] = int(plain.get("attempts", 0))
     if EXPIRY_ATTRIBUTE in plain:
         plain[EXPIRY_ATTRIBUTE] = _rfc3339(plain[EXPIRY_ATTRIBUTE])
