@@ -8,6 +8,8 @@ invocation, and the state machine's X-Ray tracing draws the workflow.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -48,6 +50,11 @@ class Metric(StrEnum):
 
 
 logger = Logger()
+if level := os.environ.get("POWERTOOLS_LOG_LEVEL"):
+    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL (INFO, so the EMF lines pass),
+    # and Powertools lets it override POWERTOOLS_LOG_LEVEL: the stage's level is set here again,
+    # on the logger itself, so a WARNING stage logs WARNING and up.
+    logging.getLogger(logger.service).setLevel(level.upper())
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 

@@ -87,6 +87,12 @@ class Compute(Construct):
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
             environment=config.powertools_environment(),
+            # JSON format for Lambda's advanced logging controls. Application logs stay at INFO
+            # at Lambda so the EMF metric lines (which carry no level) pass; the functions'
+            # own level is POWERTOOLS_LOG_LEVEL (functions/common/observability.py).
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel[config.system_log_level.value],
         )
 
     def set_environment(self, values: Mapping[str, str]) -> None:

@@ -75,6 +75,16 @@ def test_execution_data_is_logged_on_dev_stages_and_left_out_on_production(
         assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "WARNING"
     for function in dev.resources("AWS::Lambda::Function").values():
         assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    # Lambda's own START/END/REPORT lines: WARN on prod, INFO elsewhere; the application level
+    # stays INFO at Lambda on every stage, or the EMF metric lines (no level) would be dropped.
+    for stage, system in ((prod_defaults, "WARN"), (dev, "INFO")):
+        for function in stage.resources("AWS::Lambda::Function").values():
+            assert function["Properties"]["LoggingConfig"] == {
+                "LogFormat": "JSON",
+                "ApplicationLogLevel": "INFO",
+                "SystemLogLevel": system,
+                "LogGroup": function["Properties"]["LoggingConfig"]["LogGroup"],
+            }
     with_data = synthesize(
         tmp_path_factory.mktemp("cdk-prod-data"),
         stage="prod",
