@@ -25,7 +25,15 @@ from infra.spec import (
     execution_worst_case_seconds,
     visibility_timeout_seconds,
 )
-from infra.stage_config import ApiAuth, LogLevel, StageConfig, StageConfigError, Toggle, WorkflowLogLevel
+from infra.stage_config import (
+    ApiAuth,
+    LogLevel,
+    StageConfig,
+    StageConfigError,
+    SystemLogLevel,
+    Toggle,
+    WorkflowLogLevel,
+)
 from infra.workflow_definition import state_timeout_seconds, state_worst_cases
 
 pytestmark = pytest.mark.unit
@@ -46,6 +54,7 @@ CHOSEN: dict[Any, tuple[str, Any]] = {
     WorkflowLogLevel: ("ERROR", WorkflowLogLevel.ERROR),
     Toggle | None: ("off", Toggle.OFF),
     LogLevel | None: ("DEBUG", LogLevel.DEBUG),
+    SystemLogLevel | None: ("WARN", SystemLogLevel.WARN),
     tuple[str, ...]: ("https://a.example,https://b.example", ("https://a.example", "https://b.example")),
     str: ("qa", "qa"),
     str | None: ("someone@example.com", "someone@example.com"),
