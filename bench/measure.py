@@ -1,13 +1,17 @@
 """Measure what the cost model needs, from a real run of the local stack in this process.
 
 N tasks go through the embedded local stack (the same handlers, ASL and table layout as on AWS,
-time-scaled retries). Measured per invocation: handler duration and the bytes each function
+time-scaled retries). Measured per invocation: handler duration, split into the handler's own
+time and the time it spends in AWS calls (each call counted by service: the cost model replaces
+the emulator's round trips with AWS's stated latencies), and the bytes each function
 writes to its log stream (Powertools JSON lines and EMF metrics, as CloudWatch would ingest
 them), split by log level so each stage's level can be priced. Measured per task: the DynamoDB
 size of its record as it ends, succeeded or failed (which sets the write units of each status
-change), and of its payload item. Measured per execution: history events and their size with
-and without execution data, which is what an Express workflow logging at level ALL ships to
-CloudWatch Logs.
+change), whether its body lives inline. Measured per execution: its attempts, whether the Catch
+path ran, its retry waits as the ASL drew them (before time scaling), its history events and
+their size with and without execution data, which is what an Express workflow logging at level
+ALL ships to CloudWatch Logs. Also: the custom metrics the functions publish (EMF), and the
+bytes of the API's answer to a submit.
 """
 
 from __future__ import annotations
@@ -20,25 +24,33 @@ import statistics
 import sys
 import threading
 import time
+import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench.tasks import api, sample_payload, submit
+from functions.common.models import TaskStatus
 from functions.common.tasks_table import (
     COMPRESSED_PAYLOAD_ATTRIBUTE,
     PAYLOAD_ATTRIBUTE,
     item_size,
+    new_record,
     payload_key,
     payload_of,
 )
-from infra.spec import Function
+from functions.common.tasks_table.codec import has_inline_payload, task_from_item
+from functions.common.workflow import execution_name
+from infra.spec import Function, StageNames
 from local.emulator import free_port
 from ptm.client import TasksApi
 
 if TYPE_CHECKING:
+    from local.retry_clock import RecordedWait
     from local.stack import Running
+
+BODY_ATTRIBUTES = (PAYLOAD_ATTRIBUTE, COMPRESSED_PAYLOAD_ATTRIBUTE)
 
 DEAD_LETTERS = 5
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -53,15 +65,29 @@ class FunctionFigures:
     records: int
     """SQS records handled (dispatch, monitor); equals invocations for the others."""
     total_ms: float
+    """Wall time on the local stack: the emulator's round trips included."""
     total_log_bytes: float
     """The handler's own lines plus Lambda's platform lines for each invocation."""
     log_bytes_by_level: dict[str, float] = dataclasses.field(default_factory=dict)
     """The handler's own lines by level (DEBUG, INFO, WARNING, ERROR, CRITICAL; METRICS for the
     EMF lines, which print at any level)."""
+    aws_ms: float = 0.0
+    """Of ``total_ms``, the time spent in AWS calls (request sent to response parsed)."""
+    calls: dict[str, int] = dataclasses.field(default_factory=dict)
+    """AWS calls made, by service (botocore's service name)."""
 
     @property
     def ms_per_invocation(self) -> float:
+        """Wall time on the local stack, per invocation (emulator round trips included)."""
         return self.total_ms / self.invocations
+
+    @property
+    def own_ms_per_invocation(self) -> float:
+        """The handler's own time per invocation: its wall time less its AWS calls."""
+        return max(0.0, self.total_ms - self.aws_ms) / self.invocations
+
+    def calls_per_invocation(self, service: str) -> float:
+        return self.calls.get(service, 0) / self.invocations
 
     @property
     def log_bytes_per_invocation(self) -> float:
@@ -84,6 +110,24 @@ class FunctionFigures:
             handler_bytes / records * batch_size + PLATFORM_LOG_BYTES,
         )
 
+    def per_record(self) -> float:
+        """Invocations per record: scales the per-invocation figures to a batch."""
+        return self.invocations / max(self.records, 1)
+
+
+@dataclass(frozen=True)
+class ExecutionSample:
+    """One measured execution."""
+
+    attempts: int
+    """Process invocations (ProcessTask's Lambda tasks scheduled)."""
+    caught: bool
+    """Retries exhausted or a permanent error: the Catch path (MarkFailed, SendToDlq) ran."""
+    events: int
+    """History events, as logged at level ALL."""
+    waits: tuple[float, ...]
+    """The retry waits the interpreter drew (seconds, before the local time scale)."""
+
 
 @dataclass(frozen=True)
 class Measured:
@@ -91,17 +135,26 @@ class Measured:
     failure_rate: float
     functions: dict[Function, FunctionFigures]
     succeeded_record_bytes: float
-    """Mean DynamoDB item size of a SUCCEEDED task's record (the payload is not in it)."""
+    """Mean DynamoDB item size of a SUCCEEDED task's record, without its body."""
     failed_record_bytes: float
-    """Mean item size of a FAILED, dead-lettered record: its error and cause included."""
+    """Mean item size of a FAILED, dead-lettered record without its body: error and cause included."""
+    new_record_bytes: float
+    """Mean item size of a new (QUEUED) record without its body, as ``create`` writes it."""
+    inline_share: float
+    """The share of the sample tasks whose body lives inline in the record."""
     payload_item_overhead_bytes: float
-    """A payload item's size less the stored body's bytes (its key and attribute names)."""
+    """A payload item's size less the stored body's bytes (its key and attribute name)."""
     payload_compression: float
     """Stored body bytes per JSON byte of the sample payloads (``bench.tasks.sample_payload``)."""
-    events_per_task: float
-    """Execution-history events of the random-failure tasks' final executions."""
+    executions: tuple[ExecutionSample, ...]
+    """The random-failure tasks' final executions and the forced dead letters'."""
+    metric_names: frozenset[str]
+    """The custom metrics (EMF) the functions published during the run."""
+    submit_response_bytes: float
+    """The body of the API's 202 answer to a submit."""
     event_bytes: float
-    """Mean size of one execution-history event with its input/output, as logged at ALL."""
+    """Mean size of one execution-history event with its input/output, as an Express workflow
+    logs it to CloudWatch Logs at level ALL (``logged_event``)."""
     event_bytes_without_data: float
     """The same without execution data (input, output and parameters left out)."""
 
@@ -114,6 +167,7 @@ class _CountingStdout(io.TextIOBase):
         self.current = threading.local()
         self.bytes: dict[str, int] = defaultdict(int)
         self.by_level: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.metric_names: set[str] = set()
         self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
@@ -122,7 +176,10 @@ class _CountingStdout(io.TextIOBase):
             with self._lock:
                 self.bytes[function] += len(text.encode())
                 for line in text.splitlines(keepends=True):
-                    self.by_level[function][_level(line)] += len(line.encode())
+                    level = _level(line)
+                    self.by_level[function][level] += len(line.encode())
+                    if level == "METRICS":
+                        self.metric_names.update(_metric_names(line))
         return len(text)
 
     def flush(self) -> None:
@@ -139,12 +196,82 @@ def _level(line: str) -> str:
     return "METRICS" if "_aws" in record else str(record.get("level", "INFO"))
 
 
-def _without_data(event: dict[str, Any]) -> dict[str, Any]:
+def _metric_names(line: str) -> list[str]:
+    record = json.loads(line)
+    return [
+        metric["Name"]
+        for directive in record["_aws"].get("CloudWatchMetrics", [])
+        for metric in directive.get("Metrics", [])
+    ]
+
+
+class _CallTimer:
+    """Times every AWS call a function's handler makes (botocore's ``Endpoint.make_request``:
+    request sent, response parsed), by the invoking function and service."""
+
+    def __init__(self, current: threading.local) -> None:
+        self._current = current
+        self.ms: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._lock = threading.Lock()
+        self._original: Any = None
+
+    def install(self) -> None:
+        from botocore.endpoint import Endpoint  # noqa: PLC0415
+
+        original, timer = Endpoint.make_request, self
+        self._original = original
+
+        def timed(endpoint: Any, operation_model: Any, request_dict: Any) -> Any:
+            function = getattr(timer._current, "function", None)
+            started = time.perf_counter()
+            try:
+                return original(endpoint, operation_model, request_dict)
+            finally:
+                if function is not None:
+                    with timer._lock:
+                        timer.ms[function] += (time.perf_counter() - started) * 1000
+                        timer.calls[function][operation_model.service_model.service_name] += 1
+
+        Endpoint.make_request = timed  # type: ignore[method-assign, assignment]
+
+    def uninstall(self) -> None:
+        from botocore.endpoint import Endpoint  # noqa: PLC0415
+
+        if self._original is not None:
+            Endpoint.make_request = self._original  # type: ignore[method-assign]
+            self._original = None
+
+
+LOGGED_EXECUTION_ARN = (
+    f"arn:aws:states:us-east-1:123456789012:express:{StageNames('prod').state_machine}:"
+    f"{execution_name(str(uuid.UUID(int=0)), 1, 1)}:{uuid.UUID(int=0)}"
+)
+"""An execution's ARN on AWS at prod's names: each logged event carries it."""
+LOGGED_ROLE_ARN = (
+    "arn:aws:iam::123456789012:role/ProcessTaskManager-prod-WorkflowStateMachineRoleXXXXXXXX-XXXXXXXXXXXX"
+)
+
+
+def logged_event(event: dict[str, Any], *, data: bool) -> dict[str, Any]:
+    """A history event from the emulator in the shape an Express workflow logs it to CloudWatch
+    Logs (Step Functions Developer Guide, "Logging using CloudWatch Logs": ``id``, ``type``,
+    ``details``, ``previous_event_id``, ``event_timestamp``, ``execution_arn``, ``redrive_count``;
+    ExecutionStarted's details carry the role's ARN)."""
+    details: dict[str, Any] = {}
+    for name, value in event.items():
+        if name.endswith("EventDetails") and isinstance(value, dict):
+            details = {key: item for key, item in value.items() if data or key not in EXECUTION_DATA}
+    if event["type"] == "ExecutionStarted":
+        details["roleArn"] = LOGGED_ROLE_ARN
     return {
-        name: {key: value for key, value in details.items() if key not in EXECUTION_DATA}
-        if name.endswith("EventDetails") and isinstance(details, dict)
-        else details
-        for name, details in event.items()
+        "id": str(event["id"]),
+        "type": event["type"],
+        "details": details,
+        "previous_event_id": str(event.get("previousEventId", 0)),
+        "event_timestamp": "1796358402086",
+        "execution_arn": LOGGED_EXECUTION_ARN,
+        "redrive_count": "0",
     }
 
 
@@ -185,6 +312,8 @@ def measure(
 
         stack.runtime.hooks.append(before)
         stack.runtime.after_hooks.append(lambda *_: setattr(counting.current, "function", None))
+        timer = _CallTimer(counting.current)
+        timer.install()
         logging.getLogger("moto").setLevel(logging.CRITICAL)  # the Fail state's expected "error" lines
         running = stack.start()
         client = api(running.api_endpoint)
@@ -192,13 +321,16 @@ def measure(
         try:
             with ThreadPoolExecutor(client_threads) as pool:
                 ids = list(pool.map(lambda index: _post(client, index), range(tasks)))
-            # A few forced dead letters, so the monitor is measured however the dice fall.
+            # A few forced dead letters, so the monitor and the Catch path are measured however
+            # the dice fall.
             doomed = [_post(client, index, dead_letter=True) for index in range(DEAD_LETTERS)]
             items = _wait_until_terminal(running, ids + doomed)
-            histories = _histories(running, [item for item in items if item["taskId"]["S"] in set(ids)])
-            payloads = _payload_items(running, items)
+            histories = _histories(running, items)
+            payloads = _payload_items(running, [item for item in items if not has_inline_payload(item)])
+            response_bytes = _submit_response_bytes(running.api_endpoint)
         finally:
             stack.stop()
+            timer.uninstall()
     finally:
         sys.stdout = original
 
@@ -212,33 +344,96 @@ def measure(
             total_ms=sum(values),
             total_log_bytes=counting.bytes[stack.names.function(function)] + PLATFORM_LOG_BYTES * len(values),
             log_bytes_by_level=dict(counting.by_level[stack.names.function(function)]),
+            aws_ms=timer.ms.get(stack.names.function(function), 0.0),
+            calls=dict(timer.calls.get(stack.names.function(function), {})),
         )
         for function, values in durations.items()
     }
-    events = [event for history in histories for event in history]
+    sample = [item for item in items if item["taskId"]["S"] in set(ids)]
+    events = [event for history in histories.values() for event in history]
+    bodies = [_body(item) for item in items if has_inline_payload(item)] + [_body(item) for item in payloads]
     return Measured(
         tasks=tasks,
         failure_rate=failure_rate,
         functions=figures,
         succeeded_record_bytes=statistics.fmean(
-            item_size(item) for item in items if item["status"]["S"] == "SUCCEEDED"
+            _without_body_bytes(item) for item in items if item["status"]["S"] == "SUCCEEDED"
         ),
         failed_record_bytes=statistics.fmean(
-            item_size(item) for item in items if item["status"]["S"] == "FAILED"
+            _without_body_bytes(item) for item in items if item["status"]["S"] == "FAILED"
         ),
+        new_record_bytes=statistics.fmean(item_size(_as_new(item)) for item in sample),
+        inline_share=sum(has_inline_payload(item) for item in sample) / len(sample),
         payload_item_overhead_bytes=statistics.fmean(
-            item_size(item) - _stored_body_bytes(item) for item in payloads
+            item_size({"taskId": {"S": payload_key(item["taskId"]["S"], item["requestHash"]["S"])}})
+            + len(COMPRESSED_PAYLOAD_ATTRIBUTE)
+            for item in sample
         ),
-        payload_compression=statistics.fmean(
-            _stored_body_bytes(item) / len(json.dumps(payload_of(item), separators=(",", ":")).encode())
-            for item in payloads
-        ),
-        events_per_task=len(events) / len(histories),
-        event_bytes=statistics.fmean(len(json.dumps(event, default=str)) for event in events),
-        event_bytes_without_data=statistics.fmean(
-            len(json.dumps(_without_data(event), default=str)) for event in events
-        ),
+        payload_compression=statistics.fmean(stored / json_bytes for stored, json_bytes in bodies),
+        executions=_executions(histories, stack.retry_clock.waits),
+        metric_names=frozenset(counting.metric_names),
+        submit_response_bytes=response_bytes,
+        event_bytes=statistics.fmean(_logged_bytes(event, data=True) for event in events),
+        event_bytes_without_data=statistics.fmean(_logged_bytes(event, data=False) for event in events),
     )
+
+
+def _logged_bytes(event: dict[str, Any], *, data: bool) -> int:
+    return len(json.dumps(logged_event(event, data=data), default=str, separators=(",", ":")).encode())
+
+
+def _body(item: dict[str, Any]) -> tuple[int, int]:
+    """(stored bytes, JSON bytes) of the body an inline record or a payload item holds."""
+    return _stored_body_bytes(item), len(json.dumps(payload_of(item), separators=(",", ":")).encode())
+
+
+def _without_body_bytes(item: dict[str, Any]) -> int:
+    return item_size({name: value for name, value in item.items() if name not in BODY_ATTRIBUTES})
+
+
+def _as_new(item: dict[str, Any]) -> dict[str, Any]:
+    """The record as ``create`` wrote it, without its body: the same attributes a new record has."""
+    task = task_from_item(item, {})
+    return new_record(task.model_copy(update={"status": TaskStatus.QUEUED, "updated_at": task.created_at}))
+
+
+def _submit_response_bytes(endpoint: str) -> float:
+    status, body = api(endpoint).submit({"n": 1})
+    if status != 202:
+        raise RuntimeError(f"submit answered {status}: {body}")
+    return float(len(json.dumps(body).encode()))
+
+
+def _executions(
+    histories: dict[str, list[dict[str, Any]]], waits: list[RecordedWait]
+) -> tuple[ExecutionSample, ...]:
+    """Each history with the waits its execution drew. The interpreter runs an execution's states
+    in one thread of its own, so the waits group by thread; a group is matched to a history by
+    count (an execution with n attempts waited n - 1 times), as the draws are alike."""
+    by_thread: dict[str, list[float]] = defaultdict(list)
+    for wait in waits:
+        by_thread[wait.thread].append(wait.requested_seconds)
+    pools: dict[int, list[tuple[float, ...]]] = defaultdict(list)
+    for group in by_thread.values():
+        pools[len(group)].append(tuple(group))
+    samples = []
+    for history in histories.values():
+        attempts = sum(
+            1
+            for event in history
+            if event["type"] == "TaskScheduled"
+            and event.get("taskScheduledEventDetails", {}).get("resourceType") == "lambda"
+        )
+        caught = any(
+            event["type"] == "TaskStateEntered"
+            and event.get("stateEnteredEventDetails", {}).get("name") == "MarkFailed"
+            for event in history
+        )
+        pool = pools.get(attempts - 1) or [()]
+        samples.append(
+            ExecutionSample(attempts, caught, len(history), pool.pop() if attempts > 1 and pool[0] else ())
+        )
+    return tuple(samples)
 
 
 def _wait_until_terminal(running: Running, ids: list[str], timeout: float = 300) -> list[dict[str, Any]]:
@@ -287,5 +482,8 @@ def _payload_items(running: Running, records: list[dict[str, Any]]) -> list[dict
     ]
 
 
-def _histories(running: Running, items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    return [running.clients.execution_history(item["executionArn"]["S"]) for item in items]
+def _histories(running: Running, items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Each task's final execution's history, by task id."""
+    return {
+        item["taskId"]["S"]: running.clients.execution_history(item["executionArn"]["S"]) for item in items
+    }

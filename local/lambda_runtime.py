@@ -107,11 +107,14 @@ class InvocationRecord:
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
-    """An unhandled exception as the Python runtime reports it: its class name and message."""
+    """An unhandled exception as the Python runtime reports it: its class name, its message and
+    its traceback from the handler down (the runtime's own frames left out, as AWS's
+    ``bootstrap.py`` leaves out its own)."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename != __file__]
     return {
         "errorType": type(exc).__name__,
         "errorMessage": str(exc),
-        "stackTrace": traceback.format_exception(exc)[-5:],
+        "stackTrace": traceback.format_list(frames),
     }
 
 

@@ -10,13 +10,13 @@ import pytest
 
 from bench import cost
 from bench.cost import InitTimes, Load, Mix, PricedDeployment, Sizes
-from bench.measure import FunctionFigures, Measured
+from bench.measure import PLATFORM_LOG_BYTES, ExecutionSample, FunctionFigures, Measured
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, Function, QueueTrigger
 
 pytestmark = pytest.mark.unit
 
 
-def test_retry_waits_are_billed_at_half_their_full_jitter_ceiling() -> None:
+def test_retry_waits_average_half_their_full_jitter_ceiling() -> None:
     """TaskFailedError: 2 s then 4 s ceilings (cap 8); FULL jitter → means 1 s and 2 s, reached
     with probability 0.3 and 0.09."""
     assert Mix.at(0.3).mean_wait_seconds() == pytest.approx(0.3 * 1 + 0.09 * 2)
@@ -34,12 +34,36 @@ def test_writes_per_task_follow_the_keys_only_active_phase_index() -> None:
     sizes = Sizes(record=500, failed_record=2100, payload_item=1100)
     mix = Mix.at(0.3)
     writes = cost.writes_per_task(sizes, mix, Load(replay_share=0.0, duplicate_share=0.0))
-    assert writes["submit: payload + record + index entry"] == 2 + 1 + 1
+    assert writes["submit: record (+ payload item) + index entry"] == 2 + 1 + 1
     assert writes["claims (one per attempt)"] == pytest.approx(mix.attempts)
     assert writes["attempt errors (lastError)"] == pytest.approx(mix.failed_attempts)
     assert writes["success (+ index move)"] == pytest.approx((1 - mix.exhausted) * 3)
     assert writes["MarkFailed (+ index move) and dead-lettered"] == pytest.approx(mix.exhausted * (3 + 2 + 3))
     assert writes["refused replays and duplicate claims"] == 0
+
+
+def test_a_body_inline_saves_the_payload_items_put_its_expiry_and_its_storage_overhead() -> None:
+    apart = Sizes(record=500, failed_record=1500, payload_item=600)
+    inline = Sizes(record=950, failed_record=1900, payload_item=600, inline=True)
+    load = Load(replay_share=0.0, duplicate_share=0.0)
+    writes = cost.writes_per_task(inline, Mix.at(0.3), load)
+    assert writes["submit: record (+ payload item) + index entry"] == 1 + 1
+    assert writes["the payload item's expiry (retention)"] == 0
+    assert sum(cost.writes_per_task(apart, Mix.at(0.3), load).values()) - sum(
+        writes.values()
+    ) == pytest.approx(2)
+    assert cost.storage_bytes_per_task(inline) == 950 + cost.ITEM_OVERHEAD_BYTES + cost.INDEX_ENTRY_BYTES
+
+
+def test_the_table_rule_decides_inline_at_the_loads_body() -> None:
+    """The new record, the stored body and the reserve within one write unit: a 1 KiB order
+    (compressed to ~45 %) fits; 4 KiB or a body that does not compress does not."""
+    measured = _measured()
+    assert cost.sizes(measured, Load()).inline
+    assert cost.sizes(measured, Load()).record == pytest.approx(440 + 1024 * 0.45 + len("payloadZ"))
+    assert not cost.sizes(measured, Load(payload_bytes=4096)).inline
+    assert not cost.sizes(measured, Load(payload_compression=1.0)).inline
+    assert not cost.sizes(measured, Load(inline=False)).inline
 
 
 def test_refused_conditional_writes_still_consume_units() -> None:
@@ -118,20 +142,87 @@ def test_xray_counts_only_the_services_that_decide_sampling() -> None:
     assert cost.trace_roots([]) == 0.0
 
 
-def _measured() -> Measured:
-    figures = FunctionFigures(invocations=10, records=10, total_ms=1000.0, total_log_bytes=3300.0)
+def _measured(executions: tuple[ExecutionSample, ...] = (ExecutionSample(1, False, 7, ()),)) -> Measured:
+    figures = FunctionFigures(
+        invocations=10,
+        records=10,
+        total_ms=1000.0,
+        total_log_bytes=3300.0,
+        aws_ms=900.0,
+        calls={"dynamodb": 20},
+    )
     return Measured(
         tasks=10,
         failure_rate=0.3,
         functions=dict.fromkeys(Function, figures),
         succeeded_record_bytes=440,
         failed_record_bytes=1500,
+        new_record_bytes=230,
+        inline_share=1.0,
         payload_item_overhead_bytes=90,
         payload_compression=0.45,
-        events_per_task=8.0,
-        event_bytes=400,
-        event_bytes_without_data=250,
+        executions=executions,
+        metric_names=frozenset({"TasksSubmitted", "TasksSucceeded"}),
+        submit_response_bytes=70,
+        event_bytes=700,
+        event_bytes_without_data=400,
     )
+
+
+def test_a_functions_aws_duration_is_its_own_time_plus_a_stated_latency_per_call() -> None:
+    """1,000 ms of wall time on the emulator, 900 of them in 20 DynamoDB calls: 10 ms of its own
+    per invocation, plus two calls at AWS's stated latency."""
+    figures = _measured().functions[Function.PROCESS]
+    assert figures.own_ms_per_invocation == pytest.approx(10.0)
+    assert cost.lambda_ms(figures) == pytest.approx(10.0 + 2 * cost.AWS_CALL_MS["dynamodb"])
+    assert cost.batch_ms(figures, 4) == pytest.approx(cost.lambda_ms(figures) * 4)
+
+
+def test_each_execution_is_billed_in_whole_100_ms_steps_on_its_own() -> None:
+    """Two executions of 0.15 s and 0.25 s: billed 0.2 and 0.3 (mean 0.25), where rounding their
+    mean (0.2) would bill 0.2."""
+    process_ms = 100.0 - cost.LAMBDA_TASK_OVERHEAD_MS  # an attempt takes 0.1 s in the execution
+    short = ExecutionSample(1, False, 7, ())
+    retried = ExecutionSample(2, False, 10, (0.05,))
+    assert cost.execution_seconds(short, process_ms) == pytest.approx(0.1)
+    assert cost.execution_seconds(retried, process_ms) == pytest.approx(0.25)
+    measured = _measured((ExecutionSample(1, False, 7, (0.05,)), ExecutionSample(1, False, 7, (0.15,))))
+    assert cost.executions(measured, process_ms, 0.0).billed_seconds == pytest.approx((0.2 + 0.3) / 2)
+
+
+def test_executions_weigh_each_measured_kind_by_its_probability_and_count_measured_events() -> None:
+    samples = (
+        ExecutionSample(1, False, 7, ()),
+        ExecutionSample(2, False, 10, (1.0,)),
+        ExecutionSample(3, False, 13, (1.0, 2.0)),
+        ExecutionSample(3, True, 24, (1.0, 2.0)),
+    )
+    p = 0.3
+    figures = cost.executions(_measured(samples), 0.0, p)
+    assert figures.unobserved == ()
+    weights = Mix.at(p).classes()
+    assert weights == pytest.approx({(1, False): 0.7, (2, False): 0.21, (3, False): 0.063, (3, True): 0.027})
+    assert figures.events == pytest.approx(0.7 * 7 + 0.21 * 10 + 0.063 * 13 + 0.027 * 24)
+    estimated = cost.executions(_measured(samples[:1]), 0.0, p)
+    assert set(estimated.unobserved) == {(2, False), (3, False), (3, True)}
+
+
+def test_lambdas_own_lines_are_dropped_at_system_level_warn() -> None:
+    figures = _measured().functions[Function.API]
+    info = PricedDeployment({}, "ALL", False, "WARNING", "{}", system_log_level="INFO")
+    warn = PricedDeployment({}, "ALL", False, "WARNING", "{}", system_log_level="WARN")
+    assert cost.log_bytes(info, figures) - cost.log_bytes(warn, figures) == PLATFORM_LOG_BYTES
+
+
+def test_monthly_lines_are_spread_over_the_months_tasks() -> None:
+    """At 1 task/s (2.59M a month) a $3 dashboard is $1.16 per 1M tasks; at 100 tasks/s, $0.01."""
+    deployment = PricedDeployment({}, "ALL", False, "WARNING", "{}", alarm_metrics=10, dashboards=1)
+    for rate, dashboard in ((1.0, 3.0 / 2.592), (100.0, 3.0 / 259.2)):
+        total: dict[str, float] = {}
+        cost._monthly(deployment, _measured(), Load(tasks_per_second=rate), total, ours=True)
+        assert total["CloudWatch dashboard"] == pytest.approx(dashboard)
+        assert total["CloudWatch alarms"] == pytest.approx(dashboard / 3.0 * 10 * 0.10)
+        assert total["CloudWatch metrics (EMF)"] == pytest.approx(dashboard / 3.0 * 2 * 0.30)
 
 
 def test_executions_and_their_attempts_add_no_trace_of_their_own() -> None:
@@ -167,7 +258,7 @@ def test_a_payload_from_the_threshold_is_priced_compressed() -> None:
     assert cost.stored_payload_bytes(1024, 0.45) == pytest.approx(460.8)
     assert cost.stored_payload_bytes(800, 0.45) == 800, "under COMPRESS_FROM_BYTES it is stored as text"
     assert cost.stored_payload_bytes(1024, 1.3) == 1024, "a body compression would grow is stored as text"
-    compressed = cost.sizes(_measured(), Load())
+    compressed = cost.sizes(_measured(), Load(inline=False))
     assert compressed.payload_item == pytest.approx(90 + 1024 * 0.45)
     assert cost.write_units(compressed.payload_item) == 1
     assert cost.write_units(cost.sizes(_measured(), Load(payload_compression=1.0)).payload_item) == 2

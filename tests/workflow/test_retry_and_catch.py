@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from functions.common.models import TaskStatus
 from infra.spec import Function
 from infra.workflow_definition import retry_policy
+from local.lambda_runtime import error_payload
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, run_task, states_entered
 
@@ -71,6 +74,28 @@ def test_exhausted_retries_fail_the_task_dead_letter_it_and_the_monitor_records_
     assert poll.deleted == 1
     assert stack.task(task_id).dead_lettered_at is not None
     assert dead_letters(stack) == []
+
+
+def test_a_declared_failure_carries_the_handlers_frames_only_and_a_crash_its_whole_traceback(
+    stack: Stack,
+) -> None:
+    """The cause the workflow logs with each TaskFailed event and MarkFailed stores: a task
+    type's declared failure (TaskFailedError) holds the handler's frames, not the task type's,
+    so each failed attempt logs a few hundred bytes, not a kilobyte; a crash keeps the frames
+    that say where it happened (tests/workflow/test_lambda_fidelity.py crashes the handler)."""
+    task_id, _ = run_task(stack, {"simulate": {"permanent": True}})
+    cause = json.loads(stack.task(task_id).cause or "{}")
+    assert cause["errorType"] == "PermanentTaskError"
+    assert "permanent failure" in cause["errorMessage"]
+    frames = "".join(cause["stackTrace"])
+    assert "functions/process/handler.py" in frames
+    assert "task_types" not in frames
+    assert "usecases" not in frames
+    assert len(cause["stackTrace"]) <= 3, "the handler and Powertools' two decorators"
+
+    with pytest.raises(ZeroDivisionError) as crash:
+        1 / 0  # noqa: B018
+    assert "test_retry_and_catch.py" in "".join(error_payload(crash.value)["stackTrace"])
 
 
 def test_permanent_error_goes_to_catch_without_retry(stack: Stack) -> None:

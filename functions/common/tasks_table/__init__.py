@@ -85,11 +85,29 @@ __all__ = [
     "ShardCursors",
     "TasksTable",
     "item_size",
+    "new_record",
     "payload_attributes",
     "payload_key",
     "payload_of",
     "summary_from_item",
 ]
+
+
+def new_record(task: Task) -> dict[str, Any]:
+    """A new task's record (typed), without its body."""
+    item: dict[str, Any] = {
+        "taskId": task.task_id,
+        "status": task.status.value,
+        SHARD_ATTRIBUTE: phase_shard(task.status.value, shard_of(task.task_id)),
+        "attempts": 0,
+        "runs": 1,
+        "createdAt": task.created_at,
+        "updatedAt": task.updated_at,
+        "requestHash": task.request_hash,
+    }
+    if task.idempotency_key is not None:
+        item["idempotencyKey"] = task.idempotency_key
+    return _values(item)
 
 
 @dataclass(frozen=True)
@@ -179,19 +197,7 @@ class TasksTable(IndexedReads):
         past its expiry is gone: its id (an Idempotency-Key's) is free for a new task, whose
         payload item, if the old one is still there, loses the old task's expiry."""
         now = datetime.fromisoformat(task.created_at)
-        item: dict[str, Any] = {
-            "taskId": task.task_id,
-            "status": task.status.value,
-            SHARD_ATTRIBUTE: phase_shard(task.status.value, shard_of(task.task_id)),
-            "attempts": 0,
-            "runs": 1,
-            "createdAt": task.created_at,
-            "updatedAt": task.updated_at,
-            "requestHash": task.request_hash,
-        }
-        if task.idempotency_key is not None:
-            item["idempotencyKey"] = task.idempotency_key
-        record, body = _values(item), _values(payload_attributes(task.payload))
+        record, body = new_record(task), _values(payload_attributes(task.payload))
         payload_existed = False
         if fits_inline(record, body):
             record.update(body)
