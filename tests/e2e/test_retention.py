@@ -12,6 +12,7 @@ import pytest
 
 from infra.stage_config import DAY_SECONDS
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
+from tests.fixtures.tasks import bulky_payload
 
 TIME_SCALE = 0.0001
 RETENTION_SECONDS = DAY_SECONDS * TIME_SCALE
@@ -41,7 +42,8 @@ def test_a_finished_task_is_deleted_once_expired_as_dynamodbs_ttl_deletes_it(
     short_retention_stack: RunningStack,
 ) -> None:
     stack = short_retention_stack
-    status, _, accepted = stack.request("POST", "/tasks", {"n": 1})
+    # A body too large to live inline, so the task has a payload item to expire as well.
+    status, _, accepted = stack.request("POST", "/tasks", bulky_payload())
     assert status == 202, accepted
     task_id = accepted["taskId"]
     deadline = time.monotonic() + 30
