@@ -131,6 +131,8 @@ class PricedDeployment:
     """The metrics the template's alarms read (a metric-math alarm bills each)."""
     dashboards: int = 0
     log_retention_days: int = 30
+    workflow_log_class: str = "STANDARD"
+    """``INFREQUENT_ACCESS`` prices the workflow's events at the IA class's ingestion price."""
     capacity: str = "on-demand"
     """``provisioned``: table and index capacity provisioned, auto-scaled to ``utilization``."""
     utilization: float = 0.7
@@ -163,6 +165,8 @@ class Load:
             return 6.5
         return (self.retention_days + TTL_DELETION_LAG_DAYS) * 86_400 / SECONDS_A_MONTH
 
+    retry_wait_scale: float = 1.0
+    """Multiplies every retry wait (0.5: the ASL's IntervalSeconds halved)."""
     inline: bool | None = None
     """Whether a body lives in its record: None applies the table's rule (``fits_inline``)."""
     payload_compression: float | None = None
@@ -313,6 +317,12 @@ def cold_start_share(invocations_per_second: float) -> float:
     return min(1.0, max(COLD_START_FLOOR, math.exp(-invocations_per_second * IDLE_RECLAIM_SECONDS)))
 
 
+def workflow_ingestion_price(deployment: PricedDeployment) -> float:
+    """$ per GB ingested into the workflow's log group, by its log class."""
+    infrequent = deployment.workflow_log_class == "INFREQUENT_ACCESS"
+    return PRICES["cloudwatch_logs_ingestion_ia_gb" if infrequent else "cloudwatch_logs_ingestion_gb"]
+
+
 def express_billed_seconds(seconds: float) -> float:
     return math.ceil(seconds / EXPRESS_STEP_SECONDS - 1e-9) * EXPRESS_STEP_SECONDS
 
@@ -361,12 +371,12 @@ def batch_ms(figures: FunctionFigures, batch: float) -> float:
     return lambda_ms(figures) * figures.per_record() * batch
 
 
-def execution_seconds(sample: ExecutionSample, process_ms: float) -> float:
+def execution_seconds(sample: ExecutionSample, process_ms: float, wait_scale: float = 1.0) -> float:
     """A measured execution's time on AWS: its attempts at the process function's AWS duration
     plus each Lambda task's overhead, the waits it drew, and the Catch path's states if it ran."""
     attempts = sample.attempts * (process_ms + LAMBDA_TASK_OVERHEAD_MS) / 1000
     catch = sum(INTEGRATION_MS.values()) / 1000 if sample.caught else 0.0
-    return attempts + sum(sample.waits) + catch
+    return attempts + sum(sample.waits) * wait_scale + catch
 
 
 @dataclass(frozen=True)
@@ -379,7 +389,9 @@ class ExecutionFigures:
     """Kinds of execution the run did not produce, estimated instead (mean waits, +3 events a retry)."""
 
 
-def executions(measured: Measured, process_ms: float, failure_rate: float) -> ExecutionFigures:
+def executions(
+    measured: Measured, process_ms: float, failure_rate: float, wait_scale: float = 1.0
+) -> ExecutionFigures:
     """The measured executions grouped by kind (attempts, caught); each one billed in whole 100 ms
     steps on its own, then each kind weighted by its probability at ``failure_rate``."""
     by_kind: dict[tuple[int, bool], list[ExecutionSample]] = {}
@@ -395,7 +407,8 @@ def executions(measured: Measured, process_ms: float, failure_rate: float) -> Ex
         samples = by_kind.get(kind)
         if samples:
             kind_billed = statistics.fmean(
-                express_billed_seconds(execution_seconds(sample, process_ms)) for sample in samples
+                express_billed_seconds(execution_seconds(sample, process_ms, wait_scale))
+                for sample in samples
             )
             kind_events = statistics.fmean(sample.events for sample in samples)
         else:
@@ -403,7 +416,7 @@ def executions(measured: Measured, process_ms: float, failure_rate: float) -> Ex
             attempts, caught = kind
             waits = tuple(policy.ceiling(retry) / 2 for retry in range(1, attempts))
             kind_billed = express_billed_seconds(
-                execution_seconds(ExecutionSample(attempts, caught, 0, waits), process_ms)
+                execution_seconds(ExecutionSample(attempts, caught, 0, waits), process_ms, wait_scale)
             )
             kind_events = base_events + 3 * (attempts - 1) + (10 if caught else 0)
         billed += probability * kind_billed
@@ -539,9 +552,9 @@ def _monthly(
         total["CloudWatch dashboard"] = (
             deployment.dashboards * PRICES["cloudwatch_dashboard_month"] * per_million
         )
-    ingested = (total.get("CloudWatch Logs", 0.0) + total.get(WORKFLOW_LOGS, 0.0)) / PRICES[
-        "cloudwatch_logs_ingestion_gb"
-    ]
+    ingested = total.get("CloudWatch Logs", 0.0) / PRICES["cloudwatch_logs_ingestion_gb"] + total.get(
+        WORKFLOW_LOGS, 0.0
+    ) / workflow_ingestion_price(deployment)
     total["CloudWatch Logs storage"] = (
         ingested
         * LOG_ARCHIVE_RATIO
@@ -650,7 +663,7 @@ def this_design(
     total["DynamoDB reads"] = n * reads * read_price / MILLION
     total["DynamoDB storage + PITR"] = _storage(storage_bytes_per_task(item), load)
 
-    per_execution = executions(measured, process_ms, load.failure_rate)
+    per_execution = executions(measured, process_ms, load.failure_rate, load.retry_wait_scale)
     count = n * (1 + load.duplicate_share)
     duplicate_billed = express_billed_seconds(execution_seconds(ExecutionSample(1, False, 0, ()), process_ms))
     billed = n * per_execution.billed_seconds + n * load.duplicate_share * duplicate_billed
@@ -664,7 +677,7 @@ def this_design(
         * mix.logged_events(deployment.workflow_log_level, per_execution.events)
         * event_bytes
         / GB
-        * PRICES["cloudwatch_logs_ingestion_gb"]
+        * workflow_ingestion_price(deployment)
     )
     total["X-Ray"] = (
         trace_roots(
@@ -904,6 +917,10 @@ LEVERS: dict[str, str] = {
     "body in a payload item, not inline (before)": "nothing a user sees: GET and the claim return the body",
     "Lambda system logs at INFO (before)": "START/END/REPORT lines back in each function's log group",
     "dispatch batching window 5 s": "a task waits up to 5 s more before it starts at low rates",
+    "retry waits halved (ASL IntervalSeconds 2 -> 1)": "a failed attempt is retried after 0-1 s, then 0-2 s "
+    "(not 0-2, 0-4): less time for a dependency to recover",
+    "workflow log group in the Infrequent Access class": "unverified: whether the console draws "
+    "Express graphs from an IA log group (it queries with Logs Insights, which IA supports)",
     "steady-load option (provisioned capacity)": "throttles on bursts above the auto-scaled capacity",
     "workflow execution data on": "the console's per-state input/output panes filled",
     "function logs at INFO": "'task accepted' and 'processing task' lines",
@@ -1028,6 +1045,12 @@ def main() -> None:
             prod, measured, dataclasses.replace(load, dispatch_window_seconds=5), init
         ),
         "steady-load option (provisioned capacity)": designs[steady_title],
+        "retry waits halved (ASL IntervalSeconds 2 -> 1)": this_design(
+            prod, measured, dataclasses.replace(load, retry_wait_scale=0.5), init
+        ),
+        "workflow log group in the Infrequent Access class": this_design(
+            dataclasses.replace(prod, workflow_log_class="INFREQUENT_ACCESS"), measured, load, init
+        ),
         "workflow execution data on": this_design(
             dataclasses.replace(prod, execution_data=True), measured, load, init
         ),

@@ -268,3 +268,18 @@ def test_the_feature_floor_adds_only_the_lines_no_setting_removes() -> None:
     parts = {line: 1.0 for line in cost.FEATURE_FLOOR_LINES} | {"X-Ray": 5.0, "CloudWatch Logs": 5.0}
     assert cost.feature_floor(parts) == len(cost.FEATURE_FLOOR_LINES)
     assert "CloudWatch Logs" not in cost.FEATURE_FLOOR_LINES, "function logs can be turned down"
+
+
+def test_a_retry_wait_scale_shortens_only_the_waits() -> None:
+    retried = ExecutionSample(attempts=2, caught=False, events=0, waits=(1.0,))
+    whole = cost.execution_seconds(retried, 50.0)
+    halved = cost.execution_seconds(retried, 50.0, wait_scale=0.5)
+    assert whole - halved == pytest.approx(0.5)
+
+
+def test_the_workflow_log_group_is_priced_by_its_log_class() -> None:
+    standard = PricedDeployment({}, "ALL", False, "WARNING", "{}")
+    infrequent = PricedDeployment({}, "ALL", False, "WARNING", "{}", workflow_log_class="INFREQUENT_ACCESS")
+    assert cost.workflow_ingestion_price(standard) == cost.PRICES["cloudwatch_logs_ingestion_gb"]
+    assert cost.workflow_ingestion_price(infrequent) == cost.PRICES["cloudwatch_logs_ingestion_ia_gb"]
+    assert cost.workflow_ingestion_price(infrequent) < cost.workflow_ingestion_price(standard)
