@@ -119,7 +119,7 @@ fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a f
 openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's resolver
 	$(BIN)/python -m infra.openapi
 
-cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS (this design vs the SQS-retry design), from the synthesized template
+cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS at 1, 10 and 100 tasks/s (this design vs the Node.js version's), from the synthesized template
 	$(BIN)/python -m bench.cost
 
 bench: bench-init bench-local bench-retry ## Every benchmark, printing its figures (about 5 minutes)
