@@ -43,6 +43,7 @@ ENVIRONMENT = {
     Env.TASKS_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/bench/bench",
     Env.DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/bench/bench-dlq",
     Env.STATE_MACHINE_ARN: "arn:aws:states:us-east-1:bench:stateMachine:bench",
+    Env.DISPATCH_MAPPING_ID: "00000000-0000-0000-0000-000000000000",
 }
 TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
 LIMIT = 1.10

@@ -73,6 +73,8 @@ class Resource(StrEnum):
     DEAD_LETTER_QUEUE = "dead-letter-queue"
     STATE_MACHINE = "state-machine"
     PROCESS_FUNCTION = "process-function"
+    DISPATCH_MAPPING = "dispatch-mapping"
+    """The dispatcher's event-source mapping on the tasks queue: the dispatch switch."""
     SIGNING_SECRET = "signing-secret"  # pragma: allowlist secret (a resource kind)
     """The webhook signing secret: deployed only where webhooks deliver (``webhooks=on``)."""
 
@@ -165,6 +167,11 @@ class Timings:
     visibility_factor: int = 6
     """A consumed queue's visibility timeout as a multiple of its consumer's timeout (AWS guidance:
     docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
+    tasks_queue_retention_days: int = 7
+    """How long a message waits in the tasks queue, e.g. while dispatch is paused (``ptm pause``).
+    SQS's default is 4 days, short for an incident over a weekend. Kept below the DLQ's: SQS
+    expires a moved message by its original enqueue time, so a DLQ must keep messages longer
+    than its source queue (SQS Developer Guide, "Using dead-letter queues")."""
     dead_letter_retention_days: int = 14
     express_limit_seconds: int = int(EXPRESS_MAX_DURATION.total_seconds())
     """An Express execution's maximum duration (declared where the functions use it, for the
@@ -302,8 +309,10 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                 Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
                 Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
+                # Whether dispatch is paused: stale QUEUED tasks are not sent again meanwhile.
+                Grant(("lambda:GetEventSourceMapping",), Resource.DISPATCH_MAPPING),
             ),
-            clients=("dynamodb", "sqs"),
+            clients=("dynamodb", "sqs", "lambda"),
             sdk=SdkBudget.BACKGROUND,
         ),
     )
@@ -426,6 +435,8 @@ WEBHOOK_MARGIN_SECONDS = 5
 API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30
 """An HTTP API answers 503 itself when its integration takes longer (docs.aws.amazon.com/apigateway/
 latest/developerguide/http-api-quotas.html)."""
+SQS_MAX_RETENTION_DAYS = 14
+"""SQS keeps a message at most 1,209,600 s (SetQueueAttributes, MessageRetentionPeriod)."""
 API_MARGIN_SECONDS = RESPONSE_RESERVE_SECONDS
 """Kept in an api invocation after its AWS calls' worst case (the api handler's own reserve)."""
 
@@ -451,6 +462,13 @@ def check_invariants(timings: Timings = TIMINGS) -> None:
         raise ValueError(
             f"the ASL's {workflow.state} TimeoutSeconds ({state_timeout}) must be the process function's "
             f"timeout ({process_timeout}s) plus Lambda's INIT limit ({timings.init_limit_seconds}s)"
+        )
+    tasks_days, dead_days = timings.tasks_queue_retention_days, timings.dead_letter_retention_days
+    if not 0 < tasks_days < dead_days <= SQS_MAX_RETENTION_DAYS:
+        raise ValueError(
+            f"queue retention: the tasks queue's ({timings.tasks_queue_retention_days} days) must be "
+            f"shorter than the DLQ's ({timings.dead_letter_retention_days} days), at most SQS's "
+            f"{SQS_MAX_RETENTION_DAYS}"
         )
     if timings.visibility_factor < 6:
         raise ValueError("a consumed queue's visibility must be at least 6x its consumer's timeout")

@@ -63,6 +63,33 @@ class ProcessTaskManagerStack(Stack):
             grants=[(list(grant.actions), [arns[grant.resource]]) for grant in WORKFLOW_GRANTS],
         )
         arns[Resource.STATE_MACHINE] = workflow.state_machine.state_machine_arn
+        consumed: dict[Resource, sqs.IQueue] = {
+            Resource.TASKS_QUEUE: queues.tasks_queue,
+            Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue,
+        }
+        mappings: dict[Function, event_sources.SqsEventSource] = {}
+        for function, spec in FUNCTIONS.items():
+            trigger = config.trigger(function)
+            if isinstance(trigger, QueueTrigger):
+                mappings[function] = event_sources.SqsEventSource(
+                    consumed[trigger.queue],
+                    batch_size=trigger.batch_size,
+                    max_batching_window=Duration.seconds(trigger.batching_window_seconds),
+                    report_batch_item_failures=True,
+                    max_concurrency=trigger.max_concurrency,
+                )
+                fns[function].add_event_source(mappings[function])
+            elif isinstance(trigger, ScheduleTrigger):
+                events.Rule(
+                    self,
+                    f"{function.value.title()}Schedule",
+                    rule_name=f"{config.service_name}-{function.value}",
+                    description=spec.description,
+                    schedule=events.Schedule.rate(Duration.minutes(trigger.every_minutes)),
+                    targets=[targets.LambdaFunction(fns[function])],
+                )
+        dispatch_mapping = mappings[Function.DISPATCH]
+        arns[Resource.DISPATCH_MAPPING] = dispatch_mapping.event_source_mapping_arn
         api = Api(
             self,
             "Api",
@@ -77,6 +104,7 @@ class ProcessTaskManagerStack(Stack):
                 Env.TASKS_QUEUE_URL: queues.tasks_queue.queue_url,
                 Env.DEAD_LETTER_QUEUE_URL: queues.dead_letter_queue.queue_url,
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
+                Env.DISPATCH_MAPPING_ID: dispatch_mapping.event_source_mapping_id,
                 **(
                     {Env.WEBHOOK_SIGNING_SECRET_ID: signing_secret.secret_arn}
                     if signing_secret is not None
@@ -96,31 +124,6 @@ class ProcessTaskManagerStack(Stack):
                     iam.PolicyStatement(actions=list(grant.actions), resources=[arns[grant.resource]])
                 )
 
-        consumed: dict[Resource, sqs.IQueue] = {
-            Resource.TASKS_QUEUE: queues.tasks_queue,
-            Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue,
-        }
-        for function, spec in FUNCTIONS.items():
-            trigger = config.trigger(function)
-            if isinstance(trigger, QueueTrigger):
-                fns[function].add_event_source(
-                    event_sources.SqsEventSource(
-                        consumed[trigger.queue],
-                        batch_size=trigger.batch_size,
-                        max_batching_window=Duration.seconds(trigger.batching_window_seconds),
-                        report_batch_item_failures=True,
-                        max_concurrency=trigger.max_concurrency,
-                    )
-                )
-            elif isinstance(trigger, ScheduleTrigger):
-                events.Rule(
-                    self,
-                    f"{function.value.title()}Schedule",
-                    rule_name=f"{config.service_name}-{function.value}",
-                    description=spec.description,
-                    schedule=events.Schedule.rate(Duration.minutes(trigger.every_minutes)),
-                    targets=[targets.LambdaFunction(fns[function])],
-                )
         observability = Observability(
             self,
             "Observability",
@@ -137,6 +140,10 @@ class ProcessTaskManagerStack(Stack):
             "TasksQueueUrl": (queues.tasks_queue.queue_url, "SQS tasks queue"),
             "DeadLetterQueueUrl": (queues.dead_letter_queue.queue_url, "SQS dead-letter queue"),
             "StateMachineArn": (workflow.state_machine.state_machine_arn, "Express state machine"),
+            "DispatchMappingId": (
+                dispatch_mapping.event_source_mapping_id,
+                "The dispatcher's SQS event-source mapping: ptm pause / ptm resume disable and enable it",
+            ),
             "StateMachineLogGroup": (workflow.log_group.log_group_name, "Execution history (level ALL)"),
             "DashboardName": (observability.dashboard.dashboard_name, "CloudWatch dashboard"),
             "AlarmTopicArn": (observability.topic.topic_arn, "SNS topic the alarms notify"),

@@ -32,6 +32,15 @@ Functions one:
   TTL setting and never deletes anything. ``delete_expired_items`` deletes what has expired in
   every table whose TTL is enabled; the local stack calls it on its scaled clock.
 
+- **An SQS event-source mapping is polled by Lambda, not run inside SendMessage.** moto invokes
+  the mapped function synchronously from ``SendMessage`` (its "simple" Lambda, without partial
+  batch responses, batching windows or visibility), and stamps ``LastModified`` with
+  ``time.mktime`` of a UTC time (hours off on a machine not on UTC). Here a mapping is only
+  stored: the local stack's pollers (``local/event_source.py``) are its Lambda, and they stop
+  while it is disabled, as Lambda's do (``ptm pause``). ``LastModified`` is the epoch time of
+  the last update, as AWS reports it ("the date that the event source mapping was last updated
+  or that its state changed").
+
 Verified against moto 5.2.5 (pinned in pyproject.toml; the local runtime refuses other versions).
 """
 
@@ -46,8 +55,10 @@ import time
 import uuid
 from typing import Any
 
+from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
+from moto.sqs.models import sqs_backends
 from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.backend.execution import Execution
@@ -194,6 +205,34 @@ def _batch_get_item_tables(body: dict[str, Any]) -> list[str]:
     ]
 
 
+def _mapping_only_stored(create: Any) -> Any:
+    """``create_event_source_mapping`` without moto's delivery from inside SendMessage."""
+
+    def create_event_source_mapping(backend: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+        mapping: EventSourceMapping = create(backend, spec)
+        mapping.last_modified = time.time()
+        for queue in sqs_backends[backend.account_id][backend.region_name].queues.values():
+            if queue.lambda_event_source_mappings.get(mapping.function_arn) is mapping:
+                del queue.lambda_event_source_mappings[mapping.function_arn]
+        return mapping
+
+    create_event_source_mapping.__wrapped__ = create  # type: ignore[attr-defined]
+    return create_event_source_mapping
+
+
+def _stamped_on_update(update: Any) -> Any:
+    def update_event_source_mapping(
+        backend: LambdaBackend, uuid: str, spec: dict[str, Any]
+    ) -> EventSourceMapping | None:
+        mapping: EventSourceMapping | None = update(backend, uuid, spec)
+        if mapping is not None:
+            mapping.last_modified = time.time()
+        return mapping
+
+    update_event_source_mapping.__wrapped__ = update  # type: ignore[attr-defined]
+    return update_event_source_mapping
+
+
 TTL_IGNORED_AFTER_SECONDS = 5 * 365 * 86_400
 """DynamoDB's TTL leaves an item whose expiry lies more than five years in the past."""
 
@@ -234,6 +273,7 @@ class AwsFidelity:
     _original_arn_format: Any = None
     _original_dynamodb: dict[str, Any] = {}  # noqa: RUF012 - class-level registry, guarded by _lock
     _original_handlers: dict[str, Any] = {}  # noqa: RUF012 - class-level registry, guarded by _lock
+    _original_lambda: dict[str, Any] = {}  # noqa: RUF012 - class-level registry, guarded by _lock
 
     @classmethod
     def install(cls) -> None:
@@ -269,6 +309,12 @@ class AwsFidelity:
                 setattr(DynamoHandler, name, _reading(cls._original_handlers[name], tables))
             # describe/history accept the Express ARN form; the machine's name is still field 6.
             StepFunctionBackend.accepted_exec_arn_format = _EXECUTION_ARN
+            for name, patch in (
+                ("create_event_source_mapping", _mapping_only_stored),
+                ("update_event_source_mapping", _stamped_on_update),
+            ):
+                cls._original_lambda[name] = getattr(LambdaBackend, name)
+                setattr(LambdaBackend, name, patch(cls._original_lambda[name]))
 
     @classmethod
     def uninstall(cls) -> None:
@@ -285,4 +331,7 @@ class AwsFidelity:
             for name, method in cls._original_handlers.items():
                 setattr(DynamoHandler, name, method)
             cls._original_handlers.clear()
+            for name, method in cls._original_lambda.items():
+                setattr(LambdaBackend, name, method)
+            cls._original_lambda.clear()
             _written.clear()

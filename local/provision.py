@@ -16,6 +16,7 @@ from infra.spec import (
     FUNCTIONS,
     TIMINGS,
     Function,
+    QueueTrigger,
     Resource,
     StageNames,
     visibility_timeout_seconds,
@@ -45,6 +46,8 @@ class LocalResources:
     dead_letter_queue_arn: str
     state_machine_arn: str
     function_arns: dict[Function, str]
+    mapping_ids: dict[Function, str]
+    """Each queue-triggered function's event-source mapping (the local pollers honour its state)."""
     signing_secret_id: str | None = None
 
     def values(self) -> dict[str, str]:
@@ -55,6 +58,7 @@ class LocalResources:
             Env.TASKS_QUEUE_URL: self.tasks_queue_url,
             Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
+            Env.DISPATCH_MAPPING_ID: self.mapping_ids[Function.DISPATCH],
             **({Env.WEBHOOK_SIGNING_SECRET_ID: self.signing_secret_id} if self.signing_secret_id else {}),
         }
 
@@ -131,6 +135,7 @@ def provision(
     tasks_url = clients.sqs.create_queue(
         QueueName=names.tasks_queue,
         Attributes={
+            "MessageRetentionPeriod": str(TIMINGS.tasks_queue_retention_days * 24 * 3600),
             "VisibilityTimeout": visibility(Resource.TASKS_QUEUE),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
@@ -158,6 +163,16 @@ def provision(
             Description=spec.description,
         )["FunctionArn"]
 
+    # Stored, never run by moto (local/fidelity.py): the local stack's pollers are their Lambda.
+    queue_arns = {Resource.TASKS_QUEUE: tasks_arn, Resource.DEAD_LETTER_QUEUE: dlq_arn}
+    mapping_ids = {
+        function: clients.lambda_.create_event_source_mapping(
+            FunctionName=names.function(function), EventSourceArn=queue_arns[spec.trigger.queue], Enabled=True
+        )["UUID"]
+        for function, spec in FUNCTIONS.items()
+        if isinstance(spec.trigger, QueueTrigger)
+    }
+
     definition = render(workflow_substitutions(function_arns, names.table, dlq_url))
     state_machine_arn = clients.sfn.create_state_machine(
         name=names.state_machine, definition=definition, roleArn=role_arn, type="EXPRESS"
@@ -172,6 +187,7 @@ def provision(
         dead_letter_queue_arn=dlq_arn,
         state_machine_arn=state_machine_arn,
         function_arns=function_arns,
+        mapping_ids=mapping_ids,
         signing_secret_id=signing_secret_id,
     )
 

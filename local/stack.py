@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -132,11 +132,17 @@ def ensure_port_free(host: str, port: int, option: str) -> None:
             raise PortInUseError(host, port, option) from exc
 
 
+PAUSED_POLL_SECONDS = 0.2
+"""How often a poller whose event-source mapping is disabled looks at it again."""
+
+
 @dataclass
 class _Poller:
     source: SqsEventSource
     stop: threading.Event
     on_error: Callable[[str], None]
+    enabled: Callable[[], bool]
+    """The mapping's state, read before each poll: disabled, Lambda polls no more (ptm pause)."""
     threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self, count: int, name: str) -> None:
@@ -152,6 +158,9 @@ class _Poller:
     def _run(self) -> None:
         while not self.stop.is_set():
             try:
+                if not self.enabled():
+                    self.stop.wait(PAUSED_POLL_SECONDS)
+                    continue
                 result = self.source.poll_once(wait_seconds=1)
             except Exception as exc:
                 if not self.stop.is_set():
@@ -168,6 +177,10 @@ class _Poller:
                     f"{self.source.function_name} reported {result.failed} of {result.received} "
                     "message(s) failed; they will be redelivered"
                 )
+
+
+def _mapping_enabled(client: Any, mapping_id: str) -> bool:
+    return str(client.get_event_source_mapping(UUID=mapping_id)["State"]) == "Enabled"
 
 
 @dataclass(frozen=True)
@@ -193,6 +206,7 @@ class Running:
             "TasksQueueUrl": self.resources.tasks_queue_url,
             "DeadLetterQueueUrl": self.resources.dead_letter_queue_url,
             "StateMachineArn": self.resources.state_machine_arn,
+            "DispatchMappingId": self.resources.mapping_ids[Function.DISPATCH],
             "StateMachineLogGroup": names.state_machine_log_group,
             "FunctionLogGroups": {
                 function.value: names.function_log_group(function) for function in Function
@@ -384,6 +398,7 @@ class LocalStack:
                 ),
                 self._stop,
                 self._warn,
+                partial(_mapping_enabled, running.clients.lambda_, resources.mapping_ids[function]),
             )
             count = self.options.dispatch_pollers if function is Function.DISPATCH else 1
             poller.start(min(count, trigger.max_concurrency), f"poller-{function.value}")

@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
 from functions.common.task_status import TaskStatus
 from infra.spec import LOCAL_ENDPOINT
 from ptm.client import (
@@ -42,6 +43,7 @@ from ptm.deployment import (
     saved_outputs,
     saved_outputs_path,
 )
+from ptm.dispatch import SETTLED, DispatchReport, NoSwitchError, report, settle, switch_of
 from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, render, resolve_source
 
 STATUSES = tuple(status.value for status in TaskStatus)
@@ -376,16 +378,51 @@ def logs(
         _fail(f"reading logs: {error}", 2)
 
 
-@app.command()
-def info() -> None:
-    """Where everything is: endpoint, table, queues (with their depth), state machine, log groups,
-    dashboard and console links."""
+def _switch_dispatch(action: str, wait: int) -> None:
     deployment = _deployment()
-    outputs = dict(deployment.outputs)
+    try:
+        switch = switch_of(deployment)
+        change = switch.pause if action == "pause" else switch.resume
+        state = settle(change, switch.state, SETTLED[action], wait)
+        current = report(deployment)
+    except NoSwitchError as error:
+        _fail(str(error), 2)
+    except (DependencyMisconfiguredError, DependencyUnavailableError, BotoCoreError, ClientError) as error:
+        _fail(f"{action}: {error}", 2)
+    if State.json:
+        print(json.dumps(current.as_json(), indent=2))
+    else:
+        for line in current.lines():
+            console.print(escape(line))
+    if state.state != SETTLED[action]:
+        errors.print(
+            f"ptm: the mapping is still {state.state} after {wait}s; Lambda finishes the change on its own "
+            "(check with `ptm info`)"
+        )
+
+
+@app.command()
+def pause(
+    wait: Annotated[int, typer.Option(help="seconds to wait until Lambda has stopped polling")] = 120,
+) -> None:
+    """Stop dispatch for an incident: disable the dispatcher's event-source mapping. New tasks stay
+    QUEUED and wait in the tasks queue (nothing is lost); batches already dispatched finish."""
+    _switch_dispatch("pause", wait)
+
+
+@app.command()
+def resume(
+    wait: Annotated[int, typer.Option(help="seconds to wait until Lambda polls again")] = 120,
+) -> None:
+    """Start dispatch again: enable the dispatcher's event-source mapping; the queue drains."""
+    _switch_dispatch("resume", wait)
+
+
+def _queue_depths(deployment: Deployment) -> dict[str, dict[str, int]]:
     sqs = deployment.client("sqs")
     depths: dict[str, dict[str, int]] = {}
     for name in ("TasksQueueUrl", "DeadLetterQueueUrl"):
-        url = outputs.get(name)
+        url = deployment.outputs.get(name)
         if not url:
             continue
         try:
@@ -399,8 +436,30 @@ def info() -> None:
             "visible": int(attributes["ApproximateNumberOfMessages"]),
             "inFlight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
         }
+    return depths
+
+
+def _dispatch_report(deployment: Deployment) -> DispatchReport | None:
+    try:
+        return report(deployment)
+    except NoSwitchError as error:
+        errors.print(f"ptm: {error}")
+        return None
+    except (DependencyMisconfiguredError, DependencyUnavailableError, BotoCoreError, ClientError) as error:
+        _fail(f"reading the dispatch state: {error}", 2)
+
+
+@app.command()
+def info() -> None:
+    """Where everything is: endpoint, table, queues (with their depth), state machine, log groups,
+    dashboard and console links."""
+    deployment = _deployment()
+    outputs = dict(deployment.outputs)
+    depths = _queue_depths(deployment)
+    dispatch = _dispatch_report(deployment)
     body = {
         **outputs,
+        "Dispatch": dispatch.as_json() if dispatch else None,
         "LogGroups": deployment.log_groups(),
         "QueueDepths": depths,
         "Links": _links(deployment),
@@ -420,6 +479,8 @@ def info() -> None:
     table.add_column("what")
     table.add_column("where")
     for key, value in body.items():
+        if key == "Dispatch":  # printed below the table, with its warning
+            continue
         if isinstance(value, dict):
             for inner, detail in value.items():
                 table.add_row(
@@ -428,6 +489,9 @@ def info() -> None:
         else:
             table.add_row(key, str(value))
     console.print(table)
+    if dispatch is not None:
+        for line in dispatch.lines():
+            (errors if line.startswith("warning") else console).print(escape(line))
 
 
 def _links(deployment: Deployment) -> dict[str, str]:

@@ -393,8 +393,46 @@ def _submission() -> Iterator[Mutant]:
         yield Mutant(f"submission: {name}", SUBMISSION, old, new, SUBMIT)
 
 
+def _dispatch_switch() -> Iterator[Mutant]:
+    """While dispatch is paused, reconcile does not pile duplicates into the paused queue; it
+    fails open when the switch cannot be read."""
+    stranded = ("tests/workflow/test_no_stranded_task.py",)
+    for name, path, old, new in (
+        (
+            "sweep: re-sends QUEUED tasks while paused",
+            "functions/usecases/reconciliation.py",
+            "    if not dispatch_paused:\n        reenqueued, refused",
+            "    if True:\n        reenqueued, refused",
+        ),
+        (
+            "switch: Disabled is not paused",
+            "functions/common/dispatch_switch.py",
+            'PAUSED_STATES = frozenset({"Disabling", "Disabled"})',
+            'PAUSED_STATES = frozenset({"Disabling"})',
+        ),
+        (
+            "reconcile: an unreadable switch counts as paused",
+            "functions/reconcile/handler.py",
+            "        report_misconfiguration(exc)\n    except DependencyUnavailableError as exc:\n"
+            '        logger.warning("dispatch state unknown; sweeping as if dispatch runs", '
+            'extra={"error": str(exc)})\n    return False',
+            "        report_misconfiguration(exc)\n    except DependencyUnavailableError as exc:\n"
+            '        logger.warning("dispatch state unknown; sweeping as if dispatch runs", '
+            'extra={"error": str(exc)})\n    return True',
+        ),
+    ):
+        yield Mutant(f"dispatch switch: {name}", path, old, new, stranded)
+
+
 def mutants() -> list[Mutant]:
-    return [*_conditions(), *_retention(), *_asl_conditions(), *_retriers(), *_submission()]
+    return [
+        *_conditions(),
+        *_retention(),
+        *_asl_conditions(),
+        *_retriers(),
+        *_submission(),
+        *_dispatch_switch(),
+    ]
 
 
 def _copy_tree(destination: Path) -> None:

@@ -34,6 +34,7 @@ from functions.common.errors import DependencyMisconfiguredError, DependencyUnav
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -132,6 +133,11 @@ def _client(service: str, budget: SdkBudget) -> Any:
 
 def dynamodb_client(budget: SdkBudget) -> DynamoDBClient:
     client: DynamoDBClient = _client("dynamodb", budget)
+    return client
+
+
+def lambda_client(budget: SdkBudget) -> LambdaClient:
+    client: LambdaClient = _client("lambda", budget)
     return client
 
 

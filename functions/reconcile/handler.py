@@ -9,11 +9,19 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.aws import dynamodb_client, sqs_client
+from functions.common.aws import dynamodb_client, lambda_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.dead_letter_queue import DeadLetterQueue
-from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
+from functions.common.dispatch_switch import DispatchSwitch
+from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
+from functions.common.observability import (
+    Metric,
+    logger,
+    metrics,
+    misconfiguration_reported,
+    report_misconfiguration,
+)
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.reconcile.settings import ReconcileSettings
@@ -28,6 +36,7 @@ class Dependencies:
     older_than: timedelta
     lease: timedelta
     max_rescues: int
+    switch: DispatchSwitch
 
 
 @dependencies_factory
@@ -41,13 +50,27 @@ def dependencies() -> Dependencies:
         older_than=timedelta(seconds=settings.reconcile_after_seconds),
         lease=timedelta(seconds=settings.lease_seconds),
         max_rescues=settings.max_rescues,
+        switch=DispatchSwitch(lambda_client(settings.sdk_budget), settings.dispatch_mapping_id),
     )
+
+
+def dispatch_paused(switch: DispatchSwitch) -> bool:
+    """Whether dispatch is paused. Unknown counts as running: the sweep then sends stale QUEUED
+    tasks again, whose duplicates dispatch absorbs, rather than leave one stranded."""
+    try:
+        return switch.state().paused
+    except DependencyMisconfiguredError as exc:
+        report_misconfiguration(exc)
+    except DependencyUnavailableError as exc:
+        logger.warning("dispatch state unknown; sweeping as if dispatch runs", extra={"error": str(exc)})
+    return False
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
+    paused = dispatch_paused(deps.switch)
     with misconfiguration_reported():
         result = sweep(
             table=deps.table,
@@ -57,6 +80,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             older_than=deps.older_than,
             lease=deps.lease,
             max_rescues=deps.max_rescues,
+            dispatch_paused=paused,
         )
     metrics.add_metric(name=Metric.TASKS_REENQUEUED, unit=MetricUnit.Count, value=len(result.reenqueued))
     metrics.add_metric(name=Metric.TASKS_RESCUED, unit=MetricUnit.Count, value=len(result.rescued))
@@ -72,6 +96,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             },
         )
     return {
+        "dispatchPaused": paused,
         "reenqueued": len(result.reenqueued),
         "rescued": len(result.rescued),
         "deadLettered": len(result.dead_lettered),

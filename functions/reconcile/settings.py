@@ -17,3 +17,5 @@ class ReconcileSettings(Settings):
     """A RUNNING task not written for this long has lost its execution."""
     max_rescues: int = Field(ge=0, alias=Env.MAX_RESCUES)
     """Rescues of one run before reconcile dead-letters it instead of re-driving it again."""
+    dispatch_mapping_id: NonEmpty = Field(alias=Env.DISPATCH_MAPPING_ID)
+    """While this mapping is disabled (dispatch paused), QUEUED tasks are not sent again."""

@@ -11,6 +11,10 @@
   failed it but could not dead-letter it (``deadLetterDue``), the sweep sends it to the DLQ
   instead, where the monitor marks that run FAILED and dead-lettered.
 
+While dispatch is paused (``ptm pause``: the dispatcher's event-source mapping disabled), QUEUED
+tasks wait in the queue and are not sent again; a task whose message outlived the queue's
+retention is sent again by the first sweep after ``ptm resume``.
+
 Bound: a task whose execution died is re-driven or dead-lettered within one lease plus one
 reconcile period after its last claim, and is terminal (FAILED, dead-lettered) within one lease
 plus ``MAX_RESCUES + 1`` periods if its runs keep dying (docs/RELIABILITY.md).
@@ -114,8 +118,15 @@ def sweep(
     older_than: timedelta,
     lease: timedelta,
     max_rescues: int,
+    dispatch_paused: bool = False,
 ) -> Sweep:
-    reenqueued, refused = reenqueue_stale(table=table, queue=queue, clock=clock, older_than=older_than)
+    """``dispatch_paused``: the tasks queue is not consumed (``ptm pause``), so a QUEUED task's
+    message is waiting, not lost: sending it again would only pile duplicates into the queue.
+    RUNNING tasks are still rescued (their message waits with the others)."""
+    reenqueued: list[str] = []
+    refused: list[str] = []
+    if not dispatch_paused:
+        reenqueued, refused = reenqueue_stale(table=table, queue=queue, clock=clock, older_than=older_than)
     rescued, dead_lettered, rescue_refused = rescue_running(
         table=table, queue=queue, dead_letters=dead_letters, clock=clock, lease=lease, max_rescues=max_rescues
     )

@@ -29,6 +29,8 @@ class Queues(Construct):
             self,
             "TasksQueue",
             queue_name=config.names.tasks_queue,
+            # Messages wait here while dispatch is paused (ptm pause): longer than SQS's 4 days.
+            retention_period=Duration.days(TIMINGS.tasks_queue_retention_days),
             visibility_timeout=Duration.seconds(visibility_timeout_seconds(Resource.TASKS_QUEUE)),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,

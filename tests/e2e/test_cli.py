@@ -113,3 +113,32 @@ def test_stage_reads_the_endpoint_from_the_deploy_outputs(
     assert json.loads(result.output)["status"] == "QUEUED"
     missing = runner.invoke(app, ["--stage", "nowhere", "status", "x"], env={"TASKS_ENDPOINT": ""})
     assert missing.exit_code == 2
+
+
+def test_pause_holds_new_tasks_queued_and_resume_drains_them(local_stack: RunningStack) -> None:
+    paused = ptm_json(local_stack, "pause")
+    try:
+        assert (paused["state"], paused["paused"]) == ("Disabled", True)
+        time.sleep(1.2)  # a poll already waiting when the switch turned ends (AWS finishes its batches too)
+        held = [
+            ptm_json(local_stack, "submit", json.dumps({"simulate": {"failures": 0}, "n": n}))
+            for n in range(3)
+        ]
+        time.sleep(1)
+
+        assert [ptm_json(local_stack, "status", t["taskId"])["status"] for t in held] == ["QUEUED"] * 3
+        info = ptm_json(local_stack, "info")
+        assert info["Dispatch"]["paused"] is True
+        assert info["Dispatch"]["pausedSince"] is not None
+        assert info["Dispatch"]["queueRetentionSeconds"] == 7 * 86_400
+        assert info["QueueDepths"]["TasksQueueUrl"]["visible"] >= 3
+        code, text = ptm(local_stack, "info")
+        assert code == 0
+        assert "dispatch PAUSED (Disabled) since" in text
+        assert "warning: the tasks queue keeps a message 7 d 0 h" in text
+    finally:
+        resumed = ptm_json(local_stack, "resume")
+
+    assert (resumed["state"], resumed["paused"]) == ("Enabled", False)
+    for task in held:
+        _wait_for(local_stack, task["taskId"], "SUCCEEDED")

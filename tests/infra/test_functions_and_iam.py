@@ -60,6 +60,7 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
         "StorageTasks/index/byPhase": {"dynamodb:Query"},
         "QueuesTasksQueue": {"sqs:SendMessage"},
         "QueuesDeadLetterQueue": {"sqs:SendMessage"},
+        "DispatchMapping": {"lambda:GetEventSourceMapping"},
     },
 }
 
@@ -73,8 +74,17 @@ def _resource_key(resource: Any) -> str:
     if isinstance(resource, dict) and "Ref" in resource:
         return str(resource["Ref"])[:-8]
     if isinstance(resource, dict) and "Fn::Join" in resource:
+        # Named by its first reference to a resource of the stack (not AWS::AccountId and the like).
         parts = resource["Fn::Join"][1]
-        return _resource_key(parts[0]) + "".join(part for part in parts[1:] if isinstance(part, str))
+        anchor = next(
+            index
+            for index, part in enumerate(parts)
+            if isinstance(part, dict) and not str(part.get("Ref", "")).startswith("AWS::")
+        )
+        key = _resource_key(parts[anchor])
+        if key.startswith("ComputeDispatchSqsEventSource"):
+            return "DispatchMapping"
+        return key + "".join(part for part in parts[anchor + 1 :] if isinstance(part, str))
     raise AssertionError(f"unexpected resource {resource}")
 
 

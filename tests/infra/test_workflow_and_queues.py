@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from aws_cdk.assertions import Match
 
-from functions.common.config import STATUS_INDEX
+from functions.common.config import STATUS_INDEX, Env
 from functions.common.status_shards import SHARD_ATTRIBUTE
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
@@ -159,6 +159,8 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_the_dlq(dev: Synthesized) 
             "QueueName": "ptm-dev-tasks",
             "SqsManagedSseEnabled": True,
             "VisibilityTimeout": 6 * FUNCTIONS[Function.DISPATCH].timeout_seconds,
+            # Messages wait through a paused dispatch (ptm pause) for a week, not SQS's 4 days.
+            "MessageRetentionPeriod": 7 * 24 * 3600,
             "RedrivePolicy": {
                 "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
                 "maxReceiveCount": TIMINGS.max_receive_count,
@@ -181,6 +183,25 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_the_dlq(dev: Synthesized) 
         [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Effect"] == "Deny"
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_dispatch_switch_is_the_dispatchers_mapping_which_reconcile_reads(dev: Synthesized) -> None:
+    """ptm pause/resume find the mapping by the DispatchMappingId output; reconcile gets its id
+    in DISPATCH_MAPPING_ID (its role may read that mapping only: test_functions_and_iam)."""
+    [(mapping_id, mapping)] = [
+        (logical_id, resource)
+        for logical_id, resource in dev.resources("AWS::Lambda::EventSourceMapping").items()
+        if "Dispatch" in logical_id
+    ]
+    assert mapping["Properties"].get("Enabled", True) is True, "deployed running"
+    assert dev.template.to_json()["Outputs"]["DispatchMappingId"]["Value"] == {"Ref": mapping_id}
+    [reconcile] = [
+        resource
+        for resource in dev.resources("AWS::Lambda::Function").values()
+        if resource["Properties"]["FunctionName"] == "ptm-dev-reconcile"
+    ]
+    variables = reconcile["Properties"]["Environment"]["Variables"]
+    assert variables[Env.DISPATCH_MAPPING_ID] == {"Ref": mapping_id}
 
 
 def test_visibility_timeout_covers_six_dispatcher_timeouts(dev: Synthesized) -> None:

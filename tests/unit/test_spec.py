@@ -186,6 +186,9 @@ def test_the_api_answers_within_its_timeout_even_when_every_aws_call_times_out()
         ({"express_margin_seconds": 28}, "Express limit"),
         ({"init_limit_seconds": 9}, "INIT limit"),
         ({"init_limit_seconds": 11}, "INIT limit"),
+        ({"tasks_queue_retention_days": 14}, "queue retention"),
+        ({"tasks_queue_retention_days": 0}, "queue retention"),
+        ({"dead_letter_retention_days": 15, "tasks_queue_retention_days": 7}, "queue retention"),
     ],
 )
 def test_timings_that_contradict_each_other_are_refused(change: dict[str, int], complaint: str) -> None:
@@ -201,6 +204,7 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         Env.DEAD_LETTER_QUEUE_URL: "d",
         Env.STATE_MACHINE_ARN: "s",
         Env.CONSOLE_URL_TEMPLATE: "c",
+        Env.DISPATCH_MAPPING_ID: "m",
     }
     for function, spec in FUNCTIONS.items():
         environment = spec.environment(values)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -132,3 +132,37 @@ def test_the_lambda_service_timing_out_step_functions_call_is_retried_as_transie
     assert _errors(stack, execution["executionArn"]) == ["Lambda.ClientExecutionTimeoutException"]
     task = stack.task(task_id)
     assert (task.status, task.attempts) == (TaskStatus.SUCCEEDED, 1)
+
+
+@pytest.fixture
+def outside_utc() -> Iterator[None]:
+    """The process in a time zone other than UTC, as a developer's laptop may be."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "America/New_York")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+@pytest.mark.usefixtures("outside_utc")
+def test_an_sqs_mapping_is_polled_not_run_inside_send_message(stack: Stack) -> None:
+    """moto runs a mapped function from inside SendMessage; on AWS, Lambda polls the queue, so a
+    message waits until a poller takes it, and a disabled mapping leaves it there (``ptm pause``).
+    ``LastModified`` is when the mapping last changed, as an epoch time on a machine in any time
+    zone (moto's is hours off outside UTC): it is when dispatch was paused."""
+    lambda_ = stack.clients.lambda_
+    mapping_id = stack.resources.mapping_ids[Function.DISPATCH]
+    created = lambda_.get_event_source_mapping(UUID=mapping_id)
+    assert created["State"] == "Enabled"
+    assert abs(created["LastModified"].timestamp() - time.time()) < 60, "an epoch time, not a local one"
+
+    task_id = stack.submit({"n": 1})
+
+    assert [m["Body"] for m in stack.queue_messages(stack.resources.tasks_queue_url)] != []
+    assert stack.executions() == []
+    assert stack.task(task_id).status is TaskStatus.QUEUED
+    time.sleep(0.01)
+    paused = lambda_.update_event_source_mapping(UUID=mapping_id, Enabled=False)
+    assert paused["State"] == "Disabled"
+    assert paused["LastModified"] > created["LastModified"]
+    assert abs(paused["LastModified"].timestamp() - time.time()) < 60

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.workflow
 LEASE = timedelta(seconds=TIMINGS.lease_seconds)
 
 
-def _sweep_at(stack: Stack, moment: datetime) -> Sweep:
+def _sweep_at(stack: Stack, moment: datetime, *, dispatch_paused: bool = False) -> Sweep:
     """Reconcile's sweep, run by the real handler's dependencies at a given moment."""
     from functions.usecases.reconciliation import sweep
 
@@ -36,6 +36,7 @@ def _sweep_at(stack: Stack, moment: datetime) -> Sweep:
         older_than=deps.older_than,
         lease=deps.lease,
         max_rescues=deps.max_rescues,
+        dispatch_paused=dispatch_paused,
     )
 
 
@@ -149,3 +150,42 @@ def test_a_dead_letter_sent_despite_an_error_is_not_reopened(
     task = stack.task(task_id)
     assert (task.status, task.error) == (TaskStatus.FAILED, "PermanentTaskError")
     assert task.dead_lettered_at is not None
+
+
+def test_while_dispatch_is_paused_reconcile_leaves_a_queued_task_to_its_waiting_message(stack: Stack) -> None:
+    """Paused (``ptm pause``), the queue is not consumed: a QUEUED task's message is waiting, and
+    sending it again would only pile duplicates into the queue. A RUNNING task whose lease ran out
+    is still rescued. After ``ptm resume`` the sweep sends stale QUEUED tasks again."""
+    from functions.reconcile.handler import dispatch_paused
+
+    deps = stack.dependencies(Function.RECONCILE)
+    deps.switch.pause()
+    queued = stack.submit({"n": 3})
+    running = stack.submit({"n": 4})
+    claimed = utc_now() - LEASE - timedelta(seconds=2)
+    _die_after_claim(stack, running, "arn:dead-execution", claimed)
+    later = utc_now() + deps.older_than + timedelta(seconds=1)
+
+    assert dispatch_paused(deps.switch) is True
+    paused = _sweep_at(stack, later, dispatch_paused=True)
+    assert (paused.reenqueued, paused.rescued) == ([], [running])
+    waiting = [json.loads(m["Body"])["taskId"] for m in stack.queue_messages(stack.resources.tasks_queue_url)]
+    assert sorted(waiting) == sorted([queued, running, running]), "one message each, plus the rescue"
+
+    deps.switch.resume()
+    assert dispatch_paused(deps.switch) is False
+    assert _sweep_at(stack, later).reenqueued == [queued]
+
+
+def test_reconcile_sweeps_as_if_dispatch_runs_when_its_state_is_unknown(stack: Stack) -> None:
+    """Failing open: a stale QUEUED task is sent again (dispatch absorbs the duplicate) rather than
+    left stranded because the mapping could not be read."""
+    from functions.common.dispatch_switch import DispatchSwitch
+    from functions.reconcile.handler import dispatch_paused
+
+    deps = stack.dependencies(Function.RECONCILE)
+    deps.switch.pause()
+    missing = DispatchSwitch(stack.clients.lambda_, "00000000-0000-0000-0000-000000000000")
+
+    assert dispatch_paused(missing) is False
+    assert dispatch_paused(deps.switch) is True

@@ -1,0 +1,61 @@
+"""What ``ptm info`` says about the dispatch switch, and how ``ptm pause`` waits for it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from functions.common.dispatch_switch import DispatchState
+from functions.usecases.reconciliation import SWEEP_LIMIT
+from ptm.dispatch import DispatchReport, settle
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+WEEK = 7 * 86_400
+
+
+def test_a_running_dispatch_states_the_queues_retention() -> None:
+    report = DispatchReport(DispatchState("Enabled", NOW - timedelta(days=3)), WEEK, NOW)
+
+    assert report.lines() == ["dispatch runs (Enabled)", "the tasks queue keeps a message 7 d 0 h"]
+    assert report.as_json() == {
+        "state": "Enabled",
+        "paused": False,
+        "pausedSince": None,
+        "queueRetentionSeconds": WEEK,
+    }
+
+
+def test_a_pause_says_since_when_and_when_its_messages_start_to_expire() -> None:
+    since = NOW - timedelta(hours=2, minutes=5)
+    report = DispatchReport(DispatchState("Disabled", since), WEEK, NOW)
+
+    first, warning = report.lines()
+    assert (
+        first == "dispatch PAUSED (Disabled) since 2026-12-04 09:55:00 UTC (2 h 5 min ago): "
+        "new tasks wait in the queue"
+    )
+    assert warning.startswith(
+        "warning: the tasks queue keeps a message 7 d 0 h: from 2026-12-11 09:55 UTC (in 6 d 21 h)"
+    )
+    assert f"{SWEEP_LIMIT} a sweep" in warning
+    body = report.as_json()
+    assert (body["paused"], body["pausedSince"]) == (True, since.isoformat())
+    assert body["messagesExpireFrom"] == (since + timedelta(days=7)).isoformat()
+
+
+def test_a_pause_longer_than_the_retention_says_messages_have_expired() -> None:
+    since = NOW - timedelta(days=8)
+    (_, warning) = DispatchReport(DispatchState("Disabling", since), WEEK, NOW).lines()
+
+    assert "(1 d 0 h ago) SQS deletes" in warning
+
+
+def test_settle_reads_until_lambda_reaches_the_target_state() -> None:
+    states = iter([DispatchState("Disabling", NOW), DispatchState("Disabled", NOW)])
+    slept: list[float] = []
+
+    result = settle(
+        lambda: DispatchState("Disabling", NOW), lambda: next(states), "Disabled", 60, sleep=slept.append
+    )
+
+    assert result.state == "Disabled"
+    assert len(slept) == 2
