@@ -41,6 +41,16 @@ Functions one:
   the last update, as AWS reports it ("the date that the event source mapping was last updated
   or that its state changed").
 
+- **One-time schedules fire.** EventBridge Scheduler invokes a one-time schedule's target once,
+  "with 60 second precision": a schedule for 1:00 invokes it "between 1:00:00 and 1:00:59"
+  (docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html), then deletes the schedule
+  if its ``ActionAfterCompletion`` is ``DELETE``. moto stores schedules and never fires them.
+  ``fire_due_schedules`` sends each due, enabled ``at(...)`` schedule's ``Input`` to its SQS
+  target and deletes it (``DELETE``) or leaves it spent (``NONE``); the local stack calls it
+  every scaled minute. Only SQS targets are fired (a universal ``aws-sdk`` target, or a queue
+  that does not exist, is reported and kept for the next call until its ``RetryPolicy``'s
+  ``MaximumEventAgeInSeconds`` has passed); the target's role is not assumed.
+
 Verified against moto 5.2.5 (pinned in pyproject.toml; the local runtime refuses other versions).
 """
 
@@ -53,11 +63,14 @@ import re
 import threading
 import time
 import uuid
+import zoneinfo
+from dataclasses import dataclass
 from typing import Any
 
 from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
+from moto.scheduler.models import scheduler_backends
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.models import StepFunctionBackend
@@ -259,6 +272,82 @@ def delete_expired_items(now: float | None = None) -> int:
                             table.delete_item(item.hash_key, item.range_key)
                             deleted += 1
     return deleted
+
+
+AT_EXPRESSION = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+"""A one-time schedule's expression: ``at(yyyy-mm-ddThh:mm:ss)``, in its ScheduleExpressionTimezone."""
+
+_spent: set[tuple[str, float]] = set()
+"""Fired schedules kept after completion (``ActionAfterCompletion`` NONE): (ARN, last change)."""
+
+
+def schedule_time(expression: str, timezone: str | None) -> datetime.datetime | None:
+    """When a one-time schedule is due (None for a rate or cron expression)."""
+    match = AT_EXPRESSION.match(expression)
+    if match is None:
+        return None
+    local = datetime.datetime.fromisoformat(match.group(1))
+    return local.replace(tzinfo=zoneinfo.ZoneInfo(timezone or "UTC"))
+
+
+@dataclass(frozen=True)
+class FiredSchedules:
+    fired: list[str]
+    """The ARNs of the schedules whose target got its message."""
+    problems: list[str]
+    """What could not be fired, and why (kept for the next call, or dropped when too old)."""
+
+
+def fire_due_schedules(now: float | None = None) -> FiredSchedules:
+    """Fire, as EventBridge Scheduler does, every enabled one-time schedule of this process's moto
+    that is due at ``now`` (epoch seconds): send its ``Input`` to its SQS target, then delete it
+    if ``ActionAfterCompletion`` is ``DELETE``."""
+    now = time.time() if now is None else now
+    fired: list[str] = []
+    problems: list[str] = []
+    for account, regions in list(scheduler_backends.items()):
+        for region, backend in list(regions.items()):
+            every = [
+                s for group in list(backend.schedule_groups.values()) for s in list(group.schedules.values())
+            ]
+            for schedule in every:
+                due = schedule_time(schedule.schedule_expression, schedule.schedule_expression_timezone)
+                spent = (schedule.arn, schedule.last_modified_date)
+                if due is None or schedule.state != "ENABLED" or spent in _spent or due.timestamp() > now:
+                    continue
+                target = schedule.target
+                problem = _send_to_queue(account, region, target)
+                if problem is not None:
+                    age = now - due.timestamp()
+                    max_age = int(target.get("RetryPolicy", {}).get("MaximumEventAgeInSeconds", 86_400))
+                    problems.append(f"{schedule.arn}: {problem}" + (" (dropped)" if age > max_age else ""))
+                    if age <= max_age:
+                        continue
+                else:
+                    fired.append(schedule.arn)
+                if schedule.action_after_completion == "DELETE":
+                    backend.delete_schedule(schedule.group_name, schedule.name)
+                else:
+                    _spent.add(spent)
+    return FiredSchedules(fired, problems)
+
+
+def _send_to_queue(account: str, region: str, target: dict[str, Any]) -> str | None:
+    """Send the target's input to its queue; the reason it could not, or None."""
+    arn = str(target.get("Arn", ""))
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return f"target {arn} is not an SQS queue (only SQS targets fire locally)"
+    queue_region, queue_account, queue_name = parts[3], parts[4], parts[5]
+    try:
+        sqs_backends[queue_account or account][queue_region or region].send_message(
+            queue_name,
+            str(target.get("Input", "")),
+            group_id=target.get("SqsParameters", {}).get("MessageGroupId"),
+        )
+    except Exception as exc:  # moto's own errors (no such queue) are the target failing
+        return f"sending to {queue_name} failed: {exc}"
+    return None
 
 
 class AwsFidelity:

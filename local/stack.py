@@ -42,7 +42,7 @@ from infra.workflow_definition import read_definition
 from local.authorizers import Authorizer, IamAuthorizer, JwtAuthorizer
 from local.emulator import Clients, Emulator
 from local.event_source import SqsEventSource
-from local.fidelity import delete_expired_items
+from local.fidelity import delete_expired_items, fire_due_schedules
 from local.http_api import LocalHttpApi
 from local.lambda_runtime import (
     InvocationRecord,
@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ptm.local")
 TIMEOUT_FLOOR_SECONDS = 10.0
 TTL_SWEEP_SECONDS = 3600
+SCHEDULER_PRECISION_SECONDS = 60
+"""EventBridge Scheduler invokes a schedule's target "with 60 second precision" (schedule-types)."""
 INFO_PATH = "/ui/info.json"
 
 
@@ -322,6 +324,7 @@ class LocalStack:
         self._start_pollers(running)
         threading.Thread(target=self._reconcile_periodically, name="reconcile", daemon=True).start()
         threading.Thread(target=self._expire_periodically, name="ttl", daemon=True).start()
+        threading.Thread(target=self._fire_schedules_periodically, name="scheduler", daemon=True).start()
         # Last: once the API answers, everything behind it is running.
         http = LocalHttpApi(
             options.host,
@@ -471,6 +474,17 @@ class LocalStack:
                 delete_expired_items()
             except Exception as exc:
                 self._warn(f"expiring items: {exc}")
+
+    def _fire_schedules_periodically(self) -> None:
+        """EventBridge Scheduler's one-time schedules, which moto stores but never fires
+        (local/fidelity.py): due ones fire every scaled minute, as AWS fires them within the minute."""
+        interval = self.options.scaled(SCHEDULER_PRECISION_SECONDS, minimum=0.5)
+        while not self._stop.wait(interval):
+            try:
+                for problem in fire_due_schedules().problems:
+                    self._warn(f"scheduler: {problem}")
+            except Exception as exc:
+                self._warn(f"firing schedules: {exc}")
 
     def _log_failed_invocation(
         self, function: Function | None, event: Any, outcome: Any, invocation: InvocationRecord
