@@ -83,7 +83,11 @@ class SqsEventSource:
         self.batch_size = batch_size
         self.failed_visibility_seconds = failed_visibility_seconds
 
-    def poll_once(self, wait_seconds: int = 0) -> PollResult:
+    def poll_once(self, wait_seconds: int = 0, enabled: Callable[[], bool] | None = None) -> PollResult:
+        """One receive and one invocation. ``enabled``: the mapping's state, read again once the
+        receive returns; a long poll that outlived a pause hands its messages back unprocessed,
+        as Lambda's pollers have stopped once the mapping is Disabled (each such message's
+        receive count has gone up by one, which Lambda's would not)."""
         response = self._sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
@@ -93,6 +97,9 @@ class SqsEventSource:
         )
         messages = response.get("Messages", [])
         if not messages:
+            return PollResult(received=0, deleted=0, failed=0)
+        if enabled is not None and not enabled():
+            self._hand_back(messages)
             return PollResult(received=0, deleted=0, failed=0)
         body, error = self._invoke(self.function_name, sqs_event(messages, self.queue_arn, self.region))
         if error is not None:
@@ -115,6 +122,15 @@ class SqsEventSource:
                     for index, message in enumerate(messages)
                 ],
             )
+
+    def _hand_back(self, messages: Sequence[MessageTypeDef]) -> None:
+        self._sqs.change_message_visibility_batch(
+            QueueUrl=self.queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
+                for index, message in enumerate(messages)
+            ],
+        )
 
     def _release(self, messages: Sequence[MessageTypeDef]) -> None:
         if messages and self.failed_visibility_seconds is not None:

@@ -163,7 +163,7 @@ class _Poller:
                 if not self.enabled():
                     self.stop.wait(PAUSED_POLL_SECONDS)
                     continue
-                result = self.source.poll_once(wait_seconds=1)
+                result = self.source.poll_once(wait_seconds=1, enabled=self.enabled)
             except Exception as exc:
                 if not self.stop.is_set():
                     self.on_error(f"poller for {self.source.function_name}: {type(exc).__name__}: {exc}")
