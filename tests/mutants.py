@@ -405,6 +405,12 @@ def _dispatch_switch() -> Iterator[Mutant]:
             "    if True:\n        reenqueued, refused",
         ),
         (
+            "reconcile: the sweep is not told",
+            "functions/reconcile/handler.py",
+            "            dispatch_paused=paused,\n",
+            "            dispatch_paused=False,\n",
+        ),
+        (
             "switch: Disabled is not paused",
             "functions/common/dispatch_switch.py",
             'PAUSED_STATES = frozenset({"Disabling", "Disabled"})',

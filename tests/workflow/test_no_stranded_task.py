@@ -189,3 +189,23 @@ def test_reconcile_sweeps_as_if_dispatch_runs_when_its_state_is_unknown(stack: S
 
     assert dispatch_paused(missing) is False
     assert dispatch_paused(deps.switch) is True
+
+
+def test_the_reconcile_function_reads_the_switch_before_its_sweep(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler, end to end: it asks the dispatch mapping, sweeps accordingly and says so."""
+    deps = stack.dependencies(Function.RECONCILE)
+    deps.switch.pause()
+    queued = stack.submit({"n": 5})
+    later = utc_now() + deps.older_than + timedelta(seconds=1)
+    module = stack.handlers[Function.RECONCILE]
+    monkeypatch.setattr(module, "utc_now", lambda: later)
+
+    paused = module.lambda_handler({}, stack.context(Function.RECONCILE))
+    deps.switch.resume()
+    running = module.lambda_handler({}, stack.context(Function.RECONCILE))
+
+    assert (paused["dispatchPaused"], paused["reenqueued"]) == (True, 0)
+    assert (running["dispatchPaused"], running["reenqueued"]) == (False, 1)
+    assert stack.task(queued).status is TaskStatus.QUEUED
