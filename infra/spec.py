@@ -466,8 +466,8 @@ def check_invariants(timings: Timings = TIMINGS) -> None:
     tasks_days, dead_days = timings.tasks_queue_retention_days, timings.dead_letter_retention_days
     if not 0 < tasks_days < dead_days <= SQS_MAX_RETENTION_DAYS:
         raise ValueError(
-            f"queue retention: the tasks queue's ({timings.tasks_queue_retention_days} days) must be "
-            f"shorter than the DLQ's ({timings.dead_letter_retention_days} days), at most SQS's "
+            f"queue retention: the tasks queue's ({tasks_days} days) must be "
+            f"shorter than the DLQ's ({dead_days} days), at most SQS's "
             f"{SQS_MAX_RETENTION_DAYS}"
         )
     if timings.visibility_factor < 6:

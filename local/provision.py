@@ -22,6 +22,7 @@ from infra.spec import (
     visibility_timeout_seconds,
     workflow_substitutions,
 )
+from infra.stage_config import DAY_SECONDS
 from infra.workflow_definition import render
 from local.emulator import Clients
 
@@ -125,7 +126,7 @@ def provision(
     dlq_url = clients.sqs.create_queue(
         QueueName=names.dead_letter_queue,
         Attributes={
-            "MessageRetentionPeriod": str(TIMINGS.dead_letter_retention_days * 24 * 3600),
+            "MessageRetentionPeriod": str(TIMINGS.dead_letter_retention_days * DAY_SECONDS),
             "VisibilityTimeout": visibility(Resource.DEAD_LETTER_QUEUE),
         },
     )["QueueUrl"]
@@ -135,7 +136,7 @@ def provision(
     tasks_url = clients.sqs.create_queue(
         QueueName=names.tasks_queue,
         Attributes={
-            "MessageRetentionPeriod": str(TIMINGS.tasks_queue_retention_days * 24 * 3600),
+            "MessageRetentionPeriod": str(TIMINGS.tasks_queue_retention_days * DAY_SECONDS),
             "VisibilityTimeout": visibility(Resource.TASKS_QUEUE),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}

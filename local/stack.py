@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.common.config import Env
+from functions.common.dispatch_switch import DispatchSwitch
 from functions.common.signing import generate_secret
 from functions.common.tasks_table import TasksTable
 from infra.spec import (
@@ -181,8 +182,9 @@ class _Poller:
                 )
 
 
-def _mapping_enabled(client: Any, mapping_id: str) -> bool:
-    return str(client.get_event_source_mapping(UUID=mapping_id)["State"]) == "Enabled"
+def _mapping_enabled(switch: DispatchSwitch) -> bool:
+    """Lambda polls while the mapping is not paused (the one definition: ``DispatchState``)."""
+    return not switch.state().paused
 
 
 @dataclass(frozen=True)
@@ -401,7 +403,9 @@ class LocalStack:
                 ),
                 self._stop,
                 self._warn,
-                partial(_mapping_enabled, running.clients.lambda_, resources.mapping_ids[function]),
+                partial(
+                    _mapping_enabled, DispatchSwitch(running.clients.lambda_, resources.mapping_ids[function])
+                ),
             )
             count = self.options.dispatch_pollers if function is Function.DISPATCH else 1
             poller.start(min(count, trigger.max_concurrency), f"poller-{function.value}")

@@ -17,6 +17,7 @@ from typing import Any
 
 from functions.common.dispatch_switch import DispatchState, DispatchSwitch
 from functions.usecases.reconciliation import SWEEP_LIMIT
+from infra.stage_config import DAY_SECONDS
 from ptm.deployment import Deployment
 
 MAPPING_OUTPUT = "DispatchMappingId"
@@ -107,9 +108,12 @@ class DispatchReport:
         return lines
 
 
-def report(deployment: Deployment, now: datetime | None = None) -> DispatchReport:
+def report(
+    deployment: Deployment, state: DispatchState | None = None, now: datetime | None = None
+) -> DispatchReport:
+    """``state``: the switch's, when the caller has just read it (``ptm pause`` after settling)."""
     return DispatchReport(
-        state=switch_of(deployment).state(),
+        state=state or switch_of(deployment).state(),
         retention_seconds=retention_seconds(deployment),
         now=now or datetime.now(UTC),
     )
@@ -117,7 +121,7 @@ def report(deployment: Deployment, now: datetime | None = None) -> DispatchRepor
 
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
-    days, rest = divmod(seconds, 86_400)
+    days, rest = divmod(seconds, DAY_SECONDS)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
     if days:

@@ -384,7 +384,7 @@ def _switch_dispatch(action: str, wait: int) -> None:
         switch = switch_of(deployment)
         change = switch.pause if action == "pause" else switch.resume
         state = settle(change, switch.state, SETTLED[action], wait)
-        current = report(deployment)
+        current = report(deployment, state)
     except NoSwitchError as error:
         _fail(str(error), 2)
     except (DependencyMisconfiguredError, DependencyUnavailableError, BotoCoreError, ClientError) as error:

@@ -13,9 +13,10 @@ a QUEUED task while dispatch is paused only piles duplicates into the paused que
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from functions.common.aws import aws_errors
 
@@ -50,7 +51,7 @@ class DispatchSwitch:
     def state(self) -> DispatchState:
         with aws_errors("reading the dispatch event-source mapping"):
             mapping = self._client.get_event_source_mapping(UUID=self.mapping_id)
-        return DispatchState(state=str(mapping.get("State", "")), changed_at=mapping.get("LastModified"))
+        return _state_of(mapping)
 
     def pause(self) -> DispatchState:
         return self._set(enabled=False)
@@ -61,4 +62,9 @@ class DispatchSwitch:
     def _set(self, *, enabled: bool) -> DispatchState:
         with aws_errors("updating the dispatch event-source mapping"):
             mapping = self._client.update_event_source_mapping(UUID=self.mapping_id, Enabled=enabled)
-        return DispatchState(state=str(mapping.get("State", "")), changed_at=mapping.get("LastModified"))
+        return _state_of(mapping)
+
+
+def _state_of(mapping: Mapping[str, Any]) -> DispatchState:
+    """Get and Update both answer with the mapping's configuration."""
+    return DispatchState(state=str(mapping.get("State", "")), changed_at=mapping.get("LastModified"))
