@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
+from infra.spec import Function
 from infra.stage_config import ApiAuth, WorkflowLogLevel
 
 if TYPE_CHECKING:
@@ -39,6 +40,17 @@ WORKFLOW_WILDCARD = Finding(
     "Step Functions log delivery (logs:*LogDelivery, PutResourcePolicy, Describe*) and X-Ray tracing "
     "support no resource-level permissions; AWS documents Resource '*' for both.",
 )
+
+
+def schedules_wildcard(group: str) -> Finding:
+    return Finding(
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{group}/*]",
+        "The api function creates and deletes one schedule per delayed task, named after the task: "
+        "the names are not known at deploy time, so the grant is every schedule of the stage's own "
+        "group, and nothing else.",
+    )
+
+
 OPEN_API = Finding(
     "AwsSolutions-APIG4",
     "The deployer chose --context apiAuth=none (the default is iam; synth warns): every route is "
@@ -73,6 +85,9 @@ def acknowledge_inherent_findings(
     for function in compute.functions.values():
         if function.role is not None:
             acknowledge(function.role, XRAY_WILDCARD)
+    api_role = compute.functions[Function.API].role
+    if api_role is not None:
+        acknowledge(api_role, schedules_wildcard(config.names.schedule_group))
     acknowledge(workflow.role, WORKFLOW_WILDCARD)
     if config.workflow_log_level is not WorkflowLogLevel.ALL:
         acknowledge(workflow.state_machine, REDUCED_WORKFLOW_LOGGING)

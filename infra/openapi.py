@@ -3,7 +3,8 @@
 Powertools documents the routes, path parameters and responses it knows from the route
 decorators; the parts our handler reads by hand (the body, the Idempotency-Key header and
 the list query) are added here from the same constants and models the code validates with:
-the body is ``oneOf`` the task types' payload models.
+the body is ``oneOf`` the task types' payload models, each with the reserved ``delaySeconds``
+and ``runAt`` keys.
 Usage: python -m infra.openapi [--check]
 """
 
@@ -21,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
+from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RUN_AT_FIELD
 from functions.task_types import TASK_TYPES
 from functions.usecases.operations import DEFAULT_LIMIT, MAX_LIMIT
 from infra.spec import Function
@@ -62,7 +64,9 @@ def generate() -> dict[str, Any]:
     submit["requestBody"] = {
         "required": True,
         "description": f"The task payload: a JSON object of at most {MAX_PAYLOAD_BYTES} bytes, "
-        f"valid for its task type (the 'type' field; without it, {TASK_TYPES.default.name}).",
+        f"valid for its task type (the 'type' field; without it, {TASK_TYPES.default.name}). "
+        f"The top-level keys {DELAY_FIELD} and {RUN_AT_FIELD} are reserved: they say when the task "
+        "runs (one or the other) and are not part of the payload.",
         "content": {"application/json": {"schema": {"oneOf": alternatives}}},
     }
     document["paths"]["/tasks"]["get"]["parameters"] = [
@@ -93,7 +97,31 @@ def task_type_schemas() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         {**refs[(task_type.payload, "validation")], "description": task_type.description}
         for task_type in TASK_TYPES
     ]
-    return alternatives, definitions.get("$defs", {})
+    schemas: dict[str, Any] = definitions.get("$defs", {})
+    for task_type in TASK_TYPES:
+        body = schemas[task_type.payload.__name__]
+        body.setdefault("properties", {}).update(SCHEDULE_PROPERTIES)
+        body["not"] = {"required": [DELAY_FIELD, RUN_AT_FIELD]}
+    return alternatives, schemas
+
+
+SCHEDULE_PROPERTIES: dict[str, Any] = {
+    DELAY_FIELD: {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_DELAY_SECONDS,
+        "description": "Reserved, not part of the payload: run the task this many seconds from now "
+        "(0: now). The task is SCHEDULED until then. Not with runAt.",
+    },
+    RUN_AT_FIELD: {
+        "type": "string",
+        "format": "date-time",
+        "description": "Reserved, not part of the payload: run the task at this RFC 3339 time (with an "
+        "offset; in the future, at most 365 days ahead). The task is SCHEDULED until then, and starts "
+        "no earlier. Not with delaySeconds.",
+    },
+}
+"""The reserved keys each task type's body may carry (functions/common/scheduling.py)."""
 
 
 def render(document: dict[str, Any]) -> str:

@@ -69,12 +69,18 @@ class Resource(StrEnum):
 
     TABLE = "table"
     STATUS_INDEX = "status-index"
+    DUE_INDEX = "due-index"
+    """The sparse byRunAt index: SCHEDULED tasks by when they are due."""
     TASKS_QUEUE = "tasks-queue"
     DEAD_LETTER_QUEUE = "dead-letter-queue"
     STATE_MACHINE = "state-machine"
     PROCESS_FUNCTION = "process-function"
     DISPATCH_MAPPING = "dispatch-mapping"
     """The dispatcher's event-source mapping on the tasks queue: the dispatch switch."""
+    SCHEDULES = "schedules"
+    """The schedules in the stage's EventBridge Scheduler group (one per far-ahead task)."""
+    SCHEDULER_ROLE = "scheduler-role"
+    """The role Scheduler assumes to send a due task's message; the api passes it to Scheduler."""
     SIGNING_SECRET = "signing-secret"  # pragma: allowlist secret (a resource kind)
     """The webhook signing secret: deployed only where webhooks deliver (``webhooks=on``)."""
 
@@ -83,6 +89,8 @@ class Resource(StrEnum):
 class Grant:
     actions: tuple[str, ...]
     resource: Resource
+    conditions: Mapping[str, Mapping[str, str]] | None = None
+    """IAM condition operators → keys → values, e.g. whom a role may be passed to."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,8 @@ class ApiTrigger:
     """Path → methods: the routes CDK creates and the local HTTP API serves."""
     max_sequential_calls: int
     """The most AWS calls one request makes one after another (a replayed submit: the payload
-    put, the refused record put, the enqueue); with the function's SDK budget they must fit in
+    put, the refused record put, the enqueue or the schedule; a cancel: the update, the
+    schedule's deletion); with the function's SDK budget they must fit in
     its timeout, so the caller gets the documented 503, not API Gateway's own 5xx."""
 
 
@@ -240,8 +249,15 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                 ),
                 Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
+                # Tasks due more than 15 minutes ahead: a one-time schedule each (cancel deletes it).
+                Grant(("scheduler:CreateSchedule", "scheduler:DeleteSchedule"), Resource.SCHEDULES),
+                Grant(
+                    ("iam:PassRole",),
+                    Resource.SCHEDULER_ROLE,
+                    conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+                ),
             ),
-            clients=("dynamodb", "sqs"),
+            clients=("dynamodb", "sqs", "scheduler"),
             sdk=SdkBudget.INTERACTIVE,
         ),
         FunctionSpec(
@@ -262,9 +278,12 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             ),
             grants=(
                 Grant(("states:StartExecution",), Resource.STATE_MACHINE),
-                Grant(("dynamodb:BatchGetItem",), Resource.TABLE),
+                # UpdateItem: a due SCHEDULED task is promoted to QUEUED.
+                Grant(("dynamodb:BatchGetItem", "dynamodb:UpdateItem"), Resource.TABLE),
+                # A scheduled task's message that came early goes back with its remaining delay.
+                Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
             ),
-            clients=("stepfunctions", "dynamodb"),
+            clients=("stepfunctions", "dynamodb", "sqs"),
             sdk=SdkBudget.BACKGROUND,
         ),
         FunctionSpec(
@@ -307,6 +326,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             grants=(
                 Grant(("dynamodb:UpdateItem", "dynamodb:BatchGetItem"), Resource.TABLE),
                 Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
+                Grant(("dynamodb:Query",), Resource.DUE_INDEX),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
                 Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
                 # Whether dispatch is paused: stale QUEUED tasks are not sent again meanwhile.
@@ -324,6 +344,9 @@ WORKFLOW_GRANTS: tuple[Grant, ...] = (
     Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
 )
 """The state machine role: the ASL's needs, stated exactly (nothing is inferred from a file)."""
+
+SCHEDULER_GRANTS: tuple[Grant, ...] = (Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),)
+"""The role EventBridge Scheduler assumes for a task's schedule: its target's one action."""
 
 
 def spec_trigger(function: Function) -> Trigger:
@@ -417,6 +440,11 @@ class StageNames:
     @property
     def state_machine_log_group(self) -> str:
         return f"/aws/vendedlogs/states/{self._name('process-task')}"
+
+    @property
+    def schedule_group(self) -> str:
+        """The stage's EventBridge Scheduler group: the delayed tasks' schedules."""
+        return f"{PROJECT}-{self.stage}"
 
     @property
     def signing_secret(self) -> str:

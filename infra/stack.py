@@ -3,26 +3,30 @@ from the system spec (functions, triggers, permissions) and the stage's settings
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.common.config import STATUS_INDEX, Env
+from functions.common.config import DUE_INDEX, STATUS_INDEX, Env
 from infra.components.api import Api
 from infra.components.compute import Compute
 from infra.components.observability import Observability
 from infra.components.queues import Queues
+from infra.components.schedules import Schedules
 from infra.components.storage import Storage
 from infra.components.workflow import WorkflowStateMachine
 from infra.nag import acknowledge_inherent_findings
 from infra.spec import (
     FUNCTIONS,
+    SCHEDULER_GRANTS,
     WORKFLOW_GRANTS,
     Function,
     QueueTrigger,
@@ -39,15 +43,23 @@ class ProcessTaskManagerStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         storage = Storage(self, "Storage", config=config)
         queues = Queues(self, "Queues", config=config)
+        schedules = Schedules(self, "Schedules", config=config)
         compute = Compute(self, "Compute", config=config)
         fns = compute.functions
         arns = {
             Resource.TABLE: storage.table.table_arn,
             Resource.STATUS_INDEX: f"{storage.table.table_arn}/index/{STATUS_INDEX}",
+            Resource.DUE_INDEX: f"{storage.table.table_arn}/index/{DUE_INDEX}",
             Resource.TASKS_QUEUE: queues.tasks_queue.queue_arn,
             Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue.queue_arn,
             Resource.PROCESS_FUNCTION: fns[Function.PROCESS].function_arn,
+            Resource.SCHEDULES: schedules.schedules_arn,
+            Resource.SCHEDULER_ROLE: schedules.role.role_arn,
         }
+        for grant in SCHEDULER_GRANTS:
+            schedules.role.add_to_policy(
+                iam.PolicyStatement(actions=list(grant.actions), resources=[arns[grant.resource]])
+            )
         signing_secret = storage.signing_secret
         if signing_secret is not None:
             arns[Resource.SIGNING_SECRET] = signing_secret.secret_arn
@@ -102,6 +114,9 @@ class ProcessTaskManagerStack(Stack):
                 **config.environment_values(),
                 Env.TASKS_TABLE: storage.table.table_name,
                 Env.TASKS_QUEUE_URL: queues.tasks_queue.queue_url,
+                Env.TASKS_QUEUE_ARN: queues.tasks_queue.queue_arn,
+                Env.SCHEDULE_GROUP: schedules.group.schedule_group_name,
+                Env.SCHEDULER_ROLE_ARN: schedules.role.role_arn,
                 Env.DEAD_LETTER_QUEUE_URL: queues.dead_letter_queue.queue_url,
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
                 Env.DISPATCH_MAPPING_ID: dispatch_mapping.event_source_mapping_id,
@@ -116,13 +131,7 @@ class ProcessTaskManagerStack(Stack):
                 ),
             }
         )
-        for function, spec in FUNCTIONS.items():
-            for grant in spec.grants:
-                if grant.resource not in arns:  # not deployed on this stage (the signing secret)
-                    continue
-                fns[function].add_to_role_policy(
-                    iam.PolicyStatement(actions=list(grant.actions), resources=[arns[grant.resource]])
-                )
+        _grant(fns, arns)
 
         observability = Observability(
             self,
@@ -140,6 +149,10 @@ class ProcessTaskManagerStack(Stack):
             "TasksQueueUrl": (queues.tasks_queue.queue_url, "SQS tasks queue"),
             "DeadLetterQueueUrl": (queues.dead_letter_queue.queue_url, "SQS dead-letter queue"),
             "StateMachineArn": (workflow.state_machine.state_machine_arn, "Express state machine"),
+            "ScheduleGroup": (
+                schedules.group.schedule_group_name,
+                "EventBridge Scheduler group: a schedule per task due more than 15 minutes ahead",
+            ),
             "DispatchMappingId": (
                 dispatch_mapping.event_source_mapping_id,
                 "The dispatcher's SQS event-source mapping: ptm pause / ptm resume disable and enable it",
@@ -159,3 +172,19 @@ class ProcessTaskManagerStack(Stack):
         acknowledge_inherent_findings(
             config=config, compute=compute, workflow=workflow, api=api, signing_secret=signing_secret
         )
+
+
+def _grant(fns: Mapping[Function, lambda_.Function], arns: Mapping[Resource, str]) -> None:
+    """Each function's grants from the spec, on the resources this stage deploys (a grant on one
+    it does not, the signing secret without webhooks, is left out)."""
+    for function, spec in FUNCTIONS.items():
+        for grant in spec.grants:
+            if grant.resource not in arns:
+                continue
+            fns[function].add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=list(grant.actions),
+                    resources=[arns[grant.resource]],
+                    conditions=dict(grant.conditions) if grant.conditions else None,
+                )
+            )

@@ -42,6 +42,7 @@ Try it:
   curl -s -X POST {api}/tasks -H 'Content-Type: application/json' -d '{{"hello": "world"}}'
   curl -s {api}/tasks/<taskId>
   curl -s -X POST {api}/tasks -d '{{"simulate": {{"failures": 5}}}}'    # exhausts retries → DLQ
+  curl -s -X POST {api}/tasks -d '{{"hello": "later", "delaySeconds": 30}}'  # SCHEDULED, then runs
   curl -s -X POST {api}/tasks -d '{{"type": "webhook", "url": "https://…", "body": {{"event": 1}}}}'
   curl -s {api}/task-types                                        # or: ptm types
   TASKS_ENDPOINT={api} python -m smoke                          # or: make smoke
@@ -53,6 +54,7 @@ Inspect the emulator:
       --queue-url {resources.dead_letter_queue_url}
   aws --endpoint-url {emulator} stepfunctions list-executions \\
       --state-machine-arn {resources.state_machine_arn}
+  aws --endpoint-url {emulator} scheduler list-schedules --group-name {resources.names.schedule_group}
   (any credentials work, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
 
 Ctrl-C stops everything.

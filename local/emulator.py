@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -46,6 +47,7 @@ class Clients:
     iam: IAMClient
     logs: CloudWatchLogsClient
     secretsmanager: SecretsManagerClient
+    scheduler: EventBridgeSchedulerClient
 
     @classmethod
     def for_endpoint(cls, endpoint: str, region: str = DEFAULT_REGION) -> Clients:
@@ -69,6 +71,7 @@ class Clients:
             make("iam"),
             make("logs"),
             make("secretsmanager"),
+            make("scheduler"),
         )
 
     def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:

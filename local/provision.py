@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from functions.common.config import STATUS_INDEX, Env
-from functions.common.status_shards import SHARD_ATTRIBUTE
+from functions.common.config import DUE_INDEX, STATUS_INDEX, Env
+from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from infra.spec import (
     FUNCTIONS,
@@ -27,14 +27,15 @@ from infra.workflow_definition import render
 from local.emulator import Clients
 
 LAMBDA_RUNTIME: Final = "python3.14"
-_TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
+
+
+def _trust_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class LocalResources:
     function_arns: dict[Function, str]
     mapping_ids: dict[Function, str]
     """Each queue-triggered function's event-source mapping (the local pollers honour its state)."""
+    scheduler_role_arn: str = ""
     signing_secret_id: str | None = None
 
     def values(self) -> dict[str, str]:
@@ -57,6 +59,9 @@ class LocalResources:
         return {
             Env.TASKS_TABLE: self.table,
             Env.TASKS_QUEUE_URL: self.tasks_queue_url,
+            Env.TASKS_QUEUE_ARN: self.tasks_queue_arn,
+            Env.SCHEDULE_GROUP: self.names.schedule_group,
+            Env.SCHEDULER_ROLE_ARN: self.scheduler_role_arn,
             Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
             Env.DISPATCH_MAPPING_ID: self.mapping_ids[Function.DISPATCH],
@@ -83,6 +88,8 @@ def create_table(clients: Clients, name: str) -> None:
             {"AttributeName": "taskId", "AttributeType": "S"},
             {"AttributeName": SHARD_ATTRIBUTE, "AttributeType": "S"},
             {"AttributeName": "createdAt", "AttributeType": "S"},
+            {"AttributeName": DUE_SHARD_ATTRIBUTE, "AttributeType": "S"},
+            {"AttributeName": "runAt", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -92,7 +99,15 @@ def create_table(clients: Clients, name: str) -> None:
                     {"AttributeName": "createdAt", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
+            },
+            {
+                "IndexName": DUE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": DUE_SHARD_ATTRIBUTE, "KeyType": "HASH"},
+                    {"AttributeName": "runAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
     )
     clients.dynamodb.update_time_to_live(
@@ -148,7 +163,14 @@ def provision(
     ]["QueueArn"]
 
     role_arn = clients.iam.create_role(
-        RoleName=f"{names.state_machine}-local", AssumeRolePolicyDocument=_TRUST_POLICY
+        RoleName=f"{names.state_machine}-local",
+        AssumeRolePolicyDocument=_trust_policy("lambda.amazonaws.com"),
+    )["Role"]["Arn"]
+    # The delayed tasks' schedules (fired by local/fidelity.py, which does not assume the role).
+    clients.scheduler.create_schedule_group(Name=names.schedule_group)
+    scheduler_role_arn = clients.iam.create_role(
+        RoleName=f"{names.schedule_group}-scheduler-local",
+        AssumeRolePolicyDocument=_trust_policy("scheduler.amazonaws.com"),
     )["Role"]["Arn"]
     code = _placeholder_zip()
     function_arns: dict[Function, str] = {}
@@ -189,6 +211,7 @@ def provision(
         state_machine_arn=state_machine_arn,
         function_arns=function_arns,
         mapping_ids=mapping_ids,
+        scheduler_role_arn=scheduler_role_arn,
         signing_secret_id=signing_secret_id,
     )
 

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from functions.common.config import Env
 from functions.common.dispatch_switch import DispatchSwitch
+from functions.common.scheduling import SCHEDULER_PRECISION_SECONDS
 from functions.common.signing import generate_secret
 from functions.common.tasks_table import TasksTable
 from infra.spec import (
@@ -63,8 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("ptm.local")
 TIMEOUT_FLOOR_SECONDS = 10.0
 TTL_SWEEP_SECONDS = 3600
-SCHEDULER_PRECISION_SECONDS = 60
-"""EventBridge Scheduler invokes a schedule's target "with 60 second precision" (schedule-types)."""
 INFO_PATH = "/ui/info.json"
 
 

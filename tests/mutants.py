@@ -43,6 +43,7 @@ WORKFLOW = ("tests/workflow/test_retry_and_catch.py", "tests/workflow/test_lambd
 DEFINITION = ("tests/unit/test_workflow_definition.py", "tests/unit/test_spec.py")
 SUBMIT = ("tests/unit/test_submission_rules.py", "tests/integration/test_api.py")
 RETENTION = ("tests/integration/test_retention.py",)
+SCHEDULING = ("tests/workflow/test_scheduled_tasks.py",)
 
 
 @dataclass(frozen=True)
@@ -163,13 +164,36 @@ def _conditions() -> Iterator[Mutant]:
         ),
     ):
         yield Mutant(name, TABLE, rescue, new, GUARDS)
+    cancel = 'condition="#status IN (:queued, :scheduled)",'
+    for name, new in (
+        ("cancel: any status", 'condition="attribute_exists(#status) OR #status IN (:queued, :scheduled)",'),
+        ("cancel: drop 'SCHEDULED'", 'condition="#status IN (:queued, :queued)",'),
+        ("cancel: drop 'QUEUED'", 'condition="#status IN (:scheduled, :scheduled)",'),
+    ):
+        yield Mutant(name, TABLE, cancel, new, OPERATOR + SCHEDULING)
+    promote = 'condition="#status = :scheduled AND runAt <= :now",'
+    for name, new in (
+        ("promote: drop 'SCHEDULED AND'", 'condition="runAt <= :now",'),
+        ("promote: drop 'AND due'", 'condition="#status = :scheduled",'),
+    ):
+        yield Mutant(name, TABLE, promote, new, SCHEDULING)
+    for name, old in (
+        (
+            "promote: stays in the due index",
+            'update=f"SET updatedAt = :now REMOVE {DUE_SHARD_ATTRIBUTE}",\n            condition="#status = :scheduled',
+        ),
+        (
+            "cancel: stays in the due index",
+            'update=f"SET updatedAt = :now REMOVE {DUE_SHARD_ATTRIBUTE}",\n            condition="#status IN',
+        ),
+    ):
+        yield Mutant(name, TABLE, old, old.replace(" REMOVE {DUE_SHARD_ATTRIBUTE}", ""), SCHEDULING)
     yield Mutant(
-        "cancel: drop 'QUEUED'",
-        TABLE,
-        'condition="#status = :queued",\n            values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},',
-        'condition="attribute_exists(#status) OR #status = :queued",\n'
-        '            values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},',
-        OPERATOR,
+        "stale QUEUED: drop 'AND not written since'",
+        INDEX,
+        'record["status"]["S"] == TaskStatus.QUEUED.value and str(record["updatedAt"]["S"]) < before',
+        'record["status"]["S"] == TaskStatus.QUEUED.value',
+        SCHEDULING,
     )
     redrive = 'condition="#status = :failed AND (attribute_not_exists(#expiry) OR #expiry > :nowEpoch)",'
     for name, new in (
@@ -227,8 +251,8 @@ def _retention() -> Iterator[Mutant]:
         (
             "redrive: keeps the payload item's expiry",
             TABLE,
-            "            self._set_payload_expiry(record, clear=True)",
-            "            pass",
+            "without one\n            self._set_payload_expiry(record, clear=True)",
+            "without one\n            pass",
         ),
         (
             "create: a reused payload item keeps the old expiry",
@@ -379,18 +403,24 @@ def _submission() -> Iterator[Mutant]:
             'if existing.get("requestHash") != candidate.request_hash:',
             "if False:",
         ),
-        (
-            "a replay never enqueues",
-            "enqueued = status is not TaskStatus.QUEUED or _enqueue(",
-            "enqueued = True or _enqueue(",
-        ),
+        ("a replay never enqueues", "    if status is TaskStatus.QUEUED:\n", "    if False:\n"),
         (
             "a replay always enqueues",
-            "enqueued = status is not TaskStatus.QUEUED or _enqueue(",
-            "enqueued = _enqueue(",
+            "    else:\n        enqueued = True\n",
+            "    else:\n        enqueued = delivery.send(candidate.task_id, run, None)\n",
+        ),
+        (
+            "a scheduled replay is not delivered again",
+            "    elif status is TaskStatus.SCHEDULED:\n",
+            "    elif False:\n",
+        ),
+        (
+            "a far-ahead task rides an SQS delay",
+            "if run_at is not None and uses_scheduler(run_at, self.now):",
+            "if False:",
         ),
     ):
-        yield Mutant(f"submission: {name}", SUBMISSION, old, new, SUBMIT)
+        yield Mutant(f"submission: {name}", SUBMISSION, old, new, SUBMIT + SCHEDULING)
 
 
 def _dispatch_switch() -> Iterator[Mutant]:
@@ -430,6 +460,44 @@ def _dispatch_switch() -> Iterator[Mutant]:
         yield Mutant(f"dispatch switch: {name}", path, old, new, stranded)
 
 
+def _scheduling() -> Iterator[Mutant]:
+    """A scheduled task starts no earlier than its runAt, and none is left behind."""
+    dispatching, reconciliation = "functions/usecases/dispatching.py", "functions/usecases/reconciliation.py"
+    for name, path, old, new in (
+        (
+            "dispatch: an early message is not held back",
+            dispatching,
+            "if state.run_at is not None and state.run_at > now:",
+            "if False:",
+        ),
+        (
+            "dispatch: a due task is started without its promotion",
+            dispatching,
+            "                self.table.promote(message.task_id, now)\n",
+            "",
+        ),
+        (
+            "reconcile: overdue at once",
+            reconciliation,
+            "due = table.scheduled_due_before(clock() - older_than, limit)",
+            "due = table.scheduled_due_before(clock(), limit)",
+        ),
+        (
+            "reconcile: overdue never",
+            reconciliation,
+            "due = table.scheduled_due_before(clock() - older_than, limit)",
+            "due = []",
+        ),
+        (
+            "schedule: at runAt's own minute",
+            "functions/common/scheduling.py",
+            ' - timedelta(minutes=1)\n    return f"at(',
+            '\n    return f"at(',
+        ),
+    ):
+        yield Mutant(f"scheduling: {name}", path, old, new, (*SCHEDULING, "tests/unit/test_scheduling.py"))
+
+
 def mutants() -> list[Mutant]:
     return [
         *_conditions(),
@@ -438,6 +506,7 @@ def mutants() -> list[Mutant]:
         *_retriers(),
         *_submission(),
         *_dispatch_switch(),
+        *_scheduling(),
     ]
 
 

@@ -13,6 +13,7 @@ from functions.common.models import CamelModel, Task, TaskStatus, TaskSummary
 class TaskAccepted(CamelModel):
     task_id: str
     status: TaskStatus
+    run_at: str | None = Field(default=None, description="When a SCHEDULED task runs (RFC 3339, UTC)")
 
 
 class RedriveAccepted(CamelModel):
@@ -82,7 +83,8 @@ def _json(model: type[BaseModel], description: str) -> OpenAPIResponse:
 def errors(*statuses: int) -> Responses:
     meaning = {
         400: "Bad input: not JSON, not an object, an unknown task type or a body its type refuses, "
-        "an invalid Idempotency-Key, query or token",
+        "an invalid delaySeconds or runAt (INVALID_SCHEDULE, naming the field), an invalid "
+        "Idempotency-Key, query or token",
         404: "No such task (or route)",
         409: "Conflict: Idempotency-Key reused with another body, or the task's status forbids it",
         413: "Body over 200 KiB",
@@ -96,5 +98,5 @@ ACCEPTED: Responses = {
 }
 REDRIVEN: Responses = {202: _json(RedriveAccepted, "Queued again for a new run")}
 RECORD: Responses = {200: _json(TaskRecord, "The task record")}
-PAGE: Responses = {200: _json(TaskPage, "Tasks with this status, newest first")}
+PAGE: Responses = {200: _json(TaskPage, "Tasks with this status, newest first (by createdAt)")}
 TYPES: Responses = {200: _json(TaskTypeList, "The task types this deployment runs")}

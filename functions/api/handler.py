@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, TYPES, errors
 from functions.api.settings import ApiSettings
-from functions.common.aws import answer_by, dynamodb_client, sqs_client
+from functions.common.aws import answer_by, dynamodb_client, scheduler_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.config import RESPONSE_RESERVE_SECONDS
@@ -32,6 +32,7 @@ from functions.common.errors import (
 )
 from functions.common.models import Task
 from functions.common.observability import Metric, logger, metrics, report_misconfiguration
+from functions.common.task_schedules import TaskSchedules
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import console_start_ms
@@ -54,6 +55,7 @@ class Dependencies:
     settings: ApiSettings
     table: TasksTable
     queue: TasksQueue
+    schedules: TaskSchedules
     environment: TaskEnvironment
 
 
@@ -66,6 +68,12 @@ def dependencies() -> Dependencies:
             dynamodb_client(settings.sdk_budget), settings.tasks_table, settings.task_retention_seconds
         ),
         queue=TasksQueue(sqs_client(settings.sdk_budget), settings.tasks_queue_url),
+        schedules=TaskSchedules(
+            scheduler_client(settings.sdk_budget),
+            settings.schedule_group,
+            settings.tasks_queue_arn,
+            settings.scheduler_role_arn,
+        ),
         environment=settings.task_environment(),
     )
 
@@ -133,7 +141,11 @@ def _raw_body() -> bytes:
     "/tasks",
     summary="Submit a task",
     description="Body: the task payload, a JSON object up to 200 KiB, valid for its task type "
-    "('type', default 'simulated'; see GET /task-types). Optional header Idempotency-Key.",
+    "('type', default 'simulated'; see GET /task-types). Optional header Idempotency-Key. "
+    "Two more top-level keys are reserved and are not part of the payload: delaySeconds "
+    "(an integer, 0 to 31536000) or runAt (an RFC 3339 date-time with an offset, in the future, "
+    "at most 365 days ahead), not both. A task given either is SCHEDULED until it is due, and "
+    "starts no earlier than its runAt.",
     responses={**ACCEPTED, **errors(400, 409, 413, 503)},
     tags=["tasks"],
     operation_id="submitTask",
@@ -145,6 +157,7 @@ def create_task() -> Response[Any]:
         app.current_event.headers.get("idempotency-key"),
         table=deps.table,
         queue=deps.queue,
+        schedules=deps.schedules,
         clock=utc_now,
         environment=deps.environment,
     )
@@ -152,14 +165,17 @@ def create_task() -> Response[Any]:
     logger.append_keys(taskId=task.task_id)
     if submission.created:
         metrics.add_metric(name=Metric.TASKS_SUBMITTED, unit=MetricUnit.Count, value=1)
-        logger.info("task accepted", extra={"enqueued": submission.enqueued})
+        logger.info("task accepted", extra={"enqueued": submission.enqueued, "runAt": task.run_at})
     if not submission.enqueued:
         metrics.add_metric(name=Metric.ENQUEUE_DEFERRED, unit=MetricUnit.Count, value=1)
         logger.warning("enqueue failed; reconciliation will enqueue the task")
+    accepted = {"taskId": task.task_id, "status": task.status.value}
+    if task.run_at is not None:
+        accepted["runAt"] = task.run_at
     return Response(
         status_code=202,
         content_type="application/json",
-        body={"taskId": task.task_id, "status": task.status.value},
+        body=accepted,
         headers={
             "Location": f"/tasks/{task.task_id}",
             "Idempotent-Replayed": "false" if submission.created else "true",
@@ -226,16 +242,19 @@ def list_tasks_by_status() -> dict[str, Any]:
 
 @app.delete(
     "/tasks/<taskId>",
-    summary="Cancel a task that has not started (QUEUED → CANCELLED)",
+    summary="Cancel a task that has not started (QUEUED or SCHEDULED → CANCELLED)",
     responses={**RECORD, **errors(404, 409, 503)},
     tags=["operations"],
     operation_id="cancelTask",
 )
 def cancel(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path parameter
-    task = cancel_task(taskId, table=dependencies().table, clock=utc_now)
+    deps = dependencies()
+    task, schedule_left = cancel_task(taskId, table=deps.table, schedules=deps.schedules, clock=utc_now)
     logger.append_keys(taskId=taskId)
     metrics.add_metric(name=Metric.TASKS_CANCELLED, unit=MetricUnit.Count, value=1)
     logger.info("task cancelled")
+    if schedule_left:
+        logger.warning("its schedule could not be deleted; dispatch will skip its message")
     return _public(task)
 
 

@@ -35,6 +35,7 @@ from functions.common.errors import DependencyMisconfiguredError, DependencyUnav
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -153,4 +154,9 @@ def secretsmanager_client(budget: SdkBudget) -> SecretsManagerClient:
 
 def sfn_client(budget: SdkBudget) -> SFNClient:
     client: SFNClient = _client("stepfunctions", budget)
+    return client
+
+
+def scheduler_client(budget: SdkBudget) -> EventBridgeSchedulerClient:
+    client: EventBridgeSchedulerClient = _client("scheduler", budget)
     return client

@@ -27,6 +27,9 @@ STATUS_INDEX = "byPhase"
 """GSI on (phaseShard, createdAt), keys only: finds tasks by phase, newest or oldest first
 (status_shards.py)."""
 
+DUE_INDEX = "byRunAt"
+"""Sparse GSI on (dueShard, runAt), keys only: SCHEDULED tasks by when they are due (status_shards.py)."""
+
 MAX_PAYLOAD_BYTES = 200 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 
@@ -44,6 +47,11 @@ class Env:
     RECONCILE_AFTER_SECONDS = "RECONCILE_AFTER_SECONDS"
     MAX_RESCUES = "MAX_RESCUES"
     CONSOLE_URL_TEMPLATE = "CONSOLE_URL_TEMPLATE"
+    SCHEDULE_GROUP = "SCHEDULE_GROUP"
+    """The stage's EventBridge Scheduler group, where the api function puts delayed tasks' schedules."""
+    SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
+    """The role EventBridge Scheduler assumes to send a due task's message (SendMessage only)."""
+    TASKS_QUEUE_ARN = "TASKS_QUEUE_ARN"
     DISPATCH_MAPPING_ID = "DISPATCH_MAPPING_ID"
     """The dispatcher's event-source mapping on the tasks queue: the dispatch switch."""
     WEBHOOK_ALLOWED_HOSTS = "WEBHOOK_ALLOWED_HOSTS"

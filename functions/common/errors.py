@@ -56,6 +56,12 @@ def invalid_task_payload(type_name: str, problems: Mapping[str, str]) -> Invalid
     )
 
 
+class InvalidScheduleError(InvalidRequestError):
+    """``delaySeconds`` or ``runAt`` refused (details: ``fields``: the field → what is wrong)."""
+
+    code = "INVALID_SCHEDULE"
+
+
 class InvalidJsonError(InvalidRequestError):
     code = "INVALID_JSON"
 

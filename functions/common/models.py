@@ -27,6 +27,9 @@ class Task(CamelModel):
     created_at: str
     updated_at: str
     idempotency_key: str | None = None
+    run_at: str | None = Field(
+        default=None, description="When a task submitted with delaySeconds or runAt runs (RFC 3339, UTC)"
+    )
     request_hash: str = Field(exclude=True)
     result: dict[str, Any] | None = None
     error: str | None = None
@@ -84,6 +87,11 @@ class TaskMessage(CamelModel):
     """Which run of the task this message starts (a redrive sends run n+1)."""
 
 
+def message_body(task_id: str, run: int) -> str:
+    """A task's message as sent: what the dispatcher reads (also a schedule's input)."""
+    return TaskMessage(task_id=task_id, run=run).model_dump_json(by_alias=True)
+
+
 class TaskSummary(CamelModel):
     """A task as listed: the record's attributes, without the payload."""
 
@@ -96,6 +104,7 @@ class TaskSummary(CamelModel):
     execution_arn: str | None = None
     dead_lettered_at: str | None = None
     idempotency_key: str | None = None
+    run_at: str | None = None
     expires_at: str | None = None
 
     def to_api(self) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 
 class TaskStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    """Submitted with a delay: waits for its ``runAt``, then dispatch makes it QUEUED."""
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"

@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common.aws import aws_errors, translate
 from functions.common.errors import DependencyMisconfiguredError
-from functions.common.models import TaskMessage
+from functions.common.models import message_body
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -17,18 +17,17 @@ if TYPE_CHECKING:
 SQS_BATCH_LIMIT = 10
 
 
-def _body(task_id: str, run: int) -> str:
-    return TaskMessage(task_id=task_id, run=run).model_dump_json(by_alias=True)
-
-
 class TasksQueue:
     def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self.queue_url = queue_url
 
-    def enqueue(self, task_id: str, run: int = 1) -> None:
+    def enqueue(self, task_id: str, run: int = 1, delay_seconds: int = 0) -> None:
+        """Send the task's message; ``delay_seconds`` (0-900) hides it that long (SQS DelaySeconds)."""
         with aws_errors(f"enqueue task {task_id}"):
-            self._client.send_message(QueueUrl=self.queue_url, MessageBody=_body(task_id, run))
+            self._client.send_message(
+                QueueUrl=self.queue_url, MessageBody=message_body(task_id, run), DelaySeconds=delay_seconds
+            )
 
     def enqueue_many(self, tasks: Sequence[tuple[str, int]]) -> list[str]:
         """Send (task id, run) pairs in batches of ten; returns the ids SQS did not accept this
@@ -40,7 +39,7 @@ class TasksQueue:
                 response = self._client.send_message_batch(
                     QueueUrl=self.queue_url,
                     Entries=[
-                        {"Id": str(index), "MessageBody": _body(task_id, run)}
+                        {"Id": str(index), "MessageBody": message_body(task_id, run)}
                         for index, (task_id, run) in enumerate(chunk)
                     ],
                 )

@@ -1,7 +1,8 @@
 """Tasks queue → one Express execution per message, with partial batch responses.
 
 The batch's task statuses are read once (BatchGetItem) before the records are handled, so a
-CANCELLED or finished task never starts an execution.
+CANCELLED or finished task never starts an execution, and a SCHEDULED one starts only once due
+(promoted to QUEUED; an early message is sent back with the seconds left).
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.aws import dynamodb_client, sfn_client
+from functions.common.aws import dynamodb_client, sfn_client, sqs_client
+from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import StartExecutionThrottledError
-from functions.common.models import TaskStatus
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
-from functions.common.tasks_table import TasksTable
+from functions.common.tasks_queue import TasksQueue
+from functions.common.tasks_table import DispatchState, TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
-from functions.usecases.dispatching import dispatch_message, parse_message
+from functions.usecases.dispatching import Dispatcher, parse_message
 
 # A batch whose every record failed is answered with every record in batchItemFailures (the same
 # redelivery), not an exception: one poison message is not a function error, so the function's
@@ -36,16 +38,26 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @dataclass
 class Dependencies:
-    workflow: Workflow
-    table: TasksTable
+    dispatcher: Dispatcher
+
+    @property
+    def table(self) -> TasksTable:
+        return self.dispatcher.table
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.dispatcher.workflow
 
 
 @dependencies_factory
 def dependencies() -> Dependencies:
     settings = DispatchSettings.from_env()
     return Dependencies(
-        workflow=Workflow(sfn_client(settings.sdk_budget), settings.state_machine_arn),
-        table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
+        Dispatcher(
+            workflow=Workflow(sfn_client(settings.sdk_budget), settings.state_machine_arn),
+            table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
+            queue=TasksQueue(sqs_client(settings.sdk_budget), settings.tasks_queue_url),
+        )
     )
 
 
@@ -61,34 +73,39 @@ def _task_ids(event: dict[str, Any]) -> list[str]:
     return ids
 
 
-def record_handler(record: SQSRecord, statuses: Mapping[str, TaskStatus]) -> None:
+def record_handler(record: SQSRecord, states: Mapping[str, DispatchState]) -> None:
     message = parse_message(record.body)
     receive_count = int(record.attributes.approximate_receive_count or 1)
     with logger.append_context_keys(taskId=message.task_id), misconfiguration_reported():
         try:
-            dispatch = dispatch_message(
-                message, receive_count, statuses.get(message.task_id), workflow=dependencies().workflow
+            dispatch = dependencies().dispatcher.dispatch(
+                message, receive_count, states.get(message.task_id), utc_now()
             )
         except StartExecutionThrottledError:
             metrics.add_metric(name=Metric.START_THROTTLED, unit=MetricUnit.Count, value=1)
             logger.warning("StartExecution throttled; the message will come back")
             raise
-        if dispatch.skipped_status is not None:
+        if dispatch.deferred_seconds is not None:
+            logger.info("not due yet; sent again", extra={"delaySeconds": dispatch.deferred_seconds})
+        elif dispatch.skipped_status is not None:
             metrics.add_metric(name=Metric.DISPATCHES_SKIPPED, unit=MetricUnit.Count, value=1)
             logger.info("not dispatched", extra={"status": dispatch.skipped_status})
         else:
             metrics.add_metric(name=Metric.EXECUTIONS_STARTED, unit=MetricUnit.Count, value=1)
-            logger.info("execution started", extra={"executionArn": dispatch.execution_arn})
+            logger.info(
+                "execution started",
+                extra={"executionArn": dispatch.execution_arn, "promoted": dispatch.promoted},
+            )
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     with misconfiguration_reported():
-        statuses = dependencies().table.statuses(_task_ids(event))
+        states = dependencies().table.dispatch_states(_task_ids(event))
     return process_partial_response(
         event=event,
-        record_handler=partial(record_handler, statuses=statuses),
+        record_handler=partial(record_handler, states=states),
         processor=processor,
         context=context,
     )

@@ -10,3 +10,5 @@ from functions.common.config import Env, NonEmpty, Settings
 class DispatchSettings(Settings):
     state_machine_arn: NonEmpty = Field(alias=Env.STATE_MACHINE_ARN)
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
+    tasks_queue_url: NonEmpty = Field(alias=Env.TASKS_QUEUE_URL)
+    """Where a scheduled task's message that came early goes back, delayed."""

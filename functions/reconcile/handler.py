@@ -82,14 +82,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             max_rescues=deps.max_rescues,
             dispatch_paused=paused,
         )
-    metrics.add_metric(name=Metric.TASKS_REENQUEUED, unit=MetricUnit.Count, value=len(result.reenqueued))
+    sent = len(result.reenqueued) + len(result.overdue)
+    metrics.add_metric(name=Metric.TASKS_REENQUEUED, unit=MetricUnit.Count, value=sent)
     metrics.add_metric(name=Metric.TASKS_RESCUED, unit=MetricUnit.Count, value=len(result.rescued))
     metrics.add_metric(name=Metric.TASKS_STRANDED, unit=MetricUnit.Count, value=len(result.dead_lettered))
-    if result.reenqueued or result.refused or result.rescued or result.dead_lettered:
+    if sent or result.refused or result.rescued or result.dead_lettered:
         logger.warning(
             "reconciled tasks",
             extra={
                 "reenqueued": result.reenqueued,
+                "overdue": result.overdue,
                 "rescued": result.rescued,
                 "deadLettered": result.dead_lettered,
                 "refused": result.refused,
@@ -98,6 +100,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return {
         "dispatchPaused": paused,
         "reenqueued": len(result.reenqueued),
+        "overdue": len(result.overdue),
         "rescued": len(result.rescued),
         "deadLettered": len(result.dead_lettered),
         "refused": len(result.refused),

@@ -20,6 +20,7 @@ from functions.common.errors import (
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
 from functions.common.status_shards import SHARDS
+from functions.common.task_schedules import TaskSchedules
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import ShardCursors, TasksTable
 
@@ -91,13 +92,24 @@ def list_tasks(query: dict[str, str], *, table: TasksTable) -> Page:
     return Page(items, encode_token(status, cursors) if cursors is not None else None)
 
 
-def cancel_task(task_id: str, *, table: TasksTable, clock: Clock) -> Task:
+def cancel_task(
+    task_id: str, *, table: TasksTable, schedules: TaskSchedules, clock: Clock
+) -> tuple[Task, bool]:
+    """QUEUED or SCHEDULED → CANCELLED, then a scheduled task's schedule is deleted. Returns
+    (task, whether a schedule may be left because Scheduler was busy). A schedule that stays is
+    harmless: its message reaches a CANCELLED task, which the dispatcher skips."""
     try:
-        return table.cancel(task_id, clock())
+        task = table.cancel(task_id, clock())
     except TransitionRefusedError as refused:
         raise _refusal(
-            task_id, refused, TaskNotCancellableError, "only a QUEUED task can be cancelled"
+            task_id, refused, TaskNotCancellableError, "only a QUEUED or SCHEDULED task can be cancelled"
         ) from refused
+    if task.run_at is not None:
+        try:
+            schedules.delete(task_id)
+        except DependencyUnavailableError:
+            return task, True
+    return task, False
 
 
 def redrive_task(task_id: str, *, table: TasksTable, queue: TasksQueue, clock: Clock) -> tuple[Task, bool]:

@@ -11,9 +11,15 @@
   failed it but could not dead-letter it (``deadLetterDue``), the sweep sends it to the DLQ
   instead, where the monitor marks that run FAILED and dead-lettered.
 
+- **SCHEDULED past its time.** A scheduled task's message comes from an SQS delay or an
+  EventBridge Scheduler schedule; if its send or its schedule failed (or Scheduler gave up on a
+  target it could not reach), nothing else delivers it. Tasks still SCHEDULED
+  ``RECONCILE_AFTER_SECONDS`` after their ``runAt`` are sent to the queue (the dispatcher
+  promotes them); the byRunAt index finds them however long ago they were created.
+
 While dispatch is paused (``ptm pause``: the dispatcher's event-source mapping disabled), QUEUED
-tasks wait in the queue and are not sent again; a task whose message outlived the queue's
-retention is sent again by the first sweep after ``ptm resume``.
+tasks, and SCHEDULED ones that came due, wait in the queue and are not sent again; a task whose
+message outlived the queue's retention is sent again by the first sweep after ``ptm resume``.
 
 Bound: a task whose execution died is re-driven or dead-lettered within one lease plus one
 reconcile period after its last claim, and is terminal (FAILED, dead-lettered) within one lease
@@ -40,6 +46,8 @@ STRANDED_ERROR = "TaskStranded"
 class Sweep:
     reenqueued: list[str]
     """QUEUED tasks sent again."""
+    overdue: list[str]
+    """SCHEDULED tasks past their ``runAt`` by the threshold, sent to the queue."""
     refused: list[str]
     """Tasks the queue did not accept this time (the next sweep tries again)."""
     rescued: list[str]
@@ -56,6 +64,16 @@ def reenqueue_stale(
     stale = table.queued_before(clock() - older_than, limit)
     refused = queue.enqueue_many(stale)
     return [task_id for task_id, _ in stale if task_id not in refused], refused
+
+
+def enqueue_overdue(
+    *, table: TasksTable, queue: TasksQueue, clock: Clock, older_than: timedelta, limit: int = SWEEP_LIMIT
+) -> tuple[list[str], list[str]]:
+    """Returns (enqueued ids, ids the queue refused this time) of SCHEDULED tasks whose ``runAt``
+    passed more than ``older_than`` ago."""
+    due = table.scheduled_due_before(clock() - older_than, limit)
+    refused = queue.enqueue_many(due)
+    return [task_id for task_id, _ in due if task_id not in refused], refused
 
 
 def _stranded(rescue: Rescue, max_rescues: int) -> StrandedTask:
@@ -121,13 +139,19 @@ def sweep(
     dispatch_paused: bool = False,
 ) -> Sweep:
     """``dispatch_paused``: the tasks queue is not consumed (``ptm pause``), so a QUEUED task's
-    message is waiting, not lost: sending it again would only pile duplicates into the queue.
-    RUNNING tasks are still rescued (their message waits with the others)."""
+    message, or a due SCHEDULED one's, is waiting, not lost: sending it again would only pile
+    duplicates into the queue. RUNNING tasks are still rescued (their message waits with the
+    others)."""
     reenqueued: list[str] = []
+    overdue: list[str] = []
     refused: list[str] = []
     if not dispatch_paused:
         reenqueued, refused = reenqueue_stale(table=table, queue=queue, clock=clock, older_than=older_than)
+        overdue, overdue_refused = enqueue_overdue(
+            table=table, queue=queue, clock=clock, older_than=older_than
+        )
+        refused += overdue_refused
     rescued, dead_lettered, rescue_refused = rescue_running(
         table=table, queue=queue, dead_letters=dead_letters, clock=clock, lease=lease, max_rescues=max_rescues
     )
-    return Sweep(reenqueued, refused + rescue_refused, rescued, dead_lettered)
+    return Sweep(reenqueued, overdue, refused + rescue_refused, rescued, dead_lettered)

@@ -6,6 +6,12 @@ durably accepted — the ``EnqueueDeferred`` metric alarms, and the reconcile fu
 re-enqueues tasks left QUEUED past ``RECONCILE_AFTER_SECONDS``. A send that no retry can fix
 (access denied, a wrong queue URL) is a 500 and the ``DependencyMisconfigured`` alarm, never a
 quiet 202. Sending twice is harmless: dispatch and process are idempotent.
+
+A body with ``delaySeconds`` or ``runAt`` (reserved top-level keys, never part of the payload)
+creates a SCHEDULED task, delivered when due: by an SQS delay up to 900 s ahead, by an
+EventBridge Scheduler schedule further ahead (functions/common/scheduling.py). A schedule that
+could not be created is repaired the same way: reconcile enqueues a task left SCHEDULED past its
+``runAt`` by ``RECONCILE_AFTER_SECONDS``.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from functions.common.clock import Clock, iso
+from functions.common.clock import Clock, iso, utc_now
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.errors import (
     DependencyUnavailableError,
@@ -31,6 +38,8 @@ from functions.common.errors import (
     TaskAlreadyExistsError,
 )
 from functions.common.models import Task, TaskStatus
+from functions.common.scheduling import message_delay, parse_time, split_schedule, uses_scheduler
+from functions.common.task_schedules import TaskSchedules
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.task_types import TASK_TYPES
@@ -46,8 +55,8 @@ class Submission:
     created: bool
     """False when an Idempotency-Key replay returned the existing task."""
     enqueued: bool
-    """False when the record was written but the queue was unavailable; reconciliation will
-    enqueue it."""
+    """False when the record was written but the queue (or Scheduler) was unavailable;
+    reconciliation will enqueue it."""
 
 
 def validate_idempotency_key(key: str | None) -> str | None:
@@ -89,13 +98,17 @@ def canonical_json(payload: dict[str, Any]) -> bytes:
 
 
 def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = None) -> dict[str, Any]:
-    """The request body as a JSON object its task type accepts, or a typed 400/413 error."""
-    payload, _ = _parse(body, environment)
+    """The request body's payload (without ``delaySeconds``/``runAt``) as a JSON object its task
+    type accepts, or a typed 400/413 error."""
+    payload, _, _ = _parse(body, environment, utc_now())
     return payload
 
 
-def _parse(body: bytes, environment: task_types.TaskEnvironment | None) -> tuple[dict[str, Any], bytes]:
-    """``parse_payload``, with the payload's canonical JSON, which its checks encode anyway."""
+def _parse(
+    body: bytes, environment: task_types.TaskEnvironment | None, now: datetime
+) -> tuple[dict[str, Any], bytes, datetime | None]:
+    """``parse_payload``, with the whole body's canonical JSON (hashed: a replay must repeat its
+    schedule too) and when the task runs (None: now)."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLargeError(f"the body is {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     if not body.strip():
@@ -115,12 +128,14 @@ def _parse(body: bytes, environment: task_types.TaskEnvironment | None) -> tuple
         canonical = canonical_json(payload)
     except ValueError as exc:
         raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
+    payload, run_at = split_schedule(payload, now)
     TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
-    return payload, canonical
+    return payload, canonical, run_at
 
 
 def request_hash(payload: dict[str, Any]) -> str:
-    """Same JSON value → same hash, whatever the key order or white space of the body."""
+    """Same JSON value → same hash, whatever the key order or white space of the body (the
+    whole body: its ``delaySeconds`` or ``runAt`` too)."""
     return _digest(canonical_json(payload))
 
 
@@ -141,46 +156,67 @@ def submit_task(
     *,
     table: TasksTable,
     queue: TasksQueue,
+    schedules: TaskSchedules,
     clock: Clock,
     environment: task_types.TaskEnvironment | None = None,
 ) -> Submission:
-    """Validate (nothing is stored for a refused body), create, enqueue."""
+    """Validate (nothing is stored for a refused body), create, enqueue (or schedule)."""
     key = validate_idempotency_key(idempotency_key)
-    payload, canonical = _parse(body, environment)
-    now = iso(clock())
+    moment = clock()
+    payload, canonical, run_at = _parse(body, environment, moment)
+    now = iso(moment)
     task = Task(
         task_id=task_id_for(key),
-        status=TaskStatus.QUEUED,
+        status=TaskStatus.QUEUED if run_at is None else TaskStatus.SCHEDULED,
         payload=payload,
         created_at=now,
         updated_at=now,
         idempotency_key=key,
+        run_at=None if run_at is None else iso(run_at),
         request_hash=_digest(canonical),
     )
     try:
         table.create(task)
     except TaskAlreadyExistsError as exc:
-        return _replay(task, exc.existing, queue)
-    return Submission(task=task, created=True, enqueued=_enqueue(queue, task.task_id, run=1))
+        return _replay(task, exc.existing, queue, schedules, moment)
+    delivery = Delivery(queue, schedules, moment)
+    return Submission(task=task, created=True, enqueued=delivery.send(task.task_id, 1, run_at))
 
 
-def _enqueue(queue: TasksQueue, task_id: str, run: int) -> bool:
-    """False when SQS is busy: the record is durable, and reconcile enqueues it later."""
-    try:
-        queue.enqueue(task_id, run)
-    except DependencyUnavailableError:
-        return False
-    return True
+@dataclass(frozen=True)
+class Delivery:
+    """How a task's message reaches the tasks queue: now, after an SQS delay, or by a schedule."""
+
+    queue: TasksQueue
+    schedules: TaskSchedules
+    now: datetime
+
+    def send(self, task_id: str, run: int, run_at: datetime | None) -> bool:
+        """False when SQS or Scheduler is busy: the record is durable, and reconcile enqueues it
+        later (a QUEUED task past its threshold, a SCHEDULED one past its ``runAt``)."""
+        try:
+            if run_at is not None and uses_scheduler(run_at, self.now):
+                self.schedules.create(task_id, run, run_at)
+            else:
+                delay = 0 if run_at is None else message_delay(run_at, self.now)
+                self.queue.enqueue(task_id, run, delay_seconds=delay)
+        except DependencyUnavailableError:
+            return False
+        return True
 
 
-def _replay(candidate: Task, existing: Mapping[str, Any], queue: TasksQueue) -> Submission:
+def _replay(
+    candidate: Task, existing: Mapping[str, Any], queue: TasksQueue, schedules: TaskSchedules, now: datetime
+) -> Submission:
     """The same key again: the same body is the task already accepted, another body a conflict.
 
-    A replay of a task still QUEUED sends its message again: the first request may have died
+    A replay of a task still QUEUED sends its message again, and of a task still SCHEDULED
+    arranges its delivery again for its stored ``runAt``: the first request may have died
     between its two writes (its function timed out, its caller saw a 5xx and retried), and
-    nothing else would enqueue it before reconcile's threshold. A second message for a task
-    already enqueued is harmless: dispatch starts executions only for QUEUED tasks, and only
-    one execution can claim it."""
+    nothing else would deliver it before reconcile's threshold. A second message for a task
+    already enqueued is harmless: dispatch starts executions only for QUEUED tasks (promoting a
+    due SCHEDULED one first), only one execution can claim it, and a schedule that exists is
+    left as it is."""
     if "status" not in existing:  # pragma: no cover - DynamoDB returns the item it refused over
         raise ServiceUnavailableError("the task store answered without the task; retry the same request")
     if existing.get("requestHash") != candidate.request_hash:
@@ -188,8 +224,16 @@ def _replay(candidate: Task, existing: Mapping[str, Any], queue: TasksQueue) -> 
             "this Idempotency-Key was already used with a different body; use a new key"
         )
     status = TaskStatus(existing["status"])
-    task = candidate.model_copy(update={"status": status, "created_at": existing.get("createdAt")})
-    enqueued = status is not TaskStatus.QUEUED or _enqueue(
-        queue, candidate.task_id, run=int(existing.get("runs", 1))
+    run_at = existing.get("runAt")
+    task = candidate.model_copy(
+        update={"status": status, "created_at": existing.get("createdAt"), "run_at": run_at}
     )
+    run = int(existing.get("runs", 1))
+    delivery = Delivery(queue, schedules, now)
+    if status is TaskStatus.QUEUED:
+        enqueued = delivery.send(candidate.task_id, run, None)
+    elif status is TaskStatus.SCHEDULED:
+        enqueued = delivery.send(candidate.task_id, run, parse_time(str(run_at)) if run_at else None)
+    else:
+        enqueued = True
     return Submission(task=task, created=False, enqueued=enqueued)

@@ -1,5 +1,5 @@
-"""The tasks table: on-demand, point-in-time recovery, TTL on ``expiresAt``, and the byPhase index
-(keys only)."""
+"""The tasks table: on-demand, point-in-time recovery, TTL on ``expiresAt``, the byPhase index and
+the sparse byRunAt index (both keys only)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from functions.common.config import STATUS_INDEX
-from functions.common.status_shards import SHARD_ATTRIBUTE
+from functions.common.config import DUE_INDEX, STATUS_INDEX
+from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from infra.stage_config import StageConfig, Toggle
 
@@ -36,6 +36,13 @@ class Storage(Construct):
             index_name=STATUS_INDEX,
             partition_key=dynamodb.Attribute(name=SHARD_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        # Sparse: only a SCHEDULED record carries dueShard, so reconcile reads just those, by runAt.
+        self.table.add_global_secondary_index(
+            index_name=DUE_INDEX,
+            partition_key=dynamodb.Attribute(name=DUE_SHARD_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="runAt", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.signing_secret: secretsmanager.Secret | None = None

@@ -13,6 +13,11 @@ Faults (each drawn per occasion with its own rate, from one seeded random stream
 - DynamoDB throttling on the process function's writes (at the SDK boundary);
 - poison messages on the tasks queue.
 
+Every tenth task is scheduled a second or two ahead (``delaySeconds``: an SQS delay), so
+duplicate deliveries reach the dispatcher before it is due (it sends them back delayed), and
+reconcile's sweep runs over SCHEDULED tasks too. The audit checks that no scheduled task's work
+finished before its ``runAt``.
+
 Between rounds, when nothing moves and tasks are still QUEUED or RUNNING, the harness runs
 reconcile's sweep (as the schedule would), with the short lease the process function runs under.
 """
@@ -28,7 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -86,6 +91,8 @@ class Ledger:
     tasks: int = 0
     injected: Counter[str] = field(default_factory=Counter)
     successes_recorded: Counter[str] = field(default_factory=Counter)
+    succeeded_at: dict[str, datetime] = field(default_factory=dict)
+    scheduled: int = 0
     unrecognised_dead_letters: int = 0
     reconciled: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
@@ -94,7 +101,8 @@ class Ledger:
 
     def report(self) -> str:
         lines = [
-            f"chaos: {self.tasks} tasks in {self.seconds:.1f} s; final {dict(self.statuses)}",
+            f"chaos: {self.tasks} tasks ({self.scheduled} scheduled) in {self.seconds:.1f} s; "
+            f"final {dict(self.statuses)}",
             "  injected: " + ", ".join(f"{name} {count}" for name, count in sorted(self.injected.items())),
             f"  successes recorded once each: {sum(self.successes_recorded.values())}; "
             f"poison messages recorded by the monitor: {self.unrecognised_dead_letters}",
@@ -259,6 +267,7 @@ class Chaos:
         if function_name.endswith("-process") and succeeded:
             with self.lock:
                 self.ledger.successes_recorded[result["taskId"]] += 1
+                self.ledger.succeeded_at.setdefault(result["taskId"], utc_now())
         if function_name.endswith("-monitor"):
             poison = sum(
                 1 for record in event.get("Records", []) if not _is_task_message(record.get("body", ""))
@@ -340,12 +349,21 @@ class Chaos:
             self.ledger.reconciled["rescued"] += len(result.rescued)
             self.ledger.reconciled["dead-lettered"] += len(result.dead_lettered)
             self.ledger.reconciled["re-enqueued"] += len(result.reenqueued)
+            self.ledger.reconciled["overdue scheduled"] += len(result.overdue)
 
     def _queued(self, ids: list[str]) -> list[str]:
         statuses = self.stack.table.statuses(ids)
-        return [
-            task_id for task_id in ids if statuses.get(task_id) in {TaskStatus.QUEUED, TaskStatus.RUNNING}
-        ]
+        waiting = {TaskStatus.SCHEDULED, TaskStatus.QUEUED, TaskStatus.RUNNING}
+        return [task_id for task_id in ids if statuses.get(task_id) in waiting]
+
+    def _audit_schedule(self, task: Task) -> None:
+        """A scheduled task's work never finished before its runAt."""
+        if task.run_at is None:
+            return
+        self.ledger.scheduled += 1
+        finished = self.ledger.succeeded_at.get(task.task_id)
+        if finished is not None and finished < datetime.fromisoformat(task.run_at):
+            self.ledger.violations.append(f"{task.task_id}: its work finished before its runAt {task.run_at}")
 
     def _audit(self, ids: list[str]) -> None:
         ledger = self.ledger
@@ -368,6 +386,7 @@ class Chaos:
                     ledger.violations.append(f"{task_id}: FAILED but not dead-lettered")
             elif not task.status.is_terminal:
                 ledger.violations.append(f"{task_id}: stuck {task.status.value}")
+            self._audit_schedule(task)
         if ledger.unrecognised_dead_letters != self.rates.poison_messages:
             ledger.violations.append(
                 f"{self.rates.poison_messages} poison messages, {ledger.unrecognised_dead_letters} recorded"
@@ -382,9 +401,15 @@ SEND_TO_DLQ_FAILS = "SendToDlq fails for good"
 """One task in 25 fails for good, so every run reaches MarkFailed and SendToDlq (and their faults)."""
 
 
+SCHEDULED_EVERY = 10
+"""One task in ten is scheduled 1 or 2 s ahead (never a permanent one: those keep their faults)."""
+
+
 def _payload(index: int) -> dict[str, Any]:
     if index % PERMANENT_EVERY == 0:
         return {"chaos": index, "simulate": {"permanent": True}}
+    if index % SCHEDULED_EVERY == SCHEDULED_EVERY // 2:
+        return {"chaos": index, "delaySeconds": 1 + index % 2}
     return {"chaos": index}
 
 

@@ -22,6 +22,8 @@ READ_QUEUE = {
 }
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+SCHEDULES = "arn::scheduler:::schedule/ptm-dev/*"
+"""Every schedule of the stage's group (the ARN's partition, Region and account left out)."""
 EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
     Function.API: {
         "OwnLogs": LOGS,
@@ -34,13 +36,15 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
         },
         "StorageTasks/index/byPhase": {"dynamodb:Query"},
         "QueuesTasksQueue": {"sqs:SendMessage"},
+        SCHEDULES: {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"},
+        "SchedulesRole": {"iam:PassRole"},
     },
     Function.DISPATCH: {
         "OwnLogs": LOGS,
         "*": XRAY,
         "WorkflowProcessTask": {"states:StartExecution"},
-        "StorageTasks": {"dynamodb:BatchGetItem"},
-        "QueuesTasksQueue": READ_QUEUE,
+        "StorageTasks": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"},
+        "QueuesTasksQueue": READ_QUEUE | {"sqs:SendMessage"},
     },
     Function.PROCESS: {
         "OwnLogs": LOGS,
@@ -58,6 +62,7 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
         "*": XRAY,
         "StorageTasks": {"dynamodb:UpdateItem", "dynamodb:BatchGetItem"},
         "StorageTasks/index/byPhase": {"dynamodb:Query"},
+        "StorageTasks/index/byRunAt": {"dynamodb:Query"},
         "QueuesTasksQueue": {"sqs:SendMessage"},
         "QueuesDeadLetterQueue": {"sqs:SendMessage"},
         "DispatchMapping": {"lambda:GetEventSourceMapping"},
@@ -74,13 +79,17 @@ def _resource_key(resource: Any) -> str:
     if isinstance(resource, dict) and "Ref" in resource:
         return str(resource["Ref"])[:-8]
     if isinstance(resource, dict) and "Fn::Join" in resource:
-        # Named by its first reference to a resource of the stack (not AWS::AccountId and the like).
+        # Named by its first reference to a resource of the stack (not AWS::AccountId and the like),
+        # or, with none, by its text without the pseudo parameters.
         parts = resource["Fn::Join"][1]
-        anchor = next(
+        anchors = [
             index
             for index, part in enumerate(parts)
             if isinstance(part, dict) and not str(part.get("Ref", "")).startswith("AWS::")
-        )
+        ]
+        if not anchors:
+            return "".join(part for part in parts if isinstance(part, str))
+        anchor = anchors[0]
         key = _resource_key(parts[anchor])
         if key.startswith("ComputeDispatchSqsEventSource"):
             return "DispatchMapping"
@@ -132,6 +141,31 @@ def test_where_webhooks_deliver_only_the_process_function_reads_the_signing_secr
         else:
             assert Env.WEBHOOK_SIGNING_SECRET_ID not in variables
     assert "WebhookSigningSecretArn" in open_api.document["Outputs"]
+
+
+def test_only_scheduler_may_assume_the_schedules_role_and_it_only_sends_to_the_tasks_queue(
+    dev: Synthesized,
+) -> None:
+    [(role_id, role)] = [
+        (logical_id, role)
+        for logical_id, role in dev.resources("AWS::IAM::Role").items()
+        if logical_id.startswith("SchedulesRole")
+    ]
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert _grants(dev, "SchedulesRole") == {"QueuesTasksQueue": {"sqs:SendMessage"}}
+    # The api function may pass that role to Scheduler and to nothing else.
+    [passing] = [
+        statement
+        for policy in dev.resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "iam:PassRole"
+    ]
+    assert passing["Resource"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    dev.template.has_resource_properties("AWS::Scheduler::ScheduleGroup", {"Name": "ptm-dev"})
+    dev.template.has_resource("AWS::Scheduler::ScheduleGroup", {"DeletionPolicy": "Delete"})
 
 
 def test_function_roles_have_no_managed_policies(dev: Synthesized) -> None:

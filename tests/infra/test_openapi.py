@@ -37,6 +37,7 @@ def test_the_documented_record_has_every_field_the_api_returns() -> None:
         created_at="c",
         updated_at="u",
         idempotency_key="k",
+        run_at="r",
         request_hash="h",
         result={},
         error="E",

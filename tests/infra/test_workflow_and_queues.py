@@ -7,8 +7,8 @@ import subprocess
 import pytest
 from aws_cdk.assertions import Match
 
-from functions.common.config import STATUS_INDEX, Env
-from functions.common.status_shards import SHARD_ATTRIBUTE
+from functions.common.config import DUE_INDEX, STATUS_INDEX, Env
+from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE
 from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
 from infra.workflow_definition import ASL_PATH, placeholders, read_definition, render
@@ -238,7 +238,18 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
                         ],
                         "Projection": {"ProjectionType": "KEYS_ONLY"},
                     }
-                )
+                ),
+                # Sparse: only SCHEDULED records carry its key, dueShard.
+                Match.object_like(
+                    {
+                        "IndexName": DUE_INDEX,
+                        "KeySchema": [
+                            {"AttributeName": DUE_SHARD_ATTRIBUTE, "KeyType": "HASH"},
+                            {"AttributeName": "runAt", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    }
+                ),
             ],
         },
     )

@@ -411,3 +411,75 @@ def test_a_request_with_too_little_time_left_is_a_503_before_the_timeout(stack: 
     assert not errored, outcome
     assert (outcome["statusCode"], outcome["headers"]["Retry-After"]) == (503, "1")
     assert stack.clients.dynamodb.scan(TableName=stack.resources.table, Select="COUNT")["Count"] == 0
+
+
+def _nothing_written(stack: Stack) -> None:
+    assert stack.clients.dynamodb.scan(TableName=stack.resources.table)["Count"] == 0
+    assert _queued_ids(stack) == []
+    group = stack.resources.names.schedule_group
+    assert stack.clients.scheduler.list_schedules(GroupName=group)["Schedules"] == []
+
+
+@pytest.mark.parametrize(
+    ("schedule", "fields"),
+    [
+        ({"runAt": "2020-01-01T00:00:00Z"}, {"runAt"}),  # in the past
+        ({"runAt": "2099-01-01T00:00:00Z"}, {"runAt"}),  # more than 365 days ahead
+        ({"delaySeconds": -5}, {"delaySeconds"}),  # negative
+        ({"delaySeconds": 60, "runAt": "2099-01-01T00:00:00Z"}, {"delaySeconds", "runAt"}),  # both
+        ({"delaySeconds": "soon"}, {"delaySeconds"}),
+        ({"runAt": "tomorrow"}, {"runAt"}),
+    ],
+)
+def test_a_bad_delay_or_run_at_is_a_400_naming_the_field_and_writes_nothing(
+    stack: Stack, schedule: dict[str, Any], fields: set[str]
+) -> None:
+    response = stack.api("POST", "/tasks", {"n": 1, **schedule})
+
+    _assert_error(response, 400, "INVALID_SCHEDULE")
+    assert set(response.body["error"]["fields"]) == fields
+    _nothing_written(stack)
+
+
+def test_the_reserved_keys_are_not_the_payload_of_any_task_type(stack: Stack) -> None:
+    """The webhook type refuses unknown fields, yet not delaySeconds: its body never sees it (the
+    one refusal here is the unknown field x)."""
+    webhook = stack.api(
+        "POST", "/tasks", {"type": "webhook", "url": "https://hooks.invalid/", "delaySeconds": 60, "x": 1}
+    )
+    assert webhook.status == 400
+    assert set(webhook.body["error"]["fields"]) == {"x"}, "x is refused, delaySeconds is not"
+    assert "delaySeconds" not in webhook.body["error"]["fields"], webhook.body
+
+    response = stack.api("POST", "/tasks", {"type": "simulated", "n": 1, "delaySeconds": 60})
+
+    assert response.status == 202, response.body
+    task = stack.task(response.body["taskId"])
+    assert task.status is TaskStatus.SCHEDULED
+    assert task.payload == {"type": "simulated", "n": 1}
+
+
+def test_a_schedule_scheduler_refuses_for_now_still_accepts_the_task_and_reconcile_sends_it_later(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Scheduler throttling past the SDK's retries is a busy dependency, as an SQS send is: the
+    record is durable (202, EnqueueDeferred counted), and reconcile enqueues the task once it is
+    overdue by the threshold."""
+
+    def _throttled(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "CreateSchedule"
+        )
+
+    stack.dependencies(Function.API).schedules._client.meta.events.register(
+        "before-call.scheduler.CreateSchedule", _throttled
+    )
+    run_at = utc_now() + timedelta(hours=2)
+
+    response = stack.api("POST", "/tasks", {"a": 1, "runAt": run_at.isoformat()})
+
+    assert response.status == 202, response.body
+    task_id = response.body["taskId"]
+    assert '"EnqueueDeferred":[1.0]' in capsys.readouterr().out
+    assert stack.table.scheduled_due_before(run_at + timedelta(minutes=15), 10) == [(task_id, 1)]
+    assert stack.table.scheduled_due_before(run_at, 10) == []

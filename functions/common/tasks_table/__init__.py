@@ -50,7 +50,15 @@ from functions.common.errors import (
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
-from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, phase_of, phase_shard, shard_of
+from functions.common.status_shards import (
+    ACTIVE,
+    DUE_SHARD_ATTRIBUTE,
+    SHARD_ATTRIBUTE,
+    due_shard,
+    phase_of,
+    phase_shard,
+    shard_of,
+)
 from functions.common.tasks_table.codec import (
     COMPRESS_FROM_BYTES,
     COMPRESSED_PAYLOAD_ATTRIBUTE,
@@ -70,7 +78,7 @@ from functions.common.tasks_table.codec import (
     summary_from_item,
     task_from_item,
 )
-from functions.common.tasks_table.index import IndexedReads, ShardCursors
+from functions.common.tasks_table.index import DispatchState, IndexedReads, ShardCursors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -81,6 +89,7 @@ __all__ = [
     "EXPIRY_ATTRIBUTE",
     "INLINE_RESERVE_BYTES",
     "PAYLOAD_ATTRIBUTE",
+    "DispatchState",
     "Rescue",
     "ShardCursors",
     "TasksTable",
@@ -107,6 +116,10 @@ def new_record(task: Task) -> dict[str, Any]:
     }
     if task.idempotency_key is not None:
         item["idempotencyKey"] = task.idempotency_key
+    if task.run_at is not None:
+        item["runAt"] = task.run_at
+        if task.status is TaskStatus.SCHEDULED:  # the sparse byRunAt index's key, while it waits
+            item[DUE_SHARD_ATTRIBUTE] = due_shard(shard_of(task.task_id))
     return _values(item)
 
 
@@ -190,7 +203,7 @@ class TasksTable(IndexedReads):
             )
 
     def create(self, task: Task) -> None:
-        """Insert a new QUEUED task; refuses if the id exists (idempotent replay or conflict).
+        """Insert a new QUEUED (or SCHEDULED) task; refuses if the id exists (idempotent replay or conflict).
 
         The payload goes first, so a record never points to a missing payload; a payload item
         that already exists holds this very body (its key says so) and is left as it is. A task
@@ -499,14 +512,32 @@ class TasksTable(IndexedReads):
             finishes=True,
         )
 
+    def promote(self, task_id: str, now: datetime) -> None:
+        """SCHEDULED → QUEUED once its ``runAt`` has come (the dispatcher, on the task's message):
+        it leaves the byRunAt index and joins the ACTIVE phase."""
+        self._transition(
+            task_id,
+            "promote",
+            update=f"SET updatedAt = :now REMOVE {DUE_SHARD_ATTRIBUTE}",
+            condition="#status = :scheduled AND runAt <= :now",
+            values={":scheduled": TaskStatus.SCHEDULED.value, ":now": iso(now)},
+            to=TaskStatus.QUEUED,
+            moves=True,
+            now=now,
+        )
+
     def cancel(self, task_id: str, now: datetime) -> Task:
-        """QUEUED → CANCELLED: only a task no execution has claimed yet."""
+        """QUEUED or SCHEDULED → CANCELLED: only a task no execution has claimed yet."""
         response = self._transition(
             task_id,
             "cancel",
-            update="SET updatedAt = :now",
-            condition="#status = :queued",
-            values={":queued": TaskStatus.QUEUED.value, ":now": iso(now)},
+            update=f"SET updatedAt = :now REMOVE {DUE_SHARD_ATTRIBUTE}",
+            condition="#status IN (:queued, :scheduled)",
+            values={
+                ":queued": TaskStatus.QUEUED.value,
+                ":scheduled": TaskStatus.SCHEDULED.value,
+                ":now": iso(now),
+            },
             to=TaskStatus.CANCELLED,
             return_item=True,
             now=now,

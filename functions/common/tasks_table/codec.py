@@ -161,6 +161,7 @@ SUMMARY_ATTRIBUTES = (
     "executionArn",
     "deadLetteredAt",
     "idempotencyKey",
+    "runAt",
     EXPIRY_ATTRIBUTE,
 )
 """What a listing reads of each record (TaskSummary's fields, and ``runs`` for reconcile)."""

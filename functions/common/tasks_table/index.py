@@ -1,21 +1,32 @@
-"""The byPhase index read in order: every shard of a phase merged by ``createdAt``, page by page,
-with cursors to go on from (the index is write-sharded: functions/common/status_shards.py)."""
+"""The sharded indexes read in order: every shard of a phase merged by ``createdAt`` (byPhase), or
+of the scheduled tasks by ``runAt`` (byRunAt), page by page, with cursors to go on from (the
+indexes are write-sharded: functions/common/status_shards.py)."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from functions.common.aws import aws_errors
 from functions.common.clock import iso, utc_now
-from functions.common.config import STATUS_INDEX
+from functions.common.config import DUE_INDEX, STATUS_INDEX
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus, TaskSummary
-from functions.common.status_shards import ACTIVE, SHARD_ATTRIBUTE, SHARDS, phase_of, phase_shard
+from functions.common.scheduling import parse_time
+from functions.common.status_shards import (
+    ACTIVE,
+    DUE_SHARD_ATTRIBUTE,
+    SHARD_ATTRIBUTE,
+    SHARDS,
+    due_shard,
+    phase_of,
+    phase_shard,
+)
 from functions.common.tasks_table.codec import SUMMARY_ATTRIBUTES, _attr, expired, summary_from_item
 
 if TYPE_CHECKING:
@@ -28,8 +39,19 @@ ShardCursors = dict[int, tuple[str, str] | None]
 shard is exhausted; a shard without an entry starts from its newest item."""
 
 
-def _position(item: Mapping[str, Any]) -> tuple[str, str]:
-    return str(item["createdAt"]["S"]), str(item["taskId"]["S"])
+@dataclass(frozen=True)
+class ShardedIndex:
+    """A keys-only GSI whose partition key is ``<prefix>#<shard>`` and whose sort key is a time."""
+
+    name: str
+    partition_attribute: str
+    sort_attribute: str
+    partition: Callable[[str, int], str]
+    """(phase, shard) → the partition key's value."""
+
+
+BY_PHASE = ShardedIndex(STATUS_INDEX, SHARD_ATTRIBUTE, "createdAt", phase_shard)
+BY_RUN_AT = ShardedIndex(DUE_INDEX, DUE_SHARD_ATTRIBUTE, "runAt", lambda _phase, shard: due_shard(shard))
 
 
 @cache
@@ -53,8 +75,11 @@ class ShardMerge:
         cursors: ShardCursors,
         page: int,
         created_before: str | None = None,
+        index: ShardedIndex = BY_PHASE,
     ) -> None:
-        self._client, self._table_name = client, table_name
+        """``created_before``: only entries whose sort key (``createdAt``, or ``runAt`` in
+        byRunAt) is before it."""
+        self._client, self._table_name, self._index = client, table_name, index
         self._phase, self._newest_first, self._page = phase, newest_first, page
         self._created_before = created_before
         self._start = dict(cursors)
@@ -73,23 +98,28 @@ class ShardMerge:
             return None
         return {
             "taskId": _attr(after[1]),
-            "createdAt": _attr(after[0]),
-            SHARD_ATTRIBUTE: _attr(phase_shard(self._phase, shard)),
+            self._index.sort_attribute: _attr(after[0]),
+            self._index.partition_attribute: _attr(self._index.partition(self._phase, shard)),
         }
+
+    def _position(self, item: Mapping[str, Any]) -> tuple[str, str]:
+        return str(item[self._index.sort_attribute]["S"]), str(item["taskId"]["S"])
 
     def _query(
         self, shard: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         condition = "#shard = :shard"
-        values: dict[str, Any] = {":shard": _attr(phase_shard(self._phase, shard))}
+        values: dict[str, Any] = {":shard": _attr(self._index.partition(self._phase, shard))}
+        names = {"#shard": self._index.partition_attribute}
         if self._created_before is not None:
-            condition += " AND createdAt < :before"
+            condition += " AND #sort < :before"
             values[":before"] = _attr(self._created_before)
+            names["#sort"] = self._index.sort_attribute
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
-            "IndexName": STATUS_INDEX,
+            "IndexName": self._index.name,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#shard": SHARD_ATTRIBUTE},
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": not self._newest_first,
             "Limit": self._page,
@@ -112,9 +142,9 @@ class ShardMerge:
             if not heads:
                 break
             pick = max if self._newest_first else min
-            shard = pick(heads, key=lambda head: _position(self._items[head][0]))
+            shard = pick(heads, key=lambda head: self._position(self._items[head][0]))
             item = self._items[shard].popleft()
-            self._taken[shard] = _position(item)
+            self._taken[shard] = self._position(item)
             taken.append(str(item["taskId"]["S"]))
         return taken
 
@@ -138,6 +168,14 @@ _ONE: Any = {"N": "1"}
 READ_BUDGET = 2000
 """Index entries one listing or sweep call reads at most: a page of QUEUED tasks under a large
 RUNNING crowd (they share the ACTIVE phase) comes back short, with a token to go on from."""
+
+
+@dataclass(frozen=True)
+class DispatchState:
+    """What the dispatcher needs of a task: its status, and when a SCHEDULED one is due."""
+
+    status: TaskStatus
+    run_at: datetime | None = None
 
 
 class IndexedReads:
@@ -198,7 +236,8 @@ class IndexedReads:
         return kept
 
     def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
-        """(id, run) of tasks still QUEUED that were created before ``cutoff``, oldest first."""
+        """(id, run) of tasks QUEUED since before ``cutoff`` (created and last written before it:
+        a scheduled task promoted, or a task redriven, a moment ago is not stale), oldest first."""
         merge = ShardMerge(
             self._client,
             self.table_name,
@@ -208,14 +247,39 @@ class IndexedReads:
             page=BATCH_GET_LIMIT,
             created_before=iso(cutoff),
         )
+        before = iso(cutoff)
         queued = self._select(
             merge,
             limit,
-            lambda record: record["status"]["S"] == TaskStatus.QUEUED.value,
-            ("taskId", "status", "runs"),
+            lambda record: (
+                record["status"]["S"] == TaskStatus.QUEUED.value and str(record["updatedAt"]["S"]) < before
+            ),
+            ("taskId", "status", "runs", "updatedAt"),
             "read queued tasks",
         )
         return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in queued]
+
+    def scheduled_due_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
+        """(id, run) of tasks still SCHEDULED whose ``runAt`` is before ``cutoff``, most overdue
+        first (the sparse byRunAt index holds only SCHEDULED tasks)."""
+        merge = ShardMerge(
+            self._client,
+            self.table_name,
+            TaskStatus.SCHEDULED.value,
+            newest_first=False,
+            cursors={},
+            page=BATCH_GET_LIMIT,
+            created_before=iso(cutoff),
+            index=BY_RUN_AT,
+        )
+        due = self._select(
+            merge,
+            limit,
+            lambda record: record["status"]["S"] == TaskStatus.SCHEDULED.value,
+            ("taskId", "status", "runs"),
+            "read overdue scheduled tasks",
+        )
+        return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in due]
 
     def running_before(self, cutoff: datetime, limit: int) -> list[str]:
         """Ids of RUNNING tasks not written since ``cutoff`` (so their lease, set by the claim,
@@ -268,6 +332,21 @@ class IndexedReads:
             f"list {status} tasks",
         )
         return [summary_from_item(record) for record in records], merge.cursors()
+
+    def dispatch_states(self, task_ids: list[str]) -> dict[str, DispatchState]:
+        """Each existing task's status and ``runAt`` (one BatchGetItem per 100 ids; strongly
+        consistent): what the dispatcher decides a message by."""
+        records = self._records(
+            task_ids, ("taskId", "status", "runAt"), consistent=True, what="read task statuses"
+        )
+        return {
+            task_id: DispatchState(
+                TaskStatus(record["status"]["S"]),
+                parse_time(str(record["runAt"]["S"])) if "runAt" in record else None,
+            )
+            for task_id, record in records.items()
+            if "status" in record
+        }
 
     def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
         """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""

@@ -1,0 +1,39 @@
+"""Where delayed tasks wait when an SQS delay (15 minutes at most) is too short: the stage's
+EventBridge Scheduler group, and the role Scheduler assumes to send a due task's message."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from infra.stage_config import StageConfig
+
+
+class Schedules(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.group = scheduler.ScheduleGroup(
+            self,
+            "Group",
+            schedule_group_name=config.names.schedule_group,
+            # Deleting a group deletes its schedules: a kept prod stack keeps its pending tasks'.
+            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+        )
+        # Only Scheduler, on behalf of this account, may assume it (the confused-deputy guard
+        # the Scheduler User Guide gives for execution roles).
+        self.role = iam.Role(
+            self,
+            "Role",
+            description="EventBridge Scheduler sends a due task's message to the tasks queue",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+        )
+        self.schedules_arn = stack.format_arn(
+            service="scheduler", resource="schedule", resource_name=f"{config.names.schedule_group}/*"
+        )
+        """Every schedule in the group (a schedule's ARN is schedule/<group>/<name>)."""
