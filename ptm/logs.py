@@ -4,13 +4,13 @@ deployment and against the local stack (whose runtime writes them to the emulato
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from infra.spec import Function
+from ptm.durations import parse_duration
 
 ALIASES: dict[str, str] = {
     # The Node.js version's function names (serverless logs -f <name>).
@@ -20,8 +20,6 @@ ALIASES: dict[str, str] = {
     "submit": Function.API.value,
 }
 SOURCES = (*(function.value for function in Function), "workflow")
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class LogsUsageError(ValueError):
@@ -38,11 +36,11 @@ def resolve_source(name: str) -> str:
 
 
 def parse_since(raw: str) -> float:
-    """``30s``, ``10m``, ``2h``, ``1d`` as seconds."""
-    match = _DURATION.match(raw.strip())
-    if match is None:
+    """``30s``, ``10m``, ``2h``, ``1d`` (or ``1h30m``) as seconds."""
+    seconds = parse_duration(raw)
+    if seconds is None:
         raise LogsUsageError(f"--since {raw!r}: use a number and s, m, h or d (e.g. 10m)")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
+from functions.common.scheduling import DELAY_FIELD, RUN_AT_FIELD
 from functions.common.task_status import TaskStatus
 from infra.spec import LOCAL_ENDPOINT
 from ptm.client import (
@@ -44,10 +45,12 @@ from ptm.deployment import (
     saved_outputs_path,
 )
 from ptm.dispatch import SETTLED, DispatchReport, NoSwitchError, report, settle, switch_of
+from ptm.durations import parse_duration
 from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, render, resolve_source
 
 STATUSES = tuple(status.value for status in TaskStatus)
 STATUS_STYLE = {
+    TaskStatus.SCHEDULED: "cyan",
     TaskStatus.QUEUED: "white",
     TaskStatus.RUNNING: "yellow",
     TaskStatus.SUCCEEDED: "green",
@@ -142,7 +145,8 @@ def _emit(body: Any, human: Any) -> None:
 
 def _task_table(items: list[dict[str, Any]], title: str | None = None) -> Table:
     table = Table(title=title)
-    for column in ("task", "status", "attempts", "created", "error"):
+    scheduled = any("runAt" in item for item in items)
+    for column in ("task", "status", "attempts", "created", *(("runs at",) if scheduled else ()), "error"):
         table.add_column(column)
     for item in items:
         status = item["status"]
@@ -151,6 +155,7 @@ def _task_table(items: list[dict[str, Any]], title: str | None = None) -> Table:
             f"[{STATUS_STYLE[status]}]{status}[/]",
             str(item.get("attempts", 0)),
             item.get("createdAt", ""),
+            *((item.get("runAt", ""),) if scheduled else ()),
             item.get("error", "") or "",
         )
     return table
@@ -161,8 +166,14 @@ def submit(
     payload: Annotated[str | None, typer.Argument(help="the task payload as JSON")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="read the payload from a file")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key")] = None,
+    delay: Annotated[
+        str | None, typer.Option("--delay", help="run it this long from now: 90s, 10m, 2h, 3d, 1h30m")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="run it at this RFC 3339 time, e.g. 2030-01-31T09:30:00Z")
+    ] = None,
 ) -> None:
-    """Submit a task."""
+    """Submit a task (now, or later with --delay or --at: it is SCHEDULED until then)."""
     if (payload is None) == (file is None):
         _fail("give the payload as an argument or with --file, not both", 2)
     text = file.read_text() if file else str(payload)
@@ -170,8 +181,28 @@ def submit(
         document = json.loads(text)
     except json.JSONDecodeError as error:
         _fail(f"the payload is not JSON: {error}", 2)
+    document = _scheduled(document, delay, at)
     body = _api(State.api.submit, document, key, ok=frozenset({202}))
-    _emit(body, f"{body['taskId']}  {body['status']}")
+    when = f"  runs at {body['runAt']}" if "runAt" in body else ""
+    _emit(body, f"{body['taskId']}  {body['status']}{when}")
+
+
+def _scheduled(document: Any, delay: str | None, at: str | None) -> Any:
+    """The body with ``delaySeconds`` (from --delay) or ``runAt`` (--at); the API checks them."""
+    if delay is None and at is None:
+        return document
+    if delay is not None and at is not None:
+        _fail("give --delay or --at, not both", 2)
+    if not isinstance(document, dict):
+        _fail("a scheduled task's payload must be a JSON object", 2)
+    if DELAY_FIELD in document or RUN_AT_FIELD in document:
+        _fail(f"the payload already says when it runs ({DELAY_FIELD} or {RUN_AT_FIELD})", 2)
+    if at is not None:
+        return {**document, RUN_AT_FIELD: at}
+    seconds = parse_duration(str(delay))
+    if seconds is None:
+        _fail(f"--delay {delay!r}: use seconds or a duration such as 90s, 10m, 2h, 3d or 1h30m", 2)
+    return {**document, DELAY_FIELD: seconds}
 
 
 @app.command()
