@@ -27,7 +27,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_COMPILE_BYTECODE := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry bench-schedule clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -110,6 +110,7 @@ e2e: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Start the local stack as a subproc
 MUTANTS ?=
 CHAOS_TASKS ?= 10000
 BENCH_TASKS ?= 1000
+SCHEDULE_DELAY ?= 5
 chaos: $(PY_STAMP) ## Chaos run with every fault injected (CHAOS_TASKS=10000; make test runs 150)
 	POWERTOOLS_LOG_LEVEL=ERROR POWERTOOLS_METRICS_DISABLED=true CHAOS_TASKS=$(CHAOS_TASKS) \
 		$(BIN)/pytest tests/chaos -n 0 -q
@@ -126,7 +127,7 @@ openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's 
 cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS at 1, 10 and 100 tasks/s (this design vs the Node.js version's), from the synthesized template
 	$(BIN)/python -m bench.cost
 
-bench: bench-init bench-local bench-retry ## Every benchmark, printing its figures (about 5 minutes)
+bench: bench-init bench-local bench-retry bench-schedule ## Every benchmark, printing its figures (about 5 minutes)
 
 bench-init: $(PY_STAMP) ## Handler init time vs the boto3 floor (fresh interpreters, median of 11, interleaved)
 	$(BIN)/python -m bench.init_time --runs 11
@@ -136,6 +137,9 @@ bench-local: $(PY_STAMP) ## Local stack: BENCH_TASKS (1000) through the pipeline
 
 bench-retry: $(PY_STAMP) ## Retry waits actually waited (real time) vs the ASL's backoff policy
 	$(BIN)/python -m bench.retry_timing --tasks 40
+
+bench-schedule: $(PY_STAMP) ## How long after its runAt a delayed task starts (SCHEDULE_DELAY: 5 s an SQS delay; over 900 a Scheduler schedule)
+	$(BIN)/python -m bench.schedule_precision --tasks 20 --delay $(SCHEDULE_DELAY)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) $(UV_VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out node_modules

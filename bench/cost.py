@@ -151,6 +151,11 @@ class Load:
     """GET /tasks/{id} a client makes per task (priced apart: "what moves it")."""
     dispatch_window_seconds: float = trigger_of(Function.DISPATCH, QueueTrigger).batching_window_seconds
     """The dispatcher's MaximumBatchingWindow (the spec's)."""
+    short_delay_share: float = 0.05
+    """Tasks submitted with a delay of up to 15 minutes (an SQS delay): the share is assumed."""
+    long_delay_share: float = 0.05
+    """Tasks delayed further (a Scheduler schedule, whose early message the dispatcher sends
+    back once): the share is assumed."""
     retention_days: float = PRODUCTION_TASK_RETENTION_DAYS
     """taskRetentionDays (infra/stage_config.py): a finished task's items are deleted by TTL."""
 
@@ -280,6 +285,12 @@ def writes_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
         "the payload item's expiry (retention)": payload if load.retention_days > 0 else 0.0,
         "refused replays and duplicate claims": load.replay_share * (payload + record)
         + load.duplicate_share * record,
+        # A scheduled task: its byRunAt entry (1), then the promotion (1) that moves its byPhase
+        # entry SCHEDULED -> ACTIVE (2) and deletes the byRunAt one (1).
+        "scheduled: due-index entry, promotion (+ index moves)": (
+            load.short_delay_share + load.long_delay_share
+        )
+        * (1 + record + 2 + 1),
     }
 
 
@@ -643,14 +654,18 @@ def this_design(
         ),
     )
 
-    # SQS: send; a receive and a delete per batch; the DLQ's share; idle pollers on both queues.
+    # SQS: send; a receive and a delete per batch; the DLQ's share; idle pollers on both queues;
+    # a scheduled task's early message (a schedule fires 1-120 s before runAt) sent back once.
+    early = n * load.long_delay_share
     sqs = (
         n
+        + early * (1 + 2 / batch)
         + 2 * batches
         + n * mix.exhausted * (1 + 2 / monitor_batch)
         + 2 * EMPTY_RECEIVES_A_MONTH * n / tasks_a_month
     )
     total["SQS"] = sqs * PRICES["sqs_request"] / MILLION
+    total["EventBridge Scheduler"] = early * PRICES["scheduler_invocation"] / MILLION
 
     write_price, read_price = request_unit_prices(deployment)
     total["DynamoDB writes"] = n * sum(writes_per_task(item, mix, load).values()) * write_price / MILLION
@@ -877,6 +892,12 @@ def _inputs(measured: Measured, prod: PricedDeployment, load: Load) -> list[tupl
             f"{load.tasks_per_second:g} tasks/s, {load.replay_share:.0%} replays, "
             f"{load.duplicate_share:.0%} duplicate deliveries",
         ),
+        (
+            "assumed",
+            "delayed tasks",
+            f"{load.short_delay_share:.0%} up to 15 min (an SQS delay), {load.long_delay_share:.0%} further "
+            "(a Scheduler schedule each; its message comes early once and is sent back)",
+        ),
     ]
     rows += [
         ("assumed", f"AWS call latency: {service}", f"{ms:g} ms ({AWS_CALL_SOURCES[service]})")
@@ -929,6 +950,8 @@ LEVERS: dict[str, str] = {
     "a payload that does not compress": "(the load) random bytes: too large to inline",
     "a client GET per task": "(the load)",
     "taskRetentionDays=7": "tasks gone a week after they finish",
+    "no delayed tasks": "(the load) every task runs at once",
+    "half the tasks delayed over 15 minutes": "(the load) a Scheduler schedule each",
     "taskRetentionDays=0 (kept for ever; first year's average)": "tasks kept for ever",
 }
 
@@ -1066,6 +1089,12 @@ def main() -> None:
             prod, measured, dataclasses.replace(load, gets_per_task=1), init
         ),
         "taskRetentionDays=7": this_design(prod, measured, dataclasses.replace(load, retention_days=7), init),
+        "no delayed tasks": this_design(
+            prod, measured, dataclasses.replace(load, short_delay_share=0.0, long_delay_share=0.0), init
+        ),
+        "half the tasks delayed over 15 minutes": this_design(
+            prod, measured, dataclasses.replace(load, short_delay_share=0.0, long_delay_share=0.5), init
+        ),
         "taskRetentionDays=0 (kept for ever; first year's average)": this_design(
             prod, measured, dataclasses.replace(load, retention_days=0), init
         ),

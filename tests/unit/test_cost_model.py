@@ -283,3 +283,15 @@ def test_the_workflow_log_group_is_priced_by_its_log_class() -> None:
     assert cost.workflow_ingestion_price(standard) == cost.PRICES["cloudwatch_logs_ingestion_gb"]
     assert cost.workflow_ingestion_price(infrequent) == cost.PRICES["cloudwatch_logs_ingestion_ia_gb"]
     assert cost.workflow_ingestion_price(infrequent) < cost.workflow_ingestion_price(standard)
+
+
+def test_a_scheduled_task_adds_its_due_index_entry_its_promotion_and_its_index_moves() -> None:
+    sizes = Sizes(record=500, failed_record=2100, payload_item=1100)
+    none = cost.writes_per_task(sizes, Mix.at(0.3), Load(short_delay_share=0.0, long_delay_share=0.0))
+    some = cost.writes_per_task(sizes, Mix.at(0.3), Load(short_delay_share=0.1, long_delay_share=0.3))
+    key = "scheduled: due-index entry, promotion (+ index moves)"
+    assert none[key] == 0
+    assert some[key] == pytest.approx(0.4 * (1 + 1 + 2 + 1))
+    assert {name: units for name, units in some.items() if name != key} == {
+        name: units for name, units in none.items() if name != key
+    }
