@@ -253,8 +253,13 @@ def cancel(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path p
     logger.append_keys(taskId=taskId)
     metrics.add_metric(name=Metric.TASKS_CANCELLED, unit=MetricUnit.Count, value=1)
     logger.info("task cancelled")
-    if schedule_left:
-        logger.warning("its schedule could not be deleted; dispatch will skip its message")
+    if isinstance(schedule_left, DependencyMisconfiguredError):
+        report_misconfiguration(schedule_left)  # loud, but the cancel itself stands
+    elif schedule_left is not None:
+        logger.warning(
+            "its schedule could not be deleted; dispatch will skip its message",
+            extra={"error": str(schedule_left)},
+        )
     return _public(task)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from functions.common.clock import Clock
 from functions.common.errors import (
+    DependencyMisconfiguredError,
     DependencyUnavailableError,
     InvalidNextTokenError,
     InvalidQueryError,
@@ -94,10 +95,10 @@ def list_tasks(query: dict[str, str], *, table: TasksTable) -> Page:
 
 def cancel_task(
     task_id: str, *, table: TasksTable, schedules: TaskSchedules, clock: Clock
-) -> tuple[Task, bool]:
-    """QUEUED or SCHEDULED → CANCELLED, then a scheduled task's schedule is deleted. Returns
-    (task, whether a schedule may be left because Scheduler was busy). A schedule that stays is
-    harmless: its message reaches a CANCELLED task, which the dispatcher skips."""
+) -> tuple[Task, Exception | None]:
+    """QUEUED or SCHEDULED → CANCELLED, then a scheduled task's schedule is deleted. Returns the
+    task and, when its schedule could not be deleted, why (the cancel stands either way: a
+    schedule that fires finds the task CANCELLED, and dispatch skips it)."""
     try:
         task = table.cancel(task_id, clock())
     except TransitionRefusedError as refused:
@@ -107,9 +108,9 @@ def cancel_task(
     if task.run_at is not None:
         try:
             schedules.delete(task_id)
-        except DependencyUnavailableError:
-            return task, True
-    return task, False
+        except (DependencyUnavailableError, DependencyMisconfiguredError) as exc:
+            return task, exc
+    return task, None
 
 
 def redrive_task(task_id: str, *, table: TasksTable, queue: TasksQueue, clock: Clock) -> tuple[Task, bool]:

@@ -250,3 +250,41 @@ def test_an_unreachable_task_store_is_a_retryable_503(
     _assert_error(response, 503, "SERVICE_UNAVAILABLE")
     assert response.headers["retry-after"] == "1"
     assert _messages(stack) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "printed"),
+    [
+        ("ThrottlingException", "its schedule could not be deleted"),
+        ("AccessDeniedException", "DependencyMisconfigured"),
+    ],
+)
+def test_a_cancel_stands_when_its_schedule_cannot_be_deleted(
+    stack: Stack,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    code: str,
+    printed: str,
+) -> None:
+    """A busy or forbidden DeleteSchedule does not undo the cancel (the schedule, if it fires,
+    finds the task CANCELLED): a busy one is a warning, a forbidden one the loud alarm."""
+    from datetime import timedelta
+
+    from botocore.exceptions import ClientError
+
+    from functions.common.clock import iso, utc_now
+
+    def _refused(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "DeleteSchedule")
+
+    stack.dependencies(Function.API).schedules._client.meta.events.register(
+        "before-call.scheduler.DeleteSchedule", _refused
+    )
+    submitted = stack.api("POST", "/tasks", {"n": 1, "runAt": iso(utc_now() + timedelta(days=2))})
+    task_id = submitted.body["taskId"]
+
+    cancelled = stack.api("DELETE", f"/tasks/{task_id}")
+
+    assert cancelled.status == 200, cancelled.body
+    assert stack.task(task_id).status is TaskStatus.CANCELLED
+    assert printed in capsys.readouterr().out + caplog.text
