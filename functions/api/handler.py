@@ -32,6 +32,7 @@ from functions.common.errors import (
 )
 from functions.common.models import Task
 from functions.common.observability import Metric, logger, metrics, report_misconfiguration
+from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RUN_AT_FIELD
 from functions.common.task_schedules import TaskSchedules
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
@@ -142,10 +143,10 @@ def _raw_body() -> bytes:
     summary="Submit a task",
     description="Body: the task payload, a JSON object up to 200 KiB, valid for its task type "
     "('type', default 'simulated'; see GET /task-types). Optional header Idempotency-Key. "
-    "Two more top-level keys are reserved and are not part of the payload: delaySeconds "
-    "(an integer, 0 to 31536000) or runAt (an RFC 3339 date-time with an offset, in the future, "
-    "at most 365 days ahead), not both. A task given either is SCHEDULED until it is due, and "
-    "starts no earlier than its runAt.",
+    f"Two more top-level keys are reserved and are not part of the payload: {DELAY_FIELD} "
+    f"(an integer, 0 to {MAX_DELAY_SECONDS}) or {RUN_AT_FIELD} (an RFC 3339 date-time with an offset, "
+    "in the future, at most 365 days ahead), not both. A task given either is SCHEDULED until it is "
+    "due, and starts no earlier than its runAt.",
     responses={**ACCEPTED, **errors(400, 409, 413, 503)},
     tags=["tasks"],
     operation_id="submitTask",

@@ -74,14 +74,14 @@ class ShardMerge:
         newest_first: bool,
         cursors: ShardCursors,
         page: int,
-        created_before: str | None = None,
+        sorted_before: str | None = None,
         index: ShardedIndex = BY_PHASE,
     ) -> None:
-        """``created_before``: only entries whose sort key (``createdAt``, or ``runAt`` in
+        """``sorted_before``: only entries whose sort key (``createdAt``; ``runAt`` in
         byRunAt) is before it."""
         self._client, self._table_name, self._index = client, table_name, index
         self._phase, self._newest_first, self._page = phase, newest_first, page
-        self._created_before = created_before
+        self._sorted_before = sorted_before
         self._start = dict(cursors)
         self._open = [shard for shard in range(SHARDS) if not (shard in cursors and cursors[shard] is None)]
         self._items: dict[int, deque[dict[str, Any]]] = {shard: deque() for shard in self._open}
@@ -111,9 +111,9 @@ class ShardMerge:
         condition = "#shard = :shard"
         values: dict[str, Any] = {":shard": _attr(self._index.partition(self._phase, shard))}
         names = {"#shard": self._index.partition_attribute}
-        if self._created_before is not None:
+        if self._sorted_before is not None:
             condition += " AND #sort < :before"
-            values[":before"] = _attr(self._created_before)
+            values[":before"] = _attr(self._sorted_before)
             names["#sort"] = self._index.sort_attribute
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
@@ -245,7 +245,7 @@ class IndexedReads:
             newest_first=False,
             cursors={},
             page=BATCH_GET_LIMIT,
-            created_before=iso(cutoff),
+            sorted_before=iso(cutoff),
         )
         before = iso(cutoff)
         queued = self._select(
@@ -269,7 +269,7 @@ class IndexedReads:
             newest_first=False,
             cursors={},
             page=BATCH_GET_LIMIT,
-            created_before=iso(cutoff),
+            sorted_before=iso(cutoff),
             index=BY_RUN_AT,
         )
         due = self._select(
