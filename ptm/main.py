@@ -140,7 +140,8 @@ def _emit(body: Any, human: Any) -> None:
     if State.json:
         print(json.dumps(body, indent=2))
     else:
-        console.print(human)
+        # A one-line answer stays one line (an id, a status and a time overrun 80 columns).
+        console.print(human, soft_wrap=isinstance(human, str))
 
 
 def _task_table(items: list[dict[str, Any]], title: str | None = None) -> Table:
