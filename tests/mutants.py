@@ -121,22 +121,32 @@ def _conditions() -> Iterator[Mutant]:
         'condition="attribute_exists(#status) OR #status = :failed",\n            values={":now": iso(now), ":failed"',
         GUARDS,
     )
-    undeliverable = 'condition="#status = :queued OR (#status = :running AND leaseExpiresAt < :now)",'
+    undeliverable = (
+        'condition="#status IN (:queued, :scheduled) OR (#status = :running AND leaseExpiresAt < :now)",'
+    )
     for name, new in (
         (
-            "mark_undeliverable: drop 'QUEUED OR'",
+            "mark_undeliverable: drop 'waiting OR'",
             'condition="(#status = :running AND leaseExpiresAt < :now)",',
         ),
         (
+            "mark_undeliverable: drop 'QUEUED'",
+            'condition="#status IN (:scheduled, :scheduled) OR (#status = :running AND leaseExpiresAt < :now)",',
+        ),
+        (
+            "mark_undeliverable: drop 'SCHEDULED'",
+            'condition="#status IN (:queued, :queued) OR (#status = :running AND leaseExpiresAt < :now)",',
+        ),
+        (
             "mark_undeliverable: drop 'RUNNING AND'",
-            'condition="#status = :queued OR (leaseExpiresAt < :now)",',
+            'condition="#status IN (:queued, :scheduled) OR (leaseExpiresAt < :now)",',
         ),
         (
             "mark_undeliverable: drop 'AND lease expired'",
-            'condition="#status = :queued OR (#status = :running)",',
+            'condition="#status IN (:queued, :scheduled) OR (#status = :running)",',
         ),
     ):
-        yield Mutant(name, TABLE, undeliverable, new, GUARDS)
+        yield Mutant(name, TABLE, undeliverable, new, (*GUARDS, *SCHEDULING))
     stranded = 'condition="#status = :running AND runs = :run",'
     yield Mutant("mark_stranded: drop 'RUNNING AND'", TABLE, stranded, 'condition="runs = :run",', GUARDS)
     yield Mutant("mark_stranded: drop 'AND run'", TABLE, stranded, 'condition="#status = :running",', GUARDS)

@@ -250,3 +250,24 @@ def test_a_task_promoted_a_moment_ago_is_not_stale_however_long_ago_it_was_creat
 
     assert sweep(run_at + timedelta(seconds=1)) == []
     assert sweep(run_at + timedelta(minutes=16)) == [task_id]
+
+
+def test_a_scheduled_tasks_message_that_exhausts_its_deliveries_fails_the_task_and_leaves_the_due_index(
+    stack: Stack,
+) -> None:
+    """Dispatch kept failing on a due task's message (here: it cannot send an early one back),
+    SQS moved it to the DLQ after maxReceiveCount deliveries: the monitor fails the task and
+    dead-letters it, as for a QUEUED one, and it leaves the due index."""
+    run_at = utc_now() + timedelta(minutes=20)
+    task_id = _submit(stack, {"n": 10, "runAt": iso(run_at)})["taskId"]
+    stack.clients.sqs.send_message(
+        QueueUrl=stack.resources.dead_letter_queue_url, MessageBody=json.dumps({"taskId": task_id, "run": 1})
+    )
+
+    [monitored] = stack.event_source(Function.MONITOR).drain()
+
+    assert monitored.deleted == 1
+    task = stack.task(task_id)
+    assert task.status is TaskStatus.FAILED
+    assert task.dead_lettered_at is not None
+    assert _due_entries(stack) == []

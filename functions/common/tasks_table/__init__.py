@@ -426,8 +426,9 @@ class TasksTable(IndexedReads):
         )
 
     def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
-        """QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its deliveries
-        on the tasks queue without a workflow ever finishing it. A task an execution holds under
+        """SCHEDULED/QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its
+        deliveries on the tasks queue without a workflow ever finishing it (a scheduled task's
+        too: its message came and dispatch kept failing on it). A task an execution holds under
         a live lease is left to that execution (reconcile takes it back if it dies)."""
         self._fail_and_dead_letter(
             task_id,
@@ -435,8 +436,12 @@ class TasksTable(IndexedReads):
             error,
             cause,
             now,
-            condition="#status = :queued OR (#status = :running AND leaseExpiresAt < :now)",
-            condition_values={":queued": TaskStatus.QUEUED.value, ":running": TaskStatus.RUNNING.value},
+            condition="#status IN (:queued, :scheduled) OR (#status = :running AND leaseExpiresAt < :now)",
+            condition_values={
+                ":queued": TaskStatus.QUEUED.value,
+                ":scheduled": TaskStatus.SCHEDULED.value,
+                ":running": TaskStatus.RUNNING.value,
+            },
         )
 
     def mark_stranded(self, task_id: str, run: int, error: str, cause: str, now: datetime) -> None:
@@ -502,7 +507,7 @@ class TasksTable(IndexedReads):
             transition,
             update=(
                 "SET #error = :error, #cause = :cause, updatedAt = :now, deadLetteredAt = :now "
-                "REMOVE leaseExpiresAt, deadLetterDue"
+                f"REMOVE leaseExpiresAt, deadLetterDue, {DUE_SHARD_ATTRIBUTE}"
             ),
             condition=condition,
             names={"#error": "error", "#cause": "cause"},
