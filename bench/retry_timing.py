@@ -16,7 +16,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -24,27 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.tasks import api as tasks_api
-from bench.tasks import get, submit
+from bench.tasks import finished, submit
 from infra.spec import LOCAL_CREDENTIALS
 from infra.workflow_definition import retry_policy
 from local.emulator import Clients
 from local.process import start_local_stack, stop, wait_until_serving
-from ptm.client import TasksApi
 
 POLICY = retry_policy()
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 OVERSHOOT_LIMIT = 1.0
 """Seconds past a retry's ceiling that would mean the policy, not the overhead, is off."""
-
-
-def _finished(client: TasksApi, task_id: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = get(client, task_id)
-        if task["status"] in TERMINAL:
-            return task
-        time.sleep(0.5)
-    raise TimeoutError(f"task {task_id} not terminal after {timeout} s")
 
 
 def waits_from_history(events: list[dict[str, Any]]) -> list[float]:
@@ -89,7 +76,7 @@ def main() -> None:
         body = {"simulate": {"failures": args.failures}}
         with ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(lambda _: submit(client, body), range(args.tasks)))
-            tasks = list(pool.map(lambda task_id: _finished(client, task_id, timeout), ids))
+            tasks = list(pool.map(lambda task_id: finished(client, task_id, timeout), ids))
         histories = [clients.execution_history(task["executionArn"]) for task in tasks]
     finally:
         stop(process)

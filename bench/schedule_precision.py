@@ -16,31 +16,16 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bench.tasks import api as tasks_api
-from bench.tasks import get, submit
+from bench.tasks import finished, submit
 from functions.common.scheduling import SQS_MAX_DELAY_SECONDS
 from infra.spec import LOCAL_CREDENTIALS
 from local.emulator import Clients
 from local.process import start_local_stack, stop, wait_until_serving
-from ptm.client import TasksApi
-
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
-
-
-def _finished(client: TasksApi, task_id: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = get(client, task_id)
-        if task["status"] in TERMINAL:
-            return task
-        time.sleep(0.5)
-    raise TimeoutError(f"task {task_id} not terminal after {timeout} s")
 
 
 def main() -> None:
@@ -61,7 +46,7 @@ def main() -> None:
         body = {"simulate": {"failures": 0}, "delaySeconds": args.delay}
         with ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(lambda _: submit(client, body), range(args.tasks)))
-            tasks = list(pool.map(lambda task_id: _finished(client, task_id, args.delay + 180), ids))
+            tasks = list(pool.map(lambda task_id: finished(client, task_id, args.delay + 180), ids))
         starts = [
             clients.sfn.describe_execution(executionArn=task["executionArn"])["startDate"] for task in tasks
         ]

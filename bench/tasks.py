@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from typing import Any
 
+from functions.common.task_status import TaskStatus
 from ptm.client import TasksApi
 
 SKUS = ("desk-lamp", "usb-c-cable", "notebook-a5", "coffee-beans-1kg", "mechanical-keyboard", "monitor-arm")
@@ -64,3 +66,14 @@ def get(client: TasksApi, task_id: str) -> dict[str, Any]:
         raise RuntimeError(f"GET /tasks/{task_id} answered {status}: {body}")
     task: dict[str, Any] = body
     return task
+
+
+def finished(client: TasksApi, task_id: str, timeout: float) -> dict[str, Any]:
+    """The task once it is terminal (its status ``is_terminal``), polled every half second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = get(client, task_id)
+        if TaskStatus(task["status"]).is_terminal:
+            return task
+        time.sleep(0.5)
+    raise TimeoutError(f"task {task_id} not terminal after {timeout} s")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
@@ -218,6 +219,19 @@ def test_visibility_timeout_covers_six_dispatcher_timeouts(dev: Synthesized) -> 
     assert tasks["Properties"]["VisibilityTimeout"] >= 6 * dispatch["Properties"]["Timeout"]
 
 
+def _keys_only_index(name: str, partition: str, sort: str) -> Any:
+    return Match.object_like(
+        {
+            "IndexName": name,
+            "KeySchema": [
+                {"AttributeName": partition, "KeyType": "HASH"},
+                {"AttributeName": sort, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    )
+
+
 def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> None:
     dev.template.has_resource_properties(
         "AWS::DynamoDB::Table",
@@ -229,27 +243,9 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
             "SSESpecification": {"SSEEnabled": True},
             "TimeToLiveSpecification": {"AttributeName": EXPIRY_ATTRIBUTE, "Enabled": True},
             "GlobalSecondaryIndexes": [
-                Match.object_like(
-                    {
-                        "IndexName": STATUS_INDEX,
-                        "KeySchema": [
-                            {"AttributeName": SHARD_ATTRIBUTE, "KeyType": "HASH"},
-                            {"AttributeName": "createdAt", "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "KEYS_ONLY"},
-                    }
-                ),
+                _keys_only_index(STATUS_INDEX, SHARD_ATTRIBUTE, "createdAt"),
                 # Sparse: only SCHEDULED records carry its key, dueShard.
-                Match.object_like(
-                    {
-                        "IndexName": DUE_INDEX,
-                        "KeySchema": [
-                            {"AttributeName": DUE_SHARD_ATTRIBUTE, "KeyType": "HASH"},
-                            {"AttributeName": "runAt", "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "KEYS_ONLY"},
-                    }
-                ),
+                _keys_only_index(DUE_INDEX, DUE_SHARD_ATTRIBUTE, "runAt"),
             ],
         },
     )
