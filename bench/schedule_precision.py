@@ -6,7 +6,7 @@ EventBridge Scheduler schedule set for the minute before ``runAt``, then an SQS 
 seconds left), waits for each to finish, and reads its execution's start from the emulator. A
 task's lateness is the execution's start less its ``runAt``; one that started before its
 ``runAt`` would break the contract and fails the run.
-Usage: python -m bench.schedule_precision [--tasks 10] [--delay 5]
+Usage: python -m bench.schedule_precision [--tasks 10] [--delay 5] [--endpoint URL --emulator URL]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bench.tasks import api as tasks_api
 from bench.tasks import finished, submit
@@ -28,30 +29,43 @@ from local.emulator import Clients
 from local.process import start_local_stack, stop, wait_until_serving
 
 
+def _measure(api: str, emulator: str, count: int, delay: int) -> tuple[list[dict[str, Any]], list[datetime]]:
+    """Submit ``count`` tasks delayed ``delay`` s; each finished task and its execution's start."""
+    clients = Clients.for_endpoint(emulator)
+    client = tasks_api(api)
+    body = {"simulate": {"failures": 0}, "delaySeconds": delay}
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda _: submit(client, body), range(count)))
+        tasks = list(pool.map(lambda task_id: finished(client, task_id, delay + 180), ids))
+    starts = [
+        clients.sfn.describe_execution(executionArn=task["executionArn"])["startDate"] for task in tasks
+    ]
+    return tasks, starts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=10)
     parser.add_argument("--delay", type=int, default=5, help="delaySeconds of every task")
+    parser.add_argument(
+        "--endpoint", help="a running local stack's API (with --emulator) instead of starting one"
+    )
+    parser.add_argument("--emulator", help="that stack's emulator endpoint")
     args = parser.parse_args()
     os.environ.update(LOCAL_CREDENTIALS)
-    log = Path(tempfile.mkdtemp()) / "local.log"
-    process, api_port, emulator_port = start_local_stack(
-        log, "--failure-rate", "0", "--quiet-tasks", "--no-function-logs"
-    )
-    api = f"http://127.0.0.1:{api_port}"
-    try:
-        wait_until_serving(api, process, log)
-        clients = Clients.for_endpoint(f"http://127.0.0.1:{emulator_port}")
-        client = tasks_api(api)
-        body = {"simulate": {"failures": 0}, "delaySeconds": args.delay}
-        with ThreadPoolExecutor(8) as pool:
-            ids = list(pool.map(lambda _: submit(client, body), range(args.tasks)))
-            tasks = list(pool.map(lambda task_id: finished(client, task_id, args.delay + 180), ids))
-        starts = [
-            clients.sfn.describe_execution(executionArn=task["executionArn"])["startDate"] for task in tasks
-        ]
-    finally:
-        stop(process)
+    if args.endpoint:
+        tasks, starts = _measure(args.endpoint, args.emulator, args.tasks, args.delay)
+    else:
+        log = Path(tempfile.mkdtemp()) / "local.log"
+        process, api_port, emulator_port = start_local_stack(
+            log, "--failure-rate", "0", "--quiet-tasks", "--no-function-logs"
+        )
+        api = f"http://127.0.0.1:{api_port}"
+        try:
+            wait_until_serving(api, process, log)
+            tasks, starts = _measure(api, f"http://127.0.0.1:{emulator_port}", args.tasks, args.delay)
+        finally:
+            stop(process)
 
     late = sorted(
         (start - datetime.fromisoformat(task["runAt"])).total_seconds()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 from functions.common.clock import utc_now
+from local.process import REPO, user_environment
 from tests.e2e.conftest import NAMES, RunningStack
 from tests.e2e.test_cli import _eventually_listed, ptm, ptm_json
 
@@ -104,3 +107,36 @@ def test_each_kind_of_bad_schedule_is_a_400_naming_its_field(
     assert headers["Content-Type"] == "application/json"
     assert body["error"]["code"] == "INVALID_SCHEDULE"
     assert set(body["error"]["fields"]) == fields
+
+
+def test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack(
+    local_stack: RunningStack,
+) -> None:
+    """``make bench-schedule`` at a small size (delays are never scaled, so the shared stack's time
+    scale does not touch them; no stack of its own to start)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.schedule_precision",
+            *(
+                "--tasks",
+                "3",
+                "--delay",
+                "1",
+                "--endpoint",
+                local_stack.api,
+                "--emulator",
+                local_stack.emulator,
+            ),
+        ],
+        cwd=REPO,
+        env=user_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert "started before runAt: 0 of 3" in result.stdout, result.stdout
