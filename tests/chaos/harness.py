@@ -78,6 +78,8 @@ class Rates:
 LEASE = timedelta(seconds=2)
 """The process function's claim lease under chaos: killed executions strand their tasks for this
 long (the deployed 120 s would only make the run slower)."""
+SWEEP_SLACK_SECONDS = 0.05
+"""Past the moment a lease expires: the sweep compares with its own clock, read a moment later."""
 TIMEOUT_SCALE = 0.1
 """Process timeouts at a tenth: 3 s, still far above a busy invocation here."""
 FAULT_KINDS = 12
@@ -327,14 +329,17 @@ class Chaos:
             moved += sum(poll.received for poll in monitor.drain())
             if moved:
                 continue
-            if not self._queued(ids):
+            waiting = self._queued(ids)
+            if not waiting:
                 return
-            self._reconcile()
+            self._reconcile(waiting)
         self.ledger.violations.append(f"not quiescent after {timeout} s")
 
-    def _reconcile(self) -> None:
-        """Reconcile's sweep, as its schedule would run it once the killed executions' leases ran out."""
-        time.sleep(LEASE.total_seconds())
+    def _reconcile(self, waiting: list[str]) -> None:
+        """Reconcile's sweep, as its schedule would run it once there is something for it to do: a
+        QUEUED task at once, else once the first RUNNING task's lease ran out (a killed execution's)
+        or the first SCHEDULED task came due, and after LEASE at the latest."""
+        time.sleep(self._until_sweepable(waiting))
         deps = self.stack.dependencies(Function.RECONCILE)
         result = sweep(
             table=deps.table,
@@ -350,6 +355,23 @@ class Chaos:
             self.ledger.reconciled["dead-lettered"] += len(result.dead_lettered)
             self.ledger.reconciled["re-enqueued"] += len(result.reenqueued)
             self.ledger.reconciled["overdue scheduled"] += len(result.overdue)
+
+    def _until_sweepable(self, waiting: list[str]) -> float:
+        """Seconds until the sweep can act on one of the waiting tasks (its claim's ``updatedAt``
+        is what the sweep reads a lease from), at most LEASE."""
+        now, soonest = utc_now(), LEASE.total_seconds()
+        for task_id in waiting:
+            task = self.stack.table.get(task_id)
+            if task is None or task.status is TaskStatus.QUEUED:
+                return 0.0
+            if task.status is TaskStatus.RUNNING:
+                ready = datetime.fromisoformat(task.updated_at) + LEASE
+            elif task.run_at is not None:
+                ready = datetime.fromisoformat(task.run_at)
+            else:
+                continue
+            soonest = min(soonest, (ready - now).total_seconds())
+        return max(0.0, soonest) + SWEEP_SLACK_SECONDS
 
     def _queued(self, ids: list[str]) -> list[str]:
         statuses = self.stack.table.statuses(ids)
