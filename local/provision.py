@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from functions.common.config import DUE_INDEX, STATUS_INDEX, Env
-from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
+from functions.common.config import Env
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
+from functions.common.tasks_table.index import SHARDED_INDEXES
 from infra.spec import (
     FUNCTIONS,
     TIMINGS,
@@ -50,7 +50,8 @@ class LocalResources:
     function_arns: dict[Function, str]
     mapping_ids: dict[Function, str]
     """Each queue-triggered function's event-source mapping (the local pollers honour its state)."""
-    scheduler_role_arn: str = ""
+    scheduler_role_arn: str
+    """The role a task's schedule names (local/fidelity.py fires schedules without assuming it)."""
     signing_secret_id: str | None = None
 
     def values(self) -> dict[str, str]:
@@ -79,35 +80,32 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _key_attributes() -> list[str]:
+    """The table's key and every index's keys (all strings), each once."""
+    keys = ["taskId"]
+    for index in SHARDED_INDEXES:
+        keys += [index.partition_attribute, index.sort_attribute]
+    return list(dict.fromkeys(keys))
+
+
 def create_table(clients: Clients, name: str) -> None:
     clients.dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "taskId", "KeyType": "HASH"}],
         AttributeDefinitions=[
-            {"AttributeName": "taskId", "AttributeType": "S"},
-            {"AttributeName": SHARD_ATTRIBUTE, "AttributeType": "S"},
-            {"AttributeName": "createdAt", "AttributeType": "S"},
-            {"AttributeName": DUE_SHARD_ATTRIBUTE, "AttributeType": "S"},
-            {"AttributeName": "runAt", "AttributeType": "S"},
+            {"AttributeName": attribute, "AttributeType": "S"} for attribute in _key_attributes()
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": STATUS_INDEX,
+                "IndexName": index.name,
                 "KeySchema": [
-                    {"AttributeName": SHARD_ATTRIBUTE, "KeyType": "HASH"},
-                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                    {"AttributeName": index.partition_attribute, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_attribute, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-            {
-                "IndexName": DUE_INDEX,
-                "KeySchema": [
-                    {"AttributeName": DUE_SHARD_ATTRIBUTE, "KeyType": "HASH"},
-                    {"AttributeName": "runAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
+            }
+            for index in SHARDED_INDEXES
         ],
     )
     clients.dynamodb.update_time_to_live(

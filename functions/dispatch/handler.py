@@ -25,7 +25,7 @@ from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.tasks_queue import TasksQueue
-from functions.common.tasks_table import DispatchState, TasksTable
+from functions.common.tasks_table import TaskDue, TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
 from functions.usecases.dispatching import Dispatcher, parse_message
@@ -39,14 +39,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @dataclass
 class Dependencies:
     dispatcher: Dispatcher
-
-    @property
-    def table(self) -> TasksTable:
-        return self.dispatcher.table
-
-    @property
-    def workflow(self) -> Workflow:
-        return self.dispatcher.workflow
 
 
 @dependencies_factory
@@ -73,7 +65,7 @@ def _task_ids(event: dict[str, Any]) -> list[str]:
     return ids
 
 
-def record_handler(record: SQSRecord, states: Mapping[str, DispatchState]) -> None:
+def record_handler(record: SQSRecord, states: Mapping[str, TaskDue]) -> None:
     message = parse_message(record.body)
     receive_count = int(record.attributes.approximate_receive_count or 1)
     with logger.append_context_keys(taskId=message.task_id), misconfiguration_reported():
@@ -102,7 +94,7 @@ def record_handler(record: SQSRecord, states: Mapping[str, DispatchState]) -> No
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     with misconfiguration_reported():
-        states = dependencies().table.dispatch_states(_task_ids(event))
+        states = dependencies().dispatcher.table.due_states(_task_ids(event))
     return process_partial_response(
         event=event,
         record_handler=partial(record_handler, states=states),

@@ -9,7 +9,7 @@ from functions.common.errors import TransitionRefusedError
 from functions.common.models import TaskMessage, TaskStatus
 from functions.common.scheduling import message_delay
 from functions.common.tasks_queue import TasksQueue
-from functions.common.tasks_table import DispatchState, TasksTable
+from functions.common.tasks_table import TaskDue, TasksTable
 from functions.common.workflow import Workflow, execution_name
 
 DISPATCHABLE = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
@@ -45,7 +45,7 @@ class Dispatcher:
     queue: TasksQueue
 
     def dispatch(
-        self, message: TaskMessage, receive_count: int, state: DispatchState | None, now: datetime
+        self, message: TaskMessage, receive_count: int, state: TaskDue | None, now: datetime
     ) -> Dispatch:
         """Start the task's execution if it is QUEUED or RUNNING. A SCHEDULED task not due yet is
         sent again with the seconds it still has to wait; a due one is promoted to QUEUED first

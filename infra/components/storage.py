@@ -8,9 +8,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from functions.common.config import DUE_INDEX, STATUS_INDEX
-from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
+from functions.common.tasks_table.index import SHARDED_INDEXES
 from infra.stage_config import StageConfig, Toggle
 
 
@@ -32,19 +31,16 @@ class Storage(Construct):
             deletion_protection=config.is_production,
             removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
         )
-        self.table.add_global_secondary_index(
-            index_name=STATUS_INDEX,
-            partition_key=dynamodb.Attribute(name=SHARD_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
-        )
-        # Sparse: only a SCHEDULED record carries dueShard, so reconcile reads just those, by runAt.
-        self.table.add_global_secondary_index(
-            index_name=DUE_INDEX,
-            partition_key=dynamodb.Attribute(name=DUE_SHARD_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="runAt", type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
-        )
+        # Keys only, both; byRunAt is sparse: only a SCHEDULED record carries its key, dueShard.
+        for index in SHARDED_INDEXES:
+            self.table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(
+                    name=index.partition_attribute, type=dynamodb.AttributeType.STRING
+                ),
+                sort_key=dynamodb.Attribute(name=index.sort_attribute, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            )
         self.signing_secret: secretsmanager.Secret | None = None
         if config.webhooks is Toggle.ON:
             # 64 characters from [A-Za-z0-9], all base64 symbols: 48 bytes of key, ~380 bits of

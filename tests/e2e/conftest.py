@@ -77,6 +77,19 @@ class RunningStack:
         return result.returncode, summary, result.stdout + result.stderr
 
 
+def run_benchmark(module: str, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """A benchmark module run as a user runs it (``python -m``), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=REPO,
+        env=user_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def running_local_stack(
     tmp_path_factory: pytest.TempPathFactory,
     name: str,

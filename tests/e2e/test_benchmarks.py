@@ -4,12 +4,9 @@ runs are `make bench`, `make bench-local`, `make bench-retry`, `make bench-init`
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from local.process import REPO, user_environment
+from tests.e2e.conftest import run_benchmark
 
 
 @pytest.mark.parametrize(
@@ -25,15 +22,7 @@ from local.process import REPO, user_environment
 def test_each_benchmark_runs_at_a_small_size_and_prints_its_figures(
     module: str, arguments: list[str], printed: str
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", module, *arguments],
-        cwd=REPO,
-        env=user_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_benchmark(module, *arguments)
 
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert printed in result.stdout, result.stdout[-4000:]

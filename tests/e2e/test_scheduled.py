@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +9,7 @@ from typing import Any
 import pytest
 
 from functions.common.clock import utc_now
-from local.process import REPO, user_environment
-from tests.e2e.conftest import NAMES, RunningStack
+from tests.e2e.conftest import NAMES, RunningStack, run_benchmark
 from tests.e2e.test_cli import _eventually_listed, ptm, ptm_json
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
@@ -114,28 +111,10 @@ def test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack(
 ) -> None:
     """``make bench-schedule`` at a small size (delays are never scaled, so the shared stack's time
     scale does not touch them; no stack of its own to start)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.schedule_precision",
-            *(
-                "--tasks",
-                "3",
-                "--delay",
-                "1",
-                "--endpoint",
-                local_stack.api,
-                "--emulator",
-                local_stack.emulator,
-            ),
-        ],
-        cwd=REPO,
-        env=user_environment(),
-        capture_output=True,
-        text=True,
+    result = run_benchmark(
+        "bench.schedule_precision",
+        *("--tasks", "3", "--delay", "1", "--endpoint", local_stack.api, "--emulator", local_stack.emulator),
         timeout=120,
-        check=False,
     )
 
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]

@@ -153,7 +153,7 @@ def test_an_express_start_with_a_repeated_name_runs_a_second_execution_as_on_aws
     (express-at-least-once-execution.html). moto alone answers the running execution or
     ExecutionAlreadyExists; the fidelity layer (local/fidelity.py) must make it behave like AWS."""
     task_id = stack.submit({"n": 1})
-    workflow = stack.dependencies(Function.DISPATCH).workflow
+    workflow = stack.dependencies(Function.DISPATCH).dispatcher.workflow
 
     first = workflow.start("same-name", task_id)
     second = workflow.start("same-name", task_id)

@@ -6,41 +6,31 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Literal
 
-import boto3
 import pytest
 
-from infra.spec import LOCAL_CREDENTIALS
 from local.fidelity import fire_due_schedules, schedule_time
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.workflow
 
 
-def _scheduler(stack: Stack) -> Any:
-    return boto3.client(
-        "scheduler",
-        endpoint_url=stack.emulator.endpoint,
-        region_name=stack.emulator.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
 def _at(moment: datetime) -> str:
     return f"at({moment.astimezone(UTC):%Y-%m-%dT%H:%M:%S})"
 
 
-def _schedule(stack: Stack, name: str, moment: datetime, *, after: str = "DELETE", arn: str = "") -> None:
-    _scheduler(stack).create_schedule(
+def _schedule(
+    stack: Stack, name: str, moment: datetime, *, after: Literal["DELETE", "NONE"] = "DELETE", arn: str = ""
+) -> None:
+    stack.clients.scheduler.create_schedule(
         Name=name,
         ScheduleExpression=_at(moment),
         FlexibleTimeWindow={"Mode": "OFF"},
         ActionAfterCompletion=after,
         Target={
             "Arn": arn or stack.resources.tasks_queue_arn,
-            "RoleArn": "arn:aws:iam::000000000000:role/scheduler",
+            "RoleArn": stack.resources.scheduler_role_arn,
             "Input": json.dumps({"taskId": name, "run": 1}),
         },
     )
@@ -60,7 +50,7 @@ def test_a_due_one_time_schedule_sends_its_input_once_and_is_deleted(stack: Stac
 
     assert [arn.rsplit("/", 1)[-1] for arn in fired.fired] == ["due"]
     assert _bodies(stack) == ["due"]
-    names = [s["Name"] for s in _scheduler(stack).list_schedules()["Schedules"]]
+    names = [s["Name"] for s in stack.clients.scheduler.list_schedules()["Schedules"]]
     assert names == ["later"], "ActionAfterCompletion DELETE removes the fired schedule"
     assert fire_due_schedules(now.timestamp()).fired == []
     assert [
@@ -84,10 +74,10 @@ def test_a_schedule_whose_queue_is_missing_is_retried_then_dropped(stack: Stack)
 
     first = fire_due_schedules(now.timestamp())
     assert (first.fired, len(first.problems)) == ([], 1)
-    assert [s["Name"] for s in _scheduler(stack).list_schedules()["Schedules"]] == ["lost"]
+    assert [s["Name"] for s in stack.clients.scheduler.list_schedules()["Schedules"]] == ["lost"]
     late = fire_due_schedules(now.timestamp() + 86_401)
     assert late.problems[0].endswith("(dropped)")
-    assert _scheduler(stack).list_schedules()["Schedules"] == []
+    assert stack.clients.scheduler.list_schedules()["Schedules"] == []
 
 
 def test_an_at_expression_is_read_in_its_time_zone() -> None:

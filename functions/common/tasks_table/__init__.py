@@ -78,7 +78,7 @@ from functions.common.tasks_table.codec import (
     summary_from_item,
     task_from_item,
 )
-from functions.common.tasks_table.index import DispatchState, IndexedReads, ShardCursors
+from functions.common.tasks_table.index import IndexedReads, ShardCursors, TaskDue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -89,9 +89,9 @@ __all__ = [
     "EXPIRY_ATTRIBUTE",
     "INLINE_RESERVE_BYTES",
     "PAYLOAD_ATTRIBUTE",
-    "DispatchState",
     "Rescue",
     "ShardCursors",
+    "TaskDue",
     "TasksTable",
     "item_size",
     "new_record",

@@ -52,6 +52,8 @@ class ShardedIndex:
 
 BY_PHASE = ShardedIndex(STATUS_INDEX, SHARD_ATTRIBUTE, "createdAt", phase_shard)
 BY_RUN_AT = ShardedIndex(DUE_INDEX, DUE_SHARD_ATTRIBUTE, "runAt", lambda _phase, shard: due_shard(shard))
+SHARDED_INDEXES = (BY_PHASE, BY_RUN_AT)
+"""The table's secondary indexes, declared once: the CDK stack and the local stack create these."""
 
 
 @cache
@@ -170,9 +172,15 @@ READ_BUDGET = 2000
 RUNNING crowd (they share the ACTIVE phase) comes back short, with a token to go on from."""
 
 
+def _task_runs(records: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(id, run) of each record read with ``taskId`` and ``runs``: what a re-send needs."""
+    return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in records]
+
+
 @dataclass(frozen=True)
-class DispatchState:
-    """What the dispatcher needs of a task: its status, and when a SCHEDULED one is due."""
+class TaskDue:
+    """What the dispatcher needs of a task: its status, and when a SCHEDULED one is due (not to be
+    confused with the dispatch switch's ``DispatchState``)."""
 
     status: TaskStatus
     run_at: datetime | None = None
@@ -238,6 +246,7 @@ class IndexedReads:
     def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
         """(id, run) of tasks QUEUED since before ``cutoff`` (created and last written before it:
         a scheduled task promoted, or a task redriven, a moment ago is not stale), oldest first."""
+        before = iso(cutoff)
         merge = ShardMerge(
             self._client,
             self.table_name,
@@ -245,9 +254,8 @@ class IndexedReads:
             newest_first=False,
             cursors={},
             page=BATCH_GET_LIMIT,
-            sorted_before=iso(cutoff),
+            sorted_before=before,
         )
-        before = iso(cutoff)
         queued = self._select(
             merge,
             limit,
@@ -257,7 +265,7 @@ class IndexedReads:
             ("taskId", "status", "runs", "updatedAt"),
             "read queued tasks",
         )
-        return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in queued]
+        return _task_runs(queued)
 
     def scheduled_due_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
         """(id, run) of tasks still SCHEDULED whose ``runAt`` is before ``cutoff``, most overdue
@@ -279,7 +287,7 @@ class IndexedReads:
             ("taskId", "status", "runs"),
             "read overdue scheduled tasks",
         )
-        return [(str(record["taskId"]["S"]), int(record.get("runs", _ONE)["N"])) for record in due]
+        return _task_runs(due)
 
     def running_before(self, cutoff: datetime, limit: int) -> list[str]:
         """Ids of RUNNING tasks not written since ``cutoff`` (so their lease, set by the claim,
@@ -333,14 +341,14 @@ class IndexedReads:
         )
         return [summary_from_item(record) for record in records], merge.cursors()
 
-    def dispatch_states(self, task_ids: list[str]) -> dict[str, DispatchState]:
+    def due_states(self, task_ids: list[str]) -> dict[str, TaskDue]:
         """Each existing task's status and ``runAt`` (one BatchGetItem per 100 ids; strongly
         consistent): what the dispatcher decides a message by."""
         records = self._records(
             task_ids, ("taskId", "status", "runAt"), consistent=True, what="read task statuses"
         )
         return {
-            task_id: DispatchState(
+            task_id: TaskDue(
                 TaskStatus(record["status"]["S"]),
                 parse_time(str(record["runAt"]["S"])) if "runAt" in record else None,
             )
