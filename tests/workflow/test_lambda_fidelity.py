@@ -103,10 +103,12 @@ def test_a_slow_init_that_overruns_the_process_states_timeout_is_states_timeout_
     """Lambda runs INIT outside the function's timeout, so a cold start can push an attempt past
     ProcessTask's TimeoutSeconds before the function's own timeout fires: Step Functions fails it
     with States.Timeout, retried as transient; the late attempt then finds the task finished."""
-    stack.runtime.timeout_scale = 0.02  # the process function's 25 s become 0.5 s
-    stack.retry_clock.timeout_scale = 0.02  # ProcessTask's 35 s become 0.7 s
-    # INIT, outside the function's clock, past the state's 0.7 s.
-    stack.runtime.init_hooks.append(_first_process_invocation(lambda: time.sleep(1.5)))
+    # Scaled to 1 s, not less: under a loaded machine's scheduling, the retried (warm) attempt
+    # once overran a 0.5 s timeout (Sandbox.Timedout beside the expected States.Timeout).
+    stack.runtime.timeout_scale = 0.04  # the process function's 25 s become 1 s
+    stack.retry_clock.timeout_scale = 0.04  # ProcessTask's 35 s become 1.4 s
+    # INIT, outside the function's clock, past the state's 1.4 s.
+    stack.runtime.init_hooks.append(_first_process_invocation(lambda: time.sleep(2.5)))
 
     task_id, execution = run_task(stack, {"n": 1})
 
