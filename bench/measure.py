@@ -42,13 +42,13 @@ from functions.common.tasks_table import (
 )
 from functions.common.tasks_table.codec import has_inline_payload, task_from_item
 from functions.common.workflow import execution_name
-from infra.spec import Function, StageNames
+from infra.spec import Function, ScheduleTrigger, StageNames
 from local.emulator import free_port
 from ptm.client import TasksApi
 
 if TYPE_CHECKING:
     from local.retry_clock import RecordedWait
-    from local.stack import Running
+    from local.stack import LocalStack, Running
 
 BODY_ATTRIBUTES = (PAYLOAD_ATTRIBUTE, COMPRESSED_PAYLOAD_ATTRIBUTE)
 
@@ -325,6 +325,7 @@ def measure(
             # the dice fall.
             doomed = [_post(client, index, dead_letter=True) for index in range(DEAD_LETTERS)]
             items = _wait_until_terminal(running, ids + doomed)
+            _wait_for_a_sweep(stack)
             histories = _histories(running, items)
             payloads = _payload_items(running, [item for item in items if not has_inline_payload(item)])
             response_bytes = _submit_response_bytes(running.api_endpoint)
@@ -461,6 +462,20 @@ def _wait_until_terminal(running: Running, ids: list[str], timeout: float = 300)
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(ids) - len(done)} tasks not finished after {timeout} s")
         time.sleep(0.5)
+
+
+def _wait_for_a_sweep(stack: LocalStack) -> None:
+    """Reconcile runs on its schedule, not per task: a short run can end before its first sweep,
+    and the model prices a sweep from a measured one. Wait for one (one scaled period at most)."""
+    reconcile = stack.names.function(Function.RECONCILE)
+    schedule = stack.config.trigger(Function.RECONCILE)
+    assert isinstance(schedule, ScheduleTrigger)
+    period = stack.options.scaled(schedule.every_minutes * 60)
+    deadline = time.monotonic() + 2 * period + 5
+    while not any(invocation.function_name == reconcile for invocation in stack.runtime.invocations):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no reconcile sweep within {2 * period + 5:.0f} s")
+        time.sleep(0.05)
 
 
 def _stored_body_bytes(item: dict[str, Any]) -> int:
