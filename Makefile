@@ -82,11 +82,12 @@ infra: $(PY_STAMP) $(NODE_STAMP) ## CDK assertions, cdk-nag, cfn-lint and asl-va
 	$(BIN)/pytest tests/infra -n 0
 
 # cfn-lint fails on warnings too; W3005 (a DependsOn that a GetAtt already implies) is how CDK writes roles.
-synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev (offline, no credentials) + cfn-lint
-	rm -rf cdk.out
-	$(CDK) synth --context stage=$(STAGE) --quiet
-	$(BIN)/cfn-lint cdk.out/*.template.json --non-zero-exit-code warning --ignore-checks W3005
-	@echo "cdk.out/ written; cdk-nag report: cdk.out/validation-report.json"
+# The CLI rewrites the stage's template in CDK_OUT; the outputs `make deploy` saved there stay.
+CDK_OUT ?= cdk.out
+synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev (offline, no credentials) + cfn-lint (CDK_OUT=cdk.out)
+	$(CDK) synth --context stage=$(STAGE) --output $(CDK_OUT) --quiet
+	$(BIN)/cfn-lint $(CDK_OUT)/ProcessTaskManager-$(STAGE).template.json --non-zero-exit-code warning --ignore-checks W3005
+	@echo "$(CDK_OUT)/ written; cdk-nag report: $(CDK_OUT)/validation-report.json"
 
 diff: $(PY_STAMP) $(NODE_STAMP) ## cdk diff STAGE=dev against your account
 	$(CDK) diff --context stage=$(STAGE)

@@ -36,6 +36,7 @@ from infra.spec import (
     trigger_of,
 )
 from infra.stage_config import PRODUCTION_TASK_RETENTION_DAYS
+from infra.synth import synthesized_templates
 from infra.workflow_definition import retry_policy
 
 PRICES: dict[str, float] = {
@@ -118,7 +119,7 @@ ACCESS_LOG_VALUE_BYTES = {
 
 @dataclass(frozen=True)
 class PricedDeployment:
-    """What the template deploys (read by ``synthesize``), and the options the model adds."""
+    """What the template deploys (read by ``priced``), and the options the model adds."""
 
     memory_mb: dict[Function, int]
     workflow_log_level: str
@@ -781,16 +782,8 @@ def node_design(
     return total
 
 
-def synthesize(**context: str) -> PricedDeployment:
-    """The template ``cdk synth`` would write (cdk-nag included), read for sizes and settings."""
-    from aws_cdk import App  # noqa: PLC0415 - CDK loads only for this script
-
-    from infra.app import build  # noqa: PLC0415
-
-    settings = json.loads(Path("cdk.json").read_text())["context"]
-    app = App(context={**settings, **context}, outdir=tempfile.mkdtemp())
-    stack = build(app)
-    document: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
+def priced(document: dict[str, Any]) -> PricedDeployment:
+    """A template ``make synth`` wrote, read for sizes and settings."""
     memory: dict[Function, int] = {}
     level, data, function_level, access_format, system_level = "ALL", True, "INFO", "{}", "INFO"
     alarm_metrics = dashboards = 0
@@ -971,7 +964,9 @@ def main() -> None:
     )
     measured = measure(tasks=args.measure_tasks, failure_rate=args.failure_rate)
     init = init_times(args.init_runs)
-    dev, prod = synthesize(stage="dev"), synthesize(stage="prod")
+    with tempfile.TemporaryDirectory(prefix="ptm-cost-") as scratch:
+        templates = synthesized_templates(["dev", "prod"], Path(scratch))
+    dev, prod = priced(templates["dev"]), priced(templates["prod"])
     steady = dataclasses.replace(prod, capacity="provisioned")
     print(
         f"prices: us-east-1 list prices (bench/prices.json, each with its source); "
@@ -979,7 +974,7 @@ def main() -> None:
         f"({load.tasks_per_second * SECONDS_A_MONTH / 1e6:.1f}M a month)"
     )
     print(
-        "\ninputs, each labelled [measured] on the local stack, [template] from cdk synth or the ASL, "
+        "\ninputs, each labelled [measured] on the local stack, [template] from make synth or the ASL, "
         "or [assumed]:"
     )
     for label, name, value in _inputs(measured, prod, load):

@@ -12,18 +12,20 @@ from infra.stack import ProcessTaskManagerStack
 from infra.stage_config import StageConfig, StageConfigError
 
 
-def build(app: App) -> ProcessTaskManagerStack:
-    """Everything ``cdk synth`` builds, for the CLI and the infrastructure tests alike."""
+def build(app: App, *, account: str | None, region: str | None) -> ProcessTaskManagerStack:
+    """Everything ``cdk synth`` builds, for the CLI and the infrastructure tests alike.
+
+    ``account`` and ``region`` are what the CDK CLI hands the app (``CDK_DEFAULT_ACCOUNT``,
+    ``CDK_DEFAULT_REGION``): a profile's account and region when credentials exist, otherwise no
+    account and the region of ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / the profile, us-east-1
+    when none is set. None of either leaves it a CloudFormation pseudo parameter."""
     config = StageConfig.from_context(app.node)
     stack = ProcessTaskManagerStack(
         app,
         f"ProcessTaskManager-{config.stage}",
         config=config,
         description=f"Process Task Manager ({config.stage}): API, SQS, Express workflow, DynamoDB, DLQ",
-        env=Environment(
-            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
-            region=os.environ.get("CDK_DEFAULT_REGION"),
-        ),
+        env=Environment(account=account, region=region),
     )
     Tags.of(stack).add("project", "process-task-manager")
     Tags.of(stack).add("stage", config.stage)
@@ -34,7 +36,7 @@ def build(app: App) -> ProcessTaskManagerStack:
 def main() -> None:
     app = App()
     try:
-        build(app)
+        build(app, account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
     except StageConfigError as exc:
         # One line naming the setting and the rule, not a traceback from inside jsii.
         print(f"ptm synth: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's one line

@@ -6,10 +6,12 @@ and attached to the construct they concern, never to the whole app.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
 from infra.spec import Function
@@ -18,6 +20,7 @@ from infra.stage_config import ApiAuth, WorkflowLogLevel
 if TYPE_CHECKING:
     from infra.components.api import Api
     from infra.components.compute import Compute
+    from infra.components.schedules import Schedules
     from infra.components.workflow import WorkflowStateMachine
     from infra.stage_config import StageConfig
 
@@ -42,9 +45,40 @@ WORKFLOW_WILDCARD = Finding(
 )
 
 
-def schedules_wildcard(group: str) -> Finding:
+def as_finding_resource(scope: IConstruct, value: str) -> str:
+    """``value`` (an ARN a grant names) as cdk-nag names it in a finding: resolved in ``scope``'s
+    stack, then flattened as cdk-nag flattens CloudFormation references (``{"Ref": "AWS::Region"}``
+    is ``<AWS::Region>``). Built from the very expression the grant uses, it matches whatever the
+    synthesis renders: tokens in an environment-agnostic app, a concrete region from the CDK CLI,
+    a concrete account and region from a profile."""
+    return _flatten(Stack.of(scope).resolve(value))
+
+
+def _flatten(node: Any) -> str:
+    """cdk-nag's ``flattenCfnReference`` (src/utils/flatten-cfn-reference.ts), rule for rule."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        for intrinsic, flatten in _INTRINSICS.items():  # in cdk-nag's order
+            if node.get(intrinsic):
+                return flatten(node[intrinsic])
+    return json.dumps(node, separators=(",", ":"))
+
+
+_INTRINSICS: dict[str, Callable[[Any], str]] = {
+    "Fn::Join": lambda join: str(join[0]).join(_flatten(item) for item in join[1]),
+    "Fn::Sub": _flatten,
+    "Fn::GetAtt": lambda get_att: f"<{_flatten(get_att[0])}.{_flatten(get_att[1])}>",
+    "Fn::ImportValue": _flatten,
+    "Ref": lambda ref: f"<{_flatten(ref)}>",
+}
+
+
+def schedules_wildcard(api_role: IConstruct, schedules_arn: str) -> Finding:
     return Finding(
-        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{group}/*]",
+        f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, schedules_arn)}]",
         "The api function creates and deletes one schedule per delayed task, named after the task: "
         "the names are not known at deploy time, so the grant is every schedule of the stage's own "
         "group, and nothing else.",
@@ -80,6 +114,7 @@ def acknowledge_inherent_findings(
     compute: Compute,
     workflow: WorkflowStateMachine,
     api: Api,
+    schedules: Schedules,
     signing_secret: IConstruct | None,
 ) -> None:
     for function in compute.functions.values():
@@ -87,7 +122,7 @@ def acknowledge_inherent_findings(
             acknowledge(function.role, XRAY_WILDCARD)
     api_role = compute.functions[Function.API].role
     if api_role is not None:
-        acknowledge(api_role, schedules_wildcard(config.names.schedule_group))
+        acknowledge(api_role, schedules_wildcard(api_role, schedules.schedules_arn))
     acknowledge(workflow.role, WORKFLOW_WILDCARD)
     if config.workflow_log_level is not WorkflowLogLevel.ALL:
         acknowledge(workflow.state_machine, REDUCED_WORKFLOW_LOGGING)

@@ -34,7 +34,10 @@ from infra.workflow_definition import (
 )
 
 PROJECT = "ptm"
-_STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+STAGE_NAME_MAX_LENGTH = 16
+"""Long enough for ``prod-eu-central1``, short enough that every name built from it fits its
+service's limit (the synthesis tests build the longest stage and cfn-lint checks the names)."""
+_STAGE = re.compile(rf"^[a-z][a-z0-9-]{{0,{STAGE_NAME_MAX_LENGTH - 1}}}$")
 LOCAL_STAGE = "local"
 LOCAL_API_PORT = 8000
 LOCAL_ENDPOINT = f"http://127.0.0.1:{LOCAL_API_PORT}"

@@ -170,7 +170,12 @@ class ProcessTaskManagerStack(Stack):
             CfnOutput(self, output_id, value=value, description=description)
 
         acknowledge_inherent_findings(
-            config=config, compute=compute, workflow=workflow, api=api, signing_secret=signing_secret
+            config=config,
+            compute=compute,
+            workflow=workflow,
+            api=api,
+            schedules=schedules,
+            signing_secret=signing_secret,
         )
 
 

@@ -508,6 +508,39 @@ def _scheduling() -> Iterator[Mutant]:
         yield Mutant(f"scheduling: {name}", path, old, new, (*SCHEDULING, "tests/unit/test_scheduling.py"))
 
 
+def _deploy_path() -> Iterator[Mutant]:
+    """Synthesis as users run it: the CLI's environment reaches the app, cdk-nag's acknowledgments
+    match whatever the synthesis renders, and make synth keeps what make deploy saved."""
+    synthesis = ("tests/infra/test_synthesis.py",)
+    for name, path, old, new in (
+        (
+            "nag: the schedules' acknowledgment in the token form",
+            "infra/nag.py",
+            'f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, schedules_arn)}]"',
+            '"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/ptm-dev/*]"',
+        ),
+        (
+            "nag: a Ref flattened as JSON",
+            "infra/nag.py",
+            '    "Ref": lambda ref: f"<{_flatten(ref)}>",\n',
+            "",
+        ),
+        (
+            "app: the CLI's account and region ignored",
+            "infra/app.py",
+            'build(app, account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))',
+            "build(app, account=None, region=None)",
+        ),
+        (
+            "make synth: cdk.out emptied first",
+            "Makefile",
+            "\t$(CDK) synth --context stage=$(STAGE)",
+            "\trm -rf $(CDK_OUT)\n\t$(CDK) synth --context stage=$(STAGE)",
+        ),
+    ):
+        yield Mutant(f"deploy path: {name}", path, old, new, synthesis)
+
+
 def mutants() -> list[Mutant]:
     return [
         *_conditions(),
@@ -517,6 +550,7 @@ def mutants() -> list[Mutant]:
         *_submission(),
         *_dispatch_switch(),
         *_scheduling(),
+        *_deploy_path(),
     ]
 
 

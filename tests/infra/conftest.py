@@ -1,4 +1,6 @@
-"""Synthesize the real CDK app once per session (it costs seconds), as ``cdk synth`` would."""
+"""Synthesize the real CDK app as ``cdk synth`` would: the same context (cdk.json's, the CLI's own,
+the stage's) and the account and region the CLI hands the app, once per session each (an
+in-process synthesis costs about half a second once jsii is warm; a CLI run about six)."""
 
 from __future__ import annotations
 
@@ -46,12 +48,60 @@ class Synthesized:
         found: dict[str, Any] = reports[plugin]
         return found
 
+    def warnings(self) -> set[str]:
+        """The warnings synth reported beside cdk-nag's findings (no report when there are none)."""
+        reports = {report["pluginName"]: report for report in self.validation_report()["pluginReports"]}
+        annotations = reports.get("Construct Annotations", {"violations": []})
+        return {violation["ruleName"] for violation in annotations["violations"]}
 
-def synthesize(tmp: Path, **context: str) -> Synthesized:
+
+@dataclass(frozen=True)
+class Environment:
+    """The account and region the CDK CLI hands the app (``CDK_DEFAULT_ACCOUNT``,
+    ``CDK_DEFAULT_REGION``). With no credentials it sets no account, and the region of
+    ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` (us-east-1 when neither is set: a ``CDK_DEFAULT_REGION``
+    of the user's own is overwritten); with a profile, the profile's account and region."""
+
+    name: str
+    account: str | None = None
+    region: str | None = None
+
+    def variables(self) -> dict[str, str]:
+        """What makes the CLI hand the app this environment, on a machine without credentials."""
+        variables = {"AWS_REGION": self.region or "us-east-1"}
+        if self.account is not None:
+            variables["CDK_DEFAULT_ACCOUNT"] = self.account
+        return variables
+
+
+EXAMPLE_ACCOUNT = "123456789012"
+"""AWS's documentation account id: never a real one."""
+AGNOSTIC = Environment("agnostic")
+"""No account, no region: every ARN keeps its pseudo parameters (an App built without ``env``)."""
+OFFLINE = Environment("offline", region="us-east-1")
+"""``make synth`` on a machine with no AWS configuration at all."""
+OFFLINE_EU = Environment("offline-eu-west-1", region="eu-west-1")
+"""``AWS_REGION=eu-west-1 make synth`` without credentials."""
+PROFILE = Environment("profile-us-east-1", account=EXAMPLE_ACCOUNT, region="us-east-1")
+PROFILE_EU = Environment("profile-eu-west-1", account=EXAMPLE_ACCOUNT, region="eu-west-1")
+ENVIRONMENTS = (AGNOSTIC, OFFLINE, OFFLINE_EU, PROFILE, PROFILE_EU)
+
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+    "@aws-cdk/core:failSynthOnValidationErrors": False,
+}
+"""The context the CDK CLI adds to cdk.json's (its CDK_CONTEXT_JSON for the app): the
+in-process synthesis and the CLI's are compared byte for byte (test_synthesis.py)."""
+
+
+def synthesize(tmp: Path, environment: Environment = AGNOSTIC, **context: str) -> Synthesized:
     """A bare App does not read cdk.json, so pass its context (feature flags) explicitly."""
     settings = json.loads(CDK_JSON.read_text())["context"]
-    app = App(context={**settings, **context}, outdir=str(tmp))
-    stack = build(app)
+    app = App(context={**settings, **CLI_CONTEXT, **context}, outdir=str(tmp))
+    stack = build(app, account=environment.account, region=environment.region)
     app.synth()
     return Synthesized(Template.from_stack(stack), tmp, stack.stack_name, Annotations.from_stack(stack))
 
@@ -93,4 +143,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/infra" in str(item.path):
             item.add_marker(pytest.mark.infra)
-            item.add_marker(pytest.mark.xdist_group("cdk"))
+            if item.get_closest_marker("xdist_group") is None:
+                item.add_marker(pytest.mark.xdist_group("cdk"))

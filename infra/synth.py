@@ -1,0 +1,56 @@
+"""The one synthesis path for tools: ``make synth``, as users run it (the CDK CLI, cdk-nag,
+cfn-lint), into a directory of the caller's. What reads a template (the cost model) reads one that
+``make synth`` wrote, never a second in-process app that the CLI might refuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from infra.workflow_definition import REPO_ROOT
+
+STACK_PREFIX = "ProcessTaskManager-"
+
+
+class SynthError(RuntimeError):
+    """``make synth`` failed; the message holds the end of what it printed."""
+
+
+def stack_name(stage: str) -> str:
+    return f"{STACK_PREFIX}{stage}"
+
+
+def make_synth(
+    stage: str, outdir: Path, environment: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``make synth STAGE=<stage> CDK_OUT=<outdir>``; ``environment`` replaces the process's own."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "synth", f"STAGE={stage}", f"CDK_OUT={outdir}"],
+        cwd=REPO_ROOT,
+        env=dict(os.environ if environment is None else environment),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def synthesized_templates(stages: list[str], outdir: Path) -> dict[str, dict[str, Any]]:
+    """Each stage's template as ``make synth`` writes it (one directory a stage, run side by side)."""
+
+    def one(stage: str) -> dict[str, Any]:
+        result = make_synth(stage, outdir / stage)
+        if result.returncode != 0:
+            raise SynthError(f"make synth STAGE={stage} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+        template: dict[str, Any] = json.loads(
+            (outdir / stage / f"{stack_name(stage)}.template.json").read_text()
+        )
+        return template
+
+    with ThreadPoolExecutor(max_workers=len(stages)) as pool:
+        return dict(zip(stages, pool.map(one, stages), strict=True))
