@@ -22,7 +22,7 @@ def build(app: App, *, account: str | None, region: str | None) -> ProcessTaskMa
     config = StageConfig.from_context(app.node)
     stack = ProcessTaskManagerStack(
         app,
-        f"ProcessTaskManager-{config.stage}",
+        config.names.stack,
         config=config,
         description=f"Process Task Manager ({config.stage}): API, SQS, Express workflow, DynamoDB, DLQ",
         env=Environment(account=account, region=region),

@@ -88,6 +88,25 @@ class Resource(StrEnum):
     """The webhook signing secret: deployed only where webhooks deliver (``webhooks=on``)."""
 
 
+class Output(StrEnum):
+    """The stack's outputs, by their keys: the CDK stack declares them, ``make deploy`` saves them
+    (``cdk.out/outputs-<stage>.json``), ``ptm --stage`` reads them, and the local stack describes
+    itself with the same keys (``/ui/info.json``)."""
+
+    TASKS_ENDPOINT = "TasksEndpoint"
+    TASKS_TABLE = "TasksTable"
+    TASKS_QUEUE_URL = "TasksQueueUrl"
+    DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
+    STATE_MACHINE_ARN = "StateMachineArn"
+    SCHEDULE_GROUP = "ScheduleGroup"
+    DISPATCH_MAPPING_ID = "DispatchMappingId"
+    STATE_MACHINE_LOG_GROUP = "StateMachineLogGroup"
+    DASHBOARD_NAME = "DashboardName"
+    ALARM_TOPIC_ARN = "AlarmTopicArn"
+    WEBHOOK_SIGNING_SECRET_ARN = "WebhookSigningSecretArn"  # pragma: allowlist secret (a name)
+    """Only where webhooks deliver (``webhooks=on``)."""
+
+
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
@@ -423,6 +442,11 @@ class StageNames:
 
     def _name(self, suffix: str) -> str:
         return f"{PROJECT}-{self.stage}-{suffix}"
+
+    @property
+    def stack(self) -> str:
+        """The CloudFormation stack: ``cdk deploy`` creates it, its outputs are saved under it."""
+        return f"ProcessTaskManager-{self.stage}"
 
     @property
     def table(self) -> str:

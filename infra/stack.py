@@ -29,6 +29,7 @@ from infra.spec import (
     SCHEDULER_GRANTS,
     WORKFLOW_GRANTS,
     Function,
+    Output,
     QueueTrigger,
     Resource,
     ScheduleTrigger,
@@ -144,25 +145,28 @@ class ProcessTaskManagerStack(Stack):
         )
 
         outputs = {
-            "TasksEndpoint": (api.url, "HTTP API base URL (TASKS_ENDPOINT for the smoke script)"),
-            "TasksTable": (storage.table.table_name, "DynamoDB table (TASKS_TABLE)"),
-            "TasksQueueUrl": (queues.tasks_queue.queue_url, "SQS tasks queue"),
-            "DeadLetterQueueUrl": (queues.dead_letter_queue.queue_url, "SQS dead-letter queue"),
-            "StateMachineArn": (workflow.state_machine.state_machine_arn, "Express state machine"),
-            "ScheduleGroup": (
+            Output.TASKS_ENDPOINT: (api.url, "HTTP API base URL (TASKS_ENDPOINT for the smoke script)"),
+            Output.TASKS_TABLE: (storage.table.table_name, "DynamoDB table (TASKS_TABLE)"),
+            Output.TASKS_QUEUE_URL: (queues.tasks_queue.queue_url, "SQS tasks queue"),
+            Output.DEAD_LETTER_QUEUE_URL: (queues.dead_letter_queue.queue_url, "SQS dead-letter queue"),
+            Output.STATE_MACHINE_ARN: (workflow.state_machine.state_machine_arn, "Express state machine"),
+            Output.SCHEDULE_GROUP: (
                 schedules.group.schedule_group_name,
                 "EventBridge Scheduler group: a schedule per task due more than 15 minutes ahead",
             ),
-            "DispatchMappingId": (
+            Output.DISPATCH_MAPPING_ID: (
                 dispatch_mapping.event_source_mapping_id,
                 "The dispatcher's SQS event-source mapping: ptm pause / ptm resume disable and enable it",
             ),
-            "StateMachineLogGroup": (workflow.log_group.log_group_name, "Execution history (level ALL)"),
-            "DashboardName": (observability.dashboard.dashboard_name, "CloudWatch dashboard"),
-            "AlarmTopicArn": (observability.topic.topic_arn, "SNS topic the alarms notify"),
+            Output.STATE_MACHINE_LOG_GROUP: (
+                workflow.log_group.log_group_name,
+                "Execution history (level ALL)",
+            ),
+            Output.DASHBOARD_NAME: (observability.dashboard.dashboard_name, "CloudWatch dashboard"),
+            Output.ALARM_TOPIC_ARN: (observability.topic.topic_arn, "SNS topic the alarms notify"),
         }
         if signing_secret is not None:
-            outputs["WebhookSigningSecretArn"] = (
+            outputs[Output.WEBHOOK_SIGNING_SECRET_ARN] = (
                 signing_secret.secret_arn,
                 "Secrets Manager secret that signs webhook deliveries (Standard Webhooks)",
             )

@@ -12,17 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from infra.spec import StageNames
 from infra.workflow_definition import REPO_ROOT
-
-STACK_PREFIX = "ProcessTaskManager-"
 
 
 class SynthError(RuntimeError):
     """``make synth`` failed; the message holds the end of what it printed."""
-
-
-def stack_name(stage: str) -> str:
-    return f"{STACK_PREFIX}{stage}"
 
 
 def make_synth(
@@ -48,7 +43,7 @@ def synthesized_templates(stages: list[str], outdir: Path) -> dict[str, dict[str
         if result.returncode != 0:
             raise SynthError(f"make synth STAGE={stage} failed:\n{(result.stdout + result.stderr)[-3000:]}")
         template: dict[str, Any] = json.loads(
-            (outdir / stage / f"{stack_name(stage)}.template.json").read_text()
+            (outdir / stage / f"{StageNames(stage).stack}.template.json").read_text()
         )
         return template
 

@@ -85,6 +85,8 @@ def local_deployment(endpoint: str) -> Deployment:
 
 
 def aws_deployment(stage: str, region: str | None, profile: str | None) -> Deployment:
+    """The stage's outputs as ``make deploy`` saved them, or else as CloudFormation describes
+    ``ProcessTaskManager-<stage>`` (a stack deployed from another machine)."""
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
@@ -93,21 +95,9 @@ def aws_deployment(stage: str, region: str | None, profile: str | None) -> Deplo
         ) from error
     if session.region_name is None:
         raise DeploymentError("no AWS region: set AWS_REGION (or a region in your AWS profile)")
-    stack = f"ProcessTaskManager-{stage}"
-    try:
-        described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-        outputs: dict[str, Any] = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    except NoCredentialsError as error:
-        raise DeploymentError("no AWS credentials: set AWS_PROFILE or the AWS_* variables") from error
-    except NoRegionError as error:
-        raise DeploymentError("no AWS region: set AWS_REGION") from error
-    except ClientError as error:
-        saved = saved_outputs(stage)
-        if saved is None:
-            raise DeploymentError(f"stack {stack} in {session.region_name}: {error}") from error
-        outputs = saved
-    except BotoCoreError as error:
-        raise DeploymentError(f"stack {stack} in {session.region_name}: {error}") from error
+    outputs = saved_outputs(stage)
+    if outputs is None:
+        outputs = _described_outputs(session, stage)
     return Deployment(
         stage=stage,
         region=str(session.region_name),
@@ -117,16 +107,31 @@ def aws_deployment(stage: str, region: str | None, profile: str | None) -> Deplo
     )
 
 
+def _described_outputs(session: boto3.session.Session, stage: str) -> dict[str, Any]:
+    stack = StageNames(stage).stack
+    try:
+        described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    except NoCredentialsError as error:
+        raise DeploymentError("no AWS credentials: set AWS_PROFILE or the AWS_* variables") from error
+    except NoRegionError as error:
+        raise DeploymentError("no AWS region: set AWS_REGION") from error
+    except (BotoCoreError, ClientError) as error:
+        raise DeploymentError(
+            f"stack {stack} in {session.region_name}: {error} (and no {saved_outputs_path(stage)})"
+        ) from error
+    return {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+
+
 def saved_outputs_path(stage: str) -> Path:
     """Where ``make deploy STAGE=<stage>`` saves the stack's outputs (cdk deploy --outputs-file)."""
     return Path("cdk.out") / f"outputs-{stage}.json"
 
 
 def saved_outputs(stage: str) -> dict[str, Any] | None:
-    """The stack's outputs as ``make deploy`` saved them, or None."""
-    path = saved_outputs_path(stage)
+    """The stack's outputs as ``make deploy`` saved them (``{"<stack>": {"<key>": "<value>"}}``), or
+    None."""
     try:
-        stacks = json.loads(path.read_text())
-        return dict(next(iter(stacks.values())))
-    except (OSError, ValueError, StopIteration):
+        stacks = json.loads(saved_outputs_path(stage).read_text())
+        return dict(stacks[StageNames(stage).stack])
+    except (OSError, ValueError, KeyError, TypeError):
         return None

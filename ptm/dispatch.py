@@ -17,10 +17,10 @@ from typing import Any
 
 from functions.common.dispatch_switch import DispatchState, DispatchSwitch
 from functions.usecases.reconciliation import SWEEP_LIMIT
+from infra.spec import Output
 from infra.stage_config import DAY_SECONDS
 from ptm.deployment import Deployment
 
-MAPPING_OUTPUT = "DispatchMappingId"
 SETTLED = {"pause": "Disabled", "resume": "Enabled"}
 """The state Lambda reaches once a pause (or a resume) has taken effect."""
 
@@ -30,17 +30,18 @@ class NoSwitchError(RuntimeError):
 
 
 def switch_of(deployment: Deployment) -> DispatchSwitch:
-    mapping_id = deployment.outputs.get(MAPPING_OUTPUT)
+    mapping_id = deployment.outputs.get(Output.DISPATCH_MAPPING_ID)
     if not mapping_id:
         raise NoSwitchError(
-            f"this deployment has no {MAPPING_OUTPUT} output: redeploy it (make deploy) with this version"
+            f"this deployment has no {Output.DISPATCH_MAPPING_ID} output: redeploy it (make deploy) "
+            "with this version"
         )
     return DispatchSwitch(deployment.client("lambda"), str(mapping_id))
 
 
 def retention_seconds(deployment: Deployment) -> int | None:
     """The tasks queue's message retention, as the queue reports it (None without the queue)."""
-    url = deployment.outputs.get("TasksQueueUrl")
+    url = deployment.outputs.get(Output.TASKS_QUEUE_URL)
     if not url:
         return None
     attributes = deployment.client("sqs").get_queue_attributes(

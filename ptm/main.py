@@ -25,7 +25,7 @@ from rich.table import Table
 from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
 from functions.common.scheduling import DELAY_FIELD, RUN_AT_FIELD
 from functions.common.task_status import TaskStatus
-from infra.spec import LOCAL_ENDPOINT
+from infra.spec import LOCAL_ENDPOINT, Output
 from ptm.client import (
     API_AUTH_VARIABLE,
     API_TOKEN_VARIABLE,
@@ -102,12 +102,13 @@ def main(
 
 def _deployed_endpoint(stage: str) -> str:
     outputs = saved_outputs(stage) or {}
-    if "TasksEndpoint" not in outputs:
+    if Output.TASKS_ENDPOINT not in outputs:
         _fail(
-            f"no TasksEndpoint in {saved_outputs_path(stage)}: deploy with `make deploy STAGE={stage}` first",
+            f"no {Output.TASKS_ENDPOINT} in {saved_outputs_path(stage)}: deploy with "
+            f"`make deploy STAGE={stage}` first",
             2,
         )
-    return str(outputs["TasksEndpoint"])
+    return str(outputs[Output.TASKS_ENDPOINT])
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -340,7 +341,7 @@ def watch(
 
 def _deployment() -> Deployment:
     try:
-        if is_local(State.api.endpoint):
+        if State.stage is None and is_local(State.api.endpoint):
             return local_deployment(State.api.endpoint)
         return aws_deployment(
             State.stage or _stage_of(State.api.endpoint),
@@ -453,7 +454,7 @@ def resume(
 def _queue_depths(deployment: Deployment) -> dict[str, dict[str, int]]:
     sqs = deployment.client("sqs")
     depths: dict[str, dict[str, int]] = {}
-    for name in ("TasksQueueUrl", "DeadLetterQueueUrl"):
+    for name in (Output.TASKS_QUEUE_URL, Output.DEAD_LETTER_QUEUE_URL):
         url = deployment.outputs.get(name)
         if not url:
             continue
@@ -497,7 +498,7 @@ def info() -> None:
         "Links": _links(deployment),
     }
     body.pop("FunctionLogGroups", None)
-    secret_arn = outputs.get("WebhookSigningSecretArn")
+    secret_arn = outputs.get(Output.WEBHOOK_SIGNING_SECRET_ARN)
     if secret_arn:
         body["WebhookSigningSecret"] = (
             f"Secrets Manager: aws secretsmanager get-secret-value --secret-id {secret_arn} "
@@ -528,17 +529,20 @@ def info() -> None:
 
 def _links(deployment: Deployment) -> dict[str, str]:
     if deployment.local:
-        return {"execution view": f"{deployment.outputs['TasksEndpoint']}/ui"}
+        return {"execution view": f"{deployment.outputs[Output.TASKS_ENDPOINT]}/ui"}
     region, outputs = deployment.region, deployment.outputs
     console_home = f"https://{region}.console.aws.amazon.com"
     links = {}
     states = f"{console_home}/states/home?region={region}"
     cloudwatch = f"{console_home}/cloudwatch/home?region={region}"
-    if "StateMachineArn" in outputs:
-        links["state machine"] = f"{states}#/statemachines/view/{quote(outputs['StateMachineArn'], safe='')}"
-    if "DashboardName" in outputs:
+    if Output.STATE_MACHINE_ARN in outputs:
+        links["state machine"] = (
+            f"{states}#/statemachines/view/{quote(outputs[Output.STATE_MACHINE_ARN], safe='')}"
+        )
+    if Output.DASHBOARD_NAME in outputs:
         links["dashboard"] = (
-            f"{console_home}/cloudwatch/home?region={region}#dashboards/dashboard/{outputs['DashboardName']}"
+            f"{console_home}/cloudwatch/home?region={region}#dashboards/dashboard/"
+            f"{outputs[Output.DASHBOARD_NAME]}"
         )
     for source, group in deployment.log_groups().items():
         links[f"logs {source}"] = f"{cloudwatch}#logsV2:log-groups/log-group/{quote(group, safe='')}"

@@ -99,17 +99,6 @@ def test_dashboard_shows_the_pipeline(dev: Synthesized) -> None:
         assert metric in body
 
 
-def test_outputs_name_what_the_smoke_script_and_operators_need(dev: Synthesized) -> None:
-    assert set(dev.document["Outputs"]) >= {
-        "TasksEndpoint",
-        "TasksTable",
-        "TasksQueueUrl",
-        "DeadLetterQueueUrl",
-        "StateMachineArn",
-        "DashboardName",
-    }
-
-
 def test_reconcile_runs_on_the_schedule_the_spec_or_the_stage_sets(
     dev: Synthesized, prod: Synthesized
 ) -> None:

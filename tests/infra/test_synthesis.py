@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from infra.spec import STAGE_NAME_MAX_LENGTH
+from infra.spec import STAGE_NAME_MAX_LENGTH, Output
 from infra.synth import make_synth
 from tests.infra.conftest import (
     ENVIRONMENTS,
@@ -87,6 +87,15 @@ def expected_acknowledgments(options: dict[str, str], environment: Environment) 
     return expected
 
 
+def expected_outputs(options: dict[str, str]) -> set[str]:
+    """Every output ``ptm --stage`` and the operators read (the signing secret's where webhooks
+    deliver), and no other."""
+    outputs = set(Output)
+    if options.get("webhooks") != "on":
+        outputs.remove(Output.WEBHOOK_SIGNING_SECRET_ARN)
+    return outputs
+
+
 def expected_warnings(options: dict[str, str]) -> set[str]:
     expected = set()
     if "alarmEmail" not in options:
@@ -141,6 +150,7 @@ def test_each_shape_synthesizes_in_each_environment_with_only_its_acknowledged_f
     acknowledged = {violation["ruleName"] for violation in nag["suppressedViolations"]}
     assert acknowledged == expected_acknowledgments(SHAPES[shape], environment)
     assert synth.warnings() == expected_warnings(SHAPES[shape])
+    assert set(synth.document["Outputs"]) == expected_outputs(SHAPES[shape])
 
 
 def test_cfn_lint_passes_on_every_shape_in_every_environment(matrix: Matrix) -> None:
