@@ -76,6 +76,13 @@ _SAFETY_SECONDS = 2.0
 """Kept back from the function's remaining time, to record the outcome."""
 
 
+def _sendable(char: str) -> bool:
+    """A character a header value may hold (RFC 9110 field-vchar, obs-text, SP, HTAB): what
+    http.client sends, as Latin-1, without refusing it at every attempt."""
+    code = ord(char)
+    return char == "\t" or (0x20 <= code <= 0xFF and code != 0x7F)
+
+
 class WebhookPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
@@ -110,8 +117,11 @@ class WebhookPayload(BaseModel):
                 raise ValueError(f"{name!r} is not a valid header name")
             if name.lower() in REFUSED_HEADERS:
                 raise ValueError(f"the {name} header is refused (set by the delivery or hop-by-hop)")
-            if any(ch in value for ch in "\r\n\0"):
-                raise ValueError(f"the value of {name} contains a line break or NUL")
+            if any(not _sendable(ch) for ch in value):
+                raise ValueError(
+                    f"the value of {name} contains a control character (a line break, NUL, ...) or one "
+                    "outside Latin-1: HTTP/1.1 cannot send it"
+                )
             if len(value) > 4096:
                 raise ValueError(f"the value of {name} is longer than 4096 characters")
         return headers
