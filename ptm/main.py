@@ -549,7 +549,9 @@ def _links(deployment: Deployment) -> dict[str, str]:
     return links
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+)
 def local(context: typer.Context) -> None:
     """Run the whole system on this machine (options: ptm local --help)."""
     from local.cli import main as run_local  # noqa: PLC0415 - moto loads only for this command
