@@ -27,7 +27,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_COMPILE_BYTECODE := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi cost synth deploy diff destroy bench bench-init bench-local bench-retry bench-schedule clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi cost synth bootstrap deploy diff destroy bench bench-init bench-local bench-retry bench-schedule clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev (offline, no credentials
 	$(CDK) synth --context stage=$(STAGE) --output $(CDK_OUT) --quiet
 	$(BIN)/cfn-lint $(CDK_OUT)/ProcessTaskManager-$(STAGE).template.json --non-zero-exit-code warning --ignore-checks W3005
 	@echo "$(CDK_OUT)/ written; cdk-nag report: $(CDK_OUT)/validation-report.json"
+
+bootstrap: $(PY_STAMP) $(NODE_STAMP) ## cdk bootstrap, once per account and region (your profile's; AWS_REGION to choose)
+	$(CDK) bootstrap
 
 diff: $(PY_STAMP) $(NODE_STAMP) ## cdk diff STAGE=dev against your account
 	$(CDK) diff --context stage=$(STAGE)

@@ -126,7 +126,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
     )
 
 
-OWN_STACKS = frozenset({"test_api_auth.py", "test_retention.py", "test_webhooks.py"})
+OWN_STACKS = frozenset(
+    {"test_api_auth.py", "test_retention.py", "test_webhooks.py", "test_documented_local_stack.py"}
+)
 """Modules whose tests start stacks of their own (module fixtures), not the shared one."""
 
 
@@ -134,11 +136,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules on the shared stack run in one xdist group, on one worker. A module with stacks
     of its own is a group of its own (its module fixture starts once), free to run beside them;
     the benchmarks, a stack per test, are not grouped at all: the two workers share the rest of
-    the work as it comes."""
+    the work as it comes. A test that names its own group keeps it."""
     for item in items:
         if "tests/e2e" in str(item.path):
             item.add_marker(pytest.mark.e2e)
-            if item.path.name == "test_benchmarks.py":
+            if item.path.name == "test_benchmarks.py" or item.get_closest_marker("xdist_group"):
                 continue
             group = f"e2e-{item.path.stem}" if item.path.name in OWN_STACKS else "e2e"
             item.add_marker(pytest.mark.xdist_group(group))

@@ -4,6 +4,7 @@ nothing; signed or token-bearing requests go through. ptm signs or sends the tok
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,8 @@ from joserfc.jwk import RSAKey
 from infra.spec import LOCAL_CREDENTIALS
 from ptm.client import SigV4Signer, TasksApi, tasks_api
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
+from tests.e2e.documented import LONG_RUNNING, RUN_HERE
+from tests.e2e.test_documented_commands import bash, shell_environment
 
 WRONG_SECRET = "not-the-secret"  # pragma: allowlist secret (wrong on purpose)
 
@@ -142,3 +145,21 @@ def test_ptm_without_a_token_says_what_to_give(jwt_stack: RunningStack) -> None:
     assert result.exit_code == 1
     assert "401 Unauthorized" in result.output
     assert "TASKS_API_TOKEN" in result.output
+
+
+def test_the_readmes_token_example_runs_against_the_local_identity_provider(jwt_stack: RunningStack) -> None:
+    """The README's Amazon Cognito block, its token request sent to the local stack's identity
+    provider instead of a user pool's domain: the same client-credentials form with both scopes,
+    the same jq, then ptm listing with the token it exported."""
+    [export] = [command for command in LONG_RUNNING if command.startswith("export TASKS_API_TOKEN=")]
+    [listing] = [command for command in RUN_HERE if command.startswith('ptm --endpoint "$TASKS_ENDPOINT"')]
+    token_url = re.findall(r"https://\S+/oauth2/token", export)[0]
+    typed = export.replace(token_url, f"{jwt_stack.api}/local-idp/token")
+
+    result = bash(
+        f'{typed} && test -n "$TASKS_API_TOKEN" && {listing}',
+        shell_environment(TASKS_ENDPOINT=jwt_stack.api, CLIENT_ID="app-client", CLIENT_SECRET="app-secret"),
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILED tasks" in result.stdout

@@ -90,7 +90,7 @@ def expected_acknowledgments(options: dict[str, str], environment: Environment) 
 def expected_outputs(options: dict[str, str]) -> set[str]:
     """Every output ``ptm --stage`` and the operators read (the signing secret's where webhooks
     deliver), and no other."""
-    outputs = set(Output)
+    outputs: set[str] = set(Output)
     if options.get("webhooks") != "on":
         outputs.remove(Output.WEBHOOK_SIGNING_SECRET_ARN)
     return outputs

@@ -1,0 +1,400 @@
+"""Every command the README and docs/*.md show a user: each line of a shell block (```bash, sh,
+shell, console), and each inline code span that starts with a command (``make …``, ``ptm …``,
+``curl …``, ``python -m …``, ``npx …``, ``cdk …``, ``npm …``, ``aws …``, after any ``NAME=value``
+assignments). A block's line continuations and multi-line quotes join into one command; comments
+go. markdown-it-py (the parser behind rich's Markdown) reads the documents, so a fence or a code
+span is what a Markdown renderer shows, not what a regular expression guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+from local.process import REPO
+
+SHELL_FENCES = frozenset({"bash", "sh", "shell", "console", "zsh"})
+COMMAND_WORDS = frozenset({"make", "ptm", "curl", "python", "python3", "npx", "cdk", "npm", "aws"})
+_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*$")
+
+
+@dataclass(frozen=True)
+class Documented:
+    command: str
+    """The command with its whitespace collapsed: the key the lists use."""
+    where: str
+    """``path:line`` of its first appearance."""
+
+
+def documents() -> list[Path]:
+    return [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def documented_commands() -> dict[str, Documented]:
+    """Each distinct command, with where it first appears."""
+    found: dict[str, Documented] = {}
+    for path in documents():
+        for command, line in _commands(path.read_text()):
+            found.setdefault(command, Documented(command, f"{path.relative_to(REPO)}:{line}"))
+    return found
+
+
+def _commands(markdown: str) -> Iterator[tuple[str, int]]:
+    for token in MarkdownIt().parse(markdown):
+        line = token.map[0] + 1 if token.map else 0
+        if token.type == "fence" and token.info.strip().split(" ")[0] in SHELL_FENCES:
+            for command in split_block(token.content):
+                yield command, line
+        elif token.type == "inline":
+            for child in token.children or []:
+                if child.type == "code_inline" and is_command(child.content):
+                    yield normalize(child.content), line
+
+
+def normalize(command: str) -> str:
+    return " ".join(command.replace("\\\n", " ").split())
+
+
+def is_command(span: str) -> bool:
+    words = span.split()
+    while words and _ASSIGNMENT.match(words[0]):
+        words = words[1:]
+    return len(words) >= 2 and words[0] in COMMAND_WORDS
+
+
+def split_block(block: str) -> list[str]:
+    """A shell block's commands: lines joined across a trailing backslash or an open quote,
+    comments dropped."""
+    commands, pending = [], ""
+    for line in block.splitlines():
+        pending = f"{pending}\n{line}" if pending else line
+        text, open_quote = _without_comments(pending)
+        if open_quote or text.rstrip().endswith("\\"):
+            continue
+        pending = ""
+        if text.strip():
+            commands.append(normalize(text))
+    if pending:
+        raise ValueError(f"a shell block ends inside a quote or a continuation: {pending!r}")
+    return commands
+
+
+def _without_comments(text: str) -> tuple[str, bool]:
+    """``text`` without its comments (a ``#`` that starts a word outside quotes, to the end of its
+    line), and whether a quote is still open at its end."""
+    kept: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote is None and char == "#" and (index == 0 or text[index - 1].isspace()):
+            end = text.find("\n", index)
+            index = len(text) if end == -1 else end
+            continue
+        if quote is None and char in "'\"":
+            quote = char
+        elif char == quote:
+            quote = None
+        elif char == "\\" and quote != "'" and index + 1 < len(text):
+            kept.append(char + text[index + 1])
+            index += 2
+            continue
+        kept.append(char)
+        index += 1
+    return "".join(kept), quote is not None
+
+
+# What each documented command is, and the test that runs or rehearses it. A command on none of
+# these lists, or on two, or an entry no document shows any more, fails
+# test_every_documented_command_is_on_exactly_one_list.
+
+
+class TaskId(StrEnum):
+    """What ``<taskId>`` in a command stands for when it runs here."""
+
+    ANY = "any"
+    SCHEDULED = "scheduled"
+    """A task that can be cancelled."""
+    FAILED = "failed"
+    """A task that can be redriven."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """Runs in ``make test`` as written: by test_each_command_runs_as_written, in bash, against the
+    shared local stack (``localhost:8000`` is that stack's address, ``TASKS_ENDPOINT`` its URL,
+    ``<taskId>`` a task of the kind given), or by the named test."""
+
+    expect: str = ""
+    """A fragment of what it prints."""
+    task: TaskId | None = None
+    then: str | None = None
+    """A command that puts the shared stack back (``ptm resume`` after ``ptm pause``)."""
+    by: str | None = None
+    """``path::test``: a test that runs this very command (its text taken from here)."""
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """How a command that cannot run here as written is rehearsed in ``make test``: a dry run that
+    test_each_dry_run_assembles_the_documented_command runs (``make -n``: the arguments the target
+    assembles), and the test that rehearses the rest (the same synthesis with the same arguments,
+    the saved outputs ``ptm --stage`` reads, or the command itself started, checked and stopped)."""
+
+    why: str
+    dry_run: str | None = None
+    expect: str = ""
+    """A fragment of the dry run's output."""
+    test: str | None = None
+
+
+SYNTHESIS = "tests/infra/test_synthesis.py::test_make_synth_writes_the_template_of_its_in_process_twin"
+DOCUMENTED = "tests/e2e/test_documented_commands.py"
+BOUNDED = "tests/e2e/test_documented_local_stack.py"
+
+RUN_HERE: dict[str, Run] = {
+    "curl -s -X POST localhost:8000/tasks -d '{\"orderId\": 42}'": Run('"status":"QUEUED"'),
+    "curl -s localhost:8000/tasks/<taskId>": Run('"taskId"', TaskId.ANY),
+    'curl -s -X POST localhost:8000/tasks -d \'{"simulate": {"failures": 3}}\'': Run('"status":"QUEUED"'),
+    'curl -s -X POST localhost:8000/tasks -d \'{"orderId": 43, "delaySeconds": 30}\'': Run(
+        '"status":"SCHEDULED"'
+    ),
+    "curl -s -X POST \"$TASKS_ENDPOINT/tasks\" -H 'Content-Type: application/json' "
+    "-H 'Idempotency-Key: order-42' -d '{\"orderId\": 42}'": Run('"taskId"'),
+    'curl -s "$TASKS_ENDPOINT/tasks/<taskId>"': Run('"status"', TaskId.ANY),
+    "make smoke": Run("no violations"),
+    'make smoke SMOKE_ARGS="--scenario success --scenario retry --scenario dlq --scenario permanent"': Run(
+        "no violations"
+    ),
+    "ptm local --help": Run("--time-scale"),
+    "python -m local --help": Run("--time-scale"),
+    "make dev": Run(),
+    "ptm submit '{\"orderId\": 42}' --key order-42": Run(),  # a replay, once the curl ran
+    "ptm submit '{\"orderId\": 43}' --delay 10m": Run("SCHEDULED"),
+    'ptm submit \'{"orderId": 44}\' --at "$(date -u -d tomorrow +%Y-%m-%dT09:30:00Z)"': Run("SCHEDULED"),
+    "ptm types": Run("webhook"),
+    "ptm status <taskId>": Run("attempts", TaskId.ANY),
+    "ptm list --status FAILED --all": Run("FAILED tasks"),
+    "ptm cancel <taskId>": Run("CANCELLED", TaskId.SCHEDULED),
+    "ptm redrive <taskId>": Run("QUEUED", TaskId.FAILED),
+    "ptm redrive --all-failed --rate 5": Run("redrove"),
+    "ptm watch --once": Run("task"),
+    "ptm info": Run("TasksEndpoint"),
+    "ptm pause": Run("PAUSED", then="ptm resume"),
+    "ptm resume": Run("dispatch runs"),
+    "ptm logs process --since 30m": Run("process"),
+    "ptm logs --task <taskId>": Run("api", TaskId.FAILED),
+    "ptm logs": Run("api"),
+    'ptm --endpoint "$TASKS_ENDPOINT" list --status FAILED': Run("FAILED tasks"),
+    "make synth STAGE=dev": Run(by=SYNTHESIS),
+    "make synth": Run(by=SYNTHESIS),
+}
+
+NEEDS_AWS: dict[str, Rehearsal] = {
+    "make bootstrap": Rehearsal(
+        "CDK bootstrap in the profile's account and region", "make -n bootstrap", "cdk --no-notices bootstrap"
+    ),
+    "make deploy STAGE=dev": Rehearsal(
+        "deploys to the profile's account",
+        "make -n deploy STAGE=dev",
+        "deploy --context stage=dev --outputs-file cdk.out/outputs-dev.json",
+        SYNTHESIS,
+    ),
+    "make deploy": Rehearsal(
+        "deploys to the profile's account",
+        "make -n deploy",
+        "deploy --context stage=dev --outputs-file cdk.out/outputs-dev.json",
+        SYNTHESIS,
+    ),
+    "AWS_REGION=eu-central-1 AWS_PROFILE=p make deploy STAGE=dev": Rehearsal(
+        "deploys with a profile",
+        "AWS_REGION=eu-central-1 AWS_PROFILE=p make -n deploy STAGE=dev",
+        "deploy --context stage=dev",
+        "tests/infra/test_synthesis.py::test_each_shape_synthesizes_in_each_environment_with_only_its_acknowledged_findings",
+    ),
+    "make diff STAGE=dev": Rehearsal(
+        "compares with the deployed stack", "make -n diff STAGE=dev", "diff --context stage=dev", SYNTHESIS
+    ),
+    "make destroy STAGE=dev": Rehearsal(
+        "deletes the deployed stack", "make -n destroy STAGE=dev", "destroy --context stage=dev"
+    ),
+    "npx cdk deploy --context apiAuth=jwt --context "
+    "jwtIssuer=https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf "
+    "--context jwtAudience=<app client id>": Rehearsal(
+        "deploys to the profile's account",
+        test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
+    ),
+    "cdk deploy --context stage=prod --context apiRateLimit=1200 --context apiBurstLimit=2400 "
+    "--context dispatchMaxConcurrency=50 --context workflowLogLevel=ERROR": Rehearsal(
+        "deploys to the profile's account",
+        test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
+    ),
+    "ptm --stage dev list --status FAILED": Rehearsal(
+        "reads a deployment's saved outputs",
+        test=f"{DOCUMENTED}::test_ptm_stage_reads_the_outputs_make_deploy_saved",
+    ),
+    "ptm --stage dev info": Rehearsal(
+        "reads a deployment's saved outputs and its queues",
+        test=f"{DOCUMENTED}::test_ptm_stage_reads_the_outputs_make_deploy_saved",
+    ),
+    "ptm --stage dev logs submitTask --follow": Rehearsal(
+        "reads a deployment's CloudWatch Logs until Ctrl-C",
+        test=f"{DOCUMENTED}::test_ptm_stage_reads_the_outputs_make_deploy_saved",
+    ),
+}
+
+LONG_RUNNING: dict[str, Rehearsal] = {
+    "make local": Rehearsal(
+        "runs until Ctrl-C",
+        "make -n local",
+        "python -m local",
+        f"{BOUNDED}::test_make_local_serves_the_webhook_examples_then_stops_on_ctrl_c",
+    ),
+    "WEBHOOK_ALLOWED_HOSTS=127.0.0.1 make local": Rehearsal(
+        "runs until Ctrl-C",
+        test=f"{BOUNDED}::test_make_local_serves_the_webhook_examples_then_stops_on_ctrl_c",
+    ),
+    'ptm submit \'{"type": "webhook", "url": "https://hooks.example.com/in", "body": {"id": 1}}\'': Rehearsal(
+        "external: delivers to your receiver (hooks.example.com does not resolve)",
+        test=f"{BOUNDED}::test_make_local_serves_the_webhook_examples_then_stops_on_ctrl_c",
+    ),
+    'curl -s -X POST "$TASKS_ENDPOINT/tasks" -H \'Content-Type: application/json\' -d \'{ "type": "webhook", '
+    '"url": "https://hooks.example.com/orders", "body": {"event": "order.paid", "orderId": 42}, '
+    '"headers": {"Authorization": "Bearer <token>"}, "timeoutSeconds": 10}\'': Rehearsal(
+        "external: delivers to your receiver (hooks.example.com does not resolve)",
+        test=f"{BOUNDED}::test_make_local_serves_the_webhook_examples_then_stops_on_ctrl_c",
+    ),
+    "python -m local": Rehearsal(
+        "runs until Ctrl-C", test=f"{BOUNDED}::test_ptm_local_serves_then_stops_on_ctrl_c"
+    ),
+    "ptm local --time-scale 0.05": Rehearsal(
+        "runs until Ctrl-C", test=f"{BOUNDED}::test_ptm_local_serves_then_stops_on_ctrl_c"
+    ),
+    "ptm local --api-auth iam": Rehearsal(
+        "runs until Ctrl-C", test="tests/e2e/test_api_auth.py::test_iam_lets_a_signed_request_through"
+    ),
+    'export TASKS_API_TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d '
+    "'grant_type=client_credentials&scope=tasks/read tasks/write' "
+    "https://<domain>.auth.eu-west-1.amazoncognito.com/oauth2/token | jq -r .access_token)": Rehearsal(
+        "external: a Cognito user pool's token endpoint",
+        test="tests/e2e/test_api_auth.py::test_the_readmes_token_example_runs_against_the_local_identity_provider",
+    ),
+    "ptm watch": Rehearsal("runs until Ctrl-C", test=f"{DOCUMENTED}::test_ptm_watch_redraws_until_ctrl_c"),
+    "ptm logs processTask --follow": Rehearsal(
+        "runs until Ctrl-C", test=f"{DOCUMENTED}::test_ptm_logs_follow_prints_new_lines_until_ctrl_c"
+    ),
+    "make test": Rehearsal("what CI runs (.ci/run)", "make -n test", "pytest -n 2 --dist loadgroup"),
+    "make lint": Rehearsal("part of make test", "make -n lint", "ruff check ."),
+    "make unit": Rehearsal("a tier of make test", "make -n unit", "pytest tests/unit"),
+    "make integration": Rehearsal("a tier of make test", "make -n integration", "pytest tests/integration"),
+    "make workflow": Rehearsal("a tier of make test", "make -n workflow", "pytest tests/workflow"),
+    "make infra": Rehearsal("a tier of make test", "make -n infra", "pytest tests/infra -n 0"),
+    "make e2e": Rehearsal("a tier of make test", "make -n e2e", "pytest tests/e2e -n 0"),
+    "make fuzz": Rehearsal(
+        "the long fuzz (make test runs it small)",
+        "make -n fuzz",
+        "FUZZ_MAX_EXAMPLES=200",
+        "tests/e2e/test_fuzz.py::test_generated_requests_find_no_server_error_or_contract_violation",
+    ),
+    "make chaos": Rehearsal(
+        "10,000 tasks (make test runs 150)",
+        "make -n chaos",
+        "CHAOS_TASKS=10000",
+        "tests/chaos/test_chaos.py::test_every_task_is_accounted_for_under_injected_faults",
+    ),
+    "CHAOS_TASKS=1000 make chaos": Rehearsal(
+        "1,000 tasks (make test runs 150)",
+        "CHAOS_TASKS=1000 make -n chaos",
+        "CHAOS_TASKS=1000",
+        "tests/chaos/test_chaos.py::test_every_task_is_accounted_for_under_injected_faults",
+    ),
+    "make mutants": Rehearsal(
+        "about 20 minutes (make test checks every mutant applies)",
+        "make -n mutants",
+        "python -m tests.mutants",
+        "tests/unit/test_mutants_apply.py::test_every_mutant_applies_to_todays_files",
+    ),
+    "make openapi": Rehearsal(
+        "rewrites docs/openapi.json (make test checks it is current)",
+        "make -n openapi",
+        "python -m infra.openapi",
+        "tests/infra/test_openapi.py::test_the_checked_in_document_matches_the_code",
+    ),
+    "make bench": Rehearsal(
+        "about 5 minutes (make test runs each benchmark small)",
+        "make -n bench",
+        "python -m bench.init_time",
+        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+    ),
+    "make bench-init": Rehearsal(
+        "11 fresh interpreters a handler (make test runs 1)",
+        "make -n bench-init",
+        "python -m bench.init_time --runs 11",
+        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+    ),
+    "make bench-local": Rehearsal(
+        "1,000 tasks (make test runs 10)",
+        "make -n bench-local",
+        "python -m bench.local_throughput --tasks 1000",
+        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+    ),
+    "python -m bench.local_throughput --tasks 1000": Rehearsal(
+        "1,000 tasks (make test runs 10)",
+        "python -m bench.local_throughput --help",
+        "--tasks",
+        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+    ),
+    "make bench-retry": Rehearsal(
+        "40 tasks in real time (make test runs 3)",
+        "make -n bench-retry",
+        "python -m bench.retry_timing --tasks 40",
+        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+    ),
+    "python -m bench.retry_timing --tasks 40": Rehearsal(
+        "40 tasks in real time (make test runs 3)",
+        "python -m bench.retry_timing --help",
+        "--tasks",
+        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+    ),
+    "make bench-schedule": Rehearsal(
+        "20 tasks in real time (make test runs 3)",
+        "make -n bench-schedule",
+        "python -m bench.schedule_precision --tasks 20 --delay 5",
+        "tests/e2e/test_scheduled.py::test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack",
+    ),
+    "make bench-schedule SCHEDULE_DELAY=<seconds>": Rehearsal(
+        "real time (make test runs 3 tasks at 1 s)",
+        "make -n bench-schedule SCHEDULE_DELAY=960",
+        "--delay 960",
+        "tests/e2e/test_scheduled.py::test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack",
+    ),
+    "python -m bench.schedule_precision --tasks 5 --delay 960": Rehearsal(
+        "about 17 minutes in real time (make test runs 3 tasks at 1 s)",
+        "python -m bench.schedule_precision --help",
+        "--delay",
+        "tests/e2e/test_scheduled.py::test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack",
+    ),
+    "make cost": Rehearsal(
+        "150 measured tasks (make test measures 10)",
+        "make -n cost",
+        "python -m bench.cost",
+        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+    ),
+}
+
+NODE_VERSION: dict[str, str] = {
+    "npm ci": "make dev",
+    "npm run deploy -- --stage dev --region eu-central-1 --aws-profile p": (
+        "AWS_REGION=eu-central-1 AWS_PROFILE=p make deploy STAGE=dev"
+    ),
+    "AWS_PROFILE=… AWS_REGION=… AWS_SDK_LOAD_CONFIG=1 TASKS_ENDPOINT=…/tasks TASKS_TABLE=… "
+    "SMOKE_TASK_COUNT=… SMOKE_TIMEOUT_MS=… SMOKE_INTERVAL_MS=… npm run smoke": "make smoke",
+    "npm run info -- --stage dev …": "ptm --stage dev info",
+    "npm run remove -- --stage dev …": "make destroy STAGE=dev",
+}
+"""The Node.js version's commands, quoted in the README beside their equivalents here."""

@@ -1,0 +1,258 @@
+"""Every command the README and docs/*.md show a user runs in ``make test`` as written, or is
+rehearsed offline because it needs an AWS account, or is started, checked and stopped because it
+runs until Ctrl-C or needs something outside this machine. ``tests/e2e/documented.py`` lists which
+is which; a command on no list fails the suite, and so does a list entry no document shows."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.spec import Output, StageNames
+from local.process import REPO, user_environment
+from tests.e2e.conftest import RunningStack
+from tests.e2e.documented import (
+    LONG_RUNNING,
+    NEEDS_AWS,
+    NODE_VERSION,
+    RUN_HERE,
+    Rehearsal,
+    Run,
+    TaskId,
+    documented_commands,
+)
+from tests.infra.conftest import OFFLINE, synthesize
+
+LISTS: dict[str, dict[str, Any]] = {
+    "run here": RUN_HERE,
+    "needs AWS": NEEDS_AWS,
+    "long-running or external": LONG_RUNNING,
+    "the Node.js version's": NODE_VERSION,
+}
+LOCAL_ADDRESS = re.compile(r"\b(?:localhost|127\.0\.0\.1):8000\b")
+MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
+SUBMITTED_FOR = {
+    TaskId.ANY: {"orderId": 1},
+    TaskId.SCHEDULED: {"orderId": 2, "delaySeconds": 3600},
+    TaskId.FAILED: {"orderId": 3, "simulate": {"permanent": True}},
+}
+
+
+def shell_environment(**extra: str) -> dict[str, str]:
+    """A user's shell with the project's tools on PATH (as ``make dev`` leaves them), not inside
+    this run's own make."""
+    environment = {key: value for key, value in user_environment().items() if key not in MAKE_VARIABLES}
+    tools = f"{REPO / '.venv' / 'bin'}{os.pathsep}{REPO / 'node_modules' / '.bin'}"
+    return {**environment, "PATH": f"{tools}{os.pathsep}{environment['PATH']}", "COLUMNS": "200", **extra}
+
+
+def stack_environment(stack: RunningStack, **extra: str) -> dict[str, str]:
+    """The shell of a user whose TASKS_ENDPOINT is the stack, with a short smoke run."""
+    return shell_environment(TASKS_ENDPOINT=stack.api, SMOKE_TASK_COUNT="4", SMOKE_INTERVAL_MS="200", **extra)
+
+
+def bash(command: str, environment: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def on_the_stack(command: str, stack: RunningStack) -> str:
+    """The command as a user would type it for this stack: its address for localhost:8000."""
+    return LOCAL_ADDRESS.sub(stack.api.removeprefix("http://"), command)
+
+
+def _task(stack: RunningStack, kind: TaskId) -> str:
+    status, _, body = stack.request("POST", "/tasks", SUBMITTED_FOR[kind])
+    assert status == 202, body
+    task_id = str(body["taskId"])
+    deadline = time.monotonic() + 30
+    while kind is TaskId.FAILED and stack.request("GET", f"/tasks/{task_id}")[2]["status"] != "FAILED":
+        assert time.monotonic() < deadline, f"{task_id} not FAILED"
+        time.sleep(0.1)
+    return task_id
+
+
+def _test_exists(reference: str) -> bool:
+    path, _, name = reference.partition("::")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    return callable(getattr(module, name, None))
+
+
+def test_every_documented_command_is_on_exactly_one_list() -> None:
+    found = documented_commands()
+    listed = Counter(command for commands in LISTS.values() for command in commands)
+
+    unlisted = [
+        f"{documented.where}: {command}" for command, documented in found.items() if not listed[command]
+    ]
+    assert not unlisted, "documented but on no list (tests/e2e/documented.py):\n" + "\n".join(unlisted)
+    assert not [command for command, times in listed.items() if times > 1], "on two lists"
+    stale = [command for command in listed if command not in found]
+    assert not stale, "listed but no document shows it any more:\n" + "\n".join(stale)
+
+
+def test_every_rehearsal_and_runner_names_a_test_that_exists() -> None:
+    named = [run.by for run in RUN_HERE.values() if run.by] + [
+        rehearsal.test for rehearsal in (NEEDS_AWS | LONG_RUNNING).values() if rehearsal.test
+    ]
+    assert all(rehearsal.test or rehearsal.dry_run for rehearsal in (NEEDS_AWS | LONG_RUNNING).values())
+    assert [reference for reference in named if not _test_exists(reference)] == []
+
+
+def test_each_of_the_node_versions_commands_has_its_equivalent_on_a_list() -> None:
+    ours = RUN_HERE | NEEDS_AWS | LONG_RUNNING
+    assert [equivalent for equivalent in NODE_VERSION.values() if equivalent not in ours] == []
+
+
+@pytest.mark.parametrize("command", [command for command, run in RUN_HERE.items() if run.by is None])
+def test_each_command_runs_as_written(local_stack: RunningStack, command: str) -> None:
+    run: Run = RUN_HERE[command]
+    typed = on_the_stack(command, local_stack)
+    if run.task is not None:
+        typed = typed.replace("<taskId>", _task(local_stack, run.task))
+
+    result = bash(typed, stack_environment(local_stack))
+    if run.then is not None:
+        assert bash(run.then, stack_environment(local_stack)).returncode == 0
+
+    assert result.returncode == 0, f"{typed}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    assert run.expect in result.stdout + result.stderr, result.stdout[-3000:]
+
+
+DRY_RUNS = {
+    command: rehearsal for command, rehearsal in (NEEDS_AWS | LONG_RUNNING).items() if rehearsal.dry_run
+}
+
+
+@pytest.mark.parametrize("command", list(DRY_RUNS))
+def test_each_dry_run_assembles_the_documented_command(command: str) -> None:
+    rehearsal: Rehearsal = DRY_RUNS[command]
+    assert rehearsal.dry_run is not None
+
+    result = bash(rehearsal.dry_run, shell_environment())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert rehearsal.expect in result.stdout, result.stdout
+
+
+def _rehearsed_by(test: str) -> list[str]:
+    return [
+        command
+        for command, rehearsal in NEEDS_AWS.items()
+        if rehearsal.test and rehearsal.test.endswith(test)
+    ]
+
+
+def test_ptm_stage_reads_the_outputs_make_deploy_saved(local_stack: RunningStack, tmp_path: Path) -> None:
+    """``ptm --stage <stage> …`` against the file ``make deploy`` writes (cdk deploy's
+    --outputs-file shape, every output of the stack with webhooks on), with the local stack's
+    resources in it and the emulator answering for AWS (AWS_ENDPOINT_URL). Only the stage's name
+    differs from the documented commands: the local stack's resources are named for ``local``."""
+    info = local_stack.request("GET", "/ui/info.json")[2]
+    stage = str(info["Stage"])
+    outputs = {output.value: str(info.get(output, f"{output.value}-of-{stage}")) for output in Output}
+    (tmp_path / "cdk.out").mkdir()
+    (tmp_path / "cdk.out" / f"outputs-{stage}.json").write_text(
+        json.dumps({StageNames(stage).stack: outputs})
+    )
+    environment = shell_environment(
+        AWS_ENDPOINT_URL=local_stack.emulator,
+        AWS_REGION=str(info["Region"]),
+        AWS_ACCESS_KEY_ID="local",
+        AWS_SECRET_ACCESS_KEY="local",
+    )
+    commands = _rehearsed_by("test_ptm_stage_reads_the_outputs_make_deploy_saved")
+    assert len(commands) == 3
+
+    for command in commands:
+        rehearsed = command.replace("--stage dev", f"--stage {stage}").replace(" --follow", "")
+        result = bash(rehearsed, environment, cwd=tmp_path)
+        assert result.returncode == 0, f"{rehearsed}\n{result.stdout}{result.stderr}"
+    described = bash(f"ptm --stage {stage} --json info", environment, cwd=tmp_path)
+    assert described.returncode == 0, described.stderr
+    body = json.loads(described.stdout)
+    assert {output.value for output in Output} <= set(body)
+    assert set(body["QueueDepths"]) == {Output.TASKS_QUEUE_URL, Output.DEAD_LETTER_QUEUE_URL}
+    assert body["Dispatch"]["paused"] is False
+
+
+@pytest.mark.xdist_group("cdk")  # jsii is warm on the worker that synthesizes the matrix
+def test_documented_cdk_commands_synthesize_with_their_arguments(tmp_path: Path) -> None:
+    """The same synthesis with the same context arguments, offline (placeholders filled in)."""
+    commands = _rehearsed_by("test_documented_cdk_commands_synthesize_with_their_arguments")
+    assert len(commands) == 2
+
+    for index, command in enumerate(commands):
+        words = shlex.split(re.sub(r"<[^>]+>", "example-value", command))
+        context = dict(
+            words[position + 1].split("=", 1) for position, word in enumerate(words) if word == "--context"
+        )
+        outdir = tmp_path / str(index)
+        outdir.mkdir()
+        synth = synthesize(outdir, OFFLINE, **context)
+        nag = synth.plugin_report("AwsSolutions")
+        assert (nag["conclusion"], nag["violations"]) == ("success", []), command
+
+
+def _interrupted(
+    command: str, environment: dict[str, str], seconds: float, act: Any = None
+) -> tuple[int, str]:
+    """Start ``command`` as a terminal would (its own process group), let it run, then Ctrl-C."""
+    process = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(seconds)
+    if act is not None:
+        act()
+        time.sleep(seconds)
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    return process.returncode, output
+
+
+def test_ptm_watch_redraws_until_ctrl_c(local_stack: RunningStack) -> None:
+    task_id = _task(local_stack, TaskId.ANY)
+
+    code, output = _interrupted("ptm watch", stack_environment(local_stack), 3)
+
+    assert code == 0, output
+    assert task_id[:8] in output
+
+
+def test_ptm_logs_follow_prints_new_lines_until_ctrl_c(local_stack: RunningStack) -> None:
+    """It keeps reading: a task submitted after it started shows up before Ctrl-C."""
+    submitted: list[str] = []
+
+    code, output = _interrupted(
+        "ptm logs processTask --follow",
+        stack_environment(local_stack),
+        3,
+        act=lambda: submitted.append(_task(local_stack, TaskId.ANY)),
+    )
+
+    assert code == 0, output
+    assert submitted[0] in output
