@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from infra.spec import Output, StageNames
+from infra.spec import LOCAL_CREDENTIALS, Output, StageNames
 from local.process import REPO, user_environment
 from tests.e2e.conftest import RunningStack
 from tests.e2e.documented import (
@@ -176,8 +176,7 @@ def test_ptm_stage_reads_the_outputs_make_deploy_saved(local_stack: RunningStack
     environment = shell_environment(
         AWS_ENDPOINT_URL=local_stack.emulator,
         AWS_REGION=str(info["Region"]),
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
+        **LOCAL_CREDENTIALS,
     )
     commands = _rehearsed_by("test_ptm_stage_reads_the_outputs_make_deploy_saved")
     assert len(commands) == 3
