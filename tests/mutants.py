@@ -539,6 +539,21 @@ def _deploy_path() -> Iterator[Mutant]:
         ),
     ):
         yield Mutant(f"deploy path: {name}", path, old, new, synthesis)
+    listed = ("tests/e2e/test_documented_commands.py::test_every_documented_command_is_on_exactly_one_list",)
+    yield Mutant(
+        "deploy path: a README command no test runs",
+        "README.md",
+        "make smoke                                   # 10 tasks",
+        "make smoke --no-such-option                  # 10 tasks",
+        listed,
+    )
+    yield Mutant(
+        "deploy path: a documented command dropped from the lists",
+        "tests/e2e/documented.py",
+        '    "ptm types": Run("webhook"),\n',
+        "",
+        listed,
+    )
 
 
 def mutants() -> list[Mutant]:

@@ -8,7 +8,9 @@ span is what a Markdown renderer shows, not what a regular expression guesses.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from local.process import REPO
+from local.process import REPO, user_environment
 
 SHELL_FENCES = frozenset({"bash", "sh", "shell", "console", "zsh"})
 COMMAND_WORDS = frozenset({"make", "ptm", "curl", "python", "python3", "npx", "cdk", "npm", "aws"})
@@ -29,6 +31,29 @@ class Documented:
     """The command with its whitespace collapsed: the key the lists use."""
     where: str
     """``path:line`` of its first appearance."""
+
+
+MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
+
+
+def shell_environment(**extra: str) -> dict[str, str]:
+    """A user's shell with the project's tools on PATH (as ``make dev`` leaves them), not inside
+    this run's own make."""
+    environment = {key: value for key, value in user_environment().items() if key not in MAKE_VARIABLES}
+    tools = f"{REPO / '.venv' / 'bin'}{os.pathsep}{REPO / 'node_modules' / '.bin'}"
+    return {**environment, "PATH": f"{tools}{os.pathsep}{environment['PATH']}", "COLUMNS": "200", **extra}
+
+
+def bash(command: str, environment: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
 
 
 def documents() -> list[Path]:

@@ -14,8 +14,7 @@ from joserfc.jwk import RSAKey
 from infra.spec import LOCAL_CREDENTIALS
 from ptm.client import SigV4Signer, TasksApi, tasks_api
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
-from tests.e2e.documented import LONG_RUNNING, RUN_HERE
-from tests.e2e.test_documented_commands import bash, shell_environment
+from tests.e2e.documented import LONG_RUNNING, RUN_HERE, bash, shell_environment
 
 WRONG_SECRET = "not-the-secret"  # pragma: allowlist secret (wrong on purpose)
 

@@ -5,7 +5,7 @@ is which; a command on no list fails the suite, and so does a list entry no docu
 
 from __future__ import annotations
 
-import importlib
+import ast
 import json
 import os
 import re
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from infra.spec import LOCAL_CREDENTIALS, Output, StageNames
-from local.process import REPO, user_environment
+from local.process import REPO
 from tests.e2e.conftest import RunningStack
 from tests.e2e.documented import (
     LONG_RUNNING,
@@ -30,9 +30,10 @@ from tests.e2e.documented import (
     Rehearsal,
     Run,
     TaskId,
+    bash,
     documented_commands,
+    shell_environment,
 )
-from tests.infra.conftest import OFFLINE, synthesize
 
 LISTS: dict[str, dict[str, Any]] = {
     "run here": RUN_HERE,
@@ -41,7 +42,6 @@ LISTS: dict[str, dict[str, Any]] = {
     "the Node.js version's": NODE_VERSION,
 }
 LOCAL_ADDRESS = re.compile(r"\b(?:localhost|127\.0\.0\.1):8000\b")
-MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
 SUBMITTED_FOR = {
     TaskId.ANY: {"orderId": 1},
     TaskId.SCHEDULED: {"orderId": 2, "delaySeconds": 3600},
@@ -49,29 +49,9 @@ SUBMITTED_FOR = {
 }
 
 
-def shell_environment(**extra: str) -> dict[str, str]:
-    """A user's shell with the project's tools on PATH (as ``make dev`` leaves them), not inside
-    this run's own make."""
-    environment = {key: value for key, value in user_environment().items() if key not in MAKE_VARIABLES}
-    tools = f"{REPO / '.venv' / 'bin'}{os.pathsep}{REPO / 'node_modules' / '.bin'}"
-    return {**environment, "PATH": f"{tools}{os.pathsep}{environment['PATH']}", "COLUMNS": "200", **extra}
-
-
 def stack_environment(stack: RunningStack, **extra: str) -> dict[str, str]:
     """The shell of a user whose TASKS_ENDPOINT is the stack, with a short smoke run."""
     return shell_environment(TASKS_ENDPOINT=stack.api, SMOKE_TASK_COUNT="4", SMOKE_INTERVAL_MS="200", **extra)
-
-
-def bash(command: str, environment: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-c", command],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
 
 
 def on_the_stack(command: str, stack: RunningStack) -> str:
@@ -91,9 +71,12 @@ def _task(stack: RunningStack, kind: TaskId) -> str:
 
 
 def _test_exists(reference: str) -> bool:
+    """A top-level test function of that name in that file (read, not imported: some load CDK)."""
     path, _, name = reference.partition("::")
-    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
-    return callable(getattr(module, name, None))
+    tree = ast.parse((REPO / path).read_text())
+    return name.startswith("test_") and any(
+        isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body
+    )
 
 
 def test_every_documented_command_is_on_exactly_one_list() -> None:
@@ -196,6 +179,8 @@ def test_ptm_stage_reads_the_outputs_make_deploy_saved(local_stack: RunningStack
 @pytest.mark.xdist_group("cdk")  # jsii is warm on the worker that synthesizes the matrix
 def test_documented_cdk_commands_synthesize_with_their_arguments(tmp_path: Path) -> None:
     """The same synthesis with the same context arguments, offline (placeholders filled in)."""
+    from tests.infra.conftest import OFFLINE, synthesize  # CDK loads on the synthesizing worker only
+
     commands = _rehearsed_by("test_documented_cdk_commands_synthesize_with_their_arguments")
     assert len(commands) == 2
 

@@ -18,8 +18,7 @@ from typing import Any
 from local.emulator import free_port
 from local.process import REPO, wait_until_serving
 from local.stack import ensure_port_free
-from tests.e2e.documented import LONG_RUNNING
-from tests.e2e.test_documented_commands import bash, shell_environment
+from tests.e2e.documented import LONG_RUNNING, bash, shell_environment
 from tests.fixtures.receiver import Receiver, running_receiver
 
 EXAMPLE_URL = re.compile(r"https://hooks\.example\.com/[^\"]*")
