@@ -392,14 +392,14 @@ def _submission() -> Iterator[Mutant]:
         ("empty body allowed", "if not body.strip():", "if False:"),
         (
             "non-objects allowed",
-            "if not isinstance(payload, dict):\n        raise PayloadNotObjectError",
+            "if not isinstance(document, dict):\n        raise PayloadNotObjectError",
             "if False:\n        raise PayloadNotObjectError",
         ),
-        ("nesting unbounded", "if _depth(payload) > MAX_NESTING_DEPTH:", "if False:"),
+        ("nesting unbounded", "if _depth(document) > MAX_NESTING_DEPTH:", "if False:"),
         (
             "JSON text not checked (infinity, lone surrogates)",
-            "canonical = canonical_json(payload)",
-            'canonical = json.dumps(payload, sort_keys=True).encode("utf-8", "surrogatepass")',
+            "canonical = canonical_json(document)",
+            'canonical = json.dumps(document, sort_keys=True, default=str).encode("utf-8", "surrogatepass")',
         ),
         (
             "empty key allowed",
@@ -410,8 +410,18 @@ def _submission() -> Iterator[Mutant]:
         ("unprintable key allowed", ' or not all(" " <= ch <= "~" for ch in key):', ":"),
         (
             "a key's other body replays",
-            'if existing.get("requestHash") != candidate.request_hash:',
+            'if existing.get("requestHash") not in (candidate.request_hash, _legacy_hash(candidate_body)):',
             "if False:",
+        ),
+        (
+            "a task accepted before numbers were exact conflicts with its replay",
+            "(candidate.request_hash, _legacy_hash(candidate_body))",
+            "(candidate.request_hash,)",
+        ),
+        (
+            "hashes without their domain",
+            "hashlib.sha256(HASH_DOMAIN + canonical)",
+            "hashlib.sha256(canonical)",
         ),
         ("a replay never enqueues", "    if status is TaskStatus.QUEUED:\n", "    if False:\n"),
         (
@@ -508,6 +518,48 @@ def _scheduling() -> Iterator[Mutant]:
         yield Mutant(f"scheduling: {name}", path, old, new, (*SCHEDULING, "tests/unit/test_scheduling.py"))
 
 
+def _json_text() -> Iterator[Mutant]:
+    """JSON text read strictly and numbers kept exactly (functions/common/json_text.py)."""
+    for name, old, new in (
+        ("a name twice in one object", "if len(value) < len(pairs):", "if False:"),
+        ("a byte order mark", "if text.startswith(BYTE_ORDER_MARK):", "if False:"),
+        ("not UTF-8", 'text = text.decode("utf-8")', 'text = text.decode("utf-8", errors="replace")'),
+        ("numbers read as doubles", "parse_float=_decimal,", "parse_float=float,"),
+        (
+            "exact literals written as doubles",
+            "literals.append(str(_normalized(obj) if canonical else obj))",
+            "literals.append(repr(float(obj)))",
+        ),
+        ("equal numbers hash apart", "str(_normalized(obj) if canonical else obj)", "str(obj)"),
+    ):
+        yield Mutant(
+            f"JSON text: {name}",
+            "functions/common/json_text.py",
+            old,
+            new,
+            (*SUBMIT, "tests/unit/test_json_text.py"),
+        )
+
+
+def _listing() -> Iterator[Mutant]:
+    """What a listing's query and token may hold, checked before anything reaches DynamoDB."""
+    operations = "functions/usecases/operations.py"
+    tests = (
+        "tests/integration/test_operator_api.py",
+        "tests/integration/test_list_query_fuzz.py",
+        "tests/unit/test_submission_rules.py",
+    )
+    for name, old, new in (
+        ("limit: any Unicode digit", "if not _LIMIT.fullmatch(raw)", "if not raw.isdigit()"),
+        ("token: any length", "if len(token) > MAX_TOKEN_CHARS:", "if False:"),
+        ("token: any depth", "UnicodeDecodeError, RecursionError)", "UnicodeDecodeError)"),
+        ("shard: any Unicode digits", "if not (_SHARD.fullmatch(shard)", "if not (shard.isdigit()"),
+        ("cursor: any sort key", "and _CREATED_AT.fullmatch(cursor[0]) is not None", "and True"),
+        ("cursor: any task id", "and _TASK_ID.fullmatch(cursor[1]) is not None", "and True"),
+    ):
+        yield Mutant(f"listing: {name}", operations, old, new, tests)
+
+
 def _deploy_path() -> Iterator[Mutant]:
     """Synthesis as users run it: the CLI's environment reaches the app, cdk-nag's acknowledgments
     match whatever the synthesis renders, and make synth keeps what make deploy saved."""
@@ -566,6 +618,8 @@ def mutants() -> list[Mutant]:
         *_dispatch_switch(),
         *_scheduling(),
         *_deploy_path(),
+        *_json_text(),
+        *_listing(),
     ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import warnings
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, TYPES, errors
 from functions.api.settings import ApiSettings
+from functions.common import json_text
 from functions.common.aws import answer_by, dynamodb_client, scheduler_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
@@ -45,10 +45,9 @@ from functions.usecases.submission import submit_task
 # GET requests publish no metric by design; Powertools would warn on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-# Strict JSON out (RFC 8259): a value JSON cannot hold fails here instead of leaving as NaN/Infinity.
-app = APIGatewayHttpResolver(
-    serializer=partial(json.dumps, separators=(",", ":"), cls=Encoder, allow_nan=False)
-)
+# Strict JSON out (RFC 8259), a payload's numbers with every digit it was sent with; a value JSON
+# cannot hold fails here instead of leaving as NaN/Infinity.
+app = APIGatewayHttpResolver(serializer=partial(json_text.dumps, default=Encoder().default))
 
 
 @dataclass

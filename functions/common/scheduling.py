@@ -36,7 +36,11 @@ SQS_MAX_DELAY_SECONDS = 900
 SCHEDULER_PRECISION_SECONDS = 60
 """EventBridge Scheduler invokes a target within the minute it is set for (schedule-types)."""
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$", re.ASCII
+)
+"""RFC 3339's date-time (section 5.6): ASCII digits only, an offset of hours 00-23 and minutes
+00-59 (Python would read ``+00:99`` as a 99-minute offset and move the time)."""
 
 
 def _refused(field: str, problem: str) -> InvalidScheduleError:

@@ -161,9 +161,11 @@ class DestinationPolicy:
             raise DestinationRefusedError("the URL contains white space or control characters")
         try:
             parts = urlsplit(url)
-            parts.port  # noqa: B018 - validates the port
+            port = parts.port  # validates the port: digits, at most 65535
         except ValueError as exc:
             raise DestinationRefusedError(f"the URL is malformed: {exc}") from exc
+        if port == 0:
+            raise DestinationRefusedError("port 0 is not a port anything listens on")
         if parts.scheme.lower() not in {"http", "https"}:
             raise DestinationRefusedError(
                 f"only https URLs are delivered, not {parts.scheme or 'a relative URL'}"

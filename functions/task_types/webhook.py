@@ -20,13 +20,14 @@ the SSRF policy refuses now
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 import urllib3
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from functions.common import json_text
 from functions.common.errors import (
     DependencyUnavailableError,
     PermanentTaskError,
@@ -76,6 +77,13 @@ _SAFETY_SECONDS = 2.0
 """Kept back from the function's remaining time, to record the outcome."""
 
 
+def _json_number(value: Any) -> Any:
+    """A JSON number, as given: not a string of digits, not a boolean (pydantic would take both)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    return value
+
+
 def _sendable(char: str) -> bool:
     """A character a header value may hold (RFC 9110 field-vchar, obs-text, SP, HTAB): what
     http.client sends, as Latin-1, without refusing it at every attempt."""
@@ -84,7 +92,8 @@ def _sendable(char: str) -> bool:
 
 
 class WebhookPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    # Only the documented names: an alias (timeout_seconds) is an unknown field, refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: Literal["webhook"]
     url: str = Field(
@@ -93,7 +102,11 @@ class WebhookPayload(BaseModel):
         description="https URL of the receiver; private, loopback, link-local and other non-public "
         "addresses are refused unless the host is in WEBHOOK_ALLOWED_HOSTS",
     )
-    body: JsonValue = Field(default=None, description="Any JSON value, POSTed as the request body")
+    body: Any = Field(
+        default=None,
+        description="Any JSON value, POSTed as the request body exactly as given (numbers with every digit)",
+        json_schema_extra={"type": ["object", "array", "string", "number", "integer", "boolean", "null"]},
+    )
     headers: dict[str, str] = Field(
         default_factory=dict,
         max_length=MAX_HEADERS,
@@ -101,7 +114,7 @@ class WebhookPayload(BaseModel):
         "reads [redacted]). Hop-by-hop headers, Host, Content-Type, Content-Length, Idempotency-Key "
         "and the webhook-* signature headers are refused",
     )
-    timeout_seconds: float = Field(
+    timeout_seconds: Annotated[float, BeforeValidator(_json_number)] = Field(
         default=DEFAULT_TIMEOUT_SECONDS,
         gt=0,
         le=MAX_TIMEOUT_SECONDS,
@@ -112,6 +125,10 @@ class WebhookPayload(BaseModel):
     @field_validator("headers")
     @classmethod
     def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        lowered = [name.lower() for name in headers]
+        twice = sorted({name for name in lowered if lowered.count(name) > 1})
+        if twice:
+            raise ValueError(f"{twice[0]} is given twice (header names are case-insensitive)")
         for name, value in headers.items():
             if not name or not set(name) <= _TOKEN:
                 raise ValueError(f"{name!r} is not a valid header name")
@@ -172,17 +189,18 @@ class Webhook(TaskType[WebhookPayload]):
             keys = signing()
         except DependencyUnavailableError as exc:
             raise TaskFailedError(str(exc)) from exc
-        body = json.dumps(payload.body, separators=(",", ":"), ensure_ascii=False).encode()
+        body = json_text.dumps(payload.body).encode()
+        given = {name.lower() for name in payload.headers}
         headers = {
+            **({} if "user-agent" in given else {"User-Agent": USER_AGENT}),
             **payload.headers,
             **keys.headers(attempt.task_id, int(time.time()), body),
             "Content-Type": "application/json",
             "Idempotency-Key": attempt.task_id,
-            "User-Agent": USER_AGENT,
             "Host": _host_header(destination),
         }
         started = time.perf_counter()
-        status, text, truncated = _post(destination, body, headers, timeout)
+        status, text, truncated, header_names = _post(destination, body, headers, timeout)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         answered = f"the receiver answered {status}"
         if status in RETRYABLE_STATUSES or status >= 500:
@@ -191,6 +209,10 @@ class Webhook(TaskType[WebhookPayload]):
             raise PermanentTaskError(f"{answered} (a redirect, not followed)")
         if not 200 <= status < 300:
             raise PermanentTaskError(answered)
+        if destination.allowed_by_name:
+            # A host on the allow-list may be an internal service: its answers to requests the
+            # caller crafted are not the caller's to read (docs/SECURITY.md, I3).
+            return {"statusCode": status, "latencyMs": latency_ms, "responseHeaderNames": header_names}
         return {
             "statusCode": status,
             "latencyMs": latency_ms,
@@ -207,10 +229,10 @@ def _host_header(destination: Destination) -> str:
 
 def _post(
     destination: Destination, body: bytes, headers: dict[str, str], timeout: float
-) -> tuple[int, str, bool]:
+) -> tuple[int, str, bool, list[str]]:
     """POST to the approved addresses in turn (never re-resolving the name): (status, the
-    response's first bytes as text, whether it was longer). Raises ``TaskFailedError`` if no
-    address answers."""
+    response's first bytes as text, whether it was longer, the response's header names). Raises
+    ``TaskFailedError`` if no address answers."""
     failures: list[str] = []
     deadline = time.monotonic() + timeout
     for address in destination.addresses:
@@ -239,7 +261,8 @@ def _post(
         finally:
             pool.close()
         text = content[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
-        return response.status, text, len(content) > MAX_RESPONSE_BYTES
+        names = sorted({name.lower() for name in response.headers})
+        return response.status, text, len(content) > MAX_RESPONSE_BYTES, names
     raise TaskFailedError(f"could not deliver to {destination.host}: {'; '.join(failures) or 'timed out'}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,27 +42,52 @@ def encode_token(status: TaskStatus, cursors: ShardCursors) -> str:
     return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+MAX_TOKEN_CHARS = 4096
+"""Longer than any token this API issues (one cursor per index shard; a unit test checks it):
+a longer one is refused before it is decoded."""
+_SHARD = re.compile(r"[0-9]{1,2}", re.ASCII)
+_CREATED_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z", re.ASCII)
+"""A record's createdAt as ``functions.common.clock.iso`` writes it: the index's sort key."""
+_TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
+"""A task id as submission makes it (a UUID, random or derived from the Idempotency-Key)."""
+
+
 def decode_token(token: str, status: TaskStatus) -> ShardCursors:
+    """The cursors a token holds, every part checked against what this API issues before any
+    reaches DynamoDB (a key DynamoDB refuses would be a ValidationException: a 500 and the
+    misconfiguration alarm, for a caller's typo)."""
     invalid = InvalidNextTokenError("nextToken is not one this API issued")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise invalid
     try:
         body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise invalid from exc
     if not (isinstance(body, dict) and set(body) == {"s", "c"} and isinstance(body["c"], dict)):
         raise invalid
     cursors: ShardCursors = {}
     for shard, cursor in body["c"].items():
-        if not (isinstance(shard, str) and shard.isdigit() and int(shard) < SHARDS):
+        if not (_SHARD.fullmatch(shard) and int(shard) < SHARDS):
             raise invalid
         valid_cursor = cursor is None or (
-            isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(part, str) for part in cursor)
+            isinstance(cursor, list)
+            and len(cursor) == 2
+            and isinstance(cursor[0], str)
+            and isinstance(cursor[1], str)
+            and _CREATED_AT.fullmatch(cursor[0]) is not None
+            and _TASK_ID.fullmatch(cursor[1]) is not None
         )
         if not valid_cursor:
             raise invalid
         cursors[int(shard)] = None if cursor is None else (cursor[0], cursor[1])
     if body["s"] != status.value:
-        raise InvalidNextTokenError(f"nextToken belongs to a listing of {body['s']}, not {status.value}")
+        raise InvalidNextTokenError("nextToken belongs to a listing of another status")
     return cursors
+
+
+_LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
+"""ASCII digits only (a superscript two or Arabic-Indic digits are digits to ``str.isdigit``),
+short enough to convert."""
 
 
 def parse_status(raw: str | None) -> TaskStatus:
@@ -71,13 +97,13 @@ def parse_status(raw: str | None) -> TaskStatus:
     try:
         return TaskStatus(raw)
     except ValueError:
-        raise InvalidQueryError(f"status {raw!r} is not one of {choices}") from None
+        raise InvalidQueryError(f"status {raw[:40]!r} is not one of {choices}") from None
 
 
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidQueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 

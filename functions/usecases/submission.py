@@ -22,8 +22,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from functions.common import json_text
 from functions.common.clock import Clock, iso, utc_now
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.errors import (
@@ -83,54 +85,78 @@ def _depth(value: Any) -> int:
 
 
 def canonical_json(payload: dict[str, Any]) -> bytes:
-    """The payload as the strict JSON (RFC 8259) stored, hashed and returned: sorted keys, no
-    white space, UTF-8. Raises ValueError for what JSON text cannot hold and Python's parser lets
-    through: a lone UTF-16 surrogate (``"\\ud800"``), ``NaN``/``Infinity``, or a number that
-    overflows to infinity (``1e400``)."""
-    try:
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except ValueError as exc:
-        raise ValueError("NaN, Infinity and numbers that overflow a double are not JSON numbers") from exc
+    """The body's JSON value as one text: sorted keys, no white space, numbers normalized (``1E2``
+    and ``100.0`` alike, every digit kept), UTF-8. Raises ValueError for a string holding a lone
+    UTF-16 surrogate (``"\\ud800"``), which JSON text may escape but which is not Unicode text."""
+    text = json_text.dumps(payload, sort_keys=True, canonical=True)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError("a string holds a lone UTF-16 surrogate, which is not Unicode text") from exc
 
 
+def _legacy_hash(payload: dict[str, Any]) -> str | None:
+    """The hash of a task accepted before numbers were kept exactly: the body with its numbers
+    rounded to doubles (None where one overflows, as such a body was refused then). A replay of
+    such a task still matches it."""
+
+    def as_float(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return float(value)
+        if isinstance(value, dict):
+            return {key: as_float(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [as_float(item) for item in value]
+        return value
+
+    try:
+        text = json.dumps(
+            as_float(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    except (ValueError, UnicodeEncodeError):
+        return None
+
+
 def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = None) -> dict[str, Any]:
     """The request body's payload (without ``delaySeconds``/``runAt``) as a JSON object its task
     type accepts, or a typed 400/413 error."""
-    payload, _, _ = _parse(body, environment, utc_now())
-    return payload
+    return _parse(body, environment, utc_now()).payload
 
 
-def _parse(
-    body: bytes, environment: task_types.TaskEnvironment | None, now: datetime
-) -> tuple[dict[str, Any], bytes, datetime | None]:
-    """``parse_payload``, with the whole body's canonical JSON (hashed: a replay must repeat its
-    schedule too) and when the task runs (None: now)."""
+@dataclass(frozen=True)
+class _Parsed:
+    payload: dict[str, Any]
+    """The body without ``delaySeconds`` / ``runAt``."""
+    body: dict[str, Any]
+    """The whole body: a replay must repeat its schedule too."""
+    canonical: bytes
+    """The whole body's canonical JSON, hashed."""
+    run_at: datetime | None
+    """When the task runs (None: now)."""
+
+
+def _parse(body: bytes, environment: task_types.TaskEnvironment | None, now: datetime) -> _Parsed:
+    """``parse_payload``, with what the submission keeps of the whole body."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLargeError(f"the body is {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     if not body.strip():
         raise InvalidJsonError("the body is empty; send a JSON object")
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers malformed JSON, invalid UTF-8 and integers longer than Python converts
-        # (sys.get_int_max_str_digits); what Python parses but JSON cannot hold (NaN, Infinity,
-        # 1e400, a lone surrogate) is refused after the shape checks, by canonical_json.
-        raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise PayloadNotObjectError(f"the body must be a JSON object, not {type(payload).__name__}")
-    if _depth(payload) > MAX_NESTING_DEPTH:
+        document = json_text.parse(body)
+    except json_text.JsonTextError as exc:
+        raise InvalidJsonError(f"the body is not JSON text this API takes: {exc}") from exc
+    if not isinstance(document, dict):
+        raise PayloadNotObjectError(f"the body must be a JSON object, not {type(document).__name__}")
+    if _depth(document) > MAX_NESTING_DEPTH:
         raise InvalidRequestError(f"the body nests deeper than {MAX_NESTING_DEPTH} levels")
     try:
-        canonical = canonical_json(payload)
+        canonical = canonical_json(document)
     except ValueError as exc:
-        raise InvalidJsonError(f"the body is not valid UTF-8 JSON: {exc}") from exc
-    payload, run_at = split_schedule(payload, now)
+        raise InvalidJsonError(f"the body is not JSON text this API takes: {exc}") from exc
+    payload, run_at = split_schedule(document, now)
     TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
-    return payload, canonical, run_at
+    return _Parsed(payload, document, canonical, run_at)
 
 
 def request_hash(payload: dict[str, Any]) -> str:
@@ -139,8 +165,13 @@ def request_hash(payload: dict[str, Any]) -> str:
     return _digest(canonical_json(payload))
 
 
+HASH_DOMAIN = b"ptm request, numbers exact\n"
+"""Prefixed to the canonical body before hashing: no body's hash can equal another body's hash
+of the form before numbers were kept exactly (``_legacy_hash``)."""
+
+
 def _digest(canonical: bytes) -> str:
-    return hashlib.sha256(canonical).hexdigest()
+    return hashlib.sha256(HASH_DOMAIN + canonical).hexdigest()
 
 
 def task_id_for(idempotency_key: str | None) -> str:
@@ -163,23 +194,24 @@ def submit_task(
     """Validate (nothing is stored for a refused body), create, enqueue (or schedule)."""
     key = validate_idempotency_key(idempotency_key)
     moment = clock()
-    payload, canonical, run_at = _parse(body, environment, moment)
+    parsed = _parse(body, environment, moment)
+    run_at = parsed.run_at
     now = iso(moment)
     task = Task(
         task_id=task_id_for(key),
         status=TaskStatus.QUEUED if run_at is None else TaskStatus.SCHEDULED,
-        payload=payload,
+        payload=parsed.payload,
         created_at=now,
         updated_at=now,
         idempotency_key=key,
         run_at=None if run_at is None else iso(run_at),
-        request_hash=_digest(canonical),
+        request_hash=_digest(parsed.canonical),
     )
+    delivery = Delivery(queue, schedules, moment)
     try:
         table.create(task)
     except TaskAlreadyExistsError as exc:
-        return _replay(task, exc.existing, queue, schedules, moment)
-    delivery = Delivery(queue, schedules, moment)
+        return _replay(task, parsed.body, exc.existing, delivery)
     return Submission(task=task, created=True, enqueued=delivery.send(task.task_id, 1, run_at))
 
 
@@ -206,7 +238,7 @@ class Delivery:
 
 
 def _replay(
-    candidate: Task, existing: Mapping[str, Any], queue: TasksQueue, schedules: TaskSchedules, now: datetime
+    candidate: Task, candidate_body: dict[str, Any], existing: Mapping[str, Any], delivery: Delivery
 ) -> Submission:
     """The same key again: the same body is the task already accepted, another body a conflict.
 
@@ -219,7 +251,7 @@ def _replay(
     left as it is."""
     if "status" not in existing:  # pragma: no cover - DynamoDB returns the item it refused over
         raise ServiceUnavailableError("the task store answered without the task; retry the same request")
-    if existing.get("requestHash") != candidate.request_hash:
+    if existing.get("requestHash") not in (candidate.request_hash, _legacy_hash(candidate_body)):
         raise IdempotencyConflictError(
             "this Idempotency-Key was already used with a different body; use a new key"
         )
@@ -229,7 +261,6 @@ def _replay(
         update={"status": status, "created_at": existing.get("createdAt"), "run_at": run_at}
     )
     run = int(existing.get("runs", 1))
-    delivery = Delivery(queue, schedules, now)
     if status is TaskStatus.QUEUED:
         enqueued = delivery.send(candidate.task_id, run, None)
     elif status is TaskStatus.SCHEDULED:

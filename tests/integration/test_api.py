@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 import random
 import socket
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from functions.usecases.reconciliation import reenqueue_stale
 from infra.spec import API_MARGIN_SECONDS, FUNCTIONS, Function
 from local.api_events import http_api_event
 from tests.fixtures.stack import Stack
+from tests.fixtures.strict_json import strict_json
 
 pytestmark = pytest.mark.integration
 
@@ -133,6 +136,55 @@ def test_idempotency_key_with_a_different_body_is_409_and_writes_nothing(stack: 
     _assert_error(conflict, 409, "IDEMPOTENCY_KEY_REUSED")
     assert stack.task(first.body["taskId"]).payload == {"a": 1}
     assert len(_queued_ids(stack)) == 1
+
+
+def test_a_replay_with_the_same_numbers_written_another_way_is_the_same_task(stack: Stack) -> None:
+    first = stack.api("POST", "/tasks", '{"amount": 100.0, "n": 50}', {"Idempotency-Key": "numbers-1"})
+    again = stack.api("POST", "/tasks", '{"n": 5E1, "amount": 1E2}', {"Idempotency-Key": "numbers-1"})
+
+    assert (again.status, again.body["taskId"]) == (202, first.body["taskId"])
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+def test_numbers_a_double_cannot_tell_apart_are_different_bodies(stack: Stack) -> None:
+    stack.api("POST", "/tasks", '{"amount": 0.1}', {"Idempotency-Key": "numbers-2"})
+    other = stack.api(
+        "POST", "/tasks", '{"amount": 0.10000000000000000001}', {"Idempotency-Key": "numbers-2"}
+    )
+
+    _assert_error(other, 409, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_a_task_accepted_before_numbers_were_kept_exactly_still_matches_its_replay(stack: Stack) -> None:
+    """Its record keeps the hash the earlier version wrote: the body with its numbers read as
+    doubles, sorted and compact (computed here as that version did)."""
+    body = '{"amount": 0.1234567890123456789012, "n": [1, 2.5], "delaySeconds": 60}'
+    first = stack.api("POST", "/tasks", body, {"Idempotency-Key": "before-the-upgrade"})
+    legacy = hashlib.sha256(
+        json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    stack.clients.dynamodb.update_item(
+        TableName=stack.resources.table,
+        Key={"taskId": {"S": first.body["taskId"]}},
+        UpdateExpression="SET requestHash = :legacy",
+        ExpressionAttributeValues={":legacy": {"S": legacy}},
+    )
+
+    replay = stack.api("POST", "/tasks", body, {"Idempotency-Key": "before-the-upgrade"})
+    other = stack.api("POST", "/tasks", body.replace("2.5", "3.5"), {"Idempotency-Key": "before-the-upgrade"})
+
+    assert (replay.status, replay.body["taskId"]) == (202, first.body["taskId"])
+    _assert_error(other, 409, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_the_payload_comes_back_with_every_digit_it_was_sent_with(stack: Stack) -> None:
+    sent = '{"a": 1E2, "b": 0.1234567890123456789012, "c": 1e-400, "d": 1e400, "e": [-0.0, 10.50]}'
+    task_id = stack.api("POST", "/tasks", sent).body["taskId"]
+
+    returned = stack.api("GET", f"/tasks/{task_id}")
+
+    assert strict_json(returned.text, exact=True)["payload"] == json.loads(sent, parse_float=Decimal)
+    assert '"b":0.1234567890123456789012' in returned.text
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -31,12 +32,15 @@ from functions.common.tasks_table import (
 from functions.common.workflow import execution_name
 from functions.usecases.submission import request_hash, task_id_for
 from tests.fixtures.stack import Stack
+from tests.fixtures.strict_json import strict_json
 from tests.fixtures.tasks import bulky_payload
 
 pytestmark = pytest.mark.integration
 
 ONE_KIB_PAYLOAD = sample_payload(1)
 """About 1 KiB of JSON shaped like a real body (an order), as the cost model prices it."""
+AS_SENT = json.loads(json.dumps(ONE_KIB_PAYLOAD), parse_float=Decimal)
+"""That body as the API reads it from the JSON text: its prices as decimals, every digit kept."""
 
 
 def _typed(attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,12 +92,12 @@ def test_a_1_kib_json_body_lives_inline_and_every_write_of_its_record_fits_one_u
     record = _record(stack, task_id)
     assert COMPRESSED_PAYLOAD_ATTRIBUTE in record
     assert item_size(record) + INLINE_RESERVE_BYTES <= 1024
-    assert stack.api("GET", f"/tasks/{task_id}").body["payload"] == ONE_KIB_PAYLOAD
+    assert strict_json(stack.api("GET", f"/tasks/{task_id}").text, exact=True)["payload"] == AS_SENT
 
     execution = _aws_execution_arn(task_id)
     now = datetime.now(UTC)
     claimed = stack.table.claim_for_processing(task_id, execution, now, now + timedelta(seconds=60))
-    assert claimed.payload == ONE_KIB_PAYLOAD
+    assert claimed.payload == AS_SENT
     stack.table.record_attempt_failure(
         task_id, execution, "TaskFailedError: simulated failure (attempt 1 of 3, 30% failure rate)", now
     )

@@ -10,7 +10,7 @@ import pytest
 
 from functions.common.models import TaskStatus
 from functions.common.status_shards import shard_of
-from functions.usecases.operations import encode_token
+from functions.usecases.operations import MAX_TOKEN_CHARS, encode_token
 from infra.spec import Function
 from tests.fixtures.stack import ApiResponse, Stack
 
@@ -98,10 +98,18 @@ def test_list_is_per_status(stack: Stack) -> None:
         "?status=QUEUED&limit=ten",
         "?status=QUEUED&limit=-1",
         "?status=QUEUED&colour=red",
+        "?status=QUEUED&limit=%C2%B2",  # a superscript two: a digit to str.isdigit, not to int
+        "?status=QUEUED&limit=%D9%A1%D9%A0",  # ten in Arabic-Indic digits
+        "?status=QUEUED&limit=" + "1" * 5001,
+        "?status=" + "Q" * 5000,
     ],
+    ids=lambda query: query[:48],
 )
 def test_list_with_a_bad_query_is_400(stack: Stack, query: str) -> None:
     _assert_error(stack.api("GET", f"/tasks{query}"), 400, "INVALID_QUERY")
+
+
+A_TASK_ID = "7b587941-a85a-4703-a6a5-edd8855ce091"
 
 
 def _forged(body: object) -> str:
@@ -119,7 +127,17 @@ def _forged(body: object) -> str:
         _forged({"s": "QUEUED", "c": {"0": ["only one part"]}}),
         _forged({"s": "QUEUED", "c": {"0": [1, 2]}}),
         _forged({"s": "QUEUED", "c": []}),
+        _forged({"s": "QUEUED", "c": {"\u00b2": None}}),  # a superscript two as the shard
+        _forged({"s": "QUEUED", "c": {"1" * 5000: None}}),
+        base64.urlsafe_b64encode(b"[" * 2000).decode(),  # deeper than the parser follows
+        "A" * (MAX_TOKEN_CHARS + 1),
+        # Well formed, but longer than any token the API issues (white space in its JSON).
+        base64.urlsafe_b64encode(b'{"s": "QUEUED", "c": {}}' + b" " * MAX_TOKEN_CHARS).decode(),
+        _forged({"s": "QUEUED", "c": {"0": ["x" * 5000, A_TASK_ID]}}),
+        _forged({"s": "QUEUED", "c": {"0": ["2026-01-01T00:00:00.000Z", "not-a-task-id"]}}),
+        _forged({"s": "QUEUED", "c": {"0": ["\u0662026-01-01T00:00:00.000Z", A_TASK_ID]}}),
     ],
+    ids=lambda token: token[:48],
 )
 def test_list_with_a_forged_token_is_400(stack: Stack, token: str) -> None:
     _assert_error(stack.api("GET", f"/tasks?status=QUEUED&nextToken={token}"), 400, "INVALID_NEXT_TOKEN")

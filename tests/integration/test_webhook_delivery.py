@@ -6,18 +6,21 @@ tests/e2e/test_webhooks.py."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 import standardwebhooks
 
+from functions.common import json_text
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.signing import SigningKeys, SigningSecretError, generate_secret
 from functions.task_types.destinations import DestinationPolicy, DestinationRefusedError
 from functions.task_types.registry import Attempt, TaskEnvironment
-from functions.task_types.webhook import MAX_RESPONSE_BYTES, Webhook, WebhookPayload
-from tests.fixtures.receiver import Receiver, running_receiver
+from functions.task_types.webhook import MAX_RESPONSE_BYTES, USER_AGENT, Webhook, WebhookPayload
+from tests.fixtures.receiver import PublicHostStandIn, Receiver, running_receiver
 
 pytestmark = pytest.mark.integration
 SECRET = generate_secret()
@@ -37,10 +40,14 @@ def _deliver(url: str, environment: TaskEnvironment = ALLOWED, **fields: object)
     return Webhook().run(payload, Attempt("task-42", 1, environment))
 
 
+PUBLIC = TaskEnvironment(destinations=PublicHostStandIn(), signing_keys=lambda: SigningKeys.parse(SECRET))
+"""The receiver standing in for a public host (reached by its address, not the allow-list)."""
+
+
 def test_a_2xx_is_delivered_with_the_body_the_idempotency_key_and_the_headers(receiver: Receiver) -> None:
     url = receiver.answer("/hook", (201, b'{"id": "r-1"}', {}, 0.0))
 
-    result = _deliver(url, headers={"Authorization": "Bearer abc", "X-Trace": "t"})
+    result = _deliver(url, PUBLIC, headers={"Authorization": "Bearer abc", "X-Trace": "t"})
 
     assert result["statusCode"] == 201
     assert result["responseBody"] == '{"id": "r-1"}'
@@ -57,9 +64,46 @@ def test_a_2xx_is_delivered_with_the_body_the_idempotency_key_and_the_headers(re
 
 def test_a_long_response_is_truncated_on_the_record(receiver: Receiver) -> None:
     url = receiver.answer("/big", (200, b"x" * 5000, {}, 0.0))
-    result = _deliver(url)
+    result = _deliver(url, PUBLIC)
     assert result["responseBody"] == "x" * MAX_RESPONSE_BYTES
     assert result["responseTruncated"] is True
+
+
+def test_an_answer_from_a_host_on_the_allow_list_is_never_kept(receiver: Receiver) -> None:
+    """The allow-list may name an internal service: what it answers to a request the caller
+    crafted (path, body, headers) is not the caller's to read. Its status and header names are."""
+    url = receiver.answer("/internal", (200, b'{"secret": "s3cr3t"}', {"X-Internal": "1"}, 0.0))
+
+    result = _deliver(url, ALLOWED)
+
+    assert result["statusCode"] == 200
+    assert "s3cr3t" not in str(result)
+    assert set(result) == {"statusCode", "latencyMs", "responseHeaderNames"}
+    names = result["responseHeaderNames"]
+    assert isinstance(names, list)
+    assert {"content-type", "x-internal"} <= set(names)
+
+
+def test_a_callers_user_agent_replaces_ours_in_any_case(receiver: Receiver) -> None:
+    url = receiver.answer("/ua", 200)
+
+    _deliver(url, headers={"user-agent": "theirs/2"})
+    _deliver(url)
+
+    given, ours = receiver.to("/ua")
+    assert given.lines_named("User-Agent") == ["theirs/2"]
+    assert ours.lines_named("User-Agent") == [USER_AGENT]
+
+
+def test_numbers_reach_the_receiver_with_every_digit(receiver: Receiver) -> None:
+    url = receiver.answer("/numbers", 200)
+    sent = b'{"a": 1E2, "b": 0.1234567890123456789012, "c": 1e-400, "d": -0.0, "e": 10000000000000000000001}'
+    body = json_text.parse(sent)
+
+    _deliver(url, body=body)
+
+    (request,) = receiver.to("/numbers")
+    assert request.json(exact=True) == json.loads(sent, parse_float=Decimal)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429, 408])

@@ -60,6 +60,11 @@ def test_a_run_at_finer_than_a_millisecond_is_rounded_up_never_down() -> None:
         ({"runAt": 1796400000}, "runAt", "RFC 3339"),
         ({"runAt": "2026-02-30T10:00:00Z"}, "runAt", "not a valid date-time"),
         ({"runAt": "2026-12-05T24:00:00Z"}, "runAt", "not a valid date-time"),
+        ({"runAt": "2026-12-05T10:00:00+00:99"}, "runAt", "RFC 3339"),
+        ({"runAt": "2026-12-05T10:00:00+00:60"}, "runAt", "RFC 3339"),
+        ({"runAt": "2026-12-05T10:00:00-00:60"}, "runAt", "RFC 3339"),
+        ({"runAt": "2026-12-05T10:00:00+24:00"}, "runAt", "RFC 3339"),
+        ({"runAt": "\u0662\u0660\u0662\u0666-12-05T10:00:00Z"}, "runAt", "RFC 3339"),
     ],
 )
 def test_a_refused_schedule_names_its_field(body: dict[str, Any], field: str, problem: str) -> None:

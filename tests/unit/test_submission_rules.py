@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -12,6 +13,10 @@ from functions.common.errors import (
     PayloadNotObjectError,
     PayloadTooLargeError,
 )
+from functions.common.models import TaskStatus
+from functions.common.status_shards import SHARDS
+from functions.common.tasks_table import ShardCursors
+from functions.usecases.operations import MAX_TOKEN_CHARS, decode_token, encode_token
 from functions.usecases.submission import parse_payload, request_hash, task_id_for, validate_idempotency_key
 
 pytestmark = pytest.mark.unit
@@ -29,7 +34,12 @@ def test_without_a_key_every_submission_gets_a_new_id() -> None:
 def test_request_hash_ignores_key_order_and_white_space() -> None:
     assert request_hash(json.loads('{"a": 1, "b": [1, 2]}')) == request_hash(json.loads('{"b":[1,2],"a":1}'))
     assert request_hash({"a": 1}) != request_hash({"a": 2})
-    assert request_hash({"a": 1}) != request_hash({"a": 1.5})
+    assert request_hash({"a": 1}) != request_hash({"a": Decimal("1.5")})
+
+
+def test_request_hash_is_the_same_for_equal_numbers_and_tells_every_digit_apart() -> None:
+    assert request_hash({"a": Decimal("1E2")}) == request_hash({"a": Decimal("100.0")})
+    assert request_hash({"a": Decimal("0.1")}) != request_hash({"a": Decimal("0.10000000000000000001")})
 
 
 @pytest.mark.parametrize("key", ["a", "k" * 128, "order-42/retry 1", "~!@#$%^&*()"])
@@ -51,8 +61,14 @@ def test_invalid_idempotency_keys(key: str) -> None:
         (b"{", InvalidJsonError),
         (b"\xff", InvalidJsonError),
         (b'{"a": NaN}', InvalidJsonError),
-        (b'{"a": 1e400}', InvalidJsonError),
-        (b'{"a": [0, -1E309]}', InvalidJsonError),
+        (b'{"a": -Infinity}', InvalidJsonError),
+        (b"\xef\xbb\xbf{}", InvalidJsonError),
+        ('{"a": 1}'.encode("utf-16"), InvalidJsonError),
+        ('{"a": 1}'.encode("utf-16-le"), InvalidJsonError),
+        ('{"a": 1}'.encode("utf-32"), InvalidJsonError),
+        (b'{"type": "webhook", "type": "simulated"}', InvalidJsonError),
+        (b'{"a": [{"b": 1, "b": 1}]}', InvalidJsonError),
+        (b'{"a": 1e99999999999999999999}', InvalidJsonError),
         (b'{"a": "\\ud800"}', InvalidJsonError),
         (b'{"a": {"b": "x\\udfff"}}', InvalidJsonError),
         (b'{"\\udc00": 1}', InvalidJsonError),
@@ -83,14 +99,20 @@ def test_parse_payload_accepts_objects_with_a_valid_simulation() -> None:
 @pytest.mark.parametrize(
     ("body", "kept"),
     [
-        (b'{"a": 1.7976931348623157e308}', {"a": 1.7976931348623157e308}),
-        (b'{"a": -1e308}', {"a": -1e308}),
+        (b'{"a": 1.7976931348623157e308}', {"a": Decimal("1.7976931348623157e308")}),
+        (b'{"a": -1e308}', {"a": Decimal("-1e308")}),
+        (
+            b'{"a": 1e400, "b": -1E309, "c": 1e-400}',
+            {"a": Decimal("1e400"), "b": Decimal("-1E309"), "c": Decimal("1e-400")},
+        ),
+        (b'{"a": 0.1234567890123456789012}', {"a": Decimal("0.1234567890123456789012")}),
         (b'{"a": "\\ud83d\\ude00"}', {"a": "\U0001f600"}),
         (b'{"a": 1' + b"0" * 100 + b"}", {"a": 10**100}),
     ],
 )
 def test_parse_payload_keeps_what_json_can_hold_at_its_edges(body: bytes, kept: dict[str, object]) -> None:
-    """The largest double, a surrogate pair (one character), a long integer: kept exactly."""
+    """The largest double, numbers beyond a double's range or precision, a surrogate pair (one
+    character), a long integer: kept exactly."""
     assert parse_payload(body) == kept
 
 
@@ -98,3 +120,17 @@ def test_parse_payload_keeps_what_json_can_hold_at_its_edges(body: bytes, kept: 
 def test_an_empty_body_is_told_so(body: bytes) -> None:
     with pytest.raises(InvalidJsonError, match="the body is empty; send a JSON object"):
         parse_payload(body)
+
+
+def test_the_longest_token_the_api_issues_is_under_the_bound_and_reads_back() -> None:
+    """Every shard holding a cursor, the longest status: the token stays under the length
+    ``decode_token`` refuses above, and decodes to the same cursors."""
+    status = max(TaskStatus, key=lambda candidate: len(candidate.value))
+    cursors: ShardCursors = {
+        shard: ("9999-12-31T23:59:59.999Z", "ffffffff-ffff-ffff-ffff-ffffffffffff") for shard in range(SHARDS)
+    }
+
+    token = encode_token(status, cursors)
+
+    assert len(token) <= MAX_TOKEN_CHARS
+    assert decode_token(token, status) == cursors

@@ -18,9 +18,8 @@ import pytest
 
 from functions.common.models import TaskStatus
 from functions.common.observability import logger
-from functions.task_types.destinations import DestinationPolicy
 from infra.spec import Function
-from tests.fixtures.receiver import Receiver, running_receiver
+from tests.fixtures.receiver import PublicHostStandIn, Receiver, running_receiver
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters
 
@@ -59,7 +58,7 @@ def test_a_canary_in_payloads_and_results_never_reaches_logs_or_the_dlq(
     for function in (Function.API, Function.PROCESS):
         dependencies = stack.dependencies(function)
         dependencies.environment = dataclasses.replace(
-            dependencies.environment, destinations=DestinationPolicy(["127.0.0.1"])
+            dependencies.environment, destinations=PublicHostStandIn()
         )
     secret_response = json.dumps({"echo": canary}).encode()
     delivered = receiver.answer("/ok", (200, secret_response, {}, 0.0))

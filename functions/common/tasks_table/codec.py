@@ -12,6 +12,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from functions.common import json_text
 from functions.common.models import Task, TaskSummary
 
 _serializer = TypeSerializer()
@@ -47,7 +48,7 @@ no write unit and the body stays readable in the console."""
 def payload_attributes(payload: Mapping[str, Any]) -> dict[str, str | bytes]:
     """The payload item's body attribute: the JSON text, or its zlib compression when the text is
     ``COMPRESS_FROM_BYTES`` or longer and compressing shrinks it."""
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    text = json_text.dumps(payload)
     body = text.encode()
     if len(body) >= COMPRESS_FROM_BYTES:
         packed = zlib.compress(body)
@@ -60,9 +61,9 @@ def payload_of(item: Mapping[str, Any]) -> dict[str, Any]:
     """The body held by a payload item or an inline record, in DynamoDB's typed form as the
     client returns it."""
     if COMPRESSED_PAYLOAD_ATTRIBUTE in item:
-        body: dict[str, Any] = json.loads(zlib.decompress(item[COMPRESSED_PAYLOAD_ATTRIBUTE]["B"]))
+        body: dict[str, Any] = json_text.parse(zlib.decompress(item[COMPRESSED_PAYLOAD_ATTRIBUTE]["B"]))
         return body
-    text: dict[str, Any] = json.loads(item[PAYLOAD_ATTRIBUTE]["S"])
+    text: dict[str, Any] = json_text.parse(item[PAYLOAD_ATTRIBUTE]["S"])
     return text
 
 
