@@ -560,6 +560,56 @@ def _listing() -> Iterator[Mutant]:
         yield Mutant(f"listing: {name}", operations, old, new, tests)
 
 
+def _webhooks() -> Iterator[Mutant]:
+    """What a webhook task may hold is what can be delivered; what it answers is the caller's only
+    when a public host answered."""
+    webhook, destinations = "functions/task_types/webhook.py", "functions/task_types/destinations.py"
+    tests = ("tests/unit/test_task_types.py", "tests/integration/test_webhook_delivery.py")
+    for name, path, old, new in (
+        ("port 0 taken", destinations, "if port == 0:", "if False:"),
+        (
+            "a timeout of any type",
+            webhook,
+            "if isinstance(value, bool) or not isinstance(value, int | float | Decimal):",
+            "if False:",
+        ),
+        (
+            "the alias taken",
+            webhook,
+            'ConfigDict(extra="forbid", frozen=True, defer_build=True)',
+            'ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)',
+        ),
+        ("one header name twice", webhook, "        if twice:\n", "        if False:\n"),
+        ("a value HTTP cannot send", webhook, "if any(not _sendable(ch) for ch in value):", "if False:"),
+        (
+            "a value beyond Latin-1",
+            webhook,
+            "0x20 <= code <= 0xFF and code != 0x7F",
+            "0x20 <= code and code != 0x7F",
+        ),
+        (
+            "a control character",
+            webhook,
+            "0x20 <= code <= 0xFF and code != 0x7F",
+            "code <= 0xFF and code != 0x7F",
+        ),
+        ("DEL", webhook, "0x20 <= code <= 0xFF and code != 0x7F", "0x20 <= code <= 0xFF"),
+        (
+            "two User-Agents",
+            webhook,
+            '**({} if "user-agent" in given else {"User-Agent": USER_AGENT}),',
+            '"User-Agent": USER_AGENT,',
+        ),
+        (
+            "an allow-listed host's answer kept",
+            webhook,
+            "        if destination.allowed_by_name:\n",
+            "        if False:\n",
+        ),
+    ):
+        yield Mutant(f"webhooks: {name}", path, old, new, tests)
+
+
 def _deploy_path() -> Iterator[Mutant]:
     """Synthesis as users run it: the CLI's environment reaches the app, cdk-nag's acknowledgments
     match whatever the synthesis renders, and make synth keeps what make deploy saved."""
@@ -620,6 +670,7 @@ def mutants() -> list[Mutant]:
         *_deploy_path(),
         *_json_text(),
         *_listing(),
+        *_webhooks(),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -53,6 +54,14 @@ def test_an_unknown_type_is_400_listing_the_known_ones(name: object) -> None:
         (b'{"type": "webhook", "url": "https://a.example", "headers": {"Host": "b"}}', {"headers"}),
         (b'{"type": "webhook", "url": "https://a.example", "headers": {"X-A": 1}}', {"headers.X-A"}),
         (b'{"type": "webhook", "url": "ftp://a.example"}', {"url"}),
+        (b'{"type": "webhook", "url": "https://1.1.1.1:0/"}', {"url"}),
+        (b'{"type": "webhook", "url": "https://a.example", "timeoutSeconds": "5"}', {"timeoutSeconds"}),
+        (b'{"type": "webhook", "url": "https://a.example", "timeoutSeconds": true}', {"timeoutSeconds"}),
+        (b'{"type": "webhook", "url": "https://a.example", "timeout_seconds": 5}', {"timeout_seconds"}),
+        (
+            b'{"type": "webhook", "url": "https://a.example", "headers": {"X-A": "1", "x-a": "2"}}',
+            {"headers"},
+        ),
         (b'{"simulate": {"failures": "2"}}', {"simulate.failures"}),
         (b'{"simulate": {"unknown": 1}}', {"simulate.unknown"}),
     ],
@@ -130,3 +139,11 @@ def test_a_disabled_type_is_refused_at_submit_and_fails_permanently_if_stored_ea
     with pytest.raises(PermanentTaskError, match="not enabled"):
         runner(off)(make_task(payload={"type": "webhook", "url": "https://a.example"}))
     assert parse_payload(b'{"n": 1}', off) == {"n": 1}
+
+
+@pytest.mark.parametrize("timeout", [5, Decimal("2.5"), Decimal("1E1")])
+def test_a_timeout_given_as_a_json_number_is_kept(timeout: object) -> None:
+    payload = WebhookPayload.model_validate(
+        {"type": "webhook", "url": "https://a.example", "timeoutSeconds": timeout}
+    )
+    assert payload.timeout_seconds == float(timeout)  # type: ignore[arg-type]
