@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -77,7 +80,8 @@ def test_delivered_the_first_time_with_the_body_and_the_idempotency_key(
     assert record["status"] == "SUCCEEDED", record
     assert record["attempts"] == 1
     assert record["result"]["statusCode"] == 200
-    assert record["result"]["responseBody"] == '{"accepted": 1}'
+    assert "responseBody" not in record["result"], "127.0.0.1 is reached through the allow-list"
+    assert "content-type" in record["result"]["responseHeaderNames"]
     assert record["result"]["latencyMs"] >= 0
     (request,) = receiver.to("/first")
     assert request.json() == {"event": "order.paid", "id": 7}
@@ -88,6 +92,41 @@ def test_delivered_the_first_time_with_the_body_and_the_idempotency_key(
     verified = standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)
     assert verified == {"event": "order.paid", "id": 7}
     assert request.headers["webhook-id"] == task_id
+
+
+NUMBERS = [
+    b"1E2",
+    b"0.1234567890123456789012",
+    b'{"tiny": 1e-400, "huge": 1e400}',
+    b"[-0.0, 10.50, 5E-7, 123456789012345678901234567890]",
+]
+
+
+def test_the_receiver_gets_every_number_with_every_digit_and_one_user_agent(
+    webhook_stack: RunningStack, receiver: Receiver
+) -> None:
+    """Submitted concurrently as JSON text; what arrives equals what was sent, as decimals. The
+    caller's lower-case user-agent goes on the wire alone, not beside ours."""
+    url = receiver.answer("/numbers", 200)
+
+    def submit(body: bytes) -> str:
+        text = b'{"type": "webhook", "url": "%s", "headers": {"user-agent": "theirs/1"}, "body": %s}' % (
+            url.encode(),
+            body,
+        )
+        request = urllib.request.Request(f"{webhook_stack.api}/tasks", data=text, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["taskId"])
+
+    with ThreadPoolExecutor(len(NUMBERS)) as pool:
+        task_ids = list(pool.map(submit, NUMBERS))
+    for task_id in task_ids:
+        assert _finished(webhook_stack, task_id)["status"] == "SUCCEEDED"
+
+    received = {request.headers["Idempotency-Key"]: request for request in receiver.to("/numbers")}
+    for task_id, body in zip(task_ids, NUMBERS, strict=True):
+        assert received[task_id].json(exact=True) == json.loads(body, parse_float=Decimal)
+        assert received[task_id].lines_named("User-Agent") == ["theirs/1"]
 
 
 def test_every_attempt_is_signed_with_the_stage_secret(
