@@ -78,6 +78,8 @@ class DispatchReport:
         body: dict[str, Any] = {
             "state": self.state.state,
             "paused": self.state.paused,
+            "stoppedByLambda": self.state.stopped_by_lambda,
+            "reason": self.state.reason or None,
             "pausedSince": since.isoformat() if since else None,
             "queueRetentionSeconds": self.retention_seconds,
         }
@@ -89,14 +91,19 @@ class DispatchReport:
         state = self.state
         retention = self.retention_seconds
         keeps = f"{_duration(retention)}" if retention else "its retention period"
-        if not state.paused:
-            return [f"dispatch runs ({state.state})", f"the tasks queue keeps a message {keeps}"]
         since = state.paused_since
-        paused_for = ""
-        if since:
-            ago = _duration((self.now - since).total_seconds())
-            paused_for = f" since {since:%Y-%m-%d %H:%M:%S %Z} ({ago} ago)"
-        lines = [f"dispatch PAUSED ({state.state}){paused_for}: new tasks wait in the queue"]
+        if since is None:
+            return [f"dispatch runs ({state.state})", f"the tasks queue keeps a message {keeps}"]
+        ago = _duration((self.now - since).total_seconds())
+        paused_for = f" since {since:%Y-%m-%d %H:%M:%S %Z} ({ago} ago)"
+        if state.stopped_by_lambda:
+            lines = [
+                f"warning: dispatch STOPPED BY LAMBDA ({state.state}: {state.reason}){paused_for}: new "
+                "tasks wait in the queue; fix the cause (the dispatch function's role, the queue), "
+                "then `ptm resume`"
+            ]
+        else:
+            lines = [f"dispatch PAUSED ({state.state}){paused_for}: new tasks wait in the queue"]
         if since and retention:
             expiry = since + timedelta(seconds=retention)
             left = (expiry - self.now).total_seconds()

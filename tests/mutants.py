@@ -463,21 +463,51 @@ def _dispatch_switch() -> Iterator[Mutant]:
         (
             "switch: Disabled is not paused",
             "functions/common/dispatch_switch.py",
-            'PAUSED_STATES = frozenset({"Disabling", "Disabled"})',
-            'PAUSED_STATES = frozenset({"Disabling"})',
+            'STOPPED_STATES = frozenset({"Disabling", "Disabled"})',
+            'STOPPED_STATES = frozenset({"Disabling"})',
         ),
         (
             "reconcile: an unreadable switch counts as paused",
             "functions/reconcile/handler.py",
-            "        report_misconfiguration(exc)\n    except DependencyUnavailableError as exc:\n"
             '        logger.warning("dispatch state unknown; sweeping as if dispatch runs", '
-            'extra={"error": str(exc)})\n    return False',
-            "        report_misconfiguration(exc)\n    except DependencyUnavailableError as exc:\n"
+            'extra={"error": str(exc)})\n        return False',
             '        logger.warning("dispatch state unknown; sweeping as if dispatch runs", '
-            'extra={"error": str(exc)})\n    return True',
+            'extra={"error": str(exc)})\n        return True',
+        ),
+        (
+            "reconcile: a misconfigured switch counts as paused",
+            "functions/reconcile/handler.py",
+            "        report_misconfiguration(exc)\n        return False",
+            "        report_misconfiguration(exc)\n        return True",
+        ),
+        (
+            "switch: every stop an operator's",
+            "functions/common/dispatch_switch.py",
+            'return not reason or reason.startswith("USER")',
+            "return True",
+        ),
+        (
+            "switch: no reason is Lambda's",
+            "functions/common/dispatch_switch.py",
+            'return not reason or reason.startswith("USER")',
+            'return reason.startswith("USER")',
+        ),
+        (
+            "switch: a changing mapping consumed",
+            "functions/common/dispatch_switch.py",
+            " or self.state in CHANGING_STATES",
+            "",
+        ),
+        (
+            "reconcile: Lambda's stop not alarmed",
+            "functions/reconcile/handler.py",
+            "    if state.stopped_by_lambda:\n",
+            "    if False:\n",
         ),
     ):
-        yield Mutant(f"dispatch switch: {name}", path, old, new, stranded)
+        yield Mutant(
+            f"dispatch switch: {name}", path, old, new, (*stranded, "tests/unit/test_ptm_dispatch.py")
+        )
 
 
 def _scheduling() -> Iterator[Mutant]:
@@ -634,13 +664,21 @@ def _deploy_path() -> Iterator[Mutant]:
             "build(app, account=None, region=None)",
         ),
         (
+            "scheduler role: any schedule group's",
+            "infra/components/schedules.py",
+            '                        "aws:SourceArn": self.group.schedule_group_arn,\n',
+            "",
+        ),
+        (
             "make synth: cdk.out emptied first",
             "Makefile",
             "\t$(CDK) synth --context stage=$(STAGE)",
             "\trm -rf $(CDK_OUT)\n\t$(CDK) synth --context stage=$(STAGE)",
         ),
     ):
-        yield Mutant(f"deploy path: {name}", path, old, new, synthesis)
+        yield Mutant(
+            f"deploy path: {name}", path, old, new, (*synthesis, "tests/infra/test_functions_and_iam.py")
+        )
     listed = ("tests/e2e/test_documented_commands.py::test_every_documented_command_is_on_exactly_one_list",)
     yield Mutant(
         "deploy path: a README command no test runs",

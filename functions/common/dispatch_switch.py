@@ -23,8 +23,12 @@ from functions.common.aws import aws_errors
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-PAUSED_STATES = frozenset({"Disabling", "Disabled"})
-"""States in which Lambda stops (or has stopped) polling: dispatch is paused."""
+STOPPED_STATES = frozenset({"Disabling", "Disabled"})
+"""States in which Lambda stops (or has stopped) polling (the mapping's documented states are
+Creating, Enabling, Enabled, Disabling, Disabled, Updating and Deleting)."""
+CHANGING_STATES = frozenset({"Updating"})
+"""A change in progress: whether Lambda polls through it depends on the state it left, which
+the API does not report (an operator changing a paused mapping's settings sees Updating)."""
 
 
 @dataclass(frozen=True)
@@ -33,14 +37,35 @@ class DispatchState:
     """The mapping's state as Lambda reports it (Enabled, Disabling, Disabled, Enabling, ...)."""
     changed_at: datetime | None
     """When the mapping last changed (its ``LastModified``)."""
+    reason: str = ""
+    """Its ``StateTransitionReason``: who made the last change, a user (``USER_INITIATED``; the
+    emulator's "User initiated") or Lambda itself (a mapping it disabled, e.g. for lost access)."""
+
+    @property
+    def by_operator(self) -> bool:
+        """The last change was a user's (an unknown reason counts as one: no alarm on a guess)."""
+        reason = self.reason.strip().upper().replace(" ", "_")
+        return not reason or reason.startswith("USER")
 
     @property
     def paused(self) -> bool:
-        return self.state in PAUSED_STATES
+        """Stopped by an operator (``ptm pause``)."""
+        return self.state in STOPPED_STATES and self.by_operator
+
+    @property
+    def stopped_by_lambda(self) -> bool:
+        """Stopped, and not by an operator: Lambda disabled the mapping (an incident, not a pause)."""
+        return self.state in STOPPED_STATES and not self.by_operator
+
+    @property
+    def holds_messages(self) -> bool:
+        """Whether the queue may not be consumed now: paused, stopped by Lambda, or changing.
+        Reconcile sends no stale QUEUED task again then; the next sweep decides afresh."""
+        return self.state in STOPPED_STATES or self.state in CHANGING_STATES
 
     @property
     def paused_since(self) -> datetime | None:
-        return self.changed_at if self.paused else None
+        return self.changed_at if self.state in STOPPED_STATES else None
 
 
 class DispatchSwitch:
@@ -67,4 +92,8 @@ class DispatchSwitch:
 
 def _state_of(mapping: Mapping[str, Any]) -> DispatchState:
     """Get and Update both answer with the mapping's configuration."""
-    return DispatchState(state=str(mapping.get("State", "")), changed_at=mapping.get("LastModified"))
+    return DispatchState(
+        state=str(mapping.get("State", "")),
+        changed_at=mapping.get("LastModified"),
+        reason=str(mapping.get("StateTransitionReason") or ""),
+    )

@@ -55,15 +55,27 @@ def dependencies() -> Dependencies:
 
 
 def dispatch_paused(switch: DispatchSwitch) -> bool:
-    """Whether dispatch is paused. Unknown counts as running: the sweep then sends stale QUEUED
-    tasks again, whose duplicates dispatch absorbs, rather than leave one stranded."""
+    """Whether the tasks queue is not being consumed now (paused by an operator, stopped by Lambda,
+    or its mapping changing): the sweep then sends no stale QUEUED task again, which would only
+    pile duplicates into the queue. Unknown counts as running: the sweep sends them again, whose
+    duplicates dispatch absorbs, rather than leave one stranded. Lambda stopping dispatch on its
+    own is an incident: it alarms."""
     try:
-        return switch.state().paused
+        state = switch.state()
     except DependencyMisconfiguredError as exc:
         report_misconfiguration(exc)
+        return False
     except DependencyUnavailableError as exc:
         logger.warning("dispatch state unknown; sweeping as if dispatch runs", extra={"error": str(exc)})
-    return False
+        return False
+    if state.stopped_by_lambda:
+        report_misconfiguration(
+            DependencyMisconfiguredError(
+                f"Lambda disabled the dispatch mapping itself ({state.reason}): no task starts until the "
+                "cause is fixed and dispatch resumed (ptm resume)"
+            )
+        )
+    return state.holds_messages
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -22,15 +22,20 @@ class Schedules(Construct):
             # Deleting a group deletes its schedules: a kept prod stack keeps its pending tasks'.
             removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
         )
-        # Only Scheduler, on behalf of this account, may assume it (the confused-deputy guard
-        # the Scheduler User Guide gives for execution roles).
+        # Only Scheduler, for this account's schedules in this stage's group, may assume it (the
+        # confused-deputy guard the Scheduler User Guide's execution-role page gives).
         self.role = iam.Role(
             self,
             "Role",
             description="EventBridge Scheduler sends a due task's message to the tasks queue",
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": stack.account,
+                        "aws:SourceArn": self.group.schedule_group_arn,
+                    }
+                },
             ),
         )
         self.schedules_arn = stack.format_arn(

@@ -153,7 +153,13 @@ def test_only_scheduler_may_assume_the_schedules_role_and_it_only_sends_to_the_t
     ]
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    [group_id] = dev.resources("AWS::Scheduler::ScheduleGroup")
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+            "aws:SourceArn": {"Fn::GetAtt": [group_id, "Arn"]},
+        }
+    }
     assert _grants(dev, "SchedulesRole") == {"QueuesTasksQueue": {"sqs:SendMessage"}}
     # The api function may pass that role to Scheduler and to nothing else.
     [passing] = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from functions.common.dispatch_switch import DispatchState
 from functions.usecases.reconciliation import SWEEP_LIMIT
 from ptm.dispatch import DispatchReport, settle
@@ -19,6 +21,8 @@ def test_a_running_dispatch_states_the_queues_retention() -> None:
     assert report.as_json() == {
         "state": "Enabled",
         "paused": False,
+        "stoppedByLambda": False,
+        "reason": None,
         "pausedSince": None,
         "queueRetentionSeconds": WEEK,
     }
@@ -59,3 +63,42 @@ def test_settle_reads_until_lambda_reaches_the_target_state() -> None:
 
     assert result.state == "Disabled"
     assert len(slept) == 2
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "paused", "by_lambda", "holds"),
+    [
+        ("Enabled", "USER_INITIATED", False, False, False),
+        ("Enabling", "USER_INITIATED", False, False, False),
+        ("Disabling", "USER_INITIATED", True, False, True),
+        ("Disabled", "USER_INITIATED", True, False, True),
+        ("Disabled", "User initiated", True, False, True),  # as the emulator words it
+        ("Disabled", "", True, False, True),  # no reason given: an operator's, no alarm on a guess
+        ("Disabled", "LAMBDA_INITIATED", False, True, True),
+        ("Disabled", "PROBLEM: Function call failed", False, True, True),
+        ("Updating", "USER_INITIATED", False, False, True),  # e.g. a paused mapping's settings changed
+    ],
+)
+def test_each_documented_mapping_state_and_who_changed_it(
+    state: str, reason: str, paused: bool, by_lambda: bool, holds: bool
+) -> None:
+    """The states GetEventSourceMapping documents (Creating, Enabling, Enabled, Disabling,
+    Disabled, Updating, Deleting) and its StateTransitionReason (a user or Lambda)."""
+    dispatch = DispatchState(state, NOW, reason)
+
+    assert (dispatch.paused, dispatch.stopped_by_lambda, dispatch.holds_messages) == (
+        paused,
+        by_lambda,
+        holds,
+    )
+
+
+def test_a_mapping_lambda_disabled_is_reported_as_an_incident_not_a_pause() -> None:
+    report = DispatchReport(
+        DispatchState("Disabled", NOW - timedelta(minutes=5), "LAMBDA_INITIATED"), WEEK, NOW
+    )
+
+    first = report.lines()[0]
+    assert first.startswith("warning: dispatch STOPPED BY LAMBDA (Disabled: LAMBDA_INITIATED) since")
+    assert "ptm resume" in first
+    assert (report.as_json()["paused"], report.as_json()["stoppedByLambda"]) == (False, True)

@@ -13,6 +13,8 @@ from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
 from functions.common.clock import utc_now
+from functions.common.dispatch_switch import DispatchState, DispatchSwitch
+from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus
 from functions.usecases.reconciliation import STRANDED_ERROR, Sweep
 from infra.spec import TIMINGS, Function
@@ -209,3 +211,55 @@ def test_the_reconcile_function_reads_the_switch_before_its_sweep(
     assert (paused["dispatchPaused"], paused["reenqueued"]) == (True, 0)
     assert (running["dispatchPaused"], running["reenqueued"]) == (False, 1)
     assert stack.task(queued).status is TaskStatus.QUEUED
+
+
+class _Answering(DispatchSwitch):
+    """The dispatch mapping as Lambda would describe it, for states the emulator never reaches
+    (it always says "User initiated")."""
+
+    def __init__(self, state: DispatchState) -> None:
+        self._answer = state
+
+    def state(self) -> DispatchState:
+        return self._answer
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "held", "alarmed"),
+    [
+        ("Disabled", "LAMBDA_INITIATED", True, True),
+        ("Updating", "USER_INITIATED", True, False),
+        ("Disabled", "USER_INITIATED", True, False),
+        ("Enabled", "USER_INITIATED", False, False),
+    ],
+)
+def test_reconcile_holds_its_resends_while_the_queue_is_not_consumed_and_alarms_when_lambda_stopped_it(
+    capsys: pytest.CaptureFixture[str], state: str, reason: str, held: bool, alarmed: bool
+) -> None:
+    """A mapping Lambda disabled itself (its role lost access, the function is gone) is no pause: it
+    is held like one, and alarms (DependencyMisconfigured). A mapping changing (Updating) may be a
+    paused one whose settings an operator changed: this sweep sends nothing again; the next decides."""
+    from functions.common.observability import metrics
+    from functions.reconcile.handler import dispatch_paused
+
+    capsys.readouterr()
+    assert dispatch_paused(_Answering(DispatchState(state, utc_now(), reason))) is held
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+
+    assert ('"DependencyMisconfigured":[1.0]' in capsys.readouterr().out) is alarmed
+
+
+class _Busy(DispatchSwitch):
+    """Lambda throttling the read (a busy dependency, not a wrong setting)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def state(self) -> DispatchState:
+        raise DependencyUnavailableError("Rate exceeded")
+
+
+def test_reconcile_sweeps_as_if_dispatch_runs_when_lambda_is_too_busy_to_say() -> None:
+    from functions.reconcile.handler import dispatch_paused
+
+    assert dispatch_paused(_Busy()) is False
