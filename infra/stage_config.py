@@ -149,6 +149,11 @@ class StageConfig:
     webhooks: Toggle = Toggle.OFF
     """Whether the webhook task type may deliver (WEBHOOKS_ENABLED). Off on AWS unless the
     deployer turns it on: an API that takes webhooks relays POSTs from your account."""
+    allow_simulation: Toggle | None = None
+    """Whether the API takes a simulated task's ``simulate`` (test controls that make attempts
+    fail, crash or run to their timeout: any caller could burn the stage's time with them;
+    ALLOW_SIMULATION). Default: on, except on production stages. The random failures of
+    ``failureRate`` are not controls: they stay."""
     cors_origins: tuple[str, ...] = ()
     """CORS stays off unless origins are given (comma-separated in context)."""
     api_rate_limit: int = 200
@@ -225,6 +230,12 @@ class StageConfig:
         return self.stage in PRODUCTION_STAGES
 
     @property
+    def simulation_allowed(self) -> bool:
+        if self.allow_simulation is None:
+            return not self.is_production
+        return self.allow_simulation is Toggle.ON
+
+    @property
     def include_execution_data(self) -> bool:
         if self.workflow_execution_data is None:
             return not self.is_production
@@ -265,6 +276,7 @@ class StageConfig:
             Env.RECONCILE_AFTER_SECONDS: str(TIMINGS.reconcile_after_seconds),
             Env.MAX_RESCUES: str(TIMINGS.max_rescues),
             Env.TASK_RETENTION_SECONDS: str(self.retention_days * DAY_SECONDS),
+            Env.ALLOW_SIMULATION: "true" if self.simulation_allowed else "false",
         }
         if self.webhook_allowed_hosts:
             values[Env.WEBHOOK_ALLOWED_HOSTS] = self.webhook_allowed_hosts

@@ -11,7 +11,7 @@ from types import FrameType
 
 from functions.common.config import Env
 from functions.common.signing import SigningKeys, SigningSecretError
-from infra.stage_config import StageConfigError
+from infra.stage_config import StageConfigError, Toggle
 from local.banner import banner
 from local.stack import LocalOptions, LocalStack, PortInUseError
 
@@ -76,6 +76,13 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         help="taskRetentionDays: finished tasks expire after this many (scaled) days; 0 keeps them "
         "(default 7)",
     )
+    parser.add_argument(
+        "--allow-simulation",
+        choices=[toggle.value for toggle in Toggle],
+        default=defaults.allow_simulation.value,
+        help="allowSimulation: whether the API takes a task's test controls (simulate); production "
+        "stages refuse them (default %(default)s)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the functions' own logs and metrics")
     parser.add_argument("--quiet-tasks", action="store_true", help="no per-task state-change lines")
     parser.add_argument(
@@ -108,6 +115,7 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
         dispatch_pollers=max(1, args.dispatch_pollers),
         max_receive_count=args.max_receive_count,
         task_retention_days=args.task_retention_days,
+        allow_simulation=Toggle(args.allow_simulation),
         verbose=args.verbose,
         quiet_tasks=args.quiet_tasks,
         function_logs=not args.no_function_logs,

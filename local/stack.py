@@ -95,6 +95,9 @@ class LocalOptions:
     max_receive_count: int = TIMINGS.max_receive_count
     task_retention_days: int | None = None
     """The stage's ``taskRetentionDays`` (default 7), on the scaled clock."""
+    allow_simulation: Toggle = Toggle.ON
+    """The stage's ``allowSimulation``: whether the API takes ``simulate`` (a production stage's is
+    off; try that here with ``--allow-simulation off``)."""
     verbose: bool = False
     quiet_tasks: bool = False
     """Skip the per-task state-change lines (benchmarks)."""
@@ -120,6 +123,7 @@ class LocalOptions:
             max_receive_count=self.max_receive_count,
             webhook_allowed_hosts=self.webhook_allowed_hosts,
             task_retention_days=self.task_retention_days,
+            allow_simulation=self.allow_simulation,
             # The local stack is a developer's own machine: webhooks on (opt-in on AWS).
             webhooks=Toggle.ON,
         )

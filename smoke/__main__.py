@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from ptm.client import EndpointUnreachableError, SigningError
 from smoke.config import SmokeConfigError, check_endpoint, load
-from smoke.run import render, run, summary
+from smoke.run import SimulationRefusedError, render, run, summary
 from smoke.scenarios import Scenario
 from smoke.table_check import cross_check, open_table
 
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         outcome = run(config, scenarios, console)
     except EndpointUnreachableError as error:
         console.print(f"[bold red]smoke:[/] {error}")
+        return 2
+    except SimulationRefusedError as error:
+        console.print(f"[bold red]smoke:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     if reader is not None:
         cross_check(reader, outcome)

@@ -54,6 +54,22 @@ def _percentile(values: list[float], fraction: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
+class SimulationRefusedError(RuntimeError):
+    """The stage takes no test controls (allowSimulation off): a forced scenario cannot run."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__(
+            f"the {scenario.value} scenario needs the simulate test control, which this stage refuses "
+            "(its allowSimulation is off, as on production stages); run forced scenarios against a "
+            "stage that allows it (dev, the local stack), or only the random one here"
+        )
+
+
+def _refuses_test_controls(status: int, body: Any) -> bool:
+    fields = body.get("error", {}).get("fields") if isinstance(body, dict) else None
+    return status == 400 and isinstance(fields, dict) and "simulate" in fields
+
+
 def run(config: SmokeConfig, scenarios: list[Scenario], console: Console) -> Outcome:
     api = config.api()
     outcome = Outcome()
@@ -70,6 +86,8 @@ def run(config: SmokeConfig, scenarios: list[Scenario], console: Console) -> Out
                 EXPECTATIONS[scenario].payload(index), f"smoke-{run_id}-{scenario}-{index}"
             )
             progress.advance(submitted)
+            if _refuses_test_controls(status, body):
+                raise SimulationRefusedError(scenario)
             if status != 202 or not isinstance(body, dict) or "taskId" not in body:
                 outcome.violation(scenario, "-", f"submit answered {status}: {body}")
                 return None

@@ -640,6 +640,42 @@ def _webhooks() -> Iterator[Mutant]:
         yield Mutant(f"webhooks: {name}", path, old, new, tests)
 
 
+def _test_controls() -> Iterator[Mutant]:
+    """A stage that takes no test controls refuses simulate at submit; production stages are such."""
+    admit = 'if "simulate" in payload.model_fields_set and not environment.simulation_allowed:'
+    for name, path, old, new, tests in (
+        (
+            "taken on every stage",
+            "functions/task_types/simulated.py",
+            admit,
+            "if False:",
+            ("tests/unit/test_task_types.py",),
+        ),
+        (
+            "refused on every stage",
+            "functions/task_types/simulated.py",
+            admit,
+            'if "simulate" in payload.model_fields_set:',
+            ("tests/unit/test_task_types.py",),
+        ),
+        (
+            "every simulated task refused",
+            "functions/task_types/simulated.py",
+            admit,
+            "if not environment.simulation_allowed:",
+            ("tests/unit/test_task_types.py",),
+        ),
+        (
+            "production takes them",
+            "infra/stage_config.py",
+            "            return not self.is_production\n        return self.allow_simulation",
+            "            return True\n        return self.allow_simulation",
+            ("tests/infra/test_synthesis.py",),
+        ),
+    ):
+        yield Mutant(f"test controls: {name}", path, old, new, tests)
+
+
 def _deploy_path() -> Iterator[Mutant]:
     """Synthesis as users run it: the CLI's environment reaches the app, cdk-nag's acknowledgments
     match whatever the synthesis renders, and make synth keeps what make deploy saved."""
@@ -709,6 +745,7 @@ def mutants() -> list[Mutant]:
         *_json_text(),
         *_listing(),
         *_webhooks(),
+        *_test_controls(),
     ]
 
 

@@ -49,6 +49,9 @@ class TaskEnvironment:
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
     webhooks_enabled: bool = True
     """WEBHOOKS_ENABLED; the deployments' settings default to off (the local stack turns it on)."""
+    simulation_allowed: bool = True
+    """ALLOW_SIMULATION: whether the API takes ``simulate`` (test controls); the deployments'
+    settings default to off, each stage's config says (on except on production stages)."""
     signing_keys: Callable[[], SigningKeys] | None = None
     """The webhook signing secret's active keys (the process function's; None where nothing is
     delivered)."""

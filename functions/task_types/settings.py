@@ -19,6 +19,8 @@ class TaskTypeSettings(Settings):
     """Comma-separated hosts the webhook type may reach whatever their address or scheme."""
     webhook_allowed_hosts_only: bool = Field(default=False, alias=Env.WEBHOOK_ALLOWED_HOSTS_ONLY)
     """Deliver to the allowed hosts and nowhere else."""
+    simulation_allowed: bool = Field(default=False, alias=Env.ALLOW_SIMULATION)
+    """Whether a simulated task may carry ``simulate`` (test controls); off unless the stage says."""
 
     def task_environment(self, **more: Any) -> TaskEnvironment:
         """The environment the task types see, with ``more`` of its fields (the process
@@ -28,5 +30,6 @@ class TaskTypeSettings(Settings):
                 self.webhook_allowed_hosts, self.webhook_allowed_hosts_only
             ),
             webhooks_enabled=self.webhooks_enabled,
+            simulation_allowed=self.simulation_allowed,
             **more,
         )

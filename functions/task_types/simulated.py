@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.common.errors import PermanentTaskError, TaskFailedError
+from functions.common.errors import PermanentTaskError, TaskFailedError, invalid_task_payload
 from functions.common.models import Simulation
-from functions.task_types.registry import Attempt, TaskType
+from functions.task_types.registry import Attempt, TaskEnvironment, TaskType
 
 OVERRUN_SECONDS = 900
 """Longer than any timeout Lambda allows (15 minutes): a simulated timeout always overruns."""
@@ -48,6 +48,15 @@ class Simulated(TaskType[SimulatedPayload]):
         "'simulate' says, so retries, backoff and the dead-letter queue are exercised"
     )
     payload = SimulatedPayload
+
+    def admit(self, payload: SimulatedPayload, environment: TaskEnvironment) -> None:
+        """``simulate`` is a test control: any caller could make each task burn every attempt's
+        timeout. A stage that does not allow it refuses it at submit."""
+        if "simulate" in payload.model_fields_set and not environment.simulation_allowed:
+            raise invalid_task_payload(
+                self.name,
+                {"simulate": "this stage does not take test controls (its allowSimulation is off)"},
+            )
 
     def run(self, payload: SimulatedPayload, attempt: Attempt) -> dict[str, Any]:
         """Attempt number ``attempt.number`` (1-based); raises to fail it."""

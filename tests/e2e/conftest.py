@@ -127,7 +127,13 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
 
 
 OWN_STACKS = frozenset(
-    {"test_api_auth.py", "test_retention.py", "test_webhooks.py", "test_documented_local_stack.py"}
+    {
+        "test_api_auth.py",
+        "test_retention.py",
+        "test_webhooks.py",
+        "test_documented_local_stack.py",
+        "test_stage_without_test_controls.py",
+    }
 )
 """Modules whose tests start stacks of their own (module fixtures), not the shared one."""
 

@@ -66,6 +66,7 @@ SHAPES: dict[str, dict[str, str]] = {
         "webhooks": "on",
         "alarmEmail": "oncall@example.com",
         "corsOrigins": "*",
+        "allowSimulation": "off",
     },
 }
 
@@ -94,6 +95,22 @@ def expected_outputs(options: dict[str, str]) -> set[str]:
     if options.get("webhooks") != "on":
         outputs.remove(Output.WEBHOOK_SIGNING_SECRET_ARN)
     return outputs
+
+
+def expected_simulation(options: dict[str, str]) -> str:
+    """Test controls (simulate) off on production stages unless a stage says otherwise."""
+    allowed = options.get("allowSimulation", "off" if options["stage"] in {"prod", "production"} else "on")
+    return "true" if allowed == "on" else "false"
+
+
+def _api_variables(synth: Synthesized) -> dict[str, Any]:
+    [api] = [
+        function["Properties"]
+        for function in synth.resources("AWS::Lambda::Function").values()
+        if str(function["Properties"].get("FunctionName", "")).endswith("-api")
+    ]
+    variables: dict[str, Any] = api["Environment"]["Variables"]
+    return variables
 
 
 def expected_warnings(options: dict[str, str]) -> set[str]:
@@ -151,6 +168,7 @@ def test_each_shape_synthesizes_in_each_environment_with_only_its_acknowledged_f
     assert acknowledged == expected_acknowledgments(SHAPES[shape], environment)
     assert synth.warnings() == expected_warnings(SHAPES[shape])
     assert set(synth.document["Outputs"]) == expected_outputs(SHAPES[shape])
+    assert _api_variables(synth)["ALLOW_SIMULATION"] == expected_simulation(SHAPES[shape])
 
 
 def test_cfn_lint_passes_on_every_shape_in_every_environment(matrix: Matrix) -> None:

@@ -219,6 +219,7 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         Env.LEASE_SECONDS,
         Env.SDK_BUDGET,
         Env.TASK_RETENTION_SECONDS,
+        Env.ALLOW_SIMULATION,
     }
     for function, spec in FUNCTIONS.items():
         settings = spec.settings.from_env(spec.environment(values))

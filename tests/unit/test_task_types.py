@@ -147,3 +147,17 @@ def test_a_timeout_given_as_a_json_number_is_kept(timeout: object) -> None:
         {"type": "webhook", "url": "https://a.example", "timeoutSeconds": timeout}
     )
     assert payload.timeout_seconds == float(timeout)  # type: ignore[arg-type]
+
+
+def test_a_stage_that_takes_no_test_controls_refuses_simulate_naming_it() -> None:
+    production = TaskEnvironment(simulation_allowed=False)
+
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_payload(b'{"orderId": 1, "simulate": {"failures": 3}}', production)
+
+    fields = refused.value.details["fields"]
+    assert isinstance(fields, dict)
+    assert list(fields) == ["simulate"]
+    assert "allowSimulation" in refused.value.message
+    assert parse_payload(b'{"orderId": 1}', production) == {"orderId": 1}
+    assert parse_payload(b'{"orderId": 1, "simulate": {}}', TaskEnvironment())["simulate"] == {}
