@@ -640,6 +640,27 @@ def _webhooks() -> Iterator[Mutant]:
         yield Mutant(f"webhooks: {name}", path, old, new, tests)
 
 
+def _sweep_parts() -> Iterator[Mutant]:
+    """Reconcile's three parts run on their own: one that fails stops none of the others."""
+    tests = ("tests/workflow/test_no_stranded_task.py",)
+    for name, path, old, new in (
+        (
+            "one failing part stops the others",
+            "functions/usecases/reconciliation.py",
+            "except (DependencyUnavailableError, DependencyMisconfiguredError) as exc:",
+            "except ZeroDivisionError as exc:",
+        ),
+        ("an index being built is a misconfiguration", "functions/common/aws.py", " or backfilling\n", "\n"),
+        (
+            "a part's misconfiguration unreported",
+            "functions/reconcile/handler.py",
+            "        if isinstance(failure, DependencyMisconfiguredError):\n            report_misconfiguration(failure)",
+            "        if False:\n            report_misconfiguration(failure)",
+        ),
+    ):
+        yield Mutant(f"sweep: {name}", path, old, new, tests)
+
+
 def _test_controls() -> Iterator[Mutant]:
     """A stage that takes no test controls refuses simulate at submit; production stages are such."""
     admit = 'if "simulate" in payload.model_fields_set and not environment.simulation_allowed:'
@@ -746,6 +767,7 @@ def mutants() -> list[Mutant]:
         *_listing(),
         *_webhooks(),
         *_test_controls(),
+        *_sweep_parts(),
     ]
 
 

@@ -72,12 +72,23 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+BACKFILLING_INDEX = "Cannot read from backfilling global secondary index"
+"""DynamoDB's ValidationException for a query on an index it is still building: an index added
+to a deployed table is readable only once ACTIVE, and a CloudFormation update does not wait for
+its backfill (the AWS::DynamoDB::Table resource's GlobalSecondaryIndexes), so the functions
+updated beside it can query it early. Transient: it ends when the backfill does."""
+
+
 def is_transient(exc: Exception) -> bool:
-    """True for throttling, server-side and connection errors: worth another try later."""
+    """True for throttling, server-side and connection errors, and an index still being built:
+    worth another try later."""
     if isinstance(exc, ClientError):
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         code = error_code(exc)
-        return code in THROTTLING_CODES or code in SERVER_ERROR_CODES or status >= 500
+        backfilling = code == "ValidationException" and BACKFILLING_INDEX in str(
+            exc.response.get("Error", {}).get("Message", "")
+        )
+        return code in THROTTLING_CODES or code in SERVER_ERROR_CODES or status >= 500 or backfilling
     return isinstance(exc, CONNECTION_ERRORS)
 
 

@@ -19,7 +19,6 @@ from functions.common.observability import (
     Metric,
     logger,
     metrics,
-    misconfiguration_reported,
     report_misconfiguration,
 )
 from functions.common.tasks_queue import TasksQueue
@@ -83,17 +82,23 @@ def dispatch_paused(switch: DispatchSwitch) -> bool:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
     paused = dispatch_paused(deps.switch)
-    with misconfiguration_reported():
-        result = sweep(
-            table=deps.table,
-            queue=deps.queue,
-            dead_letters=deps.dead_letters,
-            clock=utc_now,
-            older_than=deps.older_than,
-            lease=deps.lease,
-            max_rescues=deps.max_rescues,
-            dispatch_paused=paused,
-        )
+    result = sweep(
+        table=deps.table,
+        queue=deps.queue,
+        dead_letters=deps.dead_letters,
+        clock=utc_now,
+        older_than=deps.older_than,
+        lease=deps.lease,
+        max_rescues=deps.max_rescues,
+        dispatch_paused=paused,
+    )
+    for part, failure in result.failed.items():
+        if isinstance(failure, DependencyMisconfiguredError):
+            report_misconfiguration(failure)
+        else:
+            logger.warning(
+                "a sweep's part will run again next time", extra={"part": part, "error": str(failure)}
+            )
     sent = len(result.reenqueued) + len(result.overdue)
     metrics.add_metric(name=Metric.TASKS_REENQUEUED, unit=MetricUnit.Count, value=sent)
     metrics.add_metric(name=Metric.TASKS_RESCUED, unit=MetricUnit.Count, value=len(result.rescued))
@@ -116,6 +121,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "rescued": len(result.rescued),
         "deadLettered": len(result.dead_lettered),
         "refused": len(result.refused),
+        "failed": {part: str(failure) for part, failure in result.failed.items()},
     }
 
 

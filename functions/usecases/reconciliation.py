@@ -28,18 +28,30 @@ plus ``MAX_RESCUES + 1`` periods if its runs keep dying (docs/RELIABILITY.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 from functions.common.clock import Clock
 from functions.common.dead_letter_queue import DeadLetterQueue
-from functions.common.errors import TransitionRefusedError
+from functions.common.errors import (
+    DependencyMisconfiguredError,
+    DependencyUnavailableError,
+    TransitionRefusedError,
+)
 from functions.common.models import StrandedTask
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import Rescue, TasksTable
 
 SWEEP_LIMIT = 500
 STRANDED_ERROR = "TaskStranded"
+STALE_QUEUED = "stale QUEUED"
+OVERDUE_SCHEDULED = "overdue SCHEDULED"
+EXPIRED_RUNNING = "expired RUNNING"
+"""The sweep's three parts, as its outcome names them."""
+DependencyError = DependencyUnavailableError | DependencyMisconfiguredError
+_Result = TypeVar("_Result")
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,9 @@ class Sweep:
     """RUNNING tasks whose execution died, re-enqueued."""
     dead_lettered: list[str]
     """RUNNING tasks sent to the DLQ (runs kept dying, or the workflow's dead-lettering failed)."""
+    failed: dict[str, DependencyError] = field(default_factory=dict)
+    """The parts that could not run this time, by name, and why: each part runs on its own, so
+    one that fails (an index still being built, a permission missing) stops none of the others."""
 
 
 def reenqueue_stale(
@@ -127,6 +142,14 @@ def rescue_running(
     return [task_id for task_id, _ in again if task_id not in refused], dead, refused
 
 
+def _no_ids() -> tuple[list[str], list[str]]:
+    return [], []
+
+
+def _no_rescues() -> tuple[list[str], list[str], list[str]]:
+    return [], [], []
+
+
 def sweep(
     *,
     table: TasksTable,
@@ -142,16 +165,40 @@ def sweep(
     message, or a due SCHEDULED one's, is waiting, not lost: sending it again would only pile
     duplicates into the queue. RUNNING tasks are still rescued (their message waits with the
     others)."""
+    failed: dict[str, DependencyError] = {}
+
+    def part(name: str, run: Callable[[], _Result], nothing: Callable[[], _Result]) -> _Result:
+        try:
+            return run()
+        except (DependencyUnavailableError, DependencyMisconfiguredError) as exc:
+            failed[name] = exc
+            return nothing()
+
     reenqueued: list[str] = []
     overdue: list[str] = []
     refused: list[str] = []
     if not dispatch_paused:
-        reenqueued, refused = reenqueue_stale(table=table, queue=queue, clock=clock, older_than=older_than)
-        overdue, overdue_refused = enqueue_overdue(
-            table=table, queue=queue, clock=clock, older_than=older_than
+        reenqueued, refused = part(
+            STALE_QUEUED,
+            lambda: reenqueue_stale(table=table, queue=queue, clock=clock, older_than=older_than),
+            _no_ids,
+        )
+        overdue, overdue_refused = part(
+            OVERDUE_SCHEDULED,
+            lambda: enqueue_overdue(table=table, queue=queue, clock=clock, older_than=older_than),
+            _no_ids,
         )
         refused += overdue_refused
-    rescued, dead_lettered, rescue_refused = rescue_running(
-        table=table, queue=queue, dead_letters=dead_letters, clock=clock, lease=lease, max_rescues=max_rescues
+    rescued, dead_lettered, rescue_refused = part(
+        EXPIRED_RUNNING,
+        lambda: rescue_running(
+            table=table,
+            queue=queue,
+            dead_letters=dead_letters,
+            clock=clock,
+            lease=lease,
+            max_rescues=max_rescues,
+        ),
+        _no_rescues,
     )
-    return Sweep(reenqueued, overdue, refused + rescue_refused, rescued, dead_lettered)
+    return Sweep(reenqueued, overdue, refused + rescue_refused, rescued, dead_lettered, failed)

@@ -9,14 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
+from functions.common.aws import BACKFILLING_INDEX, translate
 from functions.common.clock import utc_now
+from functions.common.config import DUE_INDEX
 from functions.common.dispatch_switch import DispatchState, DispatchSwitch
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus
-from functions.usecases.reconciliation import STRANDED_ERROR, Sweep
+from functions.usecases.reconciliation import OVERDUE_SCHEDULED, STRANDED_ERROR, Sweep
 from infra.spec import TIMINGS, Function
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, run_task, states_entered
@@ -263,3 +266,62 @@ def test_reconcile_sweeps_as_if_dispatch_runs_when_lambda_is_too_busy_to_say() -
     from functions.reconcile.handler import dispatch_paused
 
     assert dispatch_paused(_Busy()) is False
+
+
+def _one_stale_and_one_dead(stack: Stack) -> tuple[str, str, datetime]:
+    queued = stack.submit({"n": 6})
+    running = stack.submit({"n": 7})
+    _die_after_claim(stack, running, "arn:dead-execution", utc_now() - LEASE - timedelta(seconds=2))
+    _discard_messages(stack)
+    deps = stack.dependencies(Function.RECONCILE)
+    return queued, running, utc_now() + deps.older_than + timedelta(seconds=1)
+
+
+def test_an_index_missing_fails_its_part_of_the_sweep_alone_and_alarms(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The byRunAt index gone (a misconfiguration no retry fixes): the overdue part fails and says
+    so through the misconfiguration alarm; stale QUEUED tasks are still sent and dead runs still
+    rescued."""
+    queued, running, later = _one_stale_and_one_dead(stack)
+    stack.clients.dynamodb.update_table(
+        TableName=stack.resources.table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": DUE_INDEX}}]
+    )
+    module = stack.handlers[Function.RECONCILE]
+    monkeypatch.setattr(module, "utc_now", lambda: later)
+    capsys.readouterr()
+
+    outcome = module.lambda_handler({}, stack.context(Function.RECONCILE))
+
+    assert (outcome["reenqueued"], outcome["rescued"]) == (1, 1)
+    assert list(outcome["failed"]) == [OVERDUE_SCHEDULED]
+    assert '"DependencyMisconfigured":[1.0]' in capsys.readouterr().out
+    waiting = {json.loads(m["Body"])["taskId"] for m in stack.queue_messages(stack.resources.tasks_queue_url)}
+    assert waiting == {queued, running}
+
+
+def test_an_index_still_being_built_is_transient_and_stops_no_other_part(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An index added by an upgrade is queried before its backfill ends (CloudFormation does not
+    wait for it): DynamoDB's "Cannot read from backfilling global secondary index" is a
+    ValidationException, which the emulator never raises; it is transient, not an alarm."""
+    _, _, later = _one_stale_and_one_dead(stack)
+    deps = stack.dependencies(Function.RECONCILE)
+    backfilling = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": f"{BACKFILLING_INDEX}: {DUE_INDEX}"}}, "Query"
+    )
+
+    def still_building(*_: Any) -> Any:
+        raise translate(backfilling, "query the byRunAt index")
+
+    monkeypatch.setattr(deps.table, "scheduled_due_before", still_building)
+    module = stack.handlers[Function.RECONCILE]
+    monkeypatch.setattr(module, "utc_now", lambda: later)
+    capsys.readouterr()
+
+    outcome = module.lambda_handler({}, stack.context(Function.RECONCILE))
+
+    assert (outcome["reenqueued"], outcome["rescued"]) == (1, 1)
+    assert list(outcome["failed"]) == [OVERDUE_SCHEDULED]
+    assert "DependencyMisconfigured" not in capsys.readouterr().out
