@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from functions.common.aws import answer_by, dynamodb_client, sqs_client
@@ -25,8 +26,10 @@ from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
+from functions.common.tasks_table.codec import payload_attributes, payload_key
 from functions.usecases.reconciliation import reenqueue_stale
-from infra.spec import API_MARGIN_SECONDS, FUNCTIONS, Function
+from functions.usecases.submission import request_hash, task_id_for
+from infra.spec import API_MARGIN_SECONDS, FUNCTIONS, ApiTrigger, Function, trigger_of
 from local.api_events import http_api_event
 from tests.fixtures.stack import Stack
 from tests.fixtures.strict_json import strict_json
@@ -535,3 +538,73 @@ def test_a_schedule_scheduler_refuses_for_now_still_accepts_the_task_and_reconci
     assert '"EnqueueDeferred":[1.0]' in capsys.readouterr().out
     assert stack.table.scheduled_due_before(run_at + timedelta(minutes=15), 10) == [(task_id, 1)]
     assert stack.table.scheduled_due_before(run_at, 10) == []
+
+
+@contextmanager
+def _counted_calls(stack: Stack) -> Iterator[list[str]]:
+    """Every AWS call the api function makes, in order (one per call, its retries not counted)."""
+    deps = stack.dependencies(Function.API)
+    clients = {
+        id(client): client for client in (deps.table._client, deps.queue._client, deps.schedules._client)
+    }
+    calls: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    for client in clients.values():
+        client.meta.events.register("before-call", count)
+    try:
+        yield calls
+    finally:
+        for client in clients.values():
+            client.meta.events.unregister("before-call", count)
+
+
+def _far_ahead() -> str:
+    return (utc_now() + timedelta(hours=2)).isoformat(timespec="seconds")
+
+
+def test_no_route_makes_more_aws_calls_in_a_row_than_the_spec_counts(stack: Stack) -> None:
+    """The spec's count bounds the api's answer time (calls x SDK budget + its own work, under
+    the function's timeout): each route's paths, counted as the code runs them, the worst being a
+    large body scheduled far ahead whose payload item an earlier attempt already wrote (the
+    payload, the record, the payload's expiry cleared, the schedule)."""
+    large = _body_of_size(8_000)
+    paths: dict[str, tuple[str, str, Any, dict[str, str] | None]] = {
+        "a small body": ("POST", "/tasks", {"n": 1}, None),
+        "a large body": ("POST", "/tasks", large, {"Idempotency-Key": "calls-large"}),
+        "its replay": ("POST", "/tasks", large, {"Idempotency-Key": "calls-large"}),
+    }
+    counted = {}
+    for name, (method, path, body, headers) in paths.items():
+        with _counted_calls(stack) as calls:
+            assert stack.api(method, path, body, headers).status == 202
+        counted[name] = calls
+    scheduled = json.loads(large) | {"runAt": _far_ahead()}
+    key = "calls-retried"
+    task_id = task_id_for(key)
+    # An earlier attempt of this very request wrote its payload item, then died before its record.
+    serialize = TypeSerializer().serialize
+    stack.clients.dynamodb.put_item(
+        TableName=stack.resources.table,
+        Item={
+            "taskId": {"S": payload_key(task_id, request_hash(scheduled))},
+            **{name: serialize(value) for name, value in payload_attributes(json.loads(large)).items()},
+        },
+    )
+    with _counted_calls(stack) as calls:
+        assert stack.api("POST", "/tasks", json.dumps(scheduled), {"Idempotency-Key": key}).status == 202
+    counted["a retried large body scheduled far ahead"] = calls
+    with _counted_calls(stack) as calls:
+        assert stack.api("DELETE", f"/tasks/{task_id}").status == 200
+    counted["cancel a scheduled task"] = calls
+
+    spec = trigger_of(Function.API, ApiTrigger).max_sequential_calls
+    assert counted["a retried large body scheduled far ahead"] == [
+        "PutItem",
+        "PutItem",
+        "UpdateItem",
+        "CreateSchedule",
+    ]
+    assert max(len(calls) for calls in counted.values()) == spec, counted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import typing
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from infra.spec import (
     API_MARGIN_SECONDS,
     FUNCTIONS,
     TIMINGS,
+    ApiTrigger,
     Function,
     QueueTrigger,
     Resource,
@@ -23,6 +25,7 @@ from infra.spec import (
     WorkflowTrigger,
     check_invariants,
     execution_worst_case_seconds,
+    trigger_of,
     visibility_timeout_seconds,
 )
 from infra.stage_config import (
@@ -256,19 +259,34 @@ def test_a_webhook_timeout_the_process_invocation_cannot_hold_is_refused(
         check_invariants()
 
 
+def _api_spare_seconds() -> float:
+    """What the api's timeout leaves after its calls' worst case and its own work."""
+    api = FUNCTIONS[Function.API]
+    calls = api.sdk.worst_case_seconds() * trigger_of(Function.API, ApiTrigger).max_sequential_calls
+    return api.timeout_seconds - calls - API_MARGIN_SECONDS
+
+
 @pytest.mark.parametrize(
     ("attribute", "value", "complaint"),
     [
-        ("API_MARGIN_SECONDS", 4, "overruns its timeout"),
-        ("API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS", 15, "API Gateway"),
+        (
+            "API_MARGIN_SECONDS",
+            lambda: API_MARGIN_SECONDS + _api_spare_seconds() + 0.5,
+            "overruns its timeout",
+        ),
+        (
+            "API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS",
+            lambda: FUNCTIONS[Function.API].timeout_seconds,
+            "API Gateway",
+        ),
     ],
 )
 def test_an_api_that_could_not_answer_before_its_timeout_is_refused(
-    monkeypatch: pytest.MonkeyPatch, attribute: str, value: int, complaint: str
+    monkeypatch: pytest.MonkeyPatch, attribute: str, value: Callable[[], float], complaint: str
 ) -> None:
     from infra import spec
 
     check_invariants()
-    monkeypatch.setattr(spec, attribute, value)
+    monkeypatch.setattr(spec, attribute, value())
     with pytest.raises(ValueError, match=complaint):
         check_invariants()
