@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from functions.api.settings import ApiSettings
-from functions.common.config import RESPONSE_RESERVE_SECONDS, Env, SdkBudget, Settings
+from functions.common.config import INIT_READ_SECONDS, RESPONSE_RESERVE_SECONDS, Env, SdkBudget, Settings
 from functions.common.workflow import EXPRESS_MAX_DURATION
 from functions.dispatch.settings import DispatchSettings
 from functions.monitor.settings import MonitorSettings
@@ -498,6 +498,27 @@ API_MARGIN_SECONDS = RESPONSE_RESERVE_SECONDS
 """Kept in an api invocation after its AWS calls' worst case (the api handler's own reserve)."""
 
 
+def _check_answer_times(timings: Timings) -> None:
+    """The api answers before API Gateway gives up; a function's INIT read fits Lambda's INIT."""
+    if timings.init_limit_seconds / 2 < INIT_READ_SECONDS:
+        raise ValueError(
+            f"the INIT read's deadline ({INIT_READ_SECONDS:.1f}s) must leave at least half of Lambda's "
+            f"INIT limit ({timings.init_limit_seconds}s) to the imports and clients"
+        )
+    api = FUNCTIONS[Function.API]
+    answer_within = api.sdk.worst_case_seconds() * trigger_of(Function.API, ApiTrigger).max_sequential_calls
+    if answer_within + API_MARGIN_SECONDS > api.timeout_seconds:
+        raise ValueError(
+            f"the api function's AWS calls may take {answer_within:.1f}s, which with its own work "
+            f"({API_MARGIN_SECONDS}s) overruns its timeout ({api.timeout_seconds}s)"
+        )
+    if api.timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"the api function's timeout ({api.timeout_seconds}s) must end before API Gateway's "
+            f"({API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS}s)"
+        )
+
+
 def check_invariants(timings: Timings = TIMINGS) -> None:
     """Raise if the declared timings contradict each other or AWS's limits."""
     process = FUNCTIONS[Function.PROCESS]
@@ -529,18 +550,7 @@ def check_invariants(timings: Timings = TIMINGS) -> None:
         )
     if timings.visibility_factor < 6:
         raise ValueError("a consumed queue's visibility must be at least 6x its consumer's timeout")
-    api = FUNCTIONS[Function.API]
-    answer_within = api.sdk.worst_case_seconds() * trigger_of(Function.API, ApiTrigger).max_sequential_calls
-    if answer_within + API_MARGIN_SECONDS > api.timeout_seconds:
-        raise ValueError(
-            f"the api function's AWS calls may take {answer_within:.1f}s, which with its own work "
-            f"({API_MARGIN_SECONDS}s) overruns its timeout ({api.timeout_seconds}s)"
-        )
-    if api.timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
-        raise ValueError(
-            f"the api function's timeout ({api.timeout_seconds}s) must end before API Gateway's "
-            f"({API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS}s)"
-        )
+    _check_answer_times(timings)
     worst = execution_worst_case_seconds()
     if worst > timings.express_budget_seconds:
         raise ValueError(

@@ -457,8 +457,8 @@ def _dispatch_switch() -> Iterator[Mutant]:
         (
             "reconcile: the sweep is not told",
             "functions/reconcile/handler.py",
-            "            dispatch_paused=paused,\n",
-            "            dispatch_paused=False,\n",
+            "        dispatch_paused=paused,\n",
+            "        dispatch_paused=False,\n",
         ),
         (
             "switch: Disabled is not paused",
@@ -641,13 +641,22 @@ def _webhooks() -> Iterator[Mutant]:
 
 
 def _answer_time() -> Iterator[Mutant]:
-    """The spec counts the api's calls in a row as the code makes them."""
+    """The spec counts the api's calls in a row as the code makes them; INIT's read has a deadline."""
     yield Mutant(
         "api: one call fewer counted",
         "infra/spec.py",
         "max_sequential_calls=4,",
         "max_sequential_calls=3,",
         ("tests/integration/test_api.py",),
+    )
+    yield Mutant(
+        "process: INIT's read without a deadline",
+        "functions/process/handler.py",
+        "    secret = SigningSecret(secretsmanager_client(SdkBudget.INTERACTIVE), settings.webhook_signing_secret_id)\n"
+        "    try:\n        with answer_by(INIT_READ_SECONDS):",
+        "    secret = SigningSecret(secretsmanager_client(SdkBudget.BACKGROUND), settings.webhook_signing_secret_id)\n"
+        "    try:\n        with answer_by(600):",
+        ("tests/integration/test_webhook_delivery.py",),
     )
 
 

@@ -122,6 +122,10 @@ retried by the event source or the state machine."""
 
 RESPONSE_RESERVE_SECONDS = 1.0
 """Kept in an api invocation after its last AWS call: parsing, validation, the response."""
+INIT_READ_SECONDS = SdkBudget.INTERACTIVE.worst_case_seconds()
+"""How long a read while a function starts (INIT) may take, the process function's signing secret
+in particular: Lambda's INIT limit (10 s, the spec checks it) must hold it and the rest of INIT.
+A read that cannot finish in time is left to the first invocation that needs it."""
 
 
 class ConfigurationError(RuntimeError):

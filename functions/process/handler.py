@@ -10,9 +10,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.aws import dynamodb_client, secretsmanager_client
+from functions.common.aws import answer_by, dynamodb_client, secretsmanager_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
+from functions.common.config import INIT_READ_SECONDS, SdkBudget
 from functions.common.errors import DependencyUnavailableError, PermanentTaskError, TaskFailedError
 from functions.common.models import ProcessRequest
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
@@ -42,9 +43,12 @@ def _signing_keys(settings: ProcessSettings) -> Callable[[], SigningKeys] | None
     # Imported only where webhooks deliver: Powertools' parameters stay off the other cold starts.
     from functions.common.signing_secret import SigningSecret  # noqa: PLC0415
 
-    secret = SigningSecret(secretsmanager_client(settings.sdk_budget), settings.webhook_signing_secret_id)
+    # A small read, also later, before a delivery: the fast budget, not the background one (up
+    # to 55 s, beyond INIT's 10 s limit).
+    secret = SigningSecret(secretsmanager_client(SdkBudget.INTERACTIVE), settings.webhook_signing_secret_id)
     try:
-        secret.keys()
+        with answer_by(INIT_READ_SECONDS):
+            secret.keys()
     except DependencyUnavailableError as exc:
         logger.warning("the webhook signing secret is read at the first delivery", extra={"error": str(exc)})
     return secret.keys

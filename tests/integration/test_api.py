@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import json
 import random
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from functions.usecases.reconciliation import reenqueue_stale
 from functions.usecases.submission import request_hash, task_id_for
 from infra.spec import API_MARGIN_SECONDS, FUNCTIONS, ApiTrigger, Function, trigger_of
 from local.api_events import http_api_event
+from tests.fixtures.hung import black_hole
 from tests.fixtures.stack import Stack
 from tests.fixtures.strict_json import strict_json
 
@@ -393,15 +393,6 @@ def test_webhooks_are_refused_where_the_deployment_has_not_enabled_them(stack: S
     assert types["simulated"]["enabled"] is True
 
 
-@contextmanager
-def _black_hole() -> Iterator[str]:
-    """An endpoint that accepts connections and never answers (the kernel's backlog accepts them)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(64)
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-
-
 @pytest.mark.parametrize(
     ("service", "status"),
     [
@@ -419,7 +410,7 @@ def test_a_dependency_that_never_answers_gets_its_documented_answer_within_the_t
     never Lambda's timeout and API Gateway's own 5xx."""
     api = FUNCTIONS[Function.API]
     dependencies = stack.dependencies(Function.API)
-    with _black_hole() as endpoint:
+    with black_hole() as endpoint:
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service.upper()}", endpoint)
         if service == "dynamodb":
             dependencies.table = TasksTable(dynamodb_client(api.sdk), stack.resources.table)

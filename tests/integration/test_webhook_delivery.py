@@ -15,11 +15,13 @@ import pytest
 import standardwebhooks
 
 from functions.common import json_text
+from functions.common.config import INIT_READ_SECONDS, Env, SdkBudget
 from functions.common.errors import PermanentTaskError, TaskFailedError
 from functions.common.signing import SigningKeys, SigningSecretError, generate_secret
 from functions.task_types.destinations import DestinationPolicy, DestinationRefusedError
 from functions.task_types.registry import Attempt, TaskEnvironment
 from functions.task_types.webhook import MAX_RESPONSE_BYTES, USER_AGENT, Webhook, WebhookPayload
+from tests.fixtures.hung import black_hole
 from tests.fixtures.receiver import PublicHostStandIn, Receiver, running_receiver
 
 pytestmark = pytest.mark.integration
@@ -248,3 +250,34 @@ def test_a_caller_cannot_set_the_signature_headers() -> None:
             WebhookPayload.model_validate(
                 {"type": "webhook", "url": "https://example.com/", "headers": {name: "v1,forged"}}
             )
+
+
+def test_the_signing_secret_read_while_the_function_starts_gives_up_within_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Secrets Manager accepting the connection and never answering: INIT goes on after
+    INIT_READ_SECONDS (well inside Lambda's 10 s INIT limit; the background budget could wait 55
+    s), and the secret is read again at the first delivery."""
+    from functions.process.handler import _signing_keys
+    from functions.process.settings import ProcessSettings
+
+    settings = ProcessSettings.from_env(
+        {
+            Env.TASKS_TABLE: "t",
+            Env.FAILURE_RATE: "0",
+            Env.LEASE_SECONDS: "120",
+            Env.TASK_RETENTION_SECONDS: "60",
+            Env.SDK_BUDGET: SdkBudget.BACKGROUND.name,
+            Env.WEBHOOKS_ENABLED: "true",
+            Env.WEBHOOK_SIGNING_SECRET_ID: "ptm-test-webhook-signing",
+        }
+    )
+    with black_hole() as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
+        started = time.monotonic()
+
+        keys = _signing_keys(settings)
+
+        elapsed = time.monotonic() - started
+    assert keys is not None
+    assert elapsed <= INIT_READ_SECONDS + 0.5
