@@ -62,6 +62,7 @@ import json
 import re
 import threading
 import time
+import types
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ from moto.scheduler.models import scheduler_backends
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.exceptions import InvalidExecutionInput
 from moto.stepfunctions.models import StepFunctionBackend
+from moto.stepfunctions.parser.asl.component.state import state as asl_state
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -350,6 +352,22 @@ def _send_to_queue(account: str, region: str, target: dict[str, Any]) -> str | N
     return None
 
 
+class _ContextTime(datetime.datetime):
+    """``$$.State.EnteredTime`` as Step Functions renders it, ``2026-12-07T05:28:38.152Z``
+    (milliseconds, ``Z``: the context object's times in the Step Functions Developer Guide);
+    moto writes ``isoformat()``, ``…38.152441+00:00``, which records then store beside the
+    millisecond times the functions write, and which compares wrongly with them as text."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        del sep, timespec
+        moment = self.astimezone(datetime.UTC)
+        return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+_AWS_CONTEXT_CLOCK = types.SimpleNamespace(datetime=_ContextTime, timezone=datetime.timezone)
+"""What the interpreter's state module reads as ``datetime`` (it uses only these two names)."""
+
+
 class AwsFidelity:
     """Installs the patches into this process's moto (idempotent, reversible)."""
 
@@ -388,6 +406,7 @@ class AwsFidelity:
                 return original(backend, state_machine_arn, name, execution_input, trace_header)  # type: ignore[no-any-return]
 
             StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign, assignment]
+            setattr(asl_state, "datetime", _AWS_CONTEXT_CLOCK)  # noqa: B010 - the module's own name
             for name in SERIALIZED_DYNAMODB_OPERATIONS:
                 cls._original_dynamodb[name] = getattr(DynamoDBBackend, name)
                 setattr(DynamoDBBackend, name, _serialized(cls._original_dynamodb[name]))
@@ -412,6 +431,7 @@ class AwsFidelity:
             if cls._installed or cls._original_start is None:
                 return
             StepFunctionsParserBackend.start_execution = cls._original_start  # type: ignore[method-assign]
+            setattr(asl_state, "datetime", datetime)  # noqa: B010 - the module's own name
             StepFunctionBackend.accepted_exec_arn_format = cls._original_arn_format
             cls._original_start = None
             for name, operation in cls._original_dynamodb.items():

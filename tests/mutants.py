@@ -660,6 +660,17 @@ def _answer_time() -> Iterator[Mutant]:
     )
 
 
+def _fidelity() -> Iterator[Mutant]:
+    """Where moto is kinder than AWS, the local world behaves like AWS (docs/FIDELITY.md)."""
+    yield Mutant(
+        "fidelity: moto's own EnteredTime",
+        "local/fidelity.py",
+        '            setattr(asl_state, "datetime", _AWS_CONTEXT_CLOCK)  # noqa: B010 - the module\'s own name\n',
+        "",
+        ("tests/workflow/test_retry_and_catch.py",),
+    )
+
+
 def _sweep_parts() -> Iterator[Mutant]:
     """Reconcile's three parts run on their own: one that fails stops none of the others."""
     tests = ("tests/workflow/test_no_stranded_task.py",)
@@ -789,6 +800,7 @@ def mutants() -> list[Mutant]:
         *_test_controls(),
         *_sweep_parts(),
         *_answer_time(),
+        *_fidelity(),
     ]
 
 

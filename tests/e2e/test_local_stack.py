@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -198,3 +199,21 @@ def test_banner_shows_endpoints_and_examples(local_stack: RunningStack) -> None:
     for example in ("curl -s -X POST", "python -m smoke", "--endpoint-url"):
         assert example in banner
     assert json.dumps({"hello": "world"}) in banner
+
+
+def test_a_failed_tasks_times_are_all_in_one_form(local_stack: RunningStack) -> None:
+    """Over HTTP: every time on a record the workflow failed reads ``…:38.152Z``, whichever piece
+    wrote it (the api, the process function, the state machine's MarkFailed, the monitor)."""
+    _, _, accepted = local_stack.request("POST", "/tasks", {"simulate": {"permanent": True}})
+    deadline = time.monotonic() + 30
+    while (record := local_stack.request("GET", f"/tasks/{accepted['taskId']}")[2]).get(
+        "deadLetteredAt"
+    ) is None:
+        assert time.monotonic() < deadline, record
+        time.sleep(0.1)
+
+    times = {name: record[name] for name in ("createdAt", "updatedAt", "deadLetteredAt", "expiresAt")}
+    assert all(
+        re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z", value)
+        for value in times.values()
+    ), times

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -130,3 +131,22 @@ def test_transient_lambda_errors_use_their_own_retrier(stack: Stack) -> None:
     assert execution["status"] == "SUCCEEDED"
     assert stack.task(task_id).attempts == POLICY.max_attempts + 1
     assert len(stack.retry_clock.requested()) == 2 + POLICY.max_attempts
+
+
+AWS_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+"""How the functions write times (functions.common.clock.iso), and how Step Functions renders
+``$$.State.EnteredTime``: milliseconds and Z."""
+
+
+def test_the_workflow_writes_times_as_step_functions_renders_them(stack: Stack) -> None:
+    """MarkFailed stamps updatedAt and the DLQ message's failedAt with ``$$.State.EnteredTime``: in
+    the same form as every other time on the record (moto alone writes ``…44.285441+00:00``)."""
+    task_id, execution = run_task(stack, {"simulate": {"permanent": True}})
+
+    assert execution["status"] == "FAILED"
+    record = stack.api("GET", f"/tasks/{task_id}").body
+    assert record["status"] == "FAILED"
+    assert AWS_TIME.fullmatch(record["updatedAt"]), record["updatedAt"]
+    assert AWS_TIME.fullmatch(record["createdAt"])
+    [letter] = [letter for letter in dead_letters(stack) if letter["taskId"] == task_id]
+    assert AWS_TIME.fullmatch(letter["failedAt"]), letter["failedAt"]

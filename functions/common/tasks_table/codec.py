@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from functions.common import json_text
+from functions.common.clock import iso
 from functions.common.models import Task, TaskSummary
 
 _serializer = TypeSerializer()
@@ -127,7 +128,8 @@ def expired(item: Mapping[str, Any], now: datetime) -> bool:
 
 
 def _rfc3339(epoch_seconds: Any) -> str:
-    return datetime.fromtimestamp(int(epoch_seconds), UTC).isoformat().replace("+00:00", "Z")
+    """The TTL's epoch seconds in the form of every other time on a record."""
+    return iso(datetime.fromtimestamp(int(epoch_seconds), UTC))
 
 
 def _model_fields(plain: dict[str, Any]) -> dict[str, Any]:
