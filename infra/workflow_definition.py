@@ -127,9 +127,19 @@ def state_worst_cases() -> dict[str, float]:
     return {name: _state_worst_case(state) for name, state in states.items() if state["Type"] == "Task"}
 
 
+def successors(state: dict[str, Any]) -> list[str]:
+    """Where a state can go next: its Next, its catchers', a Choice's rules' and Default."""
+    found = [state["Next"]] if "Next" in state else []
+    found += [catcher["Next"] for catcher in state.get("Catch", [])]
+    found += [rule["Next"] for rule in state.get("Choices", [])]
+    found += [state["Default"]] if "Default" in state else []
+    return found
+
+
 def worst_case_seconds() -> float:
-    """The longest any execution can run: the costliest path from StartAt through Next and Catch
-    edges, each Task state at its worst. A Task without a bound counts its 60 s default."""
+    """The longest any execution can run: the costliest path from StartAt through every edge
+    (Next, Catch, a Choice's), each Task state at its worst. A Task without a bound counts its
+    60 s default."""
     document = _document()
     states: dict[str, Any] = document["States"]
     costs = state_worst_cases()
@@ -138,10 +148,8 @@ def worst_case_seconds() -> float:
     def longest(name: str) -> float:
         if name not in memo:
             state = states[name]
-            successors = [state["Next"]] if "Next" in state else []
-            successors += [catcher["Next"] for catcher in state.get("Catch", [])]
             memo[name] = costs.get(name, 0.0) + max(
-                (longest(successor) for successor in successors), default=0.0
+                (longest(successor) for successor in successors(state)), default=0.0
             )
         return memo[name]
 

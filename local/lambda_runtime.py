@@ -111,9 +111,9 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     its traceback from the handler down (the runtime's own frames left out, as AWS's
     ``bootstrap.py`` leaves out its own)."""
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename != __file__]
-    return {
-        "errorType": type(exc).__name__,
+    return {  # in the order the runtime writes them
         "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
         "stackTrace": traceback.format_list(frames),
     }
 

@@ -660,6 +660,17 @@ def _answer_time() -> Iterator[Mutant]:
     )
 
 
+def _causes() -> Iterator[Mutant]:
+    """The record and the DLQ keep an error's message, never the runtime's stack trace."""
+    yield Mutant(
+        "cause: the runtime's JSON kept whole",
+        ASL,
+        '"StringMatches": "{\\"error*"',
+        '"StringMatches": "never*"',
+        ("tests/workflow/test_retry_and_catch.py",),
+    )
+
+
 def _fidelity() -> Iterator[Mutant]:
     """Where moto is kinder than AWS, the local world behaves like AWS (docs/FIDELITY.md)."""
     yield Mutant(
@@ -801,6 +812,7 @@ def mutants() -> list[Mutant]:
         *_sweep_parts(),
         *_answer_time(),
         *_fidelity(),
+        *_causes(),
     ]
 
 

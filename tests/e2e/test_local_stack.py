@@ -201,9 +201,12 @@ def test_banner_shows_endpoints_and_examples(local_stack: RunningStack) -> None:
     assert json.dumps({"hello": "world"}) in banner
 
 
-def test_a_failed_tasks_times_are_all_in_one_form(local_stack: RunningStack) -> None:
+def test_a_failed_tasks_times_are_in_one_form_and_its_cause_is_the_message_alone(
+    local_stack: RunningStack,
+) -> None:
     """Over HTTP: every time on a record the workflow failed reads ``…:38.152Z``, whichever piece
-    wrote it (the api, the process function, the state machine's MarkFailed, the monitor)."""
+    wrote it (the api, the process function, the state machine's MarkFailed, the monitor); its
+    cause is the error's message, never the function's stack trace (paths, source lines)."""
     _, _, accepted = local_stack.request("POST", "/tasks", {"simulate": {"permanent": True}})
     deadline = time.monotonic() + 30
     while (record := local_stack.request("GET", f"/tasks/{accepted['taskId']}")[2]).get(

@@ -43,7 +43,12 @@ def test_every_next_names_a_state_and_every_state_is_reachable() -> None:
     targets = {
         target
         for state in states.values()
-        for target in [state.get("Next"), *(catcher["Next"] for catcher in state.get("Catch", []))]
+        for target in [
+            state.get("Next"),
+            state.get("Default"),
+            *(catcher["Next"] for catcher in state.get("Catch", [])),
+            *(rule["Next"] for rule in state.get("Choices", [])),
+        ]
         if target
     }
     assert targets <= states.keys()

@@ -137,7 +137,13 @@ def test_an_execution_that_lost_its_claim_cannot_fail_a_live_holders_run(
     task = stack.task(task_id)
     if holder_alive:
         assert a["status"] == "SUCCEEDED"
-        assert states_entered(stack, a["executionArn"]) == ["ProcessTask", "MarkFailed", "AlreadyFinished"]
+        assert states_entered(stack, a["executionArn"]) == [
+            "ProcessTask",
+            "ReadCause",
+            "MessageOnly",
+            "MarkFailed",
+            "AlreadyFinished",
+        ]
         assert (task.status, task.execution_arn, task.error) == (TaskStatus.RUNNING, holder, None)
         assert dead_letters(stack) == []
     else:
@@ -181,7 +187,13 @@ def test_failing_late_execution_never_overwrites_success(stack: Stack) -> None:
     late = stack.wait_for_execution(stack.start_execution(task_id, "late-crash"))
 
     assert late["status"] == "SUCCEEDED"
-    assert states_entered(stack, late["executionArn"]) == ["ProcessTask", "MarkFailed", "AlreadyFinished"]
+    assert states_entered(stack, late["executionArn"]) == [
+        "ProcessTask",
+        "ReadCause",
+        "MessageOnly",
+        "MarkFailed",
+        "AlreadyFinished",
+    ]
     assert stack.task(task_id) == before
     assert dead_letters(stack) == []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from functions.common.models import TaskStatus
 from infra.spec import Function
 from infra.workflow_definition import retry_policy
-from local.lambda_runtime import error_payload
+from local.lambda_runtime import LambdaServiceError, error_payload
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, run_task, states_entered
 
@@ -51,6 +50,8 @@ def test_exhausted_retries_fail_the_task_dead_letter_it_and_the_monitor_records_
     assert execution["error"] == "TaskFailed"
     assert states_entered(stack, execution["executionArn"]) == [
         "ProcessTask",
+        "ReadCause",
+        "MessageOnly",
         "MarkFailed",
         "SendToDlq",
         "Failed",
@@ -77,26 +78,26 @@ def test_exhausted_retries_fail_the_task_dead_letter_it_and_the_monitor_records_
     assert dead_letters(stack) == []
 
 
-def test_a_declared_failure_carries_the_handlers_frames_only_and_a_crash_its_whole_traceback(
-    stack: Stack,
-) -> None:
-    """The cause the workflow logs with each TaskFailed event and MarkFailed stores: a task
-    type's declared failure (TaskFailedError) holds the handler's frames, not the task type's,
-    so each failed attempt logs a few hundred bytes, not a kilobyte; a crash keeps the frames
-    that say where it happened (tests/workflow/test_lambda_fidelity.py crashes the handler)."""
-    task_id, _ = run_task(stack, {"simulate": {"permanent": True}})
-    cause = json.loads(stack.task(task_id).cause or "{}")
-    assert cause["errorType"] == "PermanentTaskError"
-    assert "permanent failure" in cause["errorMessage"]
-    frames = "".join(cause["stackTrace"])
-    assert "functions/process/handler.py" in frames
-    assert "task_types" not in frames
-    assert "usecases" not in frames
-    assert len(cause["stackTrace"]) <= 3, "the handler and Powertools' two decorators"
+def test_the_record_and_the_dlq_keep_the_errors_message_never_its_trace(stack: Stack) -> None:
+    """The function's error arrives as the runtime's JSON with its stackTrace (the machine's paths,
+    source lines, the call chain): the record and the dead letter keep its errorType (error) and
+    errorMessage (cause) only; the trace stays in the function's log."""
+    task_id, execution = run_task(stack, {"simulate": {"permanent": True}})
 
+    task = stack.task(task_id)
+    [letter] = [letter for letter in dead_letters(stack) if letter["taskId"] == task_id]
+    expected = f"task {task_id} asked for a permanent failure"
+    assert (task.error, task.cause) == ("PermanentTaskError", expected)
+    assert (letter["error"], letter["cause"]) == ("PermanentTaskError", expected)
+    assert states_entered(stack, execution["executionArn"])[1:3] == ["ReadCause", "MessageOnly"]
+
+
+def test_the_local_runtime_reports_a_crash_with_its_frames_as_the_python_runtime_does() -> None:
     with pytest.raises(ZeroDivisionError) as crash:
         1 / 0  # noqa: B018
-    assert "test_retry_and_catch.py" in "".join(error_payload(crash.value)["stackTrace"])
+    payload = error_payload(crash.value)
+    assert list(payload) == ["errorMessage", "errorType", "stackTrace"]
+    assert "test_retry_and_catch.py" in "".join(payload["stackTrace"])
 
 
 def test_permanent_error_goes_to_catch_without_retry(stack: Stack) -> None:
@@ -131,6 +132,26 @@ def test_transient_lambda_errors_use_their_own_retrier(stack: Stack) -> None:
     assert execution["status"] == "SUCCEEDED"
     assert stack.task(task_id).attempts == POLICY.max_attempts + 1
     assert len(stack.retry_clock.requested()) == 2 + POLICY.max_attempts
+
+
+def test_a_cause_in_words_is_kept_as_it_is(stack: Stack) -> None:
+    """The Lambda service refusing every Invoke: its cause is a sentence, not the runtime's JSON,
+    and is kept whole."""
+
+    def refuse(function_name: str, event: object) -> None:
+        if function_name.endswith("-process"):
+            raise LambdaServiceError("ServiceException", "Rate exceeded")
+
+    stack.runtime.service_faults.append(refuse)
+    task_id, execution = run_task(stack, {"n": 1})
+
+    assert execution["status"] == "FAILED"
+    task = stack.task(task_id)
+    assert task.error == "Lambda.ServiceException"
+    assert task.cause is not None
+    assert task.cause.startswith("Rate exceeded")
+    assert "ReadCause" in states_entered(stack, execution["executionArn"])
+    assert "CauseAsGiven" in states_entered(stack, execution["executionArn"])
 
 
 AWS_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
