@@ -300,6 +300,12 @@ LONG_RUNNING: dict[str, Rehearsal] = {
     "ptm local --time-scale 0.05": Rehearsal(
         "runs until Ctrl-C", test=f"{BOUNDED}::test_ptm_local_serves_then_stops_on_ctrl_c"
     ),
+    "ptm local --allow-simulation off": Rehearsal(
+        "runs until Ctrl-C",
+        "ptm local --help",
+        "--allow-simulation",
+        "tests/e2e/test_stage_without_test_controls.py::test_simulate_is_a_400_naming_it_and_nothing_is_stored",
+    ),
     "ptm local --api-auth iam": Rehearsal(
         "runs until Ctrl-C", test="tests/e2e/test_api_auth.py::test_iam_lets_a_signed_request_through"
     ),
