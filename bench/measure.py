@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench.tasks import api, sample_payload, submit
+from functions.common import json_text
 from functions.common.models import TaskStatus
 from functions.common.tasks_table import (
     COMPRESSED_PAYLOAD_ATTRIBUTE,
@@ -385,7 +386,7 @@ def _logged_bytes(event: dict[str, Any], *, data: bool) -> int:
 
 def _body(item: dict[str, Any]) -> tuple[int, int]:
     """(stored bytes, JSON bytes) of the body an inline record or a payload item holds."""
-    return _stored_body_bytes(item), len(json.dumps(payload_of(item), separators=(",", ":")).encode())
+    return _stored_body_bytes(item), len(json_text.dumps(payload_of(item)).encode())
 
 
 def _without_body_bytes(item: dict[str, Any]) -> int:
