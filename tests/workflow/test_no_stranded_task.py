@@ -269,6 +269,21 @@ def test_reconcile_sweeps_as_if_dispatch_runs_when_lambda_is_too_busy_to_say() -
     assert dispatch_paused(_Busy()) is False
 
 
+def _reconcile_at(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], moment: datetime
+) -> tuple[dict[str, Any], str]:
+    """The reconcile function, end to end, at ``moment``: its outcome, and the metrics it published
+    (none left over from earlier tests)."""
+    from functions.common.observability import metrics
+
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+    module = stack.handlers[Function.RECONCILE]
+    monkeypatch.setattr(module, "utc_now", lambda: moment)
+    capsys.readouterr()
+    outcome: dict[str, Any] = module.lambda_handler({}, stack.context(Function.RECONCILE))
+    return outcome, capsys.readouterr().out
+
+
 def _one_stale_and_one_dead(stack: Stack) -> tuple[str, str, datetime]:
     queued = stack.submit({"n": 6})
     running = stack.submit({"n": 7})
@@ -288,15 +303,12 @@ def test_an_index_missing_fails_its_part_of_the_sweep_alone_and_alarms(
     stack.clients.dynamodb.update_table(
         TableName=stack.resources.table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": DUE_INDEX}}]
     )
-    module = stack.handlers[Function.RECONCILE]
-    monkeypatch.setattr(module, "utc_now", lambda: later)
-    capsys.readouterr()
 
-    outcome = module.lambda_handler({}, stack.context(Function.RECONCILE))
+    outcome, published = _reconcile_at(stack, monkeypatch, capsys, later)
 
     assert (outcome["reenqueued"], outcome["rescued"]) == (1, 1)
     assert list(outcome["failed"]) == [OVERDUE_SCHEDULED]
-    assert '"DependencyMisconfigured":[1.0]' in capsys.readouterr().out
+    assert '"DependencyMisconfigured":[1.0]' in published
     waiting = {json.loads(m["Body"])["taskId"] for m in stack.queue_messages(stack.resources.tasks_queue_url)}
     assert waiting == {queued, running}
 
@@ -317,12 +329,9 @@ def test_an_index_still_being_built_is_transient_and_stops_no_other_part(
         raise translate(backfilling, "query the byRunAt index")
 
     monkeypatch.setattr(deps.table, "scheduled_due_before", still_building)
-    module = stack.handlers[Function.RECONCILE]
-    monkeypatch.setattr(module, "utc_now", lambda: later)
-    capsys.readouterr()
 
-    outcome = module.lambda_handler({}, stack.context(Function.RECONCILE))
+    outcome, published = _reconcile_at(stack, monkeypatch, capsys, later)
 
     assert (outcome["reenqueued"], outcome["rescued"]) == (1, 1)
     assert list(outcome["failed"]) == [OVERDUE_SCHEDULED]
-    assert "DependencyMisconfigured" not in capsys.readouterr().out
+    assert "DependencyMisconfigured" not in published
