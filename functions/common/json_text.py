@@ -96,14 +96,17 @@ def _normalized(number: Decimal) -> Decimal:
     return Decimal((sign, tuple(kept), exponent))
 
 
-def _as_decimals(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
+def map_scalars(value: Any, change: Callable[[Any], Any]) -> Any:
+    """``value`` with ``change`` applied to each value in it that is no object or array."""
     if isinstance(value, dict):
-        return {key: _as_decimals(item) for key, item in value.items()}
+        return {key: map_scalars(item, change) for key, item in value.items()}
     if isinstance(value, list):
-        return [_as_decimals(item) for item in value]
-    return value
+        return [map_scalars(item, change) for item in value]
+    return change(value)
+
+
+def _as_decimal(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def dumps(
@@ -121,7 +124,7 @@ def dumps(
     literals: list[str] = []
     marker = f"decimal-{secrets.token_hex(8)}-"
     if canonical:  # one number type in JSON: 50 and 50.000 are one value
-        value = _as_decimals(value)
+        value = map_scalars(value, _as_decimal)
 
     def literal(obj: Any) -> Any:
         if isinstance(obj, Decimal):

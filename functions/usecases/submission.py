@@ -99,19 +99,12 @@ def _legacy_hash(payload: dict[str, Any]) -> str | None:
     """The hash of a task accepted before numbers were kept exactly: the body with its numbers
     rounded to doubles (None where one overflows, as such a body was refused then). A replay of
     such a task still matches it."""
-
-    def as_float(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return float(value)
-        if isinstance(value, dict):
-            return {key: as_float(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [as_float(item) for item in value]
-        return value
-
+    as_doubles = json_text.map_scalars(
+        payload, lambda value: float(value) if isinstance(value, Decimal) else value
+    )
     try:
         text = json.dumps(
-            as_float(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            as_doubles, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
     except (ValueError, UnicodeEncodeError):
