@@ -27,14 +27,8 @@ from typing import Any
 from bench.measure import PLATFORM_LOG_BYTES, ExecutionSample, FunctionFigures, Measured, measure
 from functions.common.tasks_table import COMPRESS_FROM_BYTES, COMPRESSED_PAYLOAD_ATTRIBUTE
 from functions.common.tasks_table.codec import INLINE_RESERVE_BYTES, WRITE_UNIT_BYTES
-from infra.spec import (
-    DISPATCH_BATCH_SIZE,
-    MONITOR_BATCH_SIZE,
-    Function,
-    QueueTrigger,
-    ScheduleTrigger,
-    trigger_of,
-)
+from infra.names import Function
+from infra.spec import DISPATCH_BATCH_SIZE, MONITOR_BATCH_SIZE, QueueTrigger, ScheduleTrigger, trigger_of
 from infra.stage_config import PRODUCTION_TASK_RETENTION_DAYS
 from infra.synth import synthesized_templates
 from infra.workflow_definition import retry_policy

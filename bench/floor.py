@@ -25,7 +25,7 @@ from typing import Any
 from functions.common.config import STATUS_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, phase_shard, shard_of
 from functions.common.workflow import execution_input
-from infra.spec import StageNames
+from infra.names import StageNames
 from local.emulator import Clients
 from local.provision import create_table
 

@@ -24,7 +24,8 @@ import sys
 
 from functions.common.cold_start import INITIALIZATION_TYPE
 from functions.common.config import Env
-from infra.spec import FUNCTIONS, ApiTrigger, Function, FunctionSpec, QueueTrigger
+from infra.names import Function
+from infra.spec import FUNCTIONS, ApiTrigger, FunctionSpec, QueueTrigger
 from infra.stage_config import StageConfig
 
 CONFIG = StageConfig(stage="bench")

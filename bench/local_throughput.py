@@ -27,7 +27,7 @@ from typing import Any
 from bench.floor import count, provision_floor, run_floor, wait_for
 from bench.tasks import api as tasks_api
 from bench.tasks import submit
-from infra.spec import LOCAL_CREDENTIALS, StageNames
+from infra.names import LOCAL_CREDENTIALS, StageNames
 from local.emulator import Clients
 from local.process import start_local_stack, stop, wait_until_serving
 from local.stack import LocalOptions

@@ -43,7 +43,8 @@ from functions.common.tasks_table import (
 )
 from functions.common.tasks_table.codec import has_inline_payload, task_from_item
 from functions.common.workflow import execution_name
-from infra.spec import Function, ScheduleTrigger, StageNames
+from infra.names import Function, StageNames
+from infra.spec import ScheduleTrigger
 from local.emulator import free_port
 from ptm.client import TasksApi
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.tasks import api as tasks_api
 from bench.tasks import finished, submit
-from infra.spec import LOCAL_CREDENTIALS
+from infra.names import LOCAL_CREDENTIALS
 from infra.workflow_definition import retry_policy
 from local.emulator import Clients
 from local.process import start_local_stack, stop, wait_until_serving

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
-from infra.spec import Function
+from infra.names import Function
 from infra.stage_config import ApiAuth, WorkflowLogLevel
 
 if TYPE_CHECKING:

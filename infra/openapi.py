@@ -25,7 +25,7 @@ from functions.common.models import TaskStatus
 from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RUN_AT_FIELD
 from functions.task_types import TASK_TYPES
 from functions.usecases.operations import DEFAULT_LIMIT, MAX_LIMIT
-from infra.spec import Function
+from infra.names import Function
 from infra.workflow_definition import REPO_ROOT
 
 DOCUMENT = REPO_ROOT / "docs" / "openapi.json"

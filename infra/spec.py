@@ -1,110 +1,27 @@
-"""The system spec: every function, trigger, timing, queue and permission, declared once.
+"""The system spec: every function, its trigger, memory, timeout, grants and clients, declared once.
 
-No CDK imports. The CDK app (``infra/``), the embedded local stack (``local/``), the tests, the
-benchmarks and the clients all loop over what is declared here, so AWS and this machine cannot
-drift apart. Environment variable names are never typed here: each function's come from the
-fields of its settings model (``functions/common/config.py``). What varies by stage lives in
-``infra/stage_config.py`` and starts from the defaults below.
-
-The invariants between timings are checked when this module is imported: a spec that breaks
-one fails every tool at once, not a deployment.
+No CDK imports. The CDK app (``infra/``), the embedded local stack (``local/``), the tests and the
+benchmarks loop over what is declared here, so AWS and this machine cannot drift apart.
+Environment variable names are never typed here: each function's come from the fields of its
+settings model (``functions/common/config.py``). Names live in ``infra/names.py``; timings, AWS's
+limits and the invariants between them in ``infra/limits.py``; what varies by stage in
+``infra/stage_config.py``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TypeVar
 
 from functions.api.settings import ApiSettings
-from functions.common.config import INIT_READ_SECONDS, RESPONSE_RESERVE_SECONDS, Env, SdkBudget, Settings
-from functions.common.workflow import EXPRESS_MAX_DURATION
+from functions.common.config import Env, SdkBudget, Settings
 from functions.dispatch.settings import DispatchSettings
 from functions.monitor.settings import MonitorSettings
 from functions.process.settings import ProcessSettings
 from functions.reconcile.settings import ReconcileSettings
-from functions.task_types.webhook import MAX_TIMEOUT_SECONDS as WEBHOOK_MAX_TIMEOUT_SECONDS
-from infra.workflow_definition import (
-    PROCESS_STATE,
-    invoked_function_substitution,
-    state_timeout_seconds,
-    worst_case_seconds,
-)
-
-PROJECT = "ptm"
-STAGE_NAME_MAX_LENGTH = 16
-"""Long enough for ``prod-eu-central1``, short enough that every name built from it fits its
-service's limit (the synthesis tests build the longest stage and cfn-lint checks the names)."""
-_STAGE = re.compile(rf"^[a-z][a-z0-9-]{{0,{STAGE_NAME_MAX_LENGTH - 1}}}$")
-LOCAL_STAGE = "local"
-LOCAL_API_PORT = 8000
-LOCAL_ENDPOINT = f"http://127.0.0.1:{LOCAL_API_PORT}"
-"""Where ``make local`` serves the API: the clients' default endpoint."""
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-"""What the emulator accepts (any value would do): never a real account's."""
-
-
-class Function(StrEnum):
-    API = "api"
-    DISPATCH = "dispatch"
-    PROCESS = "process"
-    MONITOR = "monitor"
-    RECONCILE = "reconcile"
-
-    @property
-    def handler(self) -> str:
-        """The handler string: identical in Lambda, in the local stack and in the tests."""
-        return f"functions.{self.value}.handler.lambda_handler"
-
-    @property
-    def module(self) -> str:
-        return self.handler.rpartition(".")[0]
-
-    @property
-    def spec(self) -> FunctionSpec:
-        return FUNCTIONS[self]
-
-
-class Resource(StrEnum):
-    """What a permission is granted on; each deployment (CDK, local) maps it to an ARN."""
-
-    TABLE = "table"
-    STATUS_INDEX = "status-index"
-    DUE_INDEX = "due-index"
-    """The sparse byRunAt index: SCHEDULED tasks by when they are due."""
-    TASKS_QUEUE = "tasks-queue"
-    DEAD_LETTER_QUEUE = "dead-letter-queue"
-    STATE_MACHINE = "state-machine"
-    PROCESS_FUNCTION = "process-function"
-    DISPATCH_MAPPING = "dispatch-mapping"
-    """The dispatcher's event-source mapping on the tasks queue: the dispatch switch."""
-    SCHEDULES = "schedules"
-    """The schedules in the stage's EventBridge Scheduler group (one per far-ahead task)."""
-    SCHEDULER_ROLE = "scheduler-role"
-    """The role Scheduler assumes to send a due task's message; the api passes it to Scheduler."""
-    SIGNING_SECRET = "signing-secret"  # pragma: allowlist secret (a resource kind)
-    """The webhook signing secret: deployed only where webhooks deliver (``webhooks=on``)."""
-
-
-class Output(StrEnum):
-    """The stack's outputs, by their keys: the CDK stack declares them, ``make deploy`` saves them
-    (``cdk.out/outputs-<stage>.json``), ``ptm --stage`` reads them, and the local stack describes
-    itself with the same keys (``/ui/info.json``)."""
-
-    TASKS_ENDPOINT = "TasksEndpoint"
-    TASKS_TABLE = "TasksTable"
-    TASKS_QUEUE_URL = "TasksQueueUrl"
-    DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
-    STATE_MACHINE_ARN = "StateMachineArn"
-    SCHEDULE_GROUP = "ScheduleGroup"
-    DISPATCH_MAPPING_ID = "DispatchMappingId"
-    STATE_MACHINE_LOG_GROUP = "StateMachineLogGroup"
-    DASHBOARD_NAME = "DashboardName"
-    ALARM_TOPIC_ARN = "AlarmTopicArn"
-    WEBHOOK_SIGNING_SECRET_ARN = "WebhookSigningSecretArn"  # pragma: allowlist secret (a name)
-    """Only where webhooks deliver (``webhooks=on``)."""
+from infra.names import Function, Resource
+from infra.workflow_definition import PROCESS_STATE
 
 
 @dataclass(frozen=True)
@@ -186,56 +103,6 @@ class FunctionSpec:
             raise ValueError(f"{self.function.value}: no value for required variable(s) {missing}")
         return {name: values[name] for name in variables if name in values}
 
-
-@dataclass(frozen=True)
-class Timings:
-    lease_seconds: int = 120
-    """How long a claim keeps a duplicate execution out: longer than one process invocation."""
-    reconcile_after_seconds: int = 900
-    """A task QUEUED (without a message) this long is enqueued again by reconcile."""
-    max_rescues: int = 2
-    """Times reconcile re-drives a run whose executions died before it dead-letters the task."""
-    max_receive_count: int = 5
-    """Deliveries of a tasks-queue message before SQS moves it to the DLQ."""
-    visibility_factor: int = 6
-    """A consumed queue's visibility timeout as a multiple of its consumer's timeout (AWS guidance:
-    docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
-    tasks_queue_retention_days: int = 7
-    """How long a message waits in the tasks queue, e.g. while dispatch is paused (``ptm pause``).
-    SQS's default is 4 days, short for an incident over a weekend. Kept below the DLQ's: SQS
-    expires a moved message by its original enqueue time, so a DLQ must keep messages longer
-    than its source queue (SQS Developer Guide, "Using dead-letter queues")."""
-    dead_letter_retention_days: int = 14
-    express_limit_seconds: int = int(EXPRESS_MAX_DURATION.total_seconds())
-    """An Express execution's maximum duration (declared where the functions use it, for the
-    console's links); past it the execution ends outside every Catch."""
-    express_margin_seconds: int = 10
-    """Kept between the worst-case execution and the Express limit."""
-    init_limit_seconds: int = 10
-    """Lambda's INIT phase may take this long, and runs outside the function's timeout
-    (docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): an attempt after a
-    timeout or a crash pays it again, so the Task state's timeout is the function's plus this."""
-
-    @property
-    def express_budget_seconds(self) -> int:
-        """The longest an execution may be able to run: the Express limit less the margin."""
-        return self.express_limit_seconds - self.express_margin_seconds
-
-
-TIMINGS = Timings()
-
-
-@dataclass(frozen=True)
-class AlarmThresholds:
-    period_minutes: int = 5
-    dead_letter_max_age_seconds: int = 3600
-    process_error_rate_percent: int = 60
-    """The process function fails by design (simulated failures raise): alarm only on a rate far
-    above FAILURE_RATE."""
-    execution_failure_percent: int = 10
-
-
-ALARMS = AlarmThresholds()
 
 ROUTE_SCOPES: Mapping[str, str] = {"GET": "tasks/read", "POST": "tasks/write", "DELETE": "tasks/write"}
 """With ``apiAuth=jwt``: the OAuth scope each method's routes require (reads vs. changes)."""
@@ -413,150 +280,3 @@ def consumer_of(queue: Resource) -> FunctionSpec:
         if isinstance(spec.trigger, QueueTrigger) and spec.trigger.queue is queue
     ]
     return spec
-
-
-def visibility_timeout_seconds(queue: Resource, timings: Timings = TIMINGS) -> int:
-    """A consumed queue's visibility timeout: the factor times its consumer's timeout."""
-    return timings.visibility_factor * consumer_of(queue).timeout_seconds
-
-
-def execution_worst_case_seconds() -> float:
-    """The longest any execution can run (every retrier exhausted, every attempt at its Task
-    state's timeout, every wait at its ceiling, then the costliest Catch path), from the ASL."""
-    return worst_case_seconds()
-
-
-def service_name(stage: str) -> str:
-    """POWERTOOLS_SERVICE_NAME, and the ``service`` dimension of every custom metric."""
-    return f"{PROJECT}-{stage}"
-
-
-@dataclass(frozen=True)
-class StageNames:
-    """Every resource is named by stage, so two stages coexist in one account (the local stack
-    is the stage ``local``)."""
-
-    stage: str
-
-    def __post_init__(self) -> None:
-        if not _STAGE.match(self.stage):
-            raise ValueError(f"stage {self.stage!r} must match {_STAGE.pattern}")
-
-    def _name(self, suffix: str) -> str:
-        return f"{PROJECT}-{self.stage}-{suffix}"
-
-    @property
-    def stack(self) -> str:
-        """The CloudFormation stack: ``cdk deploy`` creates it, its outputs are saved under it."""
-        return f"ProcessTaskManager-{self.stage}"
-
-    @property
-    def table(self) -> str:
-        return self._name("tasks")
-
-    @property
-    def tasks_queue(self) -> str:
-        return self._name("tasks")
-
-    @property
-    def dead_letter_queue(self) -> str:
-        return self._name("tasks-dlq")
-
-    @property
-    def state_machine(self) -> str:
-        return self._name("process-task")
-
-    @property
-    def state_machine_log_group(self) -> str:
-        return f"/aws/vendedlogs/states/{self._name('process-task')}"
-
-    @property
-    def schedule_group(self) -> str:
-        """The stage's EventBridge Scheduler group: the delayed tasks' schedules."""
-        return f"{PROJECT}-{self.stage}"
-
-    @property
-    def signing_secret(self) -> str:
-        """The webhook signing secret's name in Secrets Manager."""
-        return f"{PROJECT}-{self.stage}/webhook-signing-secret"
-
-    def function(self, function: Function) -> str:
-        return self._name(function.value)
-
-    def function_log_group(self, function: Function) -> str:
-        return f"/aws/lambda/{self.function(function)}"
-
-
-WEBHOOK_MARGIN_SECONDS = 5
-"""Kept in a process invocation after the longest webhook timeout: the claim, the result write."""
-API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 30
-"""An HTTP API answers 503 itself when its integration takes longer (docs.aws.amazon.com/apigateway/
-latest/developerguide/http-api-quotas.html)."""
-SQS_MAX_RETENTION_DAYS = 14
-"""SQS keeps a message at most 1,209,600 s (SetQueueAttributes, MessageRetentionPeriod)."""
-API_MARGIN_SECONDS = RESPONSE_RESERVE_SECONDS
-"""Kept in an api invocation after its AWS calls' worst case (the api handler's own reserve)."""
-
-
-def _check_answer_times(timings: Timings) -> None:
-    """The api answers before API Gateway gives up; a function's INIT read fits Lambda's INIT."""
-    if timings.init_limit_seconds / 2 < INIT_READ_SECONDS:
-        raise ValueError(
-            f"the INIT read's deadline ({INIT_READ_SECONDS:.1f}s) must leave at least half of Lambda's "
-            f"INIT limit ({timings.init_limit_seconds}s) to the imports and clients"
-        )
-    api = FUNCTIONS[Function.API]
-    answer_within = api.sdk.worst_case_seconds() * trigger_of(Function.API, ApiTrigger).max_sequential_calls
-    if answer_within + API_MARGIN_SECONDS > api.timeout_seconds:
-        raise ValueError(
-            f"the api function's AWS calls may take {answer_within:.1f}s, which with its own work "
-            f"({API_MARGIN_SECONDS}s) overruns its timeout ({api.timeout_seconds}s)"
-        )
-    if api.timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
-        raise ValueError(
-            f"the api function's timeout ({api.timeout_seconds}s) must end before API Gateway's "
-            f"({API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS}s)"
-        )
-
-
-def check_invariants(timings: Timings = TIMINGS) -> None:
-    """Raise if the declared timings contradict each other or AWS's limits."""
-    process = FUNCTIONS[Function.PROCESS]
-    process_timeout = process.timeout_seconds
-    if timings.lease_seconds <= process_timeout:
-        raise ValueError(
-            f"the lease ({timings.lease_seconds}s) must outlast one process invocation ({process_timeout}s)"
-        )
-    if process_timeout < WEBHOOK_MAX_TIMEOUT_SECONDS + WEBHOOK_MARGIN_SECONDS:
-        raise ValueError(
-            f"the longest webhook timeout ({WEBHOOK_MAX_TIMEOUT_SECONDS}s) leaves no time to record the "
-            f"outcome within one process invocation ({process_timeout}s)"
-        )
-    workflow = trigger_of(Function.PROCESS, WorkflowTrigger)
-    if invoked_function_substitution(workflow.state) != workflow.substitution:
-        raise ValueError(f"the ASL's {workflow.state} does not invoke ${{{workflow.substitution}}}")
-    state_timeout = state_timeout_seconds(workflow.state)
-    if state_timeout != process_timeout + timings.init_limit_seconds:
-        raise ValueError(
-            f"the ASL's {workflow.state} TimeoutSeconds ({state_timeout}) must be the process function's "
-            f"timeout ({process_timeout}s) plus Lambda's INIT limit ({timings.init_limit_seconds}s)"
-        )
-    tasks_days, dead_days = timings.tasks_queue_retention_days, timings.dead_letter_retention_days
-    if not 0 < tasks_days < dead_days <= SQS_MAX_RETENTION_DAYS:
-        raise ValueError(
-            f"queue retention: the tasks queue's ({tasks_days} days) must be "
-            f"shorter than the DLQ's ({dead_days} days), at most SQS's "
-            f"{SQS_MAX_RETENTION_DAYS}"
-        )
-    if timings.visibility_factor < 6:
-        raise ValueError("a consumed queue's visibility must be at least 6x its consumer's timeout")
-    _check_answer_times(timings)
-    worst = execution_worst_case_seconds()
-    if worst > timings.express_budget_seconds:
-        raise ValueError(
-            f"the worst-case execution ({worst:.0f}s) exceeds the Express limit "
-            f"({timings.express_limit_seconds}s) less its margin ({timings.express_margin_seconds}s)"
-        )
-
-
-check_invariants()

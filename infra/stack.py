@@ -24,14 +24,12 @@ from infra.components.schedules import Schedules
 from infra.components.storage import Storage
 from infra.components.workflow import WorkflowStateMachine
 from infra.nag import acknowledge_inherent_findings
+from infra.names import Function, Output, Resource
 from infra.spec import (
     FUNCTIONS,
     SCHEDULER_GRANTS,
     WORKFLOW_GRANTS,
-    Function,
-    Output,
     QueueTrigger,
-    Resource,
     ScheduleTrigger,
     api_routes,
     workflow_substitutions,

@@ -17,19 +17,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from functions.common.config import METRICS_NAMESPACE, Env
-from infra.spec import (
-    ALARMS,
-    TIMINGS,
-    Function,
-    QueueTrigger,
-    ScheduleTrigger,
-    StageNames,
-    Trigger,
-    check_invariants,
-    service_name,
-    spec_trigger,
-    trigger_of,
-)
+from infra.limits import ALARMS, TIMINGS, check_invariants
+from infra.names import Function, StageNames, service_name
+from infra.spec import QueueTrigger, ScheduleTrigger, Trigger, spec_trigger, trigger_of
 
 PRODUCTION_STAGES = frozenset({"prod", "production"})
 PRODUCTION_TASK_RETENTION_DAYS = 30

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from infra.spec import StageNames
+from infra.names import StageNames
 from infra.workflow_definition import REPO_ROOT
 
 

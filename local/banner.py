@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from infra.spec import LOCAL_STAGE
+from infra.names import LOCAL_STAGE
 
 if TYPE_CHECKING:
     from local.stack import LocalOptions, Running

@@ -15,7 +15,7 @@ import boto3
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
-from infra.spec import LOCAL_CREDENTIALS
+from infra.names import LOCAL_CREDENTIALS
 from local.fidelity import AwsFidelity
 
 if TYPE_CHECKING:

@@ -12,16 +12,9 @@ from typing import Final
 from functions.common.config import Env
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from functions.common.tasks_table.index import SHARDED_INDEXES
-from infra.spec import (
-    FUNCTIONS,
-    TIMINGS,
-    Function,
-    QueueTrigger,
-    Resource,
-    StageNames,
-    visibility_timeout_seconds,
-    workflow_substitutions,
-)
+from infra.limits import TIMINGS, visibility_timeout_seconds
+from infra.names import Function, Resource, StageNames
+from infra.spec import FUNCTIONS, QueueTrigger, workflow_substitutions
 from infra.stage_config import DAY_SECONDS
 from infra.workflow_definition import render
 from local.emulator import Clients

@@ -28,18 +28,9 @@ from functions.common.dispatch_switch import DispatchSwitch
 from functions.common.scheduling import SCHEDULER_PRECISION_SECONDS
 from functions.common.signing import generate_secret
 from functions.common.tasks_table import TasksTable
-from infra.spec import (
-    FUNCTIONS,
-    LOCAL_API_PORT,
-    LOCAL_CREDENTIALS,
-    LOCAL_STAGE,
-    TIMINGS,
-    Function,
-    Output,
-    QueueTrigger,
-    Resource,
-    ScheduleTrigger,
-)
+from infra.limits import TIMINGS
+from infra.names import LOCAL_API_PORT, LOCAL_CREDENTIALS, LOCAL_STAGE, Function, Output, Resource
+from infra.spec import FUNCTIONS, QueueTrigger, ScheduleTrigger
 from infra.stage_config import DAY_SECONDS, StageConfig, Toggle
 from infra.workflow_definition import read_definition
 from local.authorizers import Authorizer, IamAuthorizer, JwtAuthorizer

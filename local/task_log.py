@@ -10,7 +10,7 @@ from typing import Any
 
 from functions.common.models import Task
 from functions.common.tasks_table import TasksTable
-from infra.spec import Function
+from infra.names import Function
 
 
 class TaskChangeLog:

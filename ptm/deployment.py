@@ -19,7 +19,7 @@ import boto3
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from infra.spec import LOCAL_CREDENTIALS, LOCAL_STAGE, Function, StageNames
+from infra.names import LOCAL_CREDENTIALS, LOCAL_STAGE, Function, StageNames
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 INFO_PATH = "/ui/info.json"

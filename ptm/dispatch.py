@@ -17,7 +17,7 @@ from typing import Any
 
 from functions.common.dispatch_switch import DispatchState, DispatchSwitch
 from functions.usecases.reconciliation import SWEEP_LIMIT
-from infra.spec import Output
+from infra.names import Output
 from infra.stage_config import DAY_SECONDS
 from ptm.deployment import Deployment
 

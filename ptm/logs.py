@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from infra.spec import Function
+from infra.names import Function
 from ptm.durations import parse_duration
 
 ALIASES: dict[str, str] = {

@@ -25,7 +25,7 @@ from rich.table import Table
 from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
 from functions.common.scheduling import DELAY_FIELD, RUN_AT_FIELD
 from functions.common.task_status import TaskStatus
-from infra.spec import LOCAL_ENDPOINT, Output
+from infra.names import LOCAL_ENDPOINT, Output
 from ptm.client import (
     API_AUTH_VARIABLE,
     API_TOKEN_VARIABLE,

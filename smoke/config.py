@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from infra.spec import LOCAL_ENDPOINT
+from infra.names import LOCAL_ENDPOINT
 from ptm.client import (
     API_AUTH_VARIABLE,
     API_TOKEN_VARIABLE,

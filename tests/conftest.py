@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from infra.spec import LOCAL_CREDENTIALS
+from infra.names import LOCAL_CREDENTIALS
 from local.emulator import DEFAULT_REGION
 
 # Before anything creates a boto3 client: never talk to a real account from the tests.

@@ -13,7 +13,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.spec import FUNCTIONS, Function, FunctionSpec
+from infra.names import Function
+from infra.spec import FUNCTIONS, FunctionSpec
 from infra.stage_config import StageConfig
 from infra.workflow_definition import REPO_ROOT
 

@@ -15,7 +15,8 @@ from constructs import Construct
 
 from functions.common.config import METRICS_NAMESPACE
 from functions.common.observability import Metric
-from infra.spec import ALARMS, Function
+from infra.limits import ALARMS
+from infra.names import Function
 from infra.stage_config import StageConfig
 
 PERIOD = Duration.minutes(ALARMS.period_minutes)

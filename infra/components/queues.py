@@ -6,7 +6,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.spec import TIMINGS, Resource, visibility_timeout_seconds
+from infra.limits import TIMINGS, visibility_timeout_seconds
+from infra.names import Resource
 from infra.stage_config import StageConfig
 
 

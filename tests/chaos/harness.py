@@ -50,7 +50,7 @@ from functions.common.models import Task, TaskStatus
 from functions.common.workflow import execution_name
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.reconciliation import sweep
-from infra.spec import Function
+from infra.names import Function
 from tests.fixtures.stack import Stack
 from tests.fixtures.task_types import runner
 

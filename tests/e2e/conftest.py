@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from infra.spec import LOCAL_CREDENTIALS, StageNames
+from infra.names import LOCAL_CREDENTIALS, StageNames
 from local.emulator import Clients
 from local.process import REPO, start_local_stack, stop, user_environment, wait_until_serving
 

@@ -11,7 +11,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from infra.spec import LOCAL_CREDENTIALS
+from infra.names import LOCAL_CREDENTIALS
 from ptm.client import SigV4Signer, TasksApi, tasks_api
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
 from tests.e2e.documented import LONG_RUNNING, RUN_HERE, bash, shell_environment

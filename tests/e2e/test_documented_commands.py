@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from infra.spec import LOCAL_CREDENTIALS, Output, StageNames
+from infra.names import LOCAL_CREDENTIALS, Output, StageNames
 from local.process import REPO
 from tests.e2e.conftest import RunningStack
 from tests.e2e.documented import (

@@ -5,7 +5,8 @@ import json
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.spec import Function, ScheduleTrigger, trigger_of
+from infra.names import Function
+from infra.spec import ScheduleTrigger, trigger_of
 from tests.infra.conftest import Synthesized
 
 

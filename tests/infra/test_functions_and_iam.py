@@ -10,7 +10,8 @@ import pytest
 
 from functions.common.config import Env
 from infra.components.compute import powertools_layer_parameter
-from infra.spec import FUNCTIONS, Function
+from infra.names import Function
+from infra.spec import FUNCTIONS
 from tests.infra.conftest import Synthesized, synthesize
 
 READ_QUEUE = {

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from infra.spec import STAGE_NAME_MAX_LENGTH, Output
+from infra.names import STAGE_NAME_MAX_LENGTH, Output
 from infra.synth import make_synth
 from tests.infra.conftest import (
     ENVIRONMENTS,

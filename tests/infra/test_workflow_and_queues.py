@@ -11,7 +11,9 @@ from aws_cdk.assertions import Match
 from functions.common.config import DUE_INDEX, STATUS_INDEX, Env
 from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE
-from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, TIMINGS, Function
+from infra.limits import TIMINGS
+from infra.names import Function
+from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS
 from infra.workflow_definition import ASL_PATH, placeholders, read_definition, render
 from tests.infra.conftest import Synthesized, synthesize
 

@@ -28,7 +28,9 @@ from functions.common.tasks_table import TasksTable
 from functions.common.tasks_table.codec import payload_attributes, payload_key
 from functions.usecases.reconciliation import reenqueue_stale
 from functions.usecases.submission import request_hash, task_id_for
-from infra.spec import API_MARGIN_SECONDS, FUNCTIONS, ApiTrigger, Function, trigger_of
+from infra.limits import API_MARGIN_SECONDS
+from infra.names import Function
+from infra.spec import FUNCTIONS, ApiTrigger, trigger_of
 from local.api_events import http_api_event
 from tests.fixtures.hung import black_hole
 from tests.fixtures.stack import Stack

@@ -15,7 +15,7 @@ import pytest
 from functions.common.clock import utc_now
 from functions.common.errors import TransitionRefusedError
 from functions.common.models import TaskStatus
-from infra.spec import Function
+from infra.names import Function
 from local.fidelity import AwsFidelity
 from tests.fixtures.stack import Stack
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from functions.common.config import Env
-from infra.spec import Function
+from infra.names import Function
+from infra.spec import FUNCTIONS
 from infra.stage_config import StageConfig
 from local.lambda_runtime import LocalLambdaContext, LocalLambdaRuntime, initialise, invocation_local_log_keys
 
@@ -152,7 +153,7 @@ def test_init_builds_each_handlers_dependencies_before_the_first_invocation(func
     }
 
     importlib.import_module(function.module)  # as the runtime's first environment does
-    handler = initialise(function.handler, function.spec.environment(values), fresh=True)
+    handler = initialise(function.handler, FUNCTIONS[function].environment(values), fresh=True)
 
     dependencies = inspect.unwrap(handler).__globals__["dependencies"]
     assert dependencies.cache_info().currsize == 1

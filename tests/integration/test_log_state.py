@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from functions.common.observability import logger
-from infra.spec import Function
+from infra.names import Function
 from local.event_source import sqs_event
 from tests.fixtures.stack import Stack
 

@@ -11,7 +11,7 @@ import pytest
 from functions.common.models import TaskStatus
 from functions.common.status_shards import shard_of
 from functions.usecases.operations import MAX_TOKEN_CHARS, encode_token
-from infra.spec import Function
+from infra.names import Function
 from tests.fixtures.stack import ApiResponse, Stack
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,8 @@ import pytest
 
 from functions.common.models import TaskStatus
 from functions.usecases.dead_letters import UNDELIVERABLE_ERROR
-from infra.spec import TIMINGS, Function
+from infra.limits import TIMINGS
+from infra.names import Function
 from local.event_source import sqs_event
 from tests.fixtures.stack import Stack
 

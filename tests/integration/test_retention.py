@@ -14,7 +14,7 @@ import pytest
 from functions.common.models import TaskStatus
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE, TasksTable, payload_key
 from functions.common.tasks_table.codec import _plain
-from infra.spec import Function
+from infra.names import Function
 from infra.stage_config import DAY_SECONDS
 from tests.fixtures.stack import CONFIG, Stack
 from tests.fixtures.tasks import bulky_payload

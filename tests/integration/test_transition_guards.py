@@ -15,7 +15,7 @@ import pytest
 
 from functions.common.errors import TaskFailedError, TransitionRefusedError
 from functions.common.models import Task, TaskStatus
-from infra.spec import Function
+from infra.names import Function
 from tests.fixtures.stack import Stack
 from tests.integration.test_queue_consumers import _event, _invoke
 

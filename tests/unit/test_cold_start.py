@@ -12,7 +12,7 @@ import pytest
 
 from bench.init_time import ENVIRONMENT
 from functions.common.cold_start import INITIALIZATION_TYPE
-from infra.spec import Function
+from infra.names import Function
 
 pytestmark = pytest.mark.unit
 

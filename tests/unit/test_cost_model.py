@@ -11,7 +11,8 @@ import pytest
 from bench import cost
 from bench.cost import InitTimes, Load, Mix, PricedDeployment, Sizes
 from bench.measure import PLATFORM_LOG_BYTES, ExecutionSample, FunctionFigures, Measured
-from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, Function, QueueTrigger
+from infra.names import Function
+from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, QueueTrigger
 
 pytestmark = pytest.mark.unit
 

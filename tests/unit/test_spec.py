@@ -13,21 +13,15 @@ import pytest
 from functions.common.config import ConfigurationError, Env, SdkBudget, function_environment
 from functions.process.settings import ProcessSettings
 from functions.reconcile.settings import ReconcileSettings
-from infra.spec import (
+from infra.limits import (
     API_MARGIN_SECONDS,
-    FUNCTIONS,
     TIMINGS,
-    ApiTrigger,
-    Function,
-    QueueTrigger,
-    Resource,
-    ScheduleTrigger,
-    WorkflowTrigger,
     check_invariants,
     execution_worst_case_seconds,
-    trigger_of,
     visibility_timeout_seconds,
 )
+from infra.names import Function, Resource
+from infra.spec import FUNCTIONS, ApiTrigger, QueueTrigger, ScheduleTrigger, WorkflowTrigger, trigger_of
 from infra.stage_config import (
     ApiAuth,
     LogLevel,
@@ -251,10 +245,10 @@ def test_a_function_reads_only_its_own_bound_environment(monkeypatch: pytest.Mon
 def test_a_webhook_timeout_the_process_invocation_cannot_hold_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from infra import spec
+    from infra import limits
 
     check_invariants()
-    monkeypatch.setattr(spec, "WEBHOOK_MAX_TIMEOUT_SECONDS", spec.FUNCTIONS[Function.PROCESS].timeout_seconds)
+    monkeypatch.setattr(limits, "WEBHOOK_MAX_TIMEOUT_SECONDS", FUNCTIONS[Function.PROCESS].timeout_seconds)
     with pytest.raises(ValueError, match="webhook timeout"):
         check_invariants()
 
@@ -284,9 +278,9 @@ def _api_spare_seconds() -> float:
 def test_an_api_that_could_not_answer_before_its_timeout_is_refused(
     monkeypatch: pytest.MonkeyPatch, attribute: str, value: Callable[[], float], complaint: str
 ) -> None:
-    from infra import spec
+    from infra import limits
 
     check_invariants()
-    monkeypatch.setattr(spec, attribute, value())
+    monkeypatch.setattr(limits, attribute, value())
     with pytest.raises(ValueError, match=complaint):
         check_invariants()

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from functions.common.models import Task, TaskStatus
 from functions.common.tasks_table import TasksTable
-from infra.spec import Function
+from infra.names import Function
 from local.task_log import TaskChangeLog
 from tests.fixtures.tasks import make_task
 

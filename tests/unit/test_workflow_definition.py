@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from functions.common.workflow import console_start_ms
-from infra.spec import Function, workflow_substitutions
+from infra.names import Function
+from infra.spec import workflow_substitutions
 from infra.workflow_definition import (
     ASL_PATH,
     placeholders,

@@ -11,7 +11,7 @@ import pytest
 from functions.common.errors import PermanentTaskError
 from functions.common.models import Task, TaskStatus
 from functions.task_types.registry import TaskEnvironment
-from infra.spec import Function
+from infra.names import Function
 from tests.fixtures.stack import Stack
 from tests.fixtures.task_types import runner
 from tests.workflow.conftest import dead_letters, states_entered

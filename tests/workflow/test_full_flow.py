@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.common.models import TaskStatus
-from infra.spec import Function
+from infra.names import Function
 from infra.workflow_definition import retry_policy
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters

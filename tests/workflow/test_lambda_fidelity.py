@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from functions.common.models import TaskStatus
-from infra.spec import Function
+from infra.names import Function
 from local.lambda_runtime import InvokeHook, LambdaServiceError
 from tests.fixtures.stack import NAMES, Stack
 from tests.workflow.conftest import dead_letters, run_task

@@ -18,7 +18,7 @@ import pytest
 
 from functions.common.models import TaskStatus
 from functions.common.observability import logger
-from infra.spec import Function
+from infra.names import Function
 from tests.fixtures.receiver import PublicHostStandIn, Receiver, running_receiver
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters

@@ -20,7 +20,8 @@ from functions.common.dispatch_switch import DispatchState, DispatchSwitch
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus
 from functions.usecases.reconciliation import OVERDUE_SCHEDULED, STRANDED_ERROR, Sweep
-from infra.spec import TIMINGS, Function
+from infra.limits import TIMINGS
+from infra.names import Function
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, run_task, states_entered
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from functions.common.models import TaskStatus
-from infra.spec import Function
+from infra.names import Function
 from infra.workflow_definition import retry_policy
 from local.lambda_runtime import LambdaServiceError, error_payload
 from tests.fixtures.stack import Stack

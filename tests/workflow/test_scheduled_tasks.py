@@ -17,7 +17,7 @@ from functions.common.scheduling import at_expression, parse_time
 from functions.common.status_shards import DUE_SHARD_ATTRIBUTE
 from functions.common.tasks_queue import TasksQueue
 from functions.usecases.reconciliation import reenqueue_stale
-from infra.spec import Function
+from infra.names import Function
 from local.fidelity import fire_due_schedules
 from tests.fixtures.stack import Stack
 
