@@ -446,7 +446,7 @@ class LocalStack:
 
         return ExecutionView(
             get_task=table.get,
-            list_tasks=lambda status: table.list_by_status(status, 50)[0],
+            list_tasks=lambda status: table.index.list_by_status(status, 50)[0],
             history=history,
             definition=json.loads(read_definition()),
         )

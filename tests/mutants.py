@@ -1,7 +1,7 @@
 """The mutation sweep (``make mutants``): weaken one rule at a time and watch a test go red.
 
 Each mutant below changes one rule the system's correctness rests on: one conjunct or disjunct of
-a transition's condition (``functions/common/tasks_table/__init__.py`` and the ASL's own conditional
+a transition's condition (``functions/common/tasks_table/transitions.py`` and the ASL's own conditional
 writes), one error name or the attempt count of an ASL retrier, one submission rule. For each,
 the sweep copies the tree, applies the change to the copy, and runs the tests listed with it;
 the mutant is *killed* when they fail. Every mutant must be killed: a survivor is a rule no test
@@ -27,10 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TABLE = "functions/common/tasks_table/__init__.py"
+TABLE = "functions/common/tasks_table/transitions.py"
 ASL = "statemachine/process_task.asl.json"
 SUBMISSION = "functions/usecases/submission.py"
 INDEX = "functions/common/tasks_table/index.py"
+CODEC = "functions/common/tasks_table/codec.py"
+PAYLOADS = "functions/common/tasks_table/payloads.py"
+RETENTION_MODULE = "functions/common/tasks_table/retention.py"
 
 GUARDS = (
     "tests/integration/test_transition_guards.py",
@@ -190,14 +193,14 @@ def _conditions() -> Iterator[Mutant]:
     for name, old in (
         (
             "promote: stays in the due index",
-            'update=f"SET updatedAt = :now REMOVE {DUE_SHARD_ATTRIBUTE}",\n            condition="#status = :scheduled',
+            'update=Update(("updatedAt = :now",), (DUE_SHARD_ATTRIBUTE,)),\n            condition="#status = :scheduled',
         ),
         (
             "cancel: stays in the due index",
-            'update=f"SET updatedAt = :now REMOVE {DUE_SHARD_ATTRIBUTE}",\n            condition="#status IN',
+            'update=Update(("updatedAt = :now",), (DUE_SHARD_ATTRIBUTE,)),\n            condition="#status IN',
         ),
     ):
-        yield Mutant(name, TABLE, old, old.replace(" REMOVE {DUE_SHARD_ATTRIBUTE}", ""), SCHEDULING)
+        yield Mutant(name, TABLE, old, old.replace("(DUE_SHARD_ATTRIBUTE,)", "()"), SCHEDULING)
     yield Mutant(
         "stale QUEUED: drop 'AND not written since'",
         INDEX,
@@ -228,7 +231,7 @@ def _conditions() -> Iterator[Mutant]:
             '"ConditionExpression": "attribute_not_exists(taskId) OR attribute_exists(taskId)",',
         ),
     ):
-        yield Mutant(name, TABLE, absent, new, SUBMIT + RETENTION)
+        yield Mutant(name, CODEC, absent, new, SUBMIT + RETENTION)
 
 
 def _retention() -> Iterator[Mutant]:
@@ -255,14 +258,14 @@ def _retention() -> Iterator[Mutant]:
         (
             "redrive: keeps the record's expiry",
             TABLE,
-            '"rescuedAt, #expiry"',
-            '"rescuedAt"',
+            '"rescuedAt",\n                        "#expiry",',
+            '"rescuedAt",',
         ),
         (
             "redrive: keeps the payload item's expiry",
             TABLE,
-            "without one\n            self._set_payload_expiry(record, clear=True)",
-            "without one\n            pass",
+            "        self.retention.reopen(record)\n",
+            "",
         ),
         (
             "create: a reused payload item keeps the old expiry",
@@ -272,13 +275,13 @@ def _retention() -> Iterator[Mutant]:
         ),
         (
             "finish: a repeated finish moves the expiry",
-            TABLE,
-            "f\"SET #expiry = if_not_exists(#expiry, :expiry), {update.removeprefix('SET ')}\"",
-            "f\"SET #expiry = :expiry, {update.removeprefix('SET ')}\"",
+            RETENTION_MODULE,
+            'update.setting("#expiry = if_not_exists(#expiry, :expiry)")',
+            'update.setting("#expiry = :expiry")',
         ),
         (
             "payload expiry: writes a missing payload item back",
-            TABLE,
+            PAYLOADS,
             '"ConditionExpression": "attribute_exists(taskId)",\n            "ExpressionAttributeNames": {"#expiry"',
             '"ConditionExpression": "attribute_exists(taskId) OR attribute_not_exists(taskId)",\n'
             '            "ExpressionAttributeNames": {"#expiry"',
@@ -286,7 +289,7 @@ def _retention() -> Iterator[Mutant]:
         (
             "finish: the payload item never expires",
             TABLE,
-            '            self._finished(response["Attributes"])',
+            '            self.retention.finished(response["Attributes"])',
             "            pass",
         ),
     ):
@@ -529,13 +532,13 @@ def _scheduling() -> Iterator[Mutant]:
         (
             "reconcile: overdue at once",
             reconciliation,
-            "due = table.scheduled_due_before(clock() - older_than, limit)",
-            "due = table.scheduled_due_before(clock(), limit)",
+            "due = table.index.scheduled_due_before(clock() - older_than, limit)",
+            "due = table.index.scheduled_due_before(clock(), limit)",
         ),
         (
             "reconcile: overdue never",
             reconciliation,
-            "due = table.scheduled_due_before(clock() - older_than, limit)",
+            "due = table.index.scheduled_due_before(clock() - older_than, limit)",
             "due = []",
         ),
         (

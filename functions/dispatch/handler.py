@@ -94,7 +94,7 @@ def record_handler(record: SQSRecord, states: Mapping[str, TaskDue]) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     with misconfiguration_reported():
-        states = dependencies().dispatcher.table.due_states(_task_ids(event))
+        states = dependencies().dispatcher.table.index.due_states(_task_ids(event))
     return process_partial_response(
         event=event,
         record_handler=partial(record_handler, states=states),

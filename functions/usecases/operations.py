@@ -115,7 +115,7 @@ def list_tasks(query: dict[str, str], *, table: TasksTable) -> Page:
     status = parse_status(query.get("status"))
     limit = parse_limit(query.get("limit"))
     start = decode_token(query["nextToken"], status) if "nextToken" in query else None
-    items, cursors = table.list_by_status(status, limit, start)
+    items, cursors = table.index.list_by_status(status, limit, start)
     return Page(items, encode_token(status, cursors) if cursors is not None else None)
 
 

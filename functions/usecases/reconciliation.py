@@ -76,7 +76,7 @@ def reenqueue_stale(
 ) -> tuple[list[str], list[str]]:
     """Returns (re-enqueued ids, ids the queue refused this time). A redriven task is sent for
     its current run."""
-    stale = table.queued_before(clock() - older_than, limit)
+    stale = table.index.queued_before(clock() - older_than, limit)
     refused = queue.enqueue_many(stale)
     return [task_id for task_id, _ in stale if task_id not in refused], refused
 
@@ -86,7 +86,7 @@ def enqueue_overdue(
 ) -> tuple[list[str], list[str]]:
     """Returns (enqueued ids, ids the queue refused this time) of SCHEDULED tasks whose ``runAt``
     passed more than ``older_than`` ago."""
-    due = table.scheduled_due_before(clock() - older_than, limit)
+    due = table.index.scheduled_due_before(clock() - older_than, limit)
     refused = queue.enqueue_many(due)
     return [task_id for task_id, _ in due if task_id not in refused], refused
 
@@ -125,7 +125,7 @@ def rescue_running(
     """Returns (re-enqueued ids, dead-lettered ids, ids the queue refused this time)."""
     now = clock()
     rescues: list[Rescue] = []
-    for task_id in table.running_before(now - lease, limit):
+    for task_id in table.index.running_before(now - lease, limit):
         try:
             rescues.append(table.rescue(task_id, now, not_since=now - lease))
         except TransitionRefusedError:

@@ -374,7 +374,7 @@ class Chaos:
         return max(0.0, soonest) + SWEEP_SLACK_SECONDS
 
     def _queued(self, ids: list[str]) -> list[str]:
-        statuses = self.stack.table.statuses(ids)
+        statuses = {task_id: due.status for task_id, due in self.stack.table.index.due_states(ids).items()}
         waiting = {TaskStatus.SCHEDULED, TaskStatus.QUEUED, TaskStatus.RUNNING}
         return [task_id for task_id in ids if statuses.get(task_id) in waiting]
 

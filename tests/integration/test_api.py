@@ -529,8 +529,8 @@ def test_a_schedule_scheduler_refuses_for_now_still_accepts_the_task_and_reconci
     assert response.status == 202, response.body
     task_id = response.body["taskId"]
     assert '"EnqueueDeferred":[1.0]' in capsys.readouterr().out
-    assert stack.table.scheduled_due_before(run_at + timedelta(minutes=15), 10) == [(task_id, 1)]
-    assert stack.table.scheduled_due_before(run_at, 10) == []
+    assert stack.table.index.scheduled_due_before(run_at + timedelta(minutes=15), 10) == [(task_id, 1)]
+    assert stack.table.index.scheduled_due_before(run_at, 10) == []
 
 
 @contextmanager

@@ -272,6 +272,6 @@ def test_reconcile_finds_stale_tasks_behind_a_crowd_of_the_other_active_status(s
         stale_running, "arn:execution:dead", now - timedelta(hours=2), now - timedelta(hours=1)
     )
 
-    queued = stack.table.queued_before(now + timedelta(seconds=1), limit=2)
+    queued = stack.table.index.queued_before(now + timedelta(seconds=1), limit=2)
     assert [task_id for task_id, _ in queued] == [ids[8], ids[10]]
-    assert stack.table.running_before(now - timedelta(minutes=30), limit=10) == [stale_running]
+    assert stack.table.index.running_before(now - timedelta(minutes=30), limit=10) == [stale_running]

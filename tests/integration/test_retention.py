@@ -13,7 +13,7 @@ import pytest
 
 from functions.common.models import TaskStatus
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE, TasksTable, payload_key
-from functions.common.tasks_table.codec import _plain
+from functions.common.tasks_table.codec import plain
 from infra.names import Function
 from infra.stage_config import DAY_SECONDS
 from tests.fixtures.stack import CONFIG, Stack
@@ -28,15 +28,15 @@ BODY = bulky_payload()
 def _items(stack: Stack, task_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The record and its payload item, as stored."""
     dynamodb, table = stack.clients.dynamodb, stack.resources.table
-    record = _plain(dynamodb.get_item(TableName=table, Key={"taskId": {"S": task_id}})["Item"])
+    record = plain(dynamodb.get_item(TableName=table, Key={"taskId": {"S": task_id}})["Item"])
     key = payload_key(task_id, str(record["requestHash"]))
-    payload = _plain(dynamodb.get_item(TableName=table, Key={"taskId": {"S": key}})["Item"])
+    payload = plain(dynamodb.get_item(TableName=table, Key={"taskId": {"S": key}})["Item"])
     return record, payload
 
 
 def _expire_now(stack: Stack, task_id: str, *, payload_too: bool = True) -> None:
     """Time passes: the expiry is behind us, DynamoDB has not deleted the items yet."""
-    record = _plain(
+    record = plain(
         stack.clients.dynamodb.get_item(TableName=stack.resources.table, Key={"taskId": {"S": task_id}})[
             "Item"
         ]

@@ -111,7 +111,7 @@ def test_rescue_refuses_a_task_claimed_again_since_the_sweep_listed_it(stack: St
     start = datetime.now(UTC)
     stack.table.claim_for_processing(task_id, A, start, start + timedelta(seconds=1))
     listed_at = start + timedelta(seconds=5)
-    assert task_id in stack.table.running_before(listed_at, 10)
+    assert task_id in stack.table.index.running_before(listed_at, 10)
     stack.table.claim_for_processing(task_id, B, listed_at, listed_at + timedelta(seconds=60))
 
     with pytest.raises(TransitionRefusedError):

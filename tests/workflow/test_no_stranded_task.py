@@ -329,7 +329,7 @@ def test_an_index_still_being_built_is_transient_and_stops_no_other_part(
     def still_building(*_: Any) -> Any:
         raise translate(backfilling, "query the byRunAt index")
 
-    monkeypatch.setattr(deps.table, "scheduled_due_before", still_building)
+    monkeypatch.setattr(deps.table.index, "scheduled_due_before", still_building)
 
     outcome, published = _reconcile_at(stack, monkeypatch, capsys, later)
 

@@ -14,21 +14,28 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from functions.common import json_text
 from functions.common.clock import iso
-from functions.common.models import Task, TaskSummary
+from functions.common.models import Task, TaskStatus, TaskSummary
+from functions.common.status_shards import (
+    DUE_SHARD_ATTRIBUTE,
+    SHARD_ATTRIBUTE,
+    due_shard,
+    phase_shard,
+    shard_of,
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def _attr(value: Any) -> Any:
+def to_attribute(value: Any) -> Any:
     return _serializer.serialize(value)
 
 
-def _values(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _attr(value) for name, value in values.items()}
+def typed(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: to_attribute(value) for name, value in values.items()}
 
 
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+def plain(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
@@ -127,6 +134,15 @@ def expired(item: Mapping[str, Any], now: datetime) -> bool:
     return expiry is not None and expiry <= now.timestamp()
 
 
+def absent_or_expired(now: datetime) -> dict[str, Any]:
+    """A put's condition: no item under the key, or only one past its expiry (gone)."""
+    return {
+        "ConditionExpression": "attribute_not_exists(taskId) OR #expiry <= :now",
+        "ExpressionAttributeNames": {"#expiry": EXPIRY_ATTRIBUTE},
+        "ExpressionAttributeValues": {":now": to_attribute(int(now.timestamp()))},
+    }
+
+
 def _rfc3339(epoch_seconds: Any) -> str:
     """The TTL's epoch seconds in the form of every other time on a record."""
     return iso(datetime.fromtimestamp(int(epoch_seconds), UTC))
@@ -141,16 +157,37 @@ def _model_fields(plain: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def new_record(task: Task) -> dict[str, Any]:
+    """A new task's record (typed), without its body."""
+    item: dict[str, Any] = {
+        "taskId": task.task_id,
+        "status": task.status.value,
+        SHARD_ATTRIBUTE: phase_shard(task.status.value, shard_of(task.task_id)),
+        "attempts": 0,
+        "runs": 1,
+        "createdAt": task.created_at,
+        "updatedAt": task.updated_at,
+        "requestHash": task.request_hash,
+    }
+    if task.idempotency_key is not None:
+        item["idempotencyKey"] = task.idempotency_key
+    if task.run_at is not None:
+        item["runAt"] = task.run_at
+        if task.status is TaskStatus.SCHEDULED:  # the sparse byRunAt index's key, while it waits
+            item[DUE_SHARD_ATTRIBUTE] = due_shard(shard_of(task.task_id))
+    return typed(item)
+
+
 def task_from_item(item: Mapping[str, Any], payload: dict[str, Any]) -> Task:
-    plain = _model_fields(_plain(item))
-    if "result" in plain:
-        plain["result"] = json.loads(plain["result"])
-    plain["runs"] = int(plain.get("runs", 1))
-    return Task.model_validate({**plain, "payload": payload})
+    fields = _model_fields(plain(item))
+    if "result" in fields:
+        fields["result"] = json.loads(fields["result"])
+    fields["runs"] = int(fields.get("runs", 1))
+    return Task.model_validate({**fields, "payload": payload})
 
 
 def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
-    return TaskSummary.model_validate(_model_fields(_plain(item)))
+    return TaskSummary.model_validate(_model_fields(plain(item)))
 
 
 SUMMARY_ATTRIBUTES = (

@@ -27,7 +27,7 @@ from functions.common.status_shards import (
     phase_of,
     phase_shard,
 )
-from functions.common.tasks_table.codec import SUMMARY_ATTRIBUTES, _attr, expired, summary_from_item
+from functions.common.tasks_table.codec import SUMMARY_ATTRIBUTES, expired, summary_from_item, to_attribute
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -99,9 +99,9 @@ class ShardMerge:
         if after is None:
             return None
         return {
-            "taskId": _attr(after[1]),
-            self._index.sort_attribute: _attr(after[0]),
-            self._index.partition_attribute: _attr(self._index.partition(self._phase, shard)),
+            "taskId": to_attribute(after[1]),
+            self._index.sort_attribute: to_attribute(after[0]),
+            self._index.partition_attribute: to_attribute(self._index.partition(self._phase, shard)),
         }
 
     def _position(self, item: Mapping[str, Any]) -> tuple[str, str]:
@@ -111,11 +111,11 @@ class ShardMerge:
         self, shard: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         condition = "#shard = :shard"
-        values: dict[str, Any] = {":shard": _attr(self._index.partition(self._phase, shard))}
+        values: dict[str, Any] = {":shard": to_attribute(self._index.partition(self._phase, shard))}
         names = {"#shard": self._index.partition_attribute}
         if self._sorted_before is not None:
             condition += " AND #sort < :before"
-            values[":before"] = _attr(self._sorted_before)
+            values[":before"] = to_attribute(self._sorted_before)
             names["#sort"] = self._index.sort_attribute
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
@@ -186,11 +186,12 @@ class TaskDue:
     run_at: datetime | None = None
 
 
-class IndexedReads:
-    """The table's batch reads and its listings through the index, for ``TasksTable``."""
+class TaskIndex:
+    """The table's batch reads and its listings through the indexes (``TasksTable.index``)."""
 
-    _client: DynamoDBClient
-    table_name: str
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self.table_name = table_name
 
     def _records(
         self, task_ids: list[str], attributes: tuple[str, ...], *, consistent: bool, what: str
@@ -203,7 +204,8 @@ class IndexedReads:
             pending: dict[str, Any] = {
                 self.table_name: {
                     "Keys": [
-                        {"taskId": _attr(task_id)} for task_id in unique[start : start + BATCH_GET_LIMIT]
+                        {"taskId": to_attribute(task_id)}
+                        for task_id in unique[start : start + BATCH_GET_LIMIT]
                     ],
                     "ProjectionExpression": ", ".join(names),
                     "ExpressionAttributeNames": names,
@@ -352,15 +354,6 @@ class IndexedReads:
                 TaskStatus(record["status"]["S"]),
                 parse_time(str(record["runAt"]["S"])) if "runAt" in record else None,
             )
-            for task_id, record in records.items()
-            if "status" in record
-        }
-
-    def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
-        """Current status of each existing task (one BatchGetItem per 100 ids; strongly consistent)."""
-        records = self._records(task_ids, ("taskId", "status"), consistent=True, what="read task statuses")
-        return {
-            task_id: TaskStatus(record["status"]["S"])
             for task_id, record in records.items()
             if "status" in record
         }
