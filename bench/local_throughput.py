@@ -29,8 +29,8 @@ from bench.tasks import api as tasks_api
 from bench.tasks import submit
 from infra.names import LOCAL_CREDENTIALS, StageNames
 from local.emulator import Clients
+from local.options import LocalOptions
 from local.process import start_local_stack, stop, wait_until_serving
-from local.stack import LocalOptions
 from ptm.client import TasksApi
 
 NAMES = StageNames("local")

@@ -292,7 +292,8 @@ def measure(
     original, sys.stdout = sys.stdout, counting
     try:
         # Imported here: the functions' loggers bind to sys.stdout when first imported.
-        from local.stack import LocalOptions, LocalStack  # noqa: PLC0415
+        from local.options import LocalOptions  # noqa: PLC0415
+        from local.stack import LocalStack  # noqa: PLC0415
 
         options = LocalOptions(
             api_port=free_port(),

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from infra.names import LOCAL_STAGE
 
 if TYPE_CHECKING:
-    from local.stack import LocalOptions, Running
+    from local.options import LocalOptions
+    from local.stack import Running
 
 
 def banner(options: LocalOptions, running: Running, signing_secret: str) -> str:

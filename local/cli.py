@@ -13,7 +13,8 @@ from functions.common.config import Env
 from functions.common.signing import SigningKeys, SigningSecretError
 from infra.stage_config import StageConfigError, Toggle
 from local.banner import banner
-from local.stack import LocalOptions, LocalStack, PortInUseError
+from local.options import LocalOptions, PortInUseError
+from local.stack import LocalStack
 
 _OPTIONS = {
     "failure_rate": "--failure-rate",

@@ -13,11 +13,10 @@ import importlib
 import json
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +28,8 @@ from functions.common.scheduling import SCHEDULER_PRECISION_SECONDS
 from functions.common.signing import generate_secret
 from functions.common.tasks_table import TasksTable
 from infra.limits import TIMINGS
-from infra.names import LOCAL_API_PORT, LOCAL_CREDENTIALS, LOCAL_STAGE, Function, Output, Resource
+from infra.names import LOCAL_CREDENTIALS, Function, Output, Resource
 from infra.spec import FUNCTIONS, QueueTrigger, ScheduleTrigger
-from infra.stage_config import DAY_SECONDS, StageConfig, Toggle
 from infra.workflow_definition import read_definition
 from local.authorizers import Authorizer, IamAuthorizer, JwtAuthorizer
 from local.emulator import Clients, Emulator
@@ -45,6 +43,8 @@ from local.lambda_runtime import (
     invocation_local_log_keys,
 )
 from local.logs import CloudWatchLogSink, ExecutionLogShipper
+from local.options import LocalOptions, ensure_port_free
+from local.pollers import QueuePoller, every, mapping_enabled
 from local.provision import LocalResources, function_environments, provision
 from local.retry_clock import RetryClock
 from local.task_log import TaskChangeLog, task_ids
@@ -57,129 +57,6 @@ log = logging.getLogger("ptm.local")
 TIMEOUT_FLOOR_SECONDS = 10.0
 TTL_SWEEP_SECONDS = 3600
 INFO_PATH = "/ui/info.json"
-
-
-class PortInUseError(RuntimeError):
-    def __init__(self, host: str, port: int, option: str) -> None:
-        super().__init__(f"port {port} on {host} is already in use; choose another with {option}")
-
-
-@dataclass(frozen=True)
-class LocalOptions:
-    host: str = "127.0.0.1"
-    api_port: int = LOCAL_API_PORT
-    emulator_port: int = 5000
-    time_scale: float = 1.0
-    """Multiplies retry waits, the queue's visibility timeout, the reconcile period and the tasks'
-    retention."""
-    failure_rate: float = StageConfig.failure_rate
-    failure_seed: str | None = None
-    api_auth: str = "none"
-    """API Gateway's route authorization to emulate: none, iam (SigV4 with the local
-    credentials) or jwt (tokens from the local stack's own ``/local-idp/token``)."""
-    webhook_allowed_hosts: str = ""
-    """WEBHOOK_ALLOWED_HOSTS for the functions (``make local`` passes its environment's)."""
-    webhook_signing_secret: str | None = None
-    """The secret that signs webhook deliveries (``make local`` passes WEBHOOK_SIGNING_SECRET);
-    None: one is generated at start and shown in the banner."""
-    dispatch_pollers: int = 2
-    max_receive_count: int = TIMINGS.max_receive_count
-    task_retention_days: int | None = None
-    """The stage's ``taskRetentionDays`` (default 7), on the scaled clock."""
-    allow_simulation: Toggle = Toggle.ON
-    """The stage's ``allowSimulation``: whether the API takes ``simulate`` (a production stage's is
-    off; try that here with ``--allow-simulation off``)."""
-    verbose: bool = False
-    quiet_tasks: bool = False
-    """Skip the per-task state-change lines (benchmarks)."""
-    function_logs: bool = True
-    """Write the functions' logs and the executions' events to the emulator's CloudWatch Logs
-    (``ptm logs``); benchmarks turn it off."""
-
-    def scaled(self, seconds: float, minimum: float = 1.0) -> float:
-        return max(minimum, seconds * self.time_scale)
-
-    @property
-    def retention_seconds(self) -> int:
-        """TASK_RETENTION_SECONDS here: the stage's retention on the scaled clock (0: for ever)."""
-        days = self.config.retention_days
-        return round(self.scaled(days * DAY_SECONDS)) if days else 0
-
-    @property
-    def config(self) -> StageConfig:
-        """The stage the local stack runs: the spec's defaults, with this machine's overrides."""
-        return StageConfig(
-            stage=LOCAL_STAGE,
-            failure_rate=self.failure_rate,
-            max_receive_count=self.max_receive_count,
-            webhook_allowed_hosts=self.webhook_allowed_hosts,
-            task_retention_days=self.task_retention_days,
-            allow_simulation=self.allow_simulation,
-            # The local stack is a developer's own machine: webhooks on (opt-in on AWS).
-            webhooks=Toggle.ON,
-        )
-
-
-def ensure_port_free(host: str, port: int, option: str) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As the servers bind: a port left in TIME_WAIT by a previous run is free, a listener is not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise PortInUseError(host, port, option) from exc
-
-
-PAUSED_POLL_SECONDS = 0.2
-"""How often a poller whose event-source mapping is disabled looks at it again."""
-
-
-@dataclass
-class _Poller:
-    source: SqsEventSource
-    stop: threading.Event
-    on_error: Callable[[str], None]
-    enabled: Callable[[], bool]
-    """The mapping's state, read before each poll: disabled, Lambda polls no more (ptm pause)."""
-    threads: list[threading.Thread] = field(default_factory=list)
-
-    def start(self, count: int, name: str) -> None:
-        for index in range(count):
-            thread = threading.Thread(target=self._run, name=f"{name}-{index}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
-
-    def join(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                if not self.enabled():
-                    self.stop.wait(PAUSED_POLL_SECONDS)
-                    continue
-                result = self.source.poll_once(wait_seconds=1, enabled=self.enabled)
-            except Exception as exc:
-                if not self.stop.is_set():
-                    self.on_error(f"poller for {self.source.function_name}: {type(exc).__name__}: {exc}")
-                    self.stop.wait(1)
-                continue
-            if result.function_error:
-                self.on_error(
-                    f"{self.source.function_name} failed its whole batch of {result.received} "
-                    f"({result.function_error}); the messages will be redelivered"
-                )
-            elif result.failed:
-                self.on_error(
-                    f"{self.source.function_name} reported {result.failed} of {result.received} "
-                    "message(s) failed; they will be redelivered"
-                )
-
-
-def _mapping_enabled(switch: DispatchSwitch) -> bool:
-    """Lambda polls while the mapping is not paused (the one definition: ``DispatchState``)."""
-    return not switch.state().paused
 
 
 @dataclass(frozen=True)
@@ -320,9 +197,7 @@ class LocalStack:
             task_log = TaskChangeLog(TasksTable(clients.dynamodb, resources.table), self.emit)
             self._listen(lambda function, event, outcome, _: task_log.notice(function, event, outcome))
         self._start_pollers(running)
-        threading.Thread(target=self._reconcile_periodically, name="reconcile", daemon=True).start()
-        threading.Thread(target=self._expire_periodically, name="ttl", daemon=True).start()
-        threading.Thread(target=self._fire_schedules_periodically, name="scheduler", daemon=True).start()
+        self._start_schedules()
         # Last: once the API answers, everything behind it is running.
         http = LocalHttpApi(
             options.host,
@@ -387,7 +262,7 @@ class LocalStack:
             if not isinstance(trigger, QueueTrigger):
                 continue
             url, arn = queues[trigger.queue]
-            poller = _Poller(
+            poller = QueuePoller(
                 SqsEventSource(
                     sqs=running.clients.sqs,
                     invoke=self._call,
@@ -400,7 +275,7 @@ class LocalStack:
                 self._stop,
                 self._warn,
                 partial(
-                    _mapping_enabled, DispatchSwitch(running.clients.lambda_, resources.mapping_ids[function])
+                    mapping_enabled, DispatchSwitch(running.clients.lambda_, resources.mapping_ids[function])
                 ),
             )
             count = self.options.dispatch_pollers if function is Function.DISPATCH else 1
@@ -455,36 +330,24 @@ class LocalStack:
         outcome, error = self._call(self.names.function(Function.API), event)
         return (None, error) if error is not None else (outcome, None)
 
-    def _reconcile_periodically(self) -> None:
+    def _start_schedules(self) -> None:
+        """What AWS runs on a schedule: reconcile's EventBridge rule; DynamoDB's TTL, which moto
+        lacks (expired items deleted every scaled hour; AWS: typically within days, and until then
+        every read treats them as gone); EventBridge Scheduler's one-time schedules, which moto
+        stores but never fires (due ones fire every scaled minute, as AWS fires them within the
+        minute). Both stand-ins: local/fidelity.py."""
         schedule = self.config.trigger(Function.RECONCILE)
         assert isinstance(schedule, ScheduleTrigger)
-        interval = self.options.scaled(schedule.every_minutes * 60)
-        while not self._stop.wait(interval):
-            try:
-                self._call(self.names.function(Function.RECONCILE), {})
-            except Exception as exc:
-                self._warn(f"reconcile: {exc}")
+        reconcile = self.names.function(Function.RECONCILE)
+        scaled, tick = self.options.scaled, partial(every, stop=self._stop, warn=self._warn)
+        tick(scaled(schedule.every_minutes * 60), "reconcile", lambda: self._call(reconcile, {}))
+        tick(scaled(TTL_SWEEP_SECONDS), "expiring items", delete_expired_items)
 
-    def _expire_periodically(self) -> None:
-        """DynamoDB's TTL, which moto lacks (local/fidelity.py): expired items are deleted every
-        scaled hour (AWS: typically within days; until then every read treats them as gone)."""
-        interval = self.options.scaled(TTL_SWEEP_SECONDS)
-        while not self._stop.wait(interval):
-            try:
-                delete_expired_items()
-            except Exception as exc:
-                self._warn(f"expiring items: {exc}")
+        def fire() -> None:
+            for problem in fire_due_schedules().problems:
+                self._warn(f"scheduler: {problem}")
 
-    def _fire_schedules_periodically(self) -> None:
-        """EventBridge Scheduler's one-time schedules, which moto stores but never fires
-        (local/fidelity.py): due ones fire every scaled minute, as AWS fires them within the minute."""
-        interval = self.options.scaled(SCHEDULER_PRECISION_SECONDS, minimum=0.5)
-        while not self._stop.wait(interval):
-            try:
-                for problem in fire_due_schedules().problems:
-                    self._warn(f"scheduler: {problem}")
-            except Exception as exc:
-                self._warn(f"firing schedules: {exc}")
+        tick(scaled(SCHEDULER_PRECISION_SECONDS, minimum=0.5), "firing schedules", fire)
 
     def _log_failed_invocation(
         self, function: Function | None, event: Any, outcome: Any, invocation: InvocationRecord

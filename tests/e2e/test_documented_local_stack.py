@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from local.emulator import free_port
+from local.options import ensure_port_free
 from local.process import REPO, wait_until_serving
-from local.stack import ensure_port_free
 from tests.e2e.documented import LONG_RUNNING, bash, shell_environment
 from tests.fixtures.receiver import Receiver, running_receiver
 

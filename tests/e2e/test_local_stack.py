@@ -15,8 +15,8 @@ import pytest
 from functions.common.clock import iso, utc_now
 from functions.common.tasks_table import summary_from_item
 from infra.workflow_definition import retry_policy
+from local.options import ensure_port_free
 from local.process import REPO, start_local_stack, stop, wait_until_serving
-from local.stack import ensure_port_free
 from tests.e2e.conftest import NAMES, RunningStack
 
 POLICY = retry_policy()
