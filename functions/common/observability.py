@@ -23,21 +23,23 @@ from functions.common.errors import DependencyMisconfiguredError
 
 class Metric(StrEnum):
     """Every custom metric the functions publish: the handlers count them, the stack's alarms and
-    dashboard read them (infra/components/observability.py)."""
+    dashboard read them (infra/components/observability.py). Only what no AWS metric says: an
+    execution started is ``AWS/States`` ExecutionsStarted, a failed attempt the process function's
+    ``AWS/Lambda`` Errors, a task succeeded ExecutionsSucceeded less DuplicatesSkipped. Each custom
+    metric is billed a month and its EMF line on every invocation that counts it."""
 
     TASKS_SUBMITTED = "TasksSubmitted"
     ENQUEUE_DEFERRED = "EnqueueDeferred"
     """A task accepted but not yet sent to the queue; the stack alarms on it."""
     TASKS_CANCELLED = "TasksCancelled"
     TASKS_REDRIVEN = "TasksRedriven"
-    EXECUTIONS_STARTED = "ExecutionsStarted"
     DISPATCHES_SKIPPED = "DispatchesSkipped"
     START_THROTTLED = "StartExecutionThrottled"
     """Per throttled StartExecution; the stack alarms on it (a throttled Express start is reported
     to the caller only, not by any Step Functions metric)."""
-    ATTEMPTS_FAILED = "AttemptsFailed"
-    TASKS_SUCCEEDED = "TasksSucceeded"
     DUPLICATES_SKIPPED = "DuplicatesSkipped"
+    """A second execution of a task refused its claim: with ExecutionsSucceeded, the tasks that
+    succeeded."""
     DEAD_LETTERS_WORKFLOW_FAILURE = "DeadLettersWorkflowFailure"
     DEAD_LETTERS_STRANDED = "DeadLettersStranded"
     DEAD_LETTERS_UNDELIVERABLE = "DeadLettersUndeliverable"

@@ -83,7 +83,6 @@ def record_handler(record: SQSRecord, states: Mapping[str, TaskDue]) -> None:
             metrics.add_metric(name=Metric.DISPATCHES_SKIPPED, unit=MetricUnit.Count, value=1)
             logger.info("not dispatched", extra={"status": dispatch.skipped_status})
         else:
-            metrics.add_metric(name=Metric.EXECUTIONS_STARTED, unit=MetricUnit.Count, value=1)
             logger.info(
                 "execution started",
                 extra={"executionArn": dispatch.execution_arn, "promoted": dispatch.promoted},

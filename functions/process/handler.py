@@ -82,15 +82,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         with misconfiguration_reported():
             outcome = process_task(request, table=deps.table, work=work, clock=utc_now, lease=deps.lease)
     except (TaskFailedError, PermanentTaskError) as exc:
-        metrics.add_metric(name=Metric.ATTEMPTS_FAILED, unit=MetricUnit.Count, value=1)
-        metrics.add_metadata(key="error", value=type(exc).__name__)
         # The task's own failure, as declared: its type and message say what failed. Lambda adds
         # the traceback to the error the workflow logs in every TaskFailed event and MarkFailed
         # stores as the cause (~1 KB through the task type's frames); raised from here, it
         # holds this function's frames only. A crash (any other exception) keeps its traceback.
         raise exc.with_traceback(None) from None
-    metric = Metric.TASKS_SUCCEEDED if outcome.outcome == "SUCCEEDED" else Metric.DUPLICATES_SKIPPED
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    if outcome.outcome != "SUCCEEDED":
+        metrics.add_metric(name=Metric.DUPLICATES_SKIPPED, unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json", by_alias=True)
 
 

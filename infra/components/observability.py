@@ -161,13 +161,24 @@ class Observability(Construct):
                 )
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.service_name)
+        process = functions[Function.PROCESS]
+        duplicates = self._custom(Metric.DUPLICATES_SKIPPED, "Duplicates skipped")
+        succeeded = cloudwatch.MathExpression(
+            expression="executionsSucceeded - FILL(duplicates, 0)",
+            using_metrics={
+                "executionsSucceeded": state_machine.metric_succeeded(period=PERIOD, statistic="Sum"),
+                "duplicates": duplicates,
+            },
+            period=PERIOD,
+            label="Succeeded",
+        )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Pipeline: submitted → started → succeeded / failed → dead-lettered",
                 left=[
                     self._custom(Metric.TASKS_SUBMITTED, "Submitted"),
                     started.with_(label="Executions started"),
-                    self._custom(Metric.TASKS_SUCCEEDED, "Succeeded"),
+                    succeeded,
                     failed.with_(label="Executions failed"),
                     self._custom(Metric.DEAD_LETTERS_WORKFLOW_FAILURE, "Dead-lettered (workflow)"),
                     self._custom(Metric.DEAD_LETTERS_UNDELIVERABLE, "Dead-lettered (undeliverable)"),
@@ -177,8 +188,12 @@ class Observability(Construct):
             cloudwatch.GraphWidget(
                 title="Retries and duplicates",
                 left=[
-                    self._custom(Metric.ATTEMPTS_FAILED, "Failed attempts (retried or caught)"),
-                    self._custom(Metric.DUPLICATES_SKIPPED, "Duplicates skipped"),
+                    process.metric_errors(
+                        period=PERIOD,
+                        statistic="Sum",
+                        label="Failed attempts (process errors: retried or caught)",
+                    ),
+                    duplicates,
                     self._custom(Metric.ENQUEUE_DEFERRED, "Enqueue deferred"),
                     self._custom(Metric.TASKS_REENQUEUED, "Re-enqueued by reconcile"),
                 ],

@@ -5,6 +5,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match
 
+from functions.common.observability import Metric
 from infra.names import Function
 from infra.spec import ScheduleTrigger, trigger_of
 from tests.infra.conftest import Synthesized
@@ -86,18 +87,28 @@ def test_refused_aws_calls_and_deferred_enqueues_alarm_on_the_metric_the_functio
     assert alarm["AlarmActions"]
 
 
-def test_dashboard_shows_the_pipeline(dev: Synthesized) -> None:
+def test_dashboard_shows_the_pipeline_from_aws_metrics_where_they_say_the_same(dev: Synthesized) -> None:
     [dashboard] = dev.resources("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in (
         "TasksSubmitted",
         "ExecutionsStarted",
-        "TasksSucceeded",
+        "ExecutionsSucceeded",
+        "DuplicatesSkipped",
         "ExecutionsFailed",
         "DeadLettersWorkflowFailure",
-        "AttemptsFailed",
     ):
         assert metric in body
+    assert "executionsSucceeded - FILL(duplicates, 0)" in body
+    assert '\\"AWS/Lambda\\",\\"Errors\\"' in body
+
+
+def test_no_custom_metric_repeats_an_aws_metric() -> None:
+    """ExecutionsStarted is AWS/States', a failed attempt the process function's Errors, a
+    success ExecutionsSucceeded less DuplicatesSkipped: none is published again (each custom
+    metric is billed, and its EMF line written per invocation)."""
+    published = {metric.value for metric in Metric}
+    assert not published & {"ExecutionsStarted", "ExecutionsSucceeded", "AttemptsFailed", "TasksSucceeded"}
 
 
 def test_reconcile_runs_on_the_schedule_the_spec_or_the_stage_sets(
