@@ -692,8 +692,9 @@ def this_design(
     total["X-Ray"] = (
         trace_roots(
             [
-                (n, rate),  # the api function: the HTTP API has no tracing, so it decides
-                (batches, rate / batch),  # a dispatch batch (SQS starts a new trace)
+                # The api function: the HTTP API has no tracing, so it decides; the execution
+                # joins its trace (the message's AWSTraceHeader), the dispatcher records none.
+                (n, rate),
                 (dead_batches, dead_rate / monitor_batch),  # a monitor batch, likewise
                 (sweeps, 1 / period),  # a scheduled sweep
             ]

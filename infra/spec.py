@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from functions.api.settings import ApiSettings
 from functions.common.config import Env, SdkBudget, Settings
@@ -91,6 +91,9 @@ class FunctionSpec:
     """The boto3 services its handler creates clients for (the init benchmark's floor)."""
     sdk: SdkBudget
     """Its clients' connect and read timeouts and attempts (``functions/common/aws.py``)."""
+    tracing: Literal["Active", "PassThrough"] = "Active"
+    """X-Ray: ``Active`` samples the invocations no upstream service decided for;
+    ``PassThrough`` records only those an upstream trace sampled."""
 
     def environment(self, values: Mapping[str, str]) -> dict[str, str]:
         """Exactly the variables this function's settings model reads, taken from ``values``;
@@ -176,6 +179,9 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             ),
             clients=("stepfunctions", "dynamodb", "sqs"),
             sdk=SdkBudget.BACKGROUND,
+            # Its executions join the submitting request's trace (the message's AWSTraceHeader):
+            # an SQS-triggered invocation would start a trace of its own, a second one per task.
+            tracing="PassThrough",
         ),
         FunctionSpec(
             Function.PROCESS,

@@ -798,8 +798,41 @@ def _deploy_path() -> Iterator[Mutant]:
     )
 
 
+def _tracing() -> Iterator[Mutant]:
+    """An execution joins the trace of the request that submitted its task: one trace a task."""
+    consumers, infra = (
+        ("tests/integration/test_queue_consumers.py",),
+        ("tests/infra/test_functions_and_iam.py",),
+    )
+    for name, path, old, new, tests in (
+        (
+            "trace: the message's header not passed on",
+            "functions/dispatch/handler.py",
+            "                record.attributes.aws_trace_header,\n",
+            "                None,\n",
+            consumers,
+        ),
+        (
+            "trace: only in the body, botocore's header wins",
+            "functions/common/workflow.py",
+            '        events.register("before-call.sfn.StartExecution", _send_trace_header)\n',
+            "",
+            consumers,
+        ),
+        (
+            "trace: the dispatcher samples traces of its own",
+            "infra/spec.py",
+            '            tracing="PassThrough",\n',
+            "",
+            infra,
+        ),
+    ):
+        yield Mutant(name, path, old, new, tests)
+
+
 def mutants() -> list[Mutant]:
     return [
+        *_tracing(),
         *_conditions(),
         *_retention(),
         *_asl_conditions(),

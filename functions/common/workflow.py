@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 MAX_EXECUTION_NAME = 80
+TRACE_HEADER = "X-Amzn-Trace-Id"
+_TRACE_CONTEXT_KEY = "ptm_trace_header"
 
 
 EXPRESS_MAX_DURATION = timedelta(minutes=5)
@@ -48,24 +50,44 @@ def execution_name(task_id: str, run: int, delivery: int) -> str:
     return f"{safe}{suffix}"
 
 
+def _remember_trace_header(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    if "traceHeader" in params:
+        context[_TRACE_CONTEXT_KEY] = params["traceHeader"]
+
+
+def _send_trace_header(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Step Functions prefers the ``X-Amzn-Trace-Id`` header to the body's ``traceHeader``, and
+    botocore sets that header inside Lambda to the invocation's own trace (its recursion
+    detection, from ``_X_AMZN_TRACE_ID``): the message's trace must be the header too."""
+    if _TRACE_CONTEXT_KEY in context:
+        params["headers"][TRACE_HEADER] = context[_TRACE_CONTEXT_KEY]
+
+
 class Workflow:
     def __init__(self, client: SFNClient, state_machine_arn: str) -> None:
         self._client = client
         self.state_machine_arn = state_machine_arn
+        events = client.meta.events
+        events.register("before-parameter-build.sfn.StartExecution", _remember_trace_header)
+        events.register("before-call.sfn.StartExecution", _send_trace_header)
 
-    def start(self, name: str, task_id: str) -> str:
-        """Start an execution and return its ARN.
+    def start(self, name: str, task_id: str, trace_header: str | None = None) -> str:
+        """Start an execution and return its ARN. ``trace_header`` (the message's
+        ``AWSTraceHeader``: the API request that submitted the task) makes the execution part of
+        that request's X-Ray trace, with its sampling decision, instead of the dispatcher's.
 
         Express executions are not de-duplicated by name: a repeated name starts a second,
         concurrent execution (AWS, express-at-least-once-execution.html). The process function's
         claim keeps the duplicate from working the task; a dedup write here would cost a write
         unit on every dispatch to save one Express start in the rare duplicate case.
         """
+        traced = {"traceHeader": trace_header} if trace_header else {}
         try:
             response = self._client.start_execution(
                 stateMachineArn=self.state_machine_arn,
                 name=name,
                 input=execution_input(task_id),
+                **traced,
             )
         except ClientError as exc:
             if error_code(exc) in THROTTLING_CODES:

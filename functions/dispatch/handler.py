@@ -71,7 +71,11 @@ def record_handler(record: SQSRecord, states: Mapping[str, TaskDue]) -> None:
     with logger.append_context_keys(taskId=message.task_id), misconfiguration_reported():
         try:
             dispatch = dependencies().dispatcher.dispatch(
-                message, receive_count, states.get(message.task_id), utc_now()
+                message,
+                receive_count,
+                states.get(message.task_id),
+                utc_now(),
+                record.attributes.aws_trace_header,
             )
         except StartExecutionThrottledError:
             metrics.add_metric(name=Metric.START_THROTTLED, unit=MetricUnit.Count, value=1)

@@ -45,11 +45,17 @@ class Dispatcher:
     queue: TasksQueue
 
     def dispatch(
-        self, message: TaskMessage, receive_count: int, state: TaskDue | None, now: datetime
+        self,
+        message: TaskMessage,
+        receive_count: int,
+        state: TaskDue | None,
+        now: datetime,
+        trace_header: str | None = None,
     ) -> Dispatch:
-        """Start the task's execution if it is QUEUED or RUNNING. A SCHEDULED task not due yet is
-        sent again with the seconds it still has to wait; a due one is promoted to QUEUED first
-        (conditionally: a cancel that won the race leaves it CANCELLED, and it is skipped)."""
+        """Start the task's execution if it is QUEUED or RUNNING, in the message's X-Ray trace
+        (``trace_header``). A SCHEDULED task not due yet is sent again with the seconds it still
+        has to wait; a due one is promoted to QUEUED first (conditionally: a cancel that won the
+        race leaves it CANCELLED, and it is skipped)."""
         name = execution_name(message.task_id, message.run, receive_count)
         status = state.status if state else None
         promoted = False
@@ -66,4 +72,5 @@ class Dispatcher:
                 status = TaskStatus(found) if found is not None and found in TaskStatus.__members__ else None
         if status not in DISPATCHABLE:
             return Dispatch(message.task_id, name, None, skipped_status=status.value if status else "UNKNOWN")
-        return Dispatch(message.task_id, name, self.workflow.start(name, message.task_id), promoted=promoted)
+        arn = self.workflow.start(name, message.task_id, trace_header)
+        return Dispatch(message.task_id, name, arn, promoted=promoted)

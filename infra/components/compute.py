@@ -86,7 +86,7 @@ class Compute(Construct):
             layers=[powertools],
             role=role,
             log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.PASS_THROUGH if spec.tracing == "PassThrough" else lambda_.Tracing.ACTIVE,
             environment=config.powertools_environment(),
             # JSON format for Lambda's advanced logging controls. Application logs stay at INFO
             # at Lambda so the EMF metric lines (which carry no level) pass; the functions'

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
+from botocore.endpoint import Endpoint
 
 from functions.common.models import TaskStatus
 from functions.usecases.dead_letters import UNDELIVERABLE_ERROR
@@ -17,14 +20,21 @@ pytestmark = pytest.mark.integration
 MAX_RECEIVE_COUNT = TIMINGS.max_receive_count
 
 
-def _event(stack: Stack, function: Function, bodies: list[str], receive_count: int = 1) -> dict[str, object]:
+def _event(
+    stack: Stack,
+    function: Function,
+    bodies: list[str],
+    receive_count: int = 1,
+    trace_headers: Sequence[str | None] = (),
+) -> dict[str, object]:
     source = stack.event_source(function)
     messages = [
         {
             "MessageId": f"m-{index}",
             "ReceiptHandle": f"r-{index}",
             "Body": body,
-            "Attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0"},
+            "Attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0"}
+            | ({"AWSTraceHeader": trace} if (trace := dict(enumerate(trace_headers)).get(index)) else {}),
         }
         for index, body in enumerate(bodies)
     ]
@@ -63,6 +73,37 @@ def test_dispatch_starts_nothing_for_a_task_that_does_not_exist(stack: Stack) ->
 
     assert response == {"batchItemFailures": []}
     assert [execution["name"] for execution in stack.wait_for_all_executions()] == [f"{real}-r1-d1"]
+
+
+def test_executions_join_the_trace_their_message_carries(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside Lambda botocore sends the invocation's own trace as ``X-Amzn-Trace-Id`` (from
+    ``_X_AMZN_TRACE_ID``), and Step Functions prefers that header to the body's traceHeader:
+    a message's AWSTraceHeader must replace it, and a message without one leaves it alone."""
+    dispatcher_trace = "Root=1-00000000-000000000000000000000001;Parent=0000000000000001;Sampled=0"
+    submitted_trace = "Root=1-00000000-000000000000000000000002;Parent=0000000000000002;Sampled=1"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", stack.resources.names.function(Function.DISPATCH))
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", dispatcher_trace)
+    sent: dict[str, str | None] = {}
+    original = Endpoint.make_request
+
+    def recording(endpoint: Endpoint, operation_model: Any, request_dict: dict[str, Any]) -> Any:
+        if operation_model.name == "StartExecution":
+            name = json.loads(request_dict["body"])["name"]
+            sent[name] = request_dict["headers"].get("X-Amzn-Trace-Id")
+        return original(endpoint, operation_model, request_dict)
+
+    monkeypatch.setattr(Endpoint, "make_request", recording)
+    traced, untraced = stack.submit({"n": 1}), stack.submit({"n": 2})
+    bodies = [json.dumps({"taskId": traced}), json.dumps({"taskId": untraced})]
+
+    response = _invoke(
+        stack, Function.DISPATCH, _event(stack, Function.DISPATCH, bodies, trace_headers=[submitted_trace])
+    )
+
+    assert response == {"batchItemFailures": []}
+    assert sent == {f"{traced}-r1-d1": submitted_trace, f"{untraced}-r1-d1": dispatcher_trace}
 
 
 def test_dispatch_failure_to_start_is_reported_for_retry(stack: Stack) -> None:

@@ -12,7 +12,6 @@ from bench import cost
 from bench.cost import InitTimes, Load, Mix, PricedDeployment, Sizes
 from bench.measure import PLATFORM_LOG_BYTES, ExecutionSample, FunctionFigures, Measured
 from infra.names import Function
-from infra.spec import DISPATCH_BATCH_SIZE, FUNCTIONS, QueueTrigger
 
 pytestmark = pytest.mark.unit
 
@@ -227,9 +226,9 @@ def test_monthly_lines_are_spread_over_the_months_tasks() -> None:
 
 
 def test_executions_and_their_attempts_add_no_trace_of_their_own() -> None:
-    """The X-Ray line counts the api's requests and the consumers' batches only: retries (more
-    process invocations inside the same executions) leave it unchanged, apart from the dead
-    letters' own monitor batches."""
+    """The X-Ray line counts the api's requests (each execution joins its trace), the monitor's
+    batches and the sweeps only: retries (more process invocations inside the same executions)
+    leave it unchanged, apart from the dead letters' own monitor batches."""
     deployment = PricedDeployment(
         memory_mb=dict.fromkeys(Function, 128),
         workflow_log_level="ALL",
@@ -242,15 +241,9 @@ def test_executions_and_their_attempts_add_no_trace_of_their_own() -> None:
         rate: cost.this_design(deployment, _measured(), Load(failure_rate=rate), init)["X-Ray"]
         for rate in (0.0, 0.3)
     }
-    dispatch = FUNCTIONS[Function.DISPATCH].trigger
-    assert isinstance(dispatch, QueueTrigger)
-    batch = cost.batch_size(10.0, dispatch.batching_window_seconds, DISPATCH_BATCH_SIZE)
     per_trace = cost.PRICES["xray_trace_recorded"] / cost.MILLION
-    api_and_dispatch = (
-        cost.MILLION * cost.sampled_share(10.0)
-        + cost.MILLION * 1.01 / batch * cost.sampled_share(10.0 / batch)
-    ) * per_trace
-    assert api_and_dispatch < xray[0.0] < api_and_dispatch + 0.01, "sweeps only beyond api and dispatch"
+    api = cost.MILLION * cost.sampled_share(10.0) * per_trace
+    assert api < xray[0.0] < api + 0.01, "sweeps only beyond the api's traces (executions join them)"
     dead_letters = cost.MILLION * Mix.at(0.3).exhausted  # 0.27/s: one a batch, each one sampled
     assert xray[0.3] - xray[0.0] == pytest.approx(dead_letters * per_trace), "only monitor batches are new"
 
