@@ -16,6 +16,7 @@ bytes of the API's answer to a submit.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import io
 import json
@@ -28,6 +29,7 @@ import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.tasks import api, sample_payload, submit
@@ -159,6 +161,59 @@ class Measured:
     logs it to CloudWatch Logs at level ALL (``logged_event``)."""
     event_bytes_without_data: float
     """The same without execution data (input, output and parameters left out)."""
+    init_seconds: dict[Function, float] = dataclasses.field(default_factory=dict)
+    """Each handler's import and setup at cold start (``bench.init_time.handler_seconds``)."""
+
+    def describe(self) -> list[str]:
+        """What the cost model reads from this measurement, printed with its report."""
+        sizes = (self.succeeded_record_bytes, self.failed_record_bytes, self.new_record_bytes)
+        records = " / ".join(f"{size:.0f}" for size in sizes)
+        events = f"{self.event_bytes:.0f} / {self.event_bytes_without_data:.0f}"
+        rows = [
+            f"inputs [measured] (measured.json: {self.tasks} tasks at failure rate {self.failure_rate}): "
+            f"custom metrics {', '.join(sorted(self.metric_names))}; record {records} B (succeeded / failed "
+            f"/ new, no body); bodies inline {self.inline_share:.0%}, stored/JSON "
+            f"{self.payload_compression:.2f}; a history event {events} B (with / without data); submit "
+            f"answer {self.submit_response_bytes:.0f} B"
+        ]
+        for function, f in sorted(self.functions.items()):
+            calls = ", ".join(
+                f"{service} {f.calls_per_invocation(service):.2f}" for service in sorted(f.calls)
+            )
+            info, warning = (f.log_bytes_at(level) - PLATFORM_LOG_BYTES for level in ("INFO", "WARNING"))
+            init = self.init_seconds.get(function, 0.0) * 1000
+            rows.append(
+                f"  {function.value:<10} {f.invocations:4d} invocations: own {f.own_ms_per_invocation:6.1f} "
+                f"ms; AWS calls each: {calls}; log {info:4.0f} B at INFO, {warning:4.0f} at WARNING; init "
+                f"{init:4.0f} ms"
+            )
+        return rows
+
+
+MEASURED_FILE = Path(__file__).parent / "measured.json"
+"""The last measurement ``python -m bench.measure`` saved: ``make cost`` prices from it."""
+
+
+def save(measured: Measured, path: Path = MEASURED_FILE) -> None:
+    document = dataclasses.asdict(measured) | {"metric_names": sorted(measured.metric_names)}
+    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+
+
+def load(path: Path = MEASURED_FILE) -> Measured:
+    raw = json.loads(path.read_text())
+    return Measured(
+        **raw
+        | {
+            "functions": {
+                Function(name): FunctionFigures(**value) for name, value in raw["functions"].items()
+            },
+            "executions": tuple(
+                ExecutionSample(**sample | {"waits": tuple(sample["waits"])}) for sample in raw["executions"]
+            ),
+            "metric_names": frozenset(raw["metric_names"]),
+            "init_seconds": {Function(name): value for name, value in raw["init_seconds"].items()},
+        }
+    )
 
 
 class _CountingStdout(io.TextIOBase):
@@ -505,3 +560,27 @@ def _histories(running: Running, items: list[dict[str, Any]]) -> dict[str, list[
     return {
         item["taskId"]["S"]: running.clients.execution_history(item["executionArn"]["S"]) for item in items
     }
+
+
+def measure_all(tasks: int, failure_rate: float, init_runs: int) -> Measured:
+    """A run of the local stack, and each handler's init time (fresh interpreters)."""
+    from bench.init_time import handler_seconds  # noqa: PLC0415
+
+    measured = measure(tasks=tasks, failure_rate=failure_rate)
+    init = {function: handler_seconds(function, runs=init_runs) for function in Function}
+    return dataclasses.replace(measured, init_seconds=init)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Measure the cost model's inputs and save them.")
+    parser.add_argument("--tasks", type=int, default=150, help="tasks run through the local stack")
+    parser.add_argument("--failure-rate", type=float, default=0.3)
+    parser.add_argument("--init-runs", type=int, default=3, help="fresh interpreters per handler's init")
+    parser.add_argument("--out", type=Path, default=MEASURED_FILE)
+    arguments = parser.parse_args()
+    save(measure_all(arguments.tasks, arguments.failure_rate, arguments.init_runs), arguments.out)
+    print(f"saved {arguments.out.name}: {arguments.tasks} tasks at failure rate {arguments.failure_rate}")
+
+
+if __name__ == "__main__":
+    main()

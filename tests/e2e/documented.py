@@ -360,37 +360,37 @@ LONG_RUNNING: dict[str, Rehearsal] = {
         "about 5 minutes (make test runs each benchmark small)",
         "make -n bench",
         "python -m bench.init_time",
-        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+        "tests/e2e/test_benchmarks.py::test_the_init_benchmark_prints_each_handler_above_its_floor",
     ),
     "make bench-init": Rehearsal(
         "11 fresh interpreters a handler (make test runs 1)",
         "make -n bench-init",
         "python -m bench.init_time --runs 11",
-        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+        "tests/e2e/test_benchmarks.py::test_the_init_benchmark_prints_each_handler_above_its_floor",
     ),
     "make bench-local": Rehearsal(
         "1,000 tasks (make test runs 10)",
         "make -n bench-local",
         "python -m bench.local_throughput --tasks 1000",
-        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+        "tests/e2e/test_benchmarks.py::test_the_local_stack_benchmark_ends_every_task_and_prints_a_sane_ratio",
     ),
     "python -m bench.local_throughput --tasks 1000": Rehearsal(
         "1,000 tasks (make test runs 10)",
         "python -m bench.local_throughput --help",
         "--tasks",
-        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+        "tests/e2e/test_benchmarks.py::test_the_local_stack_benchmark_ends_every_task_and_prints_a_sane_ratio",
     ),
     "make bench-retry": Rehearsal(
         "40 tasks in real time (make test runs 3)",
         "make -n bench-retry",
         "python -m bench.retry_timing --tasks 40",
-        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+        "tests/e2e/test_benchmarks.py::test_the_retry_benchmark_observes_every_wait_within_its_policy",
     ),
     "python -m bench.retry_timing --tasks 40": Rehearsal(
         "40 tasks in real time (make test runs 3)",
         "python -m bench.retry_timing --help",
         "--tasks",
-        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+        "tests/e2e/test_benchmarks.py::test_the_retry_benchmark_observes_every_wait_within_its_policy",
     ),
     "make bench-schedule": Rehearsal(
         "20 tasks in real time (make test runs 3)",
@@ -411,10 +411,16 @@ LONG_RUNNING: dict[str, Rehearsal] = {
         "tests/e2e/test_scheduled.py::test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack",
     ),
     "make cost": Rehearsal(
-        "150 measured tasks (make test measures 10)",
+        "prices the committed bench/measured.json; make test runs the same module",
         "make -n cost",
         "python -m bench.cost",
-        "tests/e2e/test_benchmarks.py::test_each_benchmark_runs_at_a_small_size_and_prints_its_figures",
+        "tests/e2e/test_benchmarks.py::test_make_cost_prices_the_saved_measurement_with_sane_figures",
+    ),
+    "python -m bench.measure": Rehearsal(
+        "150 tasks on the local stack and 15 fresh interpreters (make test measures 10 tasks)",
+        "python -m bench.measure --help",
+        "--tasks",
+        "tests/e2e/test_benchmarks.py::test_a_fresh_measurement_is_saved_and_priced",
     ),
 }
 

@@ -1,28 +1,82 @@
-"""Every benchmark runs once at a small size, so one that breaks turns the suite red (the full
-runs are `make bench`, `make bench-local`, `make bench-retry`, `make bench-init`, `make cost`;
-`make bench-schedule` runs small in tests/e2e/test_scheduled.py, on the shared local stack)."""
+"""Every benchmark runs once at a small size, as a user runs it, so one that breaks turns the suite
+red; its figures are read back and must be sane, not only printed (the full runs are `make bench`,
+`make bench-local`, `make bench-retry`, `make bench-init`, `make cost`; `make bench-schedule` runs
+small in tests/e2e/test_scheduled.py, on the shared local stack)."""
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
 from tests.e2e.conftest import run_benchmark
 
 
-@pytest.mark.parametrize(
-    ("module", "arguments", "printed"),
-    [
-        ("bench.local_throughput", ["--tasks", "10", "--time-scale", "0.01"], "throughput vs the floor"),
-        # In real time: a time scale would magnify the interpreter's own milliseconds past a ceiling.
-        ("bench.retry_timing", ["--tasks", "3"], "waits observed"),
-        ("bench.init_time", ["--runs", "1"], "own code"),
-        ("bench.cost", ["--measure-tasks", "10", "--init-runs", "1"], "prod defaults: $"),
-    ],
-)
-def test_each_benchmark_runs_at_a_small_size_and_prints_its_figures(
-    module: str, arguments: list[str], printed: str
-) -> None:
+def _run(module: str, *arguments: str) -> str:
     result = run_benchmark(module, *arguments)
-
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    assert printed in result.stdout, result.stdout[-4000:]
+    return result.stdout
+
+
+def _numbers(pattern: str, text: str) -> list[float]:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in:\n{text[-3000:]}"
+    return [float(group) for group in match.groups()]
+
+
+def test_the_local_stack_benchmark_ends_every_task_and_prints_a_sane_ratio() -> None:
+    printed = _run("bench.local_throughput", "--tasks", "10", "--time-scale", "0.01")
+    ended, submitted, floor_ended, floor_submitted = _numbers(
+        r"terminal\s+(\d+) / (\d+)\s+(\d+) / (\d+)", printed
+    )
+    assert ended == submitted == floor_ended == floor_submitted == 10
+    [ratio] = _numbers(r"throughput vs the floor: ([\d.]+)x", printed)
+    assert 0 < ratio <= 2
+
+
+def test_the_retry_benchmark_observes_every_wait_within_its_policy() -> None:
+    printed = _run("bench.retry_timing", "--tasks", "3")  # real time: a scale would magnify overheads
+    observed, expected = _numbers(r"waits observed: (\d+) of (\d+) expected", printed)
+    assert observed == expected == 6
+    rows = re.findall(r"^\s+(\d)\s+(\d+)\s+.*\s(\d+)/(\d+)\s*$", printed, re.MULTILINE)
+    assert [(retry, within, n) for retry, _, within, n in rows] == [("1", "3", "3"), ("2", "3", "3")]
+
+
+def test_the_init_benchmark_prints_each_handler_above_its_floor() -> None:
+    printed = _run("bench.init_time", "--runs", "1")
+    rows = re.findall(
+        r"^(\w+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[+-][\d.]+\s+([\d.]+)x", printed, re.MULTILINE
+    )
+    assert {name for name, *_ in rows} == {"api", "dispatch", "process", "monitor", "reconcile"}
+    for name, init, floor, libraries, ratio in rows:
+        assert 0 < float(floor) < float(init), name
+        assert float(floor) <= float(libraries), name
+        assert 0 < float(ratio) <= 2, name
+
+
+def _cost_figures(printed: str) -> dict[str, float]:
+    figures = {
+        title: _numbers(rf"(?m)^{re.escape(title)}: \$([\d.]+) per 1M tasks", printed)[0]
+        for title in ("dev defaults", "prod defaults", "the Node.js version's design, same settings")
+    }
+    figures["provisioned"] = _numbers(r"(?m)^provisioned: \$([\d.]+) per 1M tasks$", printed)[0]
+    [figures["last line"]] = _numbers(
+        r"\Aprod defaults: \$([\d.]+) per 1M tasks \(", printed.splitlines()[-1]
+    )
+    return figures
+
+
+def test_make_cost_prices_the_saved_measurement_with_sane_figures() -> None:
+    """What `make cost` runs: the committed bench/measured.json, no stack."""
+    printed = _run("bench.cost")
+    figures = _cost_figures(printed)
+    assert figures["last line"] == figures["prod defaults"]
+    assert 5 < figures["provisioned"] < figures["prod defaults"] < figures["dev defaults"] < 50
+    assert "line items:" in printed
+    assert "inputs [documented] and [assumed]" in printed
+
+
+def test_a_fresh_measurement_is_saved_and_priced(tmp_path: Path) -> None:
+    saved = tmp_path / "measured.json"
+    _run("bench.measure", "--tasks", "10", "--init-runs", "1", "--out", str(saved))
+    figures = _cost_figures(_run("bench.cost", "--measured", str(saved)))
+    assert 5 < figures["provisioned"] < figures["prod defaults"] < 50
