@@ -27,6 +27,7 @@ from typing import Any
 from bench.floor import count, provision_floor, run_floor, wait_for
 from bench.tasks import api as tasks_api
 from bench.tasks import submit
+from functions.common.task_status import TaskStatus
 from infra.names import LOCAL_CREDENTIALS, StageNames
 from local.emulator import Clients
 from local.options import LocalOptions
@@ -35,7 +36,8 @@ from ptm.client import TasksApi
 
 NAMES = StageNames("local")
 CLIENT_THREADS = 8
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
+TARGET = 0.8
+"""Throughput against the floor the pipeline must keep (issue 33)."""
 
 
 def _post(client: TasksApi, index: int) -> float:
@@ -60,7 +62,7 @@ class Figures:
 
 def _figures(items: list[dict[str, Any]], submit_latencies: list[float], submit_seconds: float) -> Figures:
     # Task records only: each task's payload is an item of its own, without a status.
-    terminal = [item for item in items if "status" in item and item["status"]["S"] in TERMINAL]
+    terminal = [item for item in items if "status" in item and TaskStatus(item["status"]["S"]).is_terminal]
     created = [_moment(item["createdAt"]["S"]) for item in terminal]
     updated = [_moment(item["updatedAt"]["S"]) for item in terminal]
     latencies = sorted(
@@ -183,7 +185,7 @@ def main() -> None:
         )
     )
     print(_row("wall time (s)", f"{pipeline_wall:.1f}", f"{floor_wall:.1f}"))
-    print(f"  throughput vs the floor: {pipeline.throughput / floor.throughput:.2f}x (target ≥ 0.5x)")
+    print(f"  throughput vs the floor: {pipeline.throughput / floor.throughput:.2f}x (target ≥ {TARGET}x)")
     if pipeline.terminal < args.tasks or floor.terminal < args.tasks:
         sys.exit(1)
 

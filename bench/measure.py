@@ -508,13 +508,7 @@ def _wait_until_terminal(running: Running, ids: list[str], timeout: float = 300)
                 }
             )["Responses"][table]
         ]
-        # Done once it succeeded, or failed and was then recorded by the monitor.
-        done = [
-            item
-            for item in items
-            if item["status"]["S"] == "SUCCEEDED"
-            or (item["status"]["S"] == "FAILED" and "deadLetteredAt" in item)
-        ]
+        done = [item for item in items if TaskStatus(item["status"]["S"]).settled("deadLetteredAt" in item)]
         if len(done) == len(ids):
             return done
         if time.monotonic() > deadline:

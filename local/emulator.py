@@ -1,5 +1,6 @@
-"""moto's server as the AWS emulator, with state-machine execution switched on and the
-fidelity layer (local/fidelity.py) making it behave like AWS where this system depends on it."""
+"""moto's server as the AWS emulator, with state-machine execution switched on, the fidelity
+layer (local/fidelity.py) making it behave like AWS where this system depends on it, and the
+speed-ups (local/speedups.py) that spare it work it need not do."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from moto.server import ThreadedMotoServer
 
 from infra.names import LOCAL_CREDENTIALS
 from local.fidelity import AwsFidelity
+from local.speedups import EmulatorSpeedups
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -114,12 +116,14 @@ class Emulator:
             # that wants it (``ptm local --verbose``) sets the level before starting.
             access_log.setLevel(logging.WARNING)
         AwsFidelity.install()
+        EmulatorSpeedups.install()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
         AwsFidelity.uninstall()
+        EmulatorSpeedups.uninstall()
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API), keeping the server and configuration."""

@@ -1,57 +1,11 @@
-"""Make the emulator behave like AWS where moto is kinder and this system depends on the difference.
-
-Each divergence is listed in docs/FIDELITY.md with AWS's documented behaviour, and each is pinned
-by a test that fails with this layer switched off. The Lambda-side divergences (timeouts, process
-exits) are handled by the local runtime (``local/lambda_runtime.py``); this module holds the Step
-Functions one:
-
-- **Express executions are not de-duplicated by name.** "Starting multiple workflows with the same
-  name results in concurrent executions" (docs.aws.amazon.com/step-functions/latest/dg/
-  express-at-least-once-execution.html). moto answers a repeated name with the running execution
-  or ``ExecutionAlreadyExists``. Here an Express start always creates a new execution, with an ARN
-  in AWS's Express form ``arn:aws:states:<region>:<account>:express:<machine>:<name>:<uuid>``.
-
-- **A DynamoDB condition and its write are one atomic step.** moto evaluates a
-  ``ConditionExpression`` and applies the update as separate Python steps, and its server handles
-  requests on many threads, so two concurrent conditional writes can both pass (two executions
-  both claiming a task; a lost ``attempts`` increment). Here every item operation of moto's
-  DynamoDB backend runs under one lock, as DynamoDB serializes the writes to an item.
-
-- **An eventually consistent read may not see an item just written.** "When you request an
-  eventually consistent read, the response might not reflect the results of a recently completed
-  write operation" (docs.aws.amazon.com/amazondynamodb/latest/developerguide/
-  HowItWorks.ReadConsistency.html). moto always answers with the latest item. Here, with
-  ``AwsFidelity.eventual_read_window`` above zero, a GetItem or BatchGetItem without
-  ``ConsistentRead`` does not see an item put less than that many seconds ago (stale *versions*
-  of updated items are not emulated: only the miss, which is what this system must survive).
-  Off by default: a listing right after a submit would miss the new task, as it may on AWS.
-
-- **Expired items are deleted.** DynamoDB's TTL deletes an item whose TTL attribute has passed
-  ("typically within a few days of their expiration"; never one expired more than five years
-  ago: docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html). moto stores a table's
-  TTL setting and never deletes anything. ``delete_expired_items`` deletes what has expired in
-  every table whose TTL is enabled; the local stack calls it on its scaled clock.
-
-- **An SQS event-source mapping is polled by Lambda, not run inside SendMessage.** moto invokes
-  the mapped function synchronously from ``SendMessage`` (its "simple" Lambda, without partial
-  batch responses, batching windows or visibility), and stamps ``LastModified`` with
-  ``time.mktime`` of a UTC time (hours off on a machine not on UTC). Here a mapping is only
-  stored: the local stack's pollers (``local/event_source.py``) are its Lambda, and they stop
-  while it is disabled, as Lambda's do (``ptm pause``). ``LastModified`` is the epoch time of
-  the last update, as AWS reports it ("the date that the event source mapping was last updated
-  or that its state changed").
-
-- **One-time schedules fire.** EventBridge Scheduler invokes a one-time schedule's target once,
-  "with 60 second precision": a schedule for 1:00 invokes it "between 1:00:00 and 1:00:59"
-  (docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html), then deletes the schedule
-  if its ``ActionAfterCompletion`` is ``DELETE``. moto stores schedules and never fires them.
-  ``fire_due_schedules`` sends each due, enabled ``at(...)`` schedule's ``Input`` to its SQS
-  target and deletes it (``DELETE``) or leaves it spent (``NONE``); the local stack calls it
-  every scaled minute. Only SQS targets are fired (a universal ``aws-sdk`` target, or a queue
-  that does not exist, is reported and kept for the next call until its ``RetryPolicy``'s
-  ``MaximumEventAgeInSeconds`` has passed); the target's role is not assumed.
-
-Verified against moto 5.2.5 (pinned in pyproject.toml; the local runtime refuses other versions).
+"""Make the emulator behave like AWS where moto is kinder and this system depends on the difference:
+Express starts never de-duplicated by name, a DynamoDB condition and its write one atomic step,
+eventually consistent reads that may miss a fresh item, expired items deleted, SQS event-source
+mappings only stored (the local pollers are their Lambda), one-time schedules fired, and the
+context object's times in AWS's form. docs/FIDELITY.md gives each one AWS's documented behaviour,
+moto's, and the test that fails with it switched off. The Lambda-side divergences live in the
+local runtime (``local/lambda_runtime.py``). Verified against moto 5.2.5 (pinned in
+pyproject.toml; the local runtime refuses other versions).
 """
 
 from __future__ import annotations

@@ -1,26 +1,11 @@
 """Run our real handlers when moto's Lambda backend invokes a function, failing as Lambda fails.
 
-moto has no Docker engine here, and its "simple" Lambda backend only echoes, so neither the
-state machine's ``lambda:invoke`` integration nor ``lambda.invoke`` would run our code. This
-adapter replaces ``moto.awslambda.models.LambdaFunction._invoke_lambda`` (which returns
-``(payload, errored, logs)``; verified against moto 5.2.5, pinned in pyproject.toml): it
-imports the function's handler string, calls it in-process with a Lambda context, and reports
-a failure as a ``FunctionError`` payload ``{"errorType", "errorMessage", ...}`` with the
-``errorType`` Lambda gives (docs/FIDELITY.md), which Step Functions uses as the error name:
-
-- an unhandled exception: its class name (Retry and Catch match our exception names);
-- a handler still running at the function's timeout: ``Sandbox.Timedout`` (the invocation
-  answers at the deadline; Python cannot kill the thread, which runs on, discarded);
-- a process exit (``sys.exit``): ``Runtime.ExitError``.
-
-After a timeout or an exit Lambda resets the execution environment, so the next invocation
-initialises a fresh one here too.
-
-On Lambda every execution environment is its own process; here concurrent invocations are threads
-of one process, sharing the modules every handler imports. Handler modules are imported afresh
-per environment (``_Environments``), and ``invocation_local_log_keys`` gives each invocation its
-own copy of the Powertools Logger's keys (``append_keys``, ``inject_lambda_context``), which would
-otherwise leak between concurrent invocations: one task's lines logged with another's ``taskId``.
+moto's "simple" Lambda backend only echoes, so this adapter replaces its ``_invoke_lambda``
+(moto 5.2.5): the handler runs in-process with a Lambda context, in an execution environment of
+its own (a fresh import per concurrent environment, each invocation with its own Logger keys),
+and a failure is reported with the ``errorType`` Lambda gives: the exception's class name,
+``Sandbox.Timedout`` at the function's timeout, ``Runtime.ExitError`` on a process exit (then
+the environment is reset). docs/FIDELITY.md lists each behaviour with AWS's and its test.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def index_page(tasks: list[TaskSummary], status: TaskStatus | None) -> bytes:
 
 def task_page(task: Task, graph: str, events: list[dict[str, Any]], taken: PathTaken, mermaid: bool) -> bytes:
     rows = [{"id": event["id"], "type": event["type"], "detail": _detail(event)} for event in events]
-    settled = task.status.is_terminal and (task.status is not TaskStatus.FAILED or task.dead_lettered_at)
+    settled = task.status.settled(task.dead_lettered_at is not None)
     return (
         _templates.get_template("task.html")
         .render(

@@ -83,8 +83,6 @@ EXPECTATIONS: dict[Scenario, Expectation] = {
 
 
 def is_settled(task: dict[str, Any]) -> bool:
-    """Terminal, and for FAILED also dead-lettered (the monitor records it a moment later)."""
-    status = task.get("status")
-    return status in {TaskStatus.SUCCEEDED, TaskStatus.CANCELLED} or (
-        status == TaskStatus.FAILED and bool(task.get("deadLetteredAt"))
-    )
+    """``TaskStatus.settled``: terminal, and for FAILED also dead-lettered."""
+    status = str(task.get("status"))
+    return status in TaskStatus.__members__ and TaskStatus(status).settled(bool(task.get("deadLetteredAt")))

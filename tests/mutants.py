@@ -830,9 +830,21 @@ def _tracing() -> Iterator[Mutant]:
         yield Mutant(name, path, old, new, tests)
 
 
+def _smoke() -> Iterator[Mutant]:
+    """The smoke run's table cross-check: the table may be ahead of the API, never behind it, and
+    a status the API reported terminal never changes."""
+    old = "    return not said.is_terminal and found.is_terminal"
+    for name, new in (
+        ("cross-check: drop 'not said terminal'", "    return found.is_terminal"),
+        ("cross-check: drop 'found terminal'", "    return not said.is_terminal"),
+    ):
+        yield Mutant(name, "smoke/table_check.py", old, new, ("tests/unit/test_smoke_configuration.py",))
+
+
 def mutants() -> list[Mutant]:
     return [
         *_tracing(),
+        *_smoke(),
         *_conditions(),
         *_retention(),
         *_asl_conditions(),

@@ -18,3 +18,8 @@ class TaskStatus(StrEnum):
     @property
     def is_terminal(self) -> bool:
         return self in {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
+
+    def settled(self, dead_lettered: bool) -> bool:
+        """Nothing more will happen to the task on its own: it is terminal, and a FAILED one is
+        also dead-lettered (the workflow's last step, or the monitor's, a moment after the write)."""
+        return self.is_terminal and (self is not TaskStatus.FAILED or dead_lettered)

@@ -1,29 +1,8 @@
-"""The scheduled sweep that leaves no task stranded.
-
-- **QUEUED without a message.** Submission writes the record before sending; a send that fails
-  leaves the task QUEUED with no message. Tasks QUEUED longer than ``RECONCILE_AFTER_SECONDS``
-  are sent again (a task that merely waits in a long backlog gets a duplicate message, which
-  dispatch and the claim absorb).
-- **RUNNING without a live execution.** An execution that ends outside its Catch (killed, timed
-  out at the Express limit, MarkFailed failing) leaves its task RUNNING under a lease that
-  expires. Each sweep counts a rescue for such a task and re-enqueues it; once a run has been
-  rescued more than ``MAX_RESCUES`` times (its executions keep dying), or when the workflow
-  failed it but could not dead-letter it (``deadLetterDue``), the sweep sends it to the DLQ
-  instead, where the monitor marks that run FAILED and dead-lettered.
-
-- **SCHEDULED past its time.** A scheduled task's message comes from an SQS delay or an
-  EventBridge Scheduler schedule; if its send or its schedule failed (or Scheduler gave up on a
-  target it could not reach), nothing else delivers it. Tasks still SCHEDULED
-  ``RECONCILE_AFTER_SECONDS`` after their ``runAt`` are sent to the queue (the dispatcher
-  promotes them); the byRunAt index finds them however long ago they were created.
-
-While dispatch is paused (``ptm pause``: the dispatcher's event-source mapping disabled), QUEUED
-tasks, and SCHEDULED ones that came due, wait in the queue and are not sent again; a task whose
-message outlived the queue's retention is sent again by the first sweep after ``ptm resume``.
-
-Bound: a task whose execution died is re-driven or dead-lettered within one lease plus one
-reconcile period after its last claim, and is terminal (FAILED, dead-lettered) within one lease
-plus ``MAX_RESCUES + 1`` periods if its runs keep dying (docs/RELIABILITY.md).
+"""The scheduled sweep that leaves no task stranded: QUEUED without a message (sent again),
+RUNNING without a live execution (re-enqueued once its lease expired, dead-lettered after
+``MAX_RESCUES`` rescues or when the workflow could not dead-letter it), SCHEDULED past its time
+(sent to the queue for the dispatcher to promote); nothing is sent again while dispatch is
+paused. docs/RELIABILITY.md gives the cases, the bound and their tests.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ import pytest
 
 from ptm.logs import ALIASES, LogsUsageError, parse_since, render, resolve_source
 from smoke.config import SmokeConfigError, load
-from smoke.table_check import open_table
+from smoke.run import Outcome, Tracked
+from smoke.scenarios import Scenario
+from smoke.table_check import cross_check, open_table
 
 pytestmark = pytest.mark.unit
 ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com/tasks"
@@ -91,3 +93,38 @@ def test_log_lines_read_as_a_person_would() -> None:
     )
     assert render(event) == "LambdaFunctionFailed  Sandbox.Timedout  (task-r1-d1)"
     assert render("START RequestId: abc Version: $LATEST\n") == "START RequestId: abc Version: $LATEST"
+
+
+class _Table:
+    """A table that answers each task's status from a dict (no AWS)."""
+
+    def __init__(self, statuses: dict[str, str | None]) -> None:
+        self.statuses = statuses
+        self.name, self.where = "tasks", "here"
+
+    def status(self, task_id: str) -> str | None:
+        return self.statuses[task_id]
+
+
+@pytest.mark.parametrize(
+    ("api_said", "table_says", "violation"),
+    [
+        ("SUCCEEDED", "SUCCEEDED", False),
+        ("RUNNING", "SUCCEEDED", False),  # the table moved on after the API was read
+        ("QUEUED", "FAILED", False),
+        ("SUCCEEDED", "FAILED", True),  # a terminal status never changes
+        ("FAILED", "SUCCEEDED", True),
+        ("CANCELLED", "QUEUED", True),
+        ("RUNNING", "QUEUED", True),  # the table is never behind the API
+        ("SUCCEEDED", None, True),  # no item at all
+    ],
+)
+def test_the_table_cross_check_finds_a_status_that_went_back_or_changed_after_it_ended(
+    api_said: str, table_says: str | None, violation: bool
+) -> None:
+    outcome = Outcome()
+    outcome.tracked = [Tracked(Scenario.SUCCESS, "t-1", {"status": api_said})]
+
+    cross_check(_Table({"t-1": table_says}), outcome)  # type: ignore[arg-type]
+
+    assert bool(outcome.violations) is violation, outcome.violations

@@ -1,0 +1,69 @@
+"""Where moto is slower than it needs to be, and the local stack pays for it under load (a
+profile of ``make bench-local``: docs/BENCHMARKS.md). Each patch keeps moto's answers as they
+are; only the work behind them changes. Installed with the fidelity layer (``local/emulator.py``).
+
+- moto's Step Functions interpreter parses a definition with ANTLR for every execution (about
+  11 % of the local stack's CPU at 1,000 tasks). A definition is parsed once: its program keeps
+  no per-execution state (that lives in the interpreter's ``Environment``), apart from Map and
+  Parallel states' workers, so a definition that names either is parsed every time, as moto does.
+- moto's SQS checks each message's retention on receive by building every attribute of its queue
+  three times, each counting the queue's messages: quadratic in the backlog. Here it reads the
+  retention period alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from moto.core.utils import unix_time
+from moto.sqs.models import Message, SQSBackend
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+PARSED_LIMIT = 64
+"""Definitions kept parsed: a stack has a few; tests create many short-lived ones."""
+
+
+def reusable(definition: str) -> bool:
+    """Whether a definition's parsed program can serve every execution: no Map or Parallel state
+    (a definition that merely mentions either word is parsed every time, which is only slower)."""
+    return '"Map"' not in definition and '"Parallel"' not in definition
+
+
+class EmulatorSpeedups:
+    _originals: ClassVar[dict[str, Any]] = {}
+    parsed: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._originals:
+            return
+        parse = AmazonStateLanguageParser.parse
+        retention = SQSBackend.is_message_valid_based_on_retention_period
+        cls._originals = {"parse": parse, "retention": retention}
+
+        def parse_once(definition: str) -> Any:
+            found = cls.parsed.get(definition)
+            if found is None:
+                found = parse(definition)
+                if reusable(definition):
+                    if len(cls.parsed) >= PARSED_LIMIT:
+                        cls.parsed.clear()
+                    cls.parsed[definition] = found
+            return found
+
+        def within_retention(backend: SQSBackend, queue_name: str, message: Message) -> bool:
+            queue = backend.get_queue(queue_name)
+            retention = int(queue.message_retention_period)  # type: ignore[attr-defined]
+            return bool(retention + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+        AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign, assignment]
+
+    @classmethod
+    def uninstall(cls) -> None:
+        if not cls._originals:
+            return
+        AmazonStateLanguageParser.parse = staticmethod(cls._originals["parse"])  # type: ignore[method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = cls._originals["retention"]  # type: ignore[method-assign]
+        cls._originals = {}
+        cls.parsed.clear()

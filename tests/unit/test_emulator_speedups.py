@@ -1,0 +1,73 @@
+"""The emulator's speed-ups (local/speedups.py) change the work behind moto's answers, never the
+answers: a definition is parsed once unless it has Map or Parallel states, and the retention
+check answers as moto's own does."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+from local.speedups import EmulatorSpeedups
+
+pytestmark = pytest.mark.unit
+PASS = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+MAP = json.dumps(
+    {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+                "End": True,
+            }
+        },
+    }
+)
+
+
+@pytest.fixture
+def speedups() -> Iterator[None]:
+    EmulatorSpeedups.install()
+    yield
+    EmulatorSpeedups.uninstall()
+
+
+@pytest.mark.usefixtures("speedups")
+def test_a_definition_is_parsed_once_unless_it_has_map_or_parallel_states() -> None:
+    assert AmazonStateLanguageParser.parse(PASS) is AmazonStateLanguageParser.parse(PASS)
+    assert AmazonStateLanguageParser.parse(MAP) is not AmazonStateLanguageParser.parse(MAP)
+
+
+def test_uninstalled_every_parse_is_new() -> None:
+    assert AmazonStateLanguageParser.parse(PASS) is not AmazonStateLanguageParser.parse(PASS)
+
+
+@mock_aws
+def test_the_retention_check_answers_as_moto_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its answer for a message past its queue's retention and for a fresh one, before and after."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto's mock answers AWS's own endpoints
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SQS", raising=False)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    backend = sqs_backends["123456789012"]["us-east-1"]
+    old, new = backend.queues["q"]._messages
+    old.sent_timestamp = int((time.time() - 61) * 1000)  # type: ignore[assignment]
+
+    def answers() -> list[bool]:
+        return [backend.is_message_valid_based_on_retention_period("q", m) for m in (old, new)]
+
+    as_moto = answers()
+    EmulatorSpeedups.install()
+    try:
+        assert answers() == as_moto == [False, True]
+    finally:
+        EmulatorSpeedups.uninstall()
