@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.common.config import STATUS_INDEX
+from functions.common.config import PHASE_INDEX
 from functions.common.status_shards import SHARD_ATTRIBUTE, SHARDS, phase_shard, shard_of
 from functions.common.workflow import execution_input
 from infra.names import StageNames
@@ -162,7 +162,7 @@ def count(clients: Clients, table: str, status: str) -> int:
     for shard in range(SHARDS):
         arguments: dict[str, Any] = {
             "TableName": table,
-            "IndexName": STATUS_INDEX,
+            "IndexName": PHASE_INDEX,
             "KeyConditionExpression": "#k = :k",
             "ExpressionAttributeNames": {"#k": SHARD_ATTRIBUTE},
             "ExpressionAttributeValues": {":k": {"S": phase_shard(status, shard)}},

@@ -45,7 +45,7 @@ class Resource(StrEnum):
     """What a permission is granted on; each deployment (CDK, local) maps it to an ARN."""
 
     TABLE = "table"
-    STATUS_INDEX = "status-index"
+    PHASE_INDEX = "phase-index"
     DUE_INDEX = "due-index"
     """The sparse byRunAt index: SCHEDULED tasks by when they are due."""
     TASKS_QUEUE = "tasks-queue"

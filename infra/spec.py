@@ -141,7 +141,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                     ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"),
                     Resource.TABLE,
                 ),
-                Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
+                Grant(("dynamodb:Query",), Resource.PHASE_INDEX),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
                 # Tasks due more than 15 minutes ahead: a one-time schedule each (cancel deletes it).
                 Grant(("scheduler:CreateSchedule", "scheduler:DeleteSchedule"), Resource.SCHEDULES),
@@ -222,7 +222,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             trigger=ScheduleTrigger(every_minutes=5),
             grants=(
                 Grant(("dynamodb:UpdateItem", "dynamodb:BatchGetItem"), Resource.TABLE),
-                Grant(("dynamodb:Query",), Resource.STATUS_INDEX),
+                Grant(("dynamodb:Query",), Resource.PHASE_INDEX),
                 Grant(("dynamodb:Query",), Resource.DUE_INDEX),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
                 Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),

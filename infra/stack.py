@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.common.config import DUE_INDEX, STATUS_INDEX, Env
+from functions.common.config import DUE_INDEX, PHASE_INDEX, Env
 from infra.components.api import Api
 from infra.components.compute import Compute
 from infra.components.observability import Observability
@@ -47,7 +47,7 @@ class ProcessTaskManagerStack(Stack):
         fns = compute.functions
         arns = {
             Resource.TABLE: storage.table.table_arn,
-            Resource.STATUS_INDEX: f"{storage.table.table_arn}/index/{STATUS_INDEX}",
+            Resource.PHASE_INDEX: f"{storage.table.table_arn}/index/{PHASE_INDEX}",
             Resource.DUE_INDEX: f"{storage.table.table_arn}/index/{DUE_INDEX}",
             Resource.TASKS_QUEUE: queues.tasks_queue.queue_arn,
             Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue.queue_arn,

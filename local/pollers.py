@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from functions.common.dispatch_switch import DispatchSwitch
+from functions.common.mapping_switch import MappingSwitch
 from local.event_source import SqsEventSource
 
 PAUSED_POLL_SECONDS = 0.2
@@ -58,8 +58,8 @@ class QueuePoller:
                 )
 
 
-def mapping_enabled(switch: DispatchSwitch) -> bool:
-    """Lambda polls while the mapping is not paused (the one definition: ``DispatchState``)."""
+def mapping_enabled(switch: MappingSwitch) -> bool:
+    """Lambda polls while the mapping is not paused (the one definition: ``MappingState``)."""
     return not switch.state().paused
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.common.config import Env
-from functions.common.dispatch_switch import DispatchSwitch
+from functions.common.mapping_switch import MappingSwitch
 from functions.common.scheduling import SCHEDULER_PRECISION_SECONDS
 from functions.common.signing import generate_secret
 from functions.common.tasks_table import TasksTable
@@ -275,7 +275,7 @@ class LocalStack:
                 self._stop,
                 self._warn,
                 partial(
-                    mapping_enabled, DispatchSwitch(running.clients.lambda_, resources.mapping_ids[function])
+                    mapping_enabled, MappingSwitch(running.clients.lambda_, resources.mapping_ids[function])
                 ),
             )
             count = self.options.dispatch_pollers if function is Function.DISPATCH else 1

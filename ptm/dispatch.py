@@ -1,5 +1,5 @@
 """``ptm pause`` / ``ptm resume`` and the dispatch line of ``ptm info``: the dispatch switch
-(``functions/common/dispatch_switch.py``) of a deployment, and what a pause risks.
+(``functions/common/mapping_switch.py``) of a deployment, and what a pause risks.
 
 While dispatch is paused, tasks wait as messages in the tasks queue. SQS deletes a message once
 it is older than the queue's retention period; the task's record stays QUEUED, and reconcile sends
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.common.dispatch_switch import DispatchState, DispatchSwitch
+from functions.common.mapping_switch import MappingState, MappingSwitch
 from functions.usecases.reconciliation import SWEEP_LIMIT
 from infra.names import Output
 from infra.stage_config import DAY_SECONDS
@@ -29,14 +29,14 @@ class NoSwitchError(RuntimeError):
     """The deployment does not name its dispatch mapping."""
 
 
-def switch_of(deployment: Deployment) -> DispatchSwitch:
+def switch_of(deployment: Deployment) -> MappingSwitch:
     mapping_id = deployment.outputs.get(Output.DISPATCH_MAPPING_ID)
     if not mapping_id:
         raise NoSwitchError(
             f"this deployment has no {Output.DISPATCH_MAPPING_ID} output: redeploy it (make deploy) "
             "with this version"
         )
-    return DispatchSwitch(deployment.client("lambda"), str(mapping_id))
+    return MappingSwitch(deployment.client("lambda"), str(mapping_id))
 
 
 def retention_seconds(deployment: Deployment) -> int | None:
@@ -51,12 +51,12 @@ def retention_seconds(deployment: Deployment) -> int | None:
 
 
 def settle(
-    change: Callable[[], DispatchState],
-    read: Callable[[], DispatchState],
+    change: Callable[[], MappingState],
+    read: Callable[[], MappingState],
     target: str,
     wait_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
-) -> DispatchState:
+) -> MappingState:
     """Make the change, then read the state until it is ``target`` or ``wait_seconds`` pass (Lambda
     moves a mapping through Disabling or Enabling first)."""
     state = change()
@@ -68,8 +68,8 @@ def settle(
 
 
 @dataclass(frozen=True)
-class DispatchReport:
-    state: DispatchState
+class PauseReport:
+    state: MappingState
     retention_seconds: int | None
     now: datetime
 
@@ -117,10 +117,10 @@ class DispatchReport:
 
 
 def report(
-    deployment: Deployment, state: DispatchState | None = None, now: datetime | None = None
-) -> DispatchReport:
+    deployment: Deployment, state: MappingState | None = None, now: datetime | None = None
+) -> PauseReport:
     """``state``: the switch's, when the caller has just read it (``ptm pause`` after settling)."""
-    return DispatchReport(
+    return PauseReport(
         state=state or switch_of(deployment).state(),
         retention_seconds=retention_seconds(deployment),
         now=now or datetime.now(UTC),

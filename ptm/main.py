@@ -44,7 +44,7 @@ from ptm.deployment import (
     saved_outputs,
     saved_outputs_path,
 )
-from ptm.dispatch import SETTLED, DispatchReport, NoSwitchError, report, settle, switch_of
+from ptm.dispatch import SETTLED, NoSwitchError, PauseReport, report, settle, switch_of
 from ptm.durations import parse_duration
 from ptm.logs import LogLine, LogsUsageError, follow, parse_since, read, render, resolve_source
 
@@ -472,7 +472,7 @@ def _queue_depths(deployment: Deployment) -> dict[str, dict[str, int]]:
     return depths
 
 
-def _dispatch_report(deployment: Deployment) -> DispatchReport | None:
+def _dispatch_report(deployment: Deployment) -> PauseReport | None:
     try:
         return report(deployment)
     except NoSwitchError as error:

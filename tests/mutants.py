@@ -465,7 +465,7 @@ def _dispatch_switch() -> Iterator[Mutant]:
         ),
         (
             "switch: Disabled is not paused",
-            "functions/common/dispatch_switch.py",
+            "functions/common/mapping_switch.py",
             'STOPPED_STATES = frozenset({"Disabling", "Disabled"})',
             'STOPPED_STATES = frozenset({"Disabling"})',
         ),
@@ -485,19 +485,19 @@ def _dispatch_switch() -> Iterator[Mutant]:
         ),
         (
             "switch: every stop an operator's",
-            "functions/common/dispatch_switch.py",
+            "functions/common/mapping_switch.py",
             'return not reason or reason.startswith("USER")',
             "return True",
         ),
         (
             "switch: no reason is Lambda's",
-            "functions/common/dispatch_switch.py",
+            "functions/common/mapping_switch.py",
             'return not reason or reason.startswith("USER")',
             'return reason.startswith("USER")',
         ),
         (
             "switch: a changing mapping consumed",
-            "functions/common/dispatch_switch.py",
+            "functions/common/mapping_switch.py",
             " or self.state in CHANGING_STATES",
             "",
         ),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from botocore.config import Config
 
 METRICS_NAMESPACE = "ProcessTaskManager"
-STATUS_INDEX = "byPhase"
+PHASE_INDEX = "byPhase"
 """GSI on (phaseShard, createdAt), keys only: finds tasks by phase, newest or oldest first
 (status_shards.py)."""
 

@@ -25,7 +25,7 @@ from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.tasks_queue import TasksQueue
-from functions.common.tasks_table import TaskDue, TasksTable
+from functions.common.tasks_table import TaskReadiness, TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
 from functions.usecases.dispatching import Dispatcher, parse_message
@@ -65,7 +65,7 @@ def _task_ids(event: dict[str, Any]) -> list[str]:
     return ids
 
 
-def record_handler(record: SQSRecord, states: Mapping[str, TaskDue]) -> None:
+def record_handler(record: SQSRecord, states: Mapping[str, TaskReadiness]) -> None:
     message = parse_message(record.body)
     receive_count = int(record.attributes.approximate_receive_count or 1)
     with logger.append_context_keys(taskId=message.task_id), misconfiguration_reported():

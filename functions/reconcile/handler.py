@@ -13,8 +13,8 @@ from functions.common.aws import dynamodb_client, lambda_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.dead_letter_queue import DeadLetterQueue
-from functions.common.dispatch_switch import DispatchSwitch
 from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
+from functions.common.mapping_switch import MappingSwitch
 from functions.common.observability import (
     Metric,
     logger,
@@ -35,7 +35,7 @@ class Dependencies:
     older_than: timedelta
     lease: timedelta
     max_rescues: int
-    switch: DispatchSwitch
+    switch: MappingSwitch
 
 
 @dependencies_factory
@@ -49,11 +49,11 @@ def dependencies() -> Dependencies:
         older_than=timedelta(seconds=settings.reconcile_after_seconds),
         lease=timedelta(seconds=settings.lease_seconds),
         max_rescues=settings.max_rescues,
-        switch=DispatchSwitch(lambda_client(settings.sdk_budget), settings.dispatch_mapping_id),
+        switch=MappingSwitch(lambda_client(settings.sdk_budget), settings.dispatch_mapping_id),
     )
 
 
-def dispatch_paused(switch: DispatchSwitch) -> bool:
+def dispatch_paused(switch: MappingSwitch) -> bool:
     """Whether the tasks queue is not being consumed now (paused by an operator, stopped by Lambda,
     or its mapping changing): the sweep then sends no stale QUEUED task again, which would only
     pile duplicates into the queue. Unknown counts as running: the sweep sends them again, whose

@@ -9,7 +9,7 @@ from functions.common.errors import TransitionRefusedError
 from functions.common.models import TaskMessage, TaskStatus
 from functions.common.scheduling import message_delay
 from functions.common.tasks_queue import TasksQueue
-from functions.common.tasks_table import TaskDue, TasksTable
+from functions.common.tasks_table import TaskReadiness, TasksTable
 from functions.common.workflow import Workflow, execution_name
 
 DISPATCHABLE = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
@@ -18,7 +18,7 @@ DISPATCHABLE = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
 
 
 @dataclass(frozen=True)
-class Dispatch:
+class DispatchOutcome:
     task_id: str
     execution_name: str
     execution_arn: str | None
@@ -48,10 +48,10 @@ class Dispatcher:
         self,
         message: TaskMessage,
         receive_count: int,
-        state: TaskDue | None,
+        state: TaskReadiness | None,
         now: datetime,
         trace_header: str | None = None,
-    ) -> Dispatch:
+    ) -> DispatchOutcome:
         """Start the task's execution if it is QUEUED or RUNNING, in the message's X-Ray trace
         (``trace_header``). A SCHEDULED task not due yet is sent again with the seconds it still
         has to wait; a due one is promoted to QUEUED first (conditionally: a cancel that won the
@@ -63,7 +63,7 @@ class Dispatcher:
             if state.run_at is not None and state.run_at > now:
                 delay = max(1, message_delay(state.run_at, now))
                 self.queue.enqueue(message.task_id, message.run, delay_seconds=delay)
-                return Dispatch(message.task_id, name, None, deferred_seconds=delay)
+                return DispatchOutcome(message.task_id, name, None, deferred_seconds=delay)
             try:
                 self.table.promote(message.task_id, now)
                 status, promoted = TaskStatus.QUEUED, True
@@ -71,6 +71,8 @@ class Dispatcher:
                 found = refused.current_status
                 status = TaskStatus(found) if found is not None and found in TaskStatus.__members__ else None
         if status not in DISPATCHABLE:
-            return Dispatch(message.task_id, name, None, skipped_status=status.value if status else "UNKNOWN")
+            return DispatchOutcome(
+                message.task_id, name, None, skipped_status=status.value if status else "UNKNOWN"
+            )
         arn = self.workflow.start(name, message.task_id, trace_header)
-        return Dispatch(message.task_id, name, arn, promoted=promoted)
+        return DispatchOutcome(message.task_id, name, arn, promoted=promoted)

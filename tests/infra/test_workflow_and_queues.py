@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from functions.common.config import DUE_INDEX, STATUS_INDEX, Env
+from functions.common.config import DUE_INDEX, PHASE_INDEX, Env
 from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE
 from infra.limits import TIMINGS
@@ -245,7 +245,7 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
             "SSESpecification": {"SSEEnabled": True},
             "TimeToLiveSpecification": {"AttributeName": EXPIRY_ATTRIBUTE, "Enabled": True},
             "GlobalSecondaryIndexes": [
-                _keys_only_index(STATUS_INDEX, SHARD_ATTRIBUTE, "createdAt"),
+                _keys_only_index(PHASE_INDEX, SHARD_ATTRIBUTE, "createdAt"),
                 # Sparse: only SCHEDULED records carry its key, dueShard.
                 _keys_only_index(DUE_INDEX, DUE_SHARD_ATTRIBUTE, "runAt"),
             ],

@@ -6,16 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.common.dispatch_switch import DispatchState
+from functions.common.mapping_switch import MappingState
 from functions.usecases.reconciliation import SWEEP_LIMIT
-from ptm.dispatch import DispatchReport, settle
+from ptm.dispatch import PauseReport, settle
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 WEEK = 7 * 86_400
 
 
 def test_a_running_dispatch_states_the_queues_retention() -> None:
-    report = DispatchReport(DispatchState("Enabled", NOW - timedelta(days=3)), WEEK, NOW)
+    report = PauseReport(MappingState("Enabled", NOW - timedelta(days=3)), WEEK, NOW)
 
     assert report.lines() == ["dispatch runs (Enabled)", "the tasks queue keeps a message 7 d 0 h"]
     assert report.as_json() == {
@@ -30,7 +30,7 @@ def test_a_running_dispatch_states_the_queues_retention() -> None:
 
 def test_a_pause_says_since_when_and_when_its_messages_start_to_expire() -> None:
     since = NOW - timedelta(hours=2, minutes=5)
-    report = DispatchReport(DispatchState("Disabled", since), WEEK, NOW)
+    report = PauseReport(MappingState("Disabled", since), WEEK, NOW)
 
     first, warning = report.lines()
     assert (
@@ -48,17 +48,17 @@ def test_a_pause_says_since_when_and_when_its_messages_start_to_expire() -> None
 
 def test_a_pause_longer_than_the_retention_says_messages_have_expired() -> None:
     since = NOW - timedelta(days=8)
-    (_, warning) = DispatchReport(DispatchState("Disabling", since), WEEK, NOW).lines()
+    (_, warning) = PauseReport(MappingState("Disabling", since), WEEK, NOW).lines()
 
     assert "(1 d 0 h ago) SQS deletes" in warning
 
 
 def test_settle_reads_until_lambda_reaches_the_target_state() -> None:
-    states = iter([DispatchState("Disabling", NOW), DispatchState("Disabled", NOW)])
+    states = iter([MappingState("Disabling", NOW), MappingState("Disabled", NOW)])
     slept: list[float] = []
 
     result = settle(
-        lambda: DispatchState("Disabling", NOW), lambda: next(states), "Disabled", 60, sleep=slept.append
+        lambda: MappingState("Disabling", NOW), lambda: next(states), "Disabled", 60, sleep=slept.append
     )
 
     assert result.state == "Disabled"
@@ -84,7 +84,7 @@ def test_each_documented_mapping_state_and_who_changed_it(
 ) -> None:
     """The states GetEventSourceMapping documents (Creating, Enabling, Enabled, Disabling,
     Disabled, Updating, Deleting) and its StateTransitionReason (a user or Lambda)."""
-    dispatch = DispatchState(state, NOW, reason)
+    dispatch = MappingState(state, NOW, reason)
 
     assert (dispatch.paused, dispatch.stopped_by_lambda, dispatch.holds_messages) == (
         paused,
@@ -94,9 +94,7 @@ def test_each_documented_mapping_state_and_who_changed_it(
 
 
 def test_a_mapping_lambda_disabled_is_reported_as_an_incident_not_a_pause() -> None:
-    report = DispatchReport(
-        DispatchState("Disabled", NOW - timedelta(minutes=5), "LAMBDA_INITIATED"), WEEK, NOW
-    )
+    report = PauseReport(MappingState("Disabled", NOW - timedelta(minutes=5), "LAMBDA_INITIATED"), WEEK, NOW)
 
     first = report.lines()[0]
     assert first.startswith("warning: dispatch STOPPED BY LAMBDA (Disabled: LAMBDA_INITIATED) since")

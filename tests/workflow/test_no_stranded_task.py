@@ -16,8 +16,8 @@ from moto.sqs.models import SQSBackend
 from functions.common.aws import BACKFILLING_INDEX, translate
 from functions.common.clock import utc_now
 from functions.common.config import DUE_INDEX
-from functions.common.dispatch_switch import DispatchState, DispatchSwitch
 from functions.common.errors import DependencyUnavailableError
+from functions.common.mapping_switch import MappingState, MappingSwitch
 from functions.common.models import TaskStatus
 from functions.usecases.reconciliation import OVERDUE_SCHEDULED, STRANDED_ERROR, Sweep
 from infra.limits import TIMINGS
@@ -186,12 +186,12 @@ def test_while_dispatch_is_paused_reconcile_leaves_a_queued_task_to_its_waiting_
 def test_reconcile_sweeps_as_if_dispatch_runs_when_its_state_is_unknown(stack: Stack) -> None:
     """Failing open: a stale QUEUED task is sent again (dispatch absorbs the duplicate) rather than
     left stranded because the mapping could not be read."""
-    from functions.common.dispatch_switch import DispatchSwitch
+    from functions.common.mapping_switch import MappingSwitch
     from functions.reconcile.handler import dispatch_paused
 
     deps = stack.dependencies(Function.RECONCILE)
     deps.switch.pause()
-    missing = DispatchSwitch(stack.clients.lambda_, "00000000-0000-0000-0000-000000000000")
+    missing = MappingSwitch(stack.clients.lambda_, "00000000-0000-0000-0000-000000000000")
 
     assert dispatch_paused(missing) is False
     assert dispatch_paused(deps.switch) is True
@@ -217,14 +217,14 @@ def test_the_reconcile_function_reads_the_switch_before_its_sweep(
     assert stack.task(queued).status is TaskStatus.QUEUED
 
 
-class _Answering(DispatchSwitch):
+class _Answering(MappingSwitch):
     """The dispatch mapping as Lambda would describe it, for states the emulator never reaches
     (it always says "User initiated")."""
 
-    def __init__(self, state: DispatchState) -> None:
+    def __init__(self, state: MappingState) -> None:
         self._answer = state
 
-    def state(self) -> DispatchState:
+    def state(self) -> MappingState:
         return self._answer
 
 
@@ -248,19 +248,19 @@ def test_reconcile_holds_its_resends_while_the_queue_is_not_consumed_and_alarms_
 
     metrics.flush_metrics(raise_on_empty_metrics=False)  # what earlier tests left unpublished
     capsys.readouterr()
-    assert dispatch_paused(_Answering(DispatchState(state, utc_now(), reason))) is held
+    assert dispatch_paused(_Answering(MappingState(state, utc_now(), reason))) is held
     metrics.flush_metrics(raise_on_empty_metrics=False)
 
     assert ('"DependencyMisconfigured":[1.0]' in capsys.readouterr().out) is alarmed
 
 
-class _Busy(DispatchSwitch):
+class _Busy(MappingSwitch):
     """Lambda throttling the read (a busy dependency, not a wrong setting)."""
 
     def __init__(self) -> None:
         pass
 
-    def state(self) -> DispatchState:
+    def state(self) -> MappingState:
         raise DependencyUnavailableError("Rate exceeded")
 
 

@@ -16,7 +16,7 @@ from functions.common.tasks_table.codec import (
     payload_of,
     summary_from_item,
 )
-from functions.common.tasks_table.index import ShardCursors, TaskDue, TaskIndex
+from functions.common.tasks_table.index import ShardCursors, TaskIndex, TaskReadiness
 from functions.common.tasks_table.transitions import Rescue, TasksTable
 
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
     "PAYLOAD_ATTRIBUTE",
     "Rescue",
     "ShardCursors",
-    "TaskDue",
     "TaskIndex",
+    "TaskReadiness",
     "TasksTable",
     "item_size",
     "new_record",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.common.aws import aws_errors
 from functions.common.clock import iso, utc_now
-from functions.common.config import DUE_INDEX, STATUS_INDEX
+from functions.common.config import DUE_INDEX, PHASE_INDEX
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus, TaskSummary
 from functions.common.scheduling import parse_time
@@ -50,7 +50,7 @@ class ShardedIndex:
     """(phase, shard) → the partition key's value."""
 
 
-BY_PHASE = ShardedIndex(STATUS_INDEX, SHARD_ATTRIBUTE, "createdAt", phase_shard)
+BY_PHASE = ShardedIndex(PHASE_INDEX, SHARD_ATTRIBUTE, "createdAt", phase_shard)
 BY_RUN_AT = ShardedIndex(DUE_INDEX, DUE_SHARD_ATTRIBUTE, "runAt", lambda _phase, shard: due_shard(shard))
 SHARDED_INDEXES = (BY_PHASE, BY_RUN_AT)
 """The table's secondary indexes, declared once: the CDK stack and the local stack create these."""
@@ -178,9 +178,8 @@ def _task_runs(records: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 @dataclass(frozen=True)
-class TaskDue:
-    """What the dispatcher needs of a task: its status, and when a SCHEDULED one is due (not to be
-    confused with the dispatch switch's ``DispatchState``)."""
+class TaskReadiness:
+    """Whether a task may start now: its status, and when a SCHEDULED one is due."""
 
     status: TaskStatus
     run_at: datetime | None = None
@@ -343,14 +342,14 @@ class TaskIndex:
         )
         return [summary_from_item(record) for record in records], merge.cursors()
 
-    def due_states(self, task_ids: list[str]) -> dict[str, TaskDue]:
+    def due_states(self, task_ids: list[str]) -> dict[str, TaskReadiness]:
         """Each existing task's status and ``runAt`` (one BatchGetItem per 100 ids; strongly
         consistent): what the dispatcher decides a message by."""
         records = self._records(
             task_ids, ("taskId", "status", "runAt"), consistent=True, what="read task statuses"
         )
         return {
-            task_id: TaskDue(
+            task_id: TaskReadiness(
                 TaskStatus(record["status"]["S"]),
                 parse_time(str(record["runAt"]["S"])) if "runAt" in record else None,
             )

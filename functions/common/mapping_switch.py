@@ -32,7 +32,7 @@ the API does not report (an operator changing a paused mapping's settings sees U
 
 
 @dataclass(frozen=True)
-class DispatchState:
+class MappingState:
     state: str
     """The mapping's state as Lambda reports it (Enabled, Disabling, Disabled, Enabling, ...)."""
     changed_at: datetime | None
@@ -68,31 +68,31 @@ class DispatchState:
         return self.changed_at if self.state in STOPPED_STATES else None
 
 
-class DispatchSwitch:
+class MappingSwitch:
     def __init__(self, client: LambdaClient, mapping_id: str) -> None:
         self._client = client
         self.mapping_id = mapping_id
 
-    def state(self) -> DispatchState:
+    def state(self) -> MappingState:
         with aws_errors("reading the dispatch event-source mapping"):
             mapping = self._client.get_event_source_mapping(UUID=self.mapping_id)
         return _state_of(mapping)
 
-    def pause(self) -> DispatchState:
+    def pause(self) -> MappingState:
         return self._set(enabled=False)
 
-    def resume(self) -> DispatchState:
+    def resume(self) -> MappingState:
         return self._set(enabled=True)
 
-    def _set(self, *, enabled: bool) -> DispatchState:
+    def _set(self, *, enabled: bool) -> MappingState:
         with aws_errors("updating the dispatch event-source mapping"):
             mapping = self._client.update_event_source_mapping(UUID=self.mapping_id, Enabled=enabled)
         return _state_of(mapping)
 
 
-def _state_of(mapping: Mapping[str, Any]) -> DispatchState:
+def _state_of(mapping: Mapping[str, Any]) -> MappingState:
     """Get and Update both answer with the mapping's configuration."""
-    return DispatchState(
+    return MappingState(
         state=str(mapping.get("State", "")),
         changed_at=mapping.get("LastModified"),
         reason=str(mapping.get("StateTransitionReason") or ""),
