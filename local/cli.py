@@ -11,6 +11,7 @@ from types import FrameType
 
 from functions.common.config import Env
 from functions.common.signing import SigningKeys, SigningSecretError
+from infra.names import LOCAL_SIGNING_SECRET_VARIABLE
 from infra.stage_config import StageConfigError, Toggle
 from local.banner import banner
 from local.options import LocalOptions, PortInUseError
@@ -57,7 +58,7 @@ def _options(argv: list[str] | None, prog: str = "ptm local") -> LocalOptions:
     )
     parser.add_argument(
         "--webhook-signing-secret",
-        default=os.environ.get(Env.WEBHOOK_SIGNING_SECRET) or None,
+        default=os.environ.get(LOCAL_SIGNING_SECRET_VARIABLE) or None,
         help="WEBHOOK_SIGNING_SECRET: whsec_<base64> that signs webhook deliveries, or two separated "
         "by a space (default: the variable, else a new one, printed in the banner)",
     )

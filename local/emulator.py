@@ -8,7 +8,6 @@ import logging
 import os
 import socket
 import threading
-import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,12 +123,6 @@ class Emulator:
         self._server.stop()
         AwsFidelity.uninstall()
         EmulatorSpeedups.uninstall()
-
-    def reset(self) -> None:
-        """Forget every resource (moto's reset API), keeping the server and configuration."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
 
     def clients(self) -> Clients:
         """The emulator's clients, built once (boto3 clients are thread-safe; a reset keeps them)."""

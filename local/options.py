@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import socket
 from dataclasses import dataclass
 
+from functions.common.signing import SECRET_PREFIX
 from infra.limits import TIMINGS
 from infra.names import LOCAL_API_PORT, LOCAL_STAGE
 from infra.stage_config import DAY_SECONDS, StageConfig, Toggle
@@ -79,3 +82,9 @@ def ensure_port_free(host: str, port: int, option: str) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise PortInUseError(host, port, option) from exc
+
+
+def generate_secret(size: int = 32) -> str:
+    """A new webhook signing secret, as Secrets Manager generates the deployed one:
+    ``whsec_`` + base64 of ``size`` random bytes."""
+    return SECRET_PREFIX + base64.b64encode(os.urandom(size)).decode()

@@ -25,7 +25,6 @@ from botocore.exceptions import ClientError
 from functions.common.config import Env
 from functions.common.mapping_switch import MappingSwitch
 from functions.common.scheduling import SCHEDULER_PRECISION_SECONDS
-from functions.common.signing import generate_secret
 from functions.common.tasks_table import TasksTable
 from infra.limits import TIMINGS
 from infra.names import LOCAL_CREDENTIALS, Function, Output, Resource
@@ -43,7 +42,7 @@ from local.lambda_runtime import (
     invocation_local_log_keys,
 )
 from local.logs import CloudWatchLogSink, ExecutionLogShipper
-from local.options import LocalOptions, ensure_port_free
+from local.options import LocalOptions, ensure_port_free, generate_secret
 from local.pollers import QueuePoller, every, mapping_enabled
 from local.provision import LocalResources, function_environments, provision
 from local.retry_clock import RetryClock

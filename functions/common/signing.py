@@ -18,7 +18,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 
 SECRET_PREFIX = "whsec_"  # pragma: allowlist secret (the prefix, no secret)
@@ -68,8 +67,3 @@ class SigningKeys:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": " ".join(signatures),
         }
-
-
-def generate_secret(size: int = 32) -> str:
-    """A new secret: ``whsec_`` + base64 of ``size`` random bytes."""
-    return SECRET_PREFIX + base64.b64encode(os.urandom(size)).decode()

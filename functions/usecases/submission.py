@@ -111,26 +111,28 @@ def _legacy_hash(payload: dict[str, Any]) -> str | None:
         return None
 
 
-def parse_payload(body: bytes, environment: task_types.TaskEnvironment | None = None) -> dict[str, Any]:
-    """The request body's payload (without ``delaySeconds``/``runAt``) as a JSON object its task
-    type accepts, or a typed 400/413 error."""
-    return _parse(body, environment, utc_now()).payload
-
-
 @dataclass(frozen=True)
-class _Parsed:
+class ParsedBody:
     payload: dict[str, Any]
-    """The body without ``delaySeconds`` / ``runAt``."""
+    """The body without ``delaySeconds`` / ``runAt``: a JSON object its task type accepts."""
     body: dict[str, Any]
     """The whole body: a replay must repeat its schedule too."""
     canonical: bytes
-    """The whole body's canonical JSON, hashed."""
+    """The whole body's canonical JSON."""
     run_at: datetime | None
     """When the task runs (None: now)."""
 
+    @property
+    def hash(self) -> str:
+        """Same JSON value, same hash, whatever the key order or white space of the body (the
+        whole body: its ``delaySeconds`` or ``runAt`` too)."""
+        return _digest(self.canonical)
 
-def _parse(body: bytes, environment: task_types.TaskEnvironment | None, now: datetime) -> _Parsed:
-    """``parse_payload``, with what the submission keeps of the whole body."""
+
+def parse_body(
+    body: bytes, environment: task_types.TaskEnvironment | None = None, now: datetime | None = None
+) -> ParsedBody:
+    """A request body as its task type accepts it, or a typed 400/413 error."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLargeError(f"the body is {len(body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     if not body.strip():
@@ -147,15 +149,9 @@ def _parse(body: bytes, environment: task_types.TaskEnvironment | None, now: dat
         canonical = canonical_json(document)
     except ValueError as exc:
         raise InvalidJsonError(f"the body is not JSON text this API takes: {exc}") from exc
-    payload, run_at = split_schedule(document, now)
+    payload, run_at = split_schedule(document, now or utc_now())
     TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
-    return _Parsed(payload, document, canonical, run_at)
-
-
-def request_hash(payload: dict[str, Any]) -> str:
-    """Same JSON value → same hash, whatever the key order or white space of the body (the
-    whole body: its ``delaySeconds`` or ``runAt`` too)."""
-    return _digest(canonical_json(payload))
+    return ParsedBody(payload, document, canonical, run_at)
 
 
 HASH_DOMAIN = b"ptm request, numbers exact\n"
@@ -187,7 +183,7 @@ def submit_task(
     """Validate (nothing is stored for a refused body), create, enqueue (or schedule)."""
     key = validate_idempotency_key(idempotency_key)
     moment = clock()
-    parsed = _parse(body, environment, moment)
+    parsed = parse_body(body, environment, moment)
     run_at = parsed.run_at
     now = iso(moment)
     task = Task(
@@ -198,7 +194,7 @@ def submit_task(
         updated_at=now,
         idempotency_key=key,
         run_at=None if run_at is None else iso(run_at),
-        request_hash=_digest(parsed.canonical),
+        request_hash=parsed.hash,
     )
     delivery = Delivery(queue, schedules, moment)
     try:

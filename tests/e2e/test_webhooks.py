@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import standardwebhooks
 
-from functions.common.signing import generate_secret
+from local.options import generate_secret
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
 from tests.fixtures.receiver import Receiver, running_receiver
 

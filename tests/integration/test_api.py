@@ -27,7 +27,7 @@ from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.tasks_table.codec import payload_attributes, payload_key
 from functions.usecases.reconciliation import reenqueue_stale
-from functions.usecases.submission import request_hash, task_id_for
+from functions.usecases.submission import task_id_for
 from infra.limits import API_MARGIN_SECONDS
 from infra.names import Function
 from infra.spec import FUNCTIONS, ApiTrigger, trigger_of
@@ -35,6 +35,7 @@ from local.api_events import http_api_event
 from tests.fixtures.hung import black_hole
 from tests.fixtures.stack import Stack
 from tests.fixtures.strict_json import strict_json
+from tests.fixtures.tasks import request_hash
 
 pytestmark = pytest.mark.integration
 

@@ -30,10 +30,10 @@ from functions.common.tasks_table import (
     payload_of,
 )
 from functions.common.workflow import execution_name
-from functions.usecases.submission import request_hash, task_id_for
+from functions.usecases.submission import task_id_for
 from tests.fixtures.stack import Stack
 from tests.fixtures.strict_json import strict_json
-from tests.fixtures.tasks import bulky_payload
+from tests.fixtures.tasks import bulky_payload, request_hash
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,11 @@ import standardwebhooks
 from functions.common import json_text
 from functions.common.config import INIT_READ_SECONDS, Env, SdkBudget
 from functions.common.errors import PermanentTaskError, TaskFailedError
-from functions.common.signing import SigningKeys, SigningSecretError, generate_secret
+from functions.common.signing import SigningKeys, SigningSecretError
 from functions.task_types.destinations import DestinationPolicy, DestinationRefusedError
 from functions.task_types.registry import Attempt, TaskEnvironment
 from functions.task_types.webhook import MAX_RESPONSE_BYTES, USER_AGENT, Webhook, WebhookPayload
+from local.options import generate_secret
 from tests.fixtures.hung import black_hole
 from tests.fixtures.receiver import PublicHostStandIn, Receiver, running_receiver
 

@@ -16,7 +16,7 @@ from functions.common.errors import (
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment
 from functions.task_types.webhook import REFUSED_HEADERS, WebhookPayload
-from functions.usecases.submission import parse_payload
+from functions.usecases.submission import parse_body
 from tests.fixtures.task_types import runner
 from tests.fixtures.tasks import make_task
 
@@ -27,7 +27,7 @@ def test_a_body_without_a_type_is_the_default_simulated_type() -> None:
     assert TASK_TYPES.default.name == "simulated"
     assert TASK_TYPES.of({"hello": "world"}) is TASK_TYPES.default
     assert TASK_TYPES.of({"type": "simulated", "n": 1}) is TASK_TYPES.default
-    assert parse_payload(b'{"hello": "world", "nested": {"type": "anything"}}') == {
+    assert parse_body(b'{"hello": "world", "nested": {"type": "anything"}}').payload == {
         "hello": "world",
         "nested": {"type": "anything"},
     }
@@ -38,7 +38,7 @@ def test_a_body_without_a_type_is_the_default_simulated_type() -> None:
 def test_an_unknown_type_is_400_listing_the_known_ones(name: object) -> None:
     body = json.dumps({"type": name, "url": "https://a.example"}).encode()
     with pytest.raises(UnknownTaskTypeError) as refused:
-        parse_payload(body)
+        parse_body(body)
     assert refused.value.status_code == 400
     assert refused.value.details["knownTypes"] == ["simulated", "webhook"]
     assert "simulated, webhook" in refused.value.message
@@ -68,7 +68,7 @@ def test_an_unknown_type_is_400_listing_the_known_ones(name: object) -> None:
 )
 def test_an_invalid_payload_is_400_naming_the_fields(body: bytes, fields: set[str]) -> None:
     with pytest.raises(InvalidRequestError) as refused:
-        parse_payload(body)
+        parse_body(body)
     assert refused.value.code == "INVALID_REQUEST"
     assert set(refused.value.details["fields"]) == fields  # type: ignore[call-overload]
     for field in fields:
@@ -125,8 +125,8 @@ def test_each_type_describes_itself_with_a_json_schema() -> None:
 def test_the_default_types_body_rules_are_unchanged() -> None:
     """As before types: ``simulate`` must be an object (null included), any other field goes."""
     with pytest.raises(InvalidRequestError):
-        parse_payload(b'{"simulate": null}')
-    assert parse_payload(b'{"type": null, "anything": [1, {"type": 2}]}') == {
+        parse_body(b'{"simulate": null}')
+    assert parse_body(b'{"type": null, "anything": [1, {"type": 2}]}').payload == {
         "type": None,
         "anything": [1, {"type": 2}],
     }
@@ -135,10 +135,10 @@ def test_the_default_types_body_rules_are_unchanged() -> None:
 def test_a_disabled_type_is_refused_at_submit_and_fails_permanently_if_stored_earlier() -> None:
     off = TaskEnvironment(webhooks_enabled=False)
     with pytest.raises(TaskTypeDisabledError, match="webhooks=on"):
-        parse_payload(b'{"type": "webhook", "url": "https://a.example"}', off)
+        parse_body(b'{"type": "webhook", "url": "https://a.example"}', off)
     with pytest.raises(PermanentTaskError, match="not enabled"):
         runner(off)(make_task(payload={"type": "webhook", "url": "https://a.example"}))
-    assert parse_payload(b'{"n": 1}', off) == {"n": 1}
+    assert parse_body(b'{"n": 1}', off).payload == {"n": 1}
 
 
 @pytest.mark.parametrize("timeout", [5, Decimal("2.5"), Decimal("1E1")])
@@ -153,11 +153,11 @@ def test_a_stage_that_takes_no_test_controls_refuses_simulate_naming_it() -> Non
     production = TaskEnvironment(simulation_allowed=False)
 
     with pytest.raises(InvalidRequestError) as refused:
-        parse_payload(b'{"orderId": 1, "simulate": {"failures": 3}}', production)
+        parse_body(b'{"orderId": 1, "simulate": {"failures": 3}}', production)
 
     fields = refused.value.details["fields"]
     assert isinstance(fields, dict)
     assert list(fields) == ["simulate"]
     assert "allowSimulation" in refused.value.message
-    assert parse_payload(b'{"orderId": 1}', production) == {"orderId": 1}
-    assert parse_payload(b'{"orderId": 1, "simulate": {}}', TaskEnvironment())["simulate"] == {}
+    assert parse_body(b'{"orderId": 1}', production).payload == {"orderId": 1}
+    assert parse_body(b'{"orderId": 1, "simulate": {}}', TaskEnvironment()).payload["simulate"] == {}
