@@ -20,13 +20,13 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bench.floor import count, provision_floor, run_floor, wait_for
 from bench.tasks import api as tasks_api
 from bench.tasks import submit
+from functions.common.clock import moment
 from functions.common.task_status import TaskStatus
 from infra.names import LOCAL_CREDENTIALS, StageNames
 from local.emulator import Clients
@@ -46,10 +46,6 @@ def _post(client: TasksApi, index: int) -> float:
     return time.perf_counter() - started
 
 
-def _moment(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 @dataclass(frozen=True)
 class Figures:
     terminal: int
@@ -63,8 +59,8 @@ class Figures:
 def _figures(items: list[dict[str, Any]], submit_latencies: list[float], submit_seconds: float) -> Figures:
     # Task records only: each task's payload is an item of its own, without a status.
     terminal = [item for item in items if "status" in item and TaskStatus(item["status"]["S"]).is_terminal]
-    created = [_moment(item["createdAt"]["S"]) for item in terminal]
-    updated = [_moment(item["updatedAt"]["S"]) for item in terminal]
+    created = [moment(item["createdAt"]["S"]) for item in terminal]
+    updated = [moment(item["updatedAt"]["S"]) for item in terminal]
     latencies = sorted(
         (end - start).total_seconds() * 1000 for start, end in zip(created, updated, strict=True)
     )

@@ -8,13 +8,13 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from functions.common.clock import moment
 from functions.common.task_status import TaskStatus
 from ptm.client import TasksApi
 from smoke.config import SmokeConfig
@@ -41,8 +41,7 @@ class Outcome:
 
 
 def _latency_ms(record: dict[str, Any]) -> float:
-    created = datetime.fromisoformat(record["createdAt"].replace("Z", "+00:00"))
-    finished = datetime.fromisoformat(record["updatedAt"].replace("Z", "+00:00"))
+    created, finished = moment(record["createdAt"]), moment(record["updatedAt"])
     return (finished - created).total_seconds() * 1000
 
 

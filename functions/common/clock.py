@@ -14,3 +14,8 @@ def utc_now() -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def moment(stored: str) -> datetime:
+    """A stored timestamp (``iso``'s form) read back, timezone-aware."""
+    return datetime.fromisoformat(stored)

@@ -116,8 +116,3 @@ def at_expression(run_at: datetime) -> str:
     ``run_at``'s, so that it fires before ``run_at`` whatever second of its minute it fires at."""
     minute = run_at.astimezone(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     return f"at({minute.strftime('%Y-%m-%dT%H:%M:%S')})"
-
-
-def parse_time(value: str) -> datetime:
-    """A stored ``runAt`` (``functions.common.clock.iso``) back to a datetime."""
-    return datetime.fromisoformat(value)

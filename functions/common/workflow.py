@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common.aws import THROTTLING_CODES, error_code, translate
+from functions.common.clock import moment
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.status_shards import shard_of
 
@@ -31,9 +32,7 @@ def console_start_ms(created_at: str, updated_at: str) -> int:
     """When the record's latest execution started, at the earliest (epoch milliseconds): the
     console's Express execution page searches the execution's logs from this moment. An
     Express execution lasts at most 5 minutes and the record's last write belongs to it."""
-    created, updated = (
-        datetime.fromisoformat(value.replace("Z", "+00:00")) for value in (created_at, updated_at)
-    )
+    created, updated = (moment(value) for value in (created_at, updated_at))
     return int(max(created, updated - EXPRESS_MAX_DURATION).timestamp() * 1000)
 
 

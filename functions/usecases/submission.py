@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from functions.common import json_text
-from functions.common.clock import Clock, iso, utc_now
+from functions.common.clock import Clock, iso, moment, utc_now
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.errors import (
     DependencyUnavailableError,
@@ -40,7 +40,7 @@ from functions.common.errors import (
     TaskAlreadyExistsError,
 )
 from functions.common.models import Task, TaskStatus
-from functions.common.scheduling import message_delay, parse_time, split_schedule, uses_scheduler
+from functions.common.scheduling import message_delay, split_schedule, uses_scheduler
 from functions.common.task_schedules import TaskSchedules
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
@@ -253,7 +253,7 @@ def _replay(
     if status is TaskStatus.QUEUED:
         enqueued = delivery.send(candidate.task_id, run, None)
     elif status is TaskStatus.SCHEDULED:
-        enqueued = delivery.send(candidate.task_id, run, parse_time(str(run_at)) if run_at else None)
+        enqueued = delivery.send(candidate.task_id, run, moment(str(run_at)) if run_at else None)
     else:
         enqueued = True
     return Submission(task=task, created=False, enqueued=enqueued)

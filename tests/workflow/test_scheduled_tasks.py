@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from functions.common.clock import iso, utc_now
+from functions.common.clock import iso, moment, utc_now
 from functions.common.models import TaskStatus
-from functions.common.scheduling import at_expression, parse_time
+from functions.common.scheduling import at_expression
 from functions.common.status_shards import DUE_SHARD_ATTRIBUTE
 from functions.common.tasks_queue import TasksQueue
 from functions.usecases.reconciliation import reenqueue_stale
@@ -64,7 +64,7 @@ def test_a_short_delay_rides_an_sqs_delay_and_the_task_starts_no_earlier_than_it
     stack: Stack,
 ) -> None:
     accepted = _submit(stack, {"n": 1, "delaySeconds": 1})
-    task_id, run_at = accepted["taskId"], parse_time(accepted["runAt"])
+    task_id, run_at = accepted["taskId"], moment(accepted["runAt"])
 
     assert accepted["status"] == "SCHEDULED"
     task = stack.task(task_id)
@@ -146,7 +146,7 @@ def test_a_schedule_fires_before_run_at_and_the_dispatcher_holds_the_message_bac
     run_at = utc_now() + timedelta(minutes=20)
     task_id = _submit(stack, {"n": 4, "runAt": iso(run_at)})["taskId"]
     [schedule] = _schedules(stack)
-    minute_before = parse_time(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    minute_before = moment(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
 
     # Scheduler fires in the minute it is set for: at its last second here, the latest it can.
     fired = fire_due_schedules(now=(minute_before + timedelta(seconds=59)).timestamp())
@@ -213,7 +213,7 @@ def test_a_replay_keeps_the_first_run_at_and_another_delay_under_the_same_key_co
     )
     assert stack.api("POST", "/tasks", {"n": 6, "delaySeconds": 3600}, headers).status == 202
     [schedule] = _schedules(stack)
-    assert schedule["ScheduleExpression"] == at_expression(parse_time(first.body["runAt"])), "its first runAt"
+    assert schedule["ScheduleExpression"] == at_expression(moment(first.body["runAt"])), "its first runAt"
 
 
 def test_a_promotion_never_happens_before_run_at_nor_after_a_cancel(stack: Stack) -> None:

@@ -13,11 +13,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from functions.common.aws import aws_errors
-from functions.common.clock import iso, utc_now
+from functions.common.clock import iso, moment, utc_now
 from functions.common.config import DUE_INDEX, PHASE_INDEX
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus, TaskSummary
-from functions.common.scheduling import parse_time
 from functions.common.status_shards import (
     ACTIVE,
     DUE_SHARD_ATTRIBUTE,
@@ -351,7 +350,7 @@ class TaskIndex:
         return {
             task_id: TaskReadiness(
                 TaskStatus(record["status"]["S"]),
-                parse_time(str(record["runAt"]["S"])) if "runAt" in record else None,
+                moment(str(record["runAt"]["S"])) if "runAt" in record else None,
             )
             for task_id, record in records.items()
             if "status" in record
