@@ -81,11 +81,6 @@ class FunctionFigures:
     """AWS calls made, by service (botocore's service name)."""
 
     @property
-    def ms_per_invocation(self) -> float:
-        """Wall time on the local stack, per invocation (emulator round trips included)."""
-        return self.total_ms / self.invocations
-
-    @property
     def own_ms_per_invocation(self) -> float:
         """The handler's own time per invocation: its wall time less its AWS calls."""
         return max(0.0, self.total_ms - self.aws_ms) / self.invocations
@@ -93,26 +88,12 @@ class FunctionFigures:
     def calls_per_invocation(self, service: str) -> float:
         return self.calls.get(service, 0) / self.invocations
 
-    @property
-    def log_bytes_per_invocation(self) -> float:
-        return self.total_log_bytes / self.invocations
-
     def log_bytes_at(self, level: str) -> float:
         """Bytes per invocation with the function's log level at ``level``: the lines at that
         level or above, the metrics, and Lambda's platform lines."""
         kept = (*LEVELS[LEVELS.index(level) :], "METRICS")
         handler = sum(size for name, size in self.log_bytes_by_level.items() if name in kept)
         return handler / self.invocations + PLATFORM_LOG_BYTES
-
-    def per_batch(self, batch_size: float, level: str = "INFO") -> tuple[float, float]:
-        """(ms, log bytes at ``level``) of one invocation with ``batch_size`` records, scaled from
-        the measured per-record figures: an upper bound, as the fixed part is counted per record."""
-        records = max(self.records, 1)
-        handler_bytes = (self.log_bytes_at(level) - PLATFORM_LOG_BYTES) * self.invocations
-        return (
-            self.total_ms / records * batch_size,
-            handler_bytes / records * batch_size + PLATFORM_LOG_BYTES,
-        )
 
     def per_record(self) -> float:
         """Invocations per record: scales the per-invocation figures to a batch."""
