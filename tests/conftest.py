@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from infra.names import LOCAL_CREDENTIALS
 from local.emulator import DEFAULT_REGION
 
@@ -18,3 +20,20 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ProcessTaskManager")
 
 pytest_plugins = ["tests.fixtures.stack"]
+
+TIER_MARKERS = {
+    "unit": pytest.mark.unit,
+    "integration": pytest.mark.integration,
+    "workflow": pytest.mark.workflow,
+    "chaos": pytest.mark.workflow,
+    "infra": pytest.mark.infra,
+    "e2e": pytest.mark.e2e,
+}
+"""Every test is marked with its tier, by its directory (``pytest -m`` selects tiers)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = TIER_MARKERS.get(item.path.parent.name)
+        if marker is not None:
+            item.add_marker(marker)

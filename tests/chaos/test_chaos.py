@@ -9,7 +9,6 @@ import pytest
 from tests.chaos.harness import FAULT_KINDS, Chaos, Rates
 from tests.fixtures.stack import Stack
 
-pytestmark = pytest.mark.workflow
 TASKS = int(os.environ.get("CHAOS_TASKS", "100"))
 WAVE = int(os.environ.get("CHAOS_WAVE", str(min(1000, max(1, TASKS // 2)))))
 """Tasks per wave: 1,000 for the large run; the fast run goes in two, so the waves are tested too."""

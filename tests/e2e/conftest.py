@@ -145,7 +145,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the work as it comes. A test that names its own group keeps it."""
     for item in items:
         if "tests/e2e" in str(item.path):
-            item.add_marker(pytest.mark.e2e)
             if item.path.name == "test_benchmarks.py" or item.get_closest_marker("xdist_group"):
                 continue
             group = f"e2e-{item.path.stem}" if item.path.name in OWN_STACKS else "e2e"

@@ -8,23 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from ptm.main import app
 from tests.e2e.conftest import RunningStack
-
-runner = CliRunner()
-
-
-def ptm(stack: RunningStack, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--endpoint", stack.api, *args])
-    return result.exit_code, result.output
-
-
-def ptm_json(stack: RunningStack, *args: str) -> Any:
-    code, output = ptm(stack, "--json", *args)
-    assert code == 0, output
-    return json.loads(output)
+from tests.fixtures.ptm_cli import eventually_listed, ptm, ptm_json, runner
 
 
 def _wait_for(stack: RunningStack, task_id: str, status: str) -> dict[str, Any]:
@@ -37,24 +24,13 @@ def _wait_for(stack: RunningStack, task_id: str, status: str) -> dict[str, Any]:
     raise TimeoutError(f"{task_id} never reached {status}")
 
 
-def _eventually_listed(stack: RunningStack, task_id: str, *command: str) -> dict[str, Any]:
-    """A listing reads an eventually consistent index (docs/FIDELITY.md): a task just changed
-    may be missing for a moment, so the command is repeated until it lists the task."""
-    deadline = time.monotonic() + 10
-    while True:
-        listed: dict[str, Any] = ptm_json(stack, *command)
-        if task_id in [item["taskId"] for item in listed["items"]] or time.monotonic() > deadline:
-            return listed
-        time.sleep(0.2)
-
-
 def test_submit_status_list_and_redrive_all_failed(local_stack: RunningStack) -> None:
     failing = ptm_json(local_stack, "submit", '{"simulate": {"failures": 3}}', "--key", "cli-failing")
     again = ptm_json(local_stack, "submit", '{"simulate": {"failures": 3}}', "--key", "cli-failing")
     assert again["taskId"] == failing["taskId"]
     _wait_for(local_stack, failing["taskId"], "FAILED")
 
-    listed = _eventually_listed(local_stack, failing["taskId"], "list", "--status", "FAILED", "--all")
+    listed = eventually_listed(local_stack, failing["taskId"], "list", "--status", "FAILED", "--all")
     assert failing["taskId"] in [item["taskId"] for item in listed["items"]]
     code, table = ptm(local_stack, "list", "--status", "failed")
     assert code == 0
@@ -79,7 +55,7 @@ def test_cancel_and_its_refusal(local_stack: RunningStack) -> None:
 
 def test_watch_once_shows_recent_tasks(local_stack: RunningStack) -> None:
     submitted = ptm_json(local_stack, "submit", '{"n": 1}')
-    snapshot = _eventually_listed(local_stack, submitted["taskId"], "watch", "--once")
+    snapshot = eventually_listed(local_stack, submitted["taskId"], "watch", "--once")
     assert submitted["taskId"] in [item["taskId"] for item in snapshot["items"]]
 
 

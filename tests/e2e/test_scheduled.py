@@ -10,7 +10,7 @@ import pytest
 
 from functions.common.clock import utc_now
 from tests.e2e.conftest import NAMES, RunningStack, run_benchmark
-from tests.e2e.test_cli import _eventually_listed, ptm, ptm_json
+from tests.fixtures.ptm_cli import eventually_listed, ptm, ptm_json
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
@@ -59,7 +59,7 @@ def test_a_task_three_days_ahead_is_listed_scheduled_and_can_be_cancelled(local_
 
     assert task_id in scheduled()
 
-    listed = _eventually_listed(local_stack, task_id, "list", "--status", "scheduled")
+    listed = eventually_listed(local_stack, task_id, "list", "--status", "scheduled")
     assert task_id in [item["taskId"] for item in listed["items"]]
     code, table = ptm(local_stack, "list", "--status", "SCHEDULED")
     assert code == 0

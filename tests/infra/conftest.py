@@ -141,7 +141,5 @@ def jwt(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/infra" in str(item.path):
-            item.add_marker(pytest.mark.infra)
-            if item.get_closest_marker("xdist_group") is None:
-                item.add_marker(pytest.mark.xdist_group("cdk"))
+        if "tests/infra" in str(item.path) and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group("cdk"))

@@ -8,9 +8,8 @@ from aws_cdk.assertions import Match
 
 from infra.spec import ROUTE_SCOPES
 from infra.stage_config import StageConfig
+from tests.fixtures.cdk_context import Context
 from tests.infra.conftest import Synthesized
-
-pytestmark = pytest.mark.infra
 
 
 def _routes(synth: Synthesized) -> dict[str, dict[str, object]]:
@@ -80,8 +79,6 @@ def test_an_open_api_is_the_deployers_explicit_choice_and_synth_says_so(open_api
     ],
 )
 def test_jwt_without_its_issuer_and_audience_is_refused(context: dict[str, str], complaint: str) -> None:
-    from tests.unit.test_spec import Context
-
     with pytest.raises(ValueError, match=complaint):
         StageConfig.from_context(
             Context({StageConfig.context_key(key): value for key, value in context.items()})

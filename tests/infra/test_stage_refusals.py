@@ -13,8 +13,6 @@ import pytest
 
 from infra.workflow_definition import REPO_ROOT
 
-pytestmark = pytest.mark.infra
-
 
 def _run(arguments: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -37,8 +37,6 @@ from tests.fixtures.stack import Stack
 from tests.fixtures.strict_json import strict_json
 from tests.fixtures.tasks import request_hash
 
-pytestmark = pytest.mark.integration
-
 
 def _queued_ids(stack: Stack) -> list[str]:
     return [

@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.usecases.submission import task_id_for
 from tests.fixtures.stack import Stack
-from tests.fixtures.strict_json import strict_json
-
-pytestmark = pytest.mark.integration
+from tests.fixtures.strict_json import number_literal, strict_json
 
 
 @dataclass(frozen=True)
@@ -28,19 +25,6 @@ class Token:
 
     text: str
     poison: bool = False
-
-
-def number_literal(
-    negative: bool, whole: int, fraction: str | None, exponent: tuple[str, str, int] | None
-) -> str:
-    """A JSON number as RFC 8259's grammar allows it: -? int frac? exp?"""
-    text = f"{'-' if negative else ''}{whole}"
-    if fraction is not None:
-        text += f".{fraction}"
-    if exponent is not None:
-        letter, sign, digits = exponent
-        text += f"{letter}{sign}{digits}"
-    return text
 
 
 NUMBERS = st.builds(

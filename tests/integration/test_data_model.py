@@ -35,8 +35,6 @@ from tests.fixtures.stack import Stack
 from tests.fixtures.strict_json import strict_json
 from tests.fixtures.tasks import bulky_payload, request_hash
 
-pytestmark = pytest.mark.integration
-
 ONE_KIB_PAYLOAD = sample_payload(1)
 """About 1 KiB of JSON shaped like a real body (an order), as the cost model prices it."""
 AS_SENT = json.loads(json.dumps(ONE_KIB_PAYLOAD), parse_float=Decimal)

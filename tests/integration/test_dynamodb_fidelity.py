@@ -19,7 +19,6 @@ from infra.names import Function
 from local.fidelity import AwsFidelity
 from tests.fixtures.stack import Stack
 
-pytestmark = pytest.mark.integration
 CLAIMANTS = 40
 
 

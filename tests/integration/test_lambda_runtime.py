@@ -18,7 +18,6 @@ from infra.spec import FUNCTIONS
 from infra.stage_config import StageConfig
 from local.lambda_runtime import LocalLambdaContext, LocalLambdaRuntime, initialise, invocation_local_log_keys
 
-pytestmark = pytest.mark.integration
 HANDLER = "tests.fixtures.sample_handler.lambda_handler"
 
 

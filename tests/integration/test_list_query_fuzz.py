@@ -10,15 +10,12 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.common.models import TaskStatus
 from functions.usecases.operations import encode_token
 from tests.fixtures.stack import Stack
-
-pytestmark = pytest.mark.integration
 
 DIGITS = "0123456789\u00b2\u0661\u0660"
 """ASCII digits, a superscript two and Arabic-Indic digits: all digits to ``str.isdigit``."""

@@ -15,8 +15,6 @@ from infra.names import Function
 from local.event_source import sqs_event
 from tests.fixtures.stack import Stack
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def logged() -> Iterator[Callable[[], list[dict[str, Any]]]]:

@@ -14,8 +14,6 @@ from functions.usecases.operations import MAX_TOKEN_CHARS, encode_token
 from infra.names import Function
 from tests.fixtures.stack import ApiResponse, Stack
 
-pytestmark = pytest.mark.integration
-
 
 def _assert_error(response: ApiResponse, status: int, code: str) -> dict[str, Any]:
     assert response.status == status, response.body

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -13,37 +12,9 @@ from functions.common.models import TaskStatus
 from functions.usecases.dead_letters import UNDELIVERABLE_ERROR
 from infra.limits import TIMINGS
 from infra.names import Function
-from local.event_source import sqs_event
 from tests.fixtures.stack import Stack
 
-pytestmark = pytest.mark.integration
 MAX_RECEIVE_COUNT = TIMINGS.max_receive_count
-
-
-def _event(
-    stack: Stack,
-    function: Function,
-    bodies: list[str],
-    receive_count: int = 1,
-    trace_headers: Sequence[str | None] = (),
-) -> dict[str, object]:
-    source = stack.event_source(function)
-    messages = [
-        {
-            "MessageId": f"m-{index}",
-            "ReceiptHandle": f"r-{index}",
-            "Body": body,
-            "Attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0"}
-            | ({"AWSTraceHeader": trace} if (trace := dict(enumerate(trace_headers)).get(index)) else {}),
-        }
-        for index, body in enumerate(bodies)
-    ]
-    return sqs_event(messages, source.queue_arn, source.region)  # type: ignore[arg-type]
-
-
-def _invoke(stack: Stack, function: Function, event: dict[str, object]) -> dict[str, object]:
-    result: dict[str, object] = stack.handlers[function].lambda_handler(event, stack.context(function))
-    return result
 
 
 def test_dispatch_reports_only_the_malformed_records(stack: Stack) -> None:
@@ -56,7 +27,7 @@ def test_dispatch_reports_only_the_malformed_records(stack: Stack) -> None:
         json.dumps({"taskId": good[2]}),
     ]
 
-    response = _invoke(stack, Function.DISPATCH, _event(stack, Function.DISPATCH, bodies, receive_count=3))
+    response = stack.invoke(Function.DISPATCH, stack.sqs_event(Function.DISPATCH, bodies, receive_count=3))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-3"}]}
     names = sorted(execution["name"] for execution in stack.wait_for_all_executions())
@@ -69,7 +40,7 @@ def test_dispatch_starts_nothing_for_a_task_that_does_not_exist(stack: Stack) ->
     real = stack.submit({"n": 1})
     bodies = [json.dumps({"taskId": "never-submitted"}), json.dumps({"taskId": real})]
 
-    response = _invoke(stack, Function.DISPATCH, _event(stack, Function.DISPATCH, bodies))
+    response = stack.invoke(Function.DISPATCH, stack.sqs_event(Function.DISPATCH, bodies))
 
     assert response == {"batchItemFailures": []}
     assert [execution["name"] for execution in stack.wait_for_all_executions()] == [f"{real}-r1-d1"]
@@ -98,9 +69,8 @@ def test_executions_join_the_trace_their_message_carries(
     traced, untraced = stack.submit({"n": 1}), stack.submit({"n": 2})
     bodies = [json.dumps({"taskId": traced}), json.dumps({"taskId": untraced})]
 
-    response = _invoke(
-        stack, Function.DISPATCH, _event(stack, Function.DISPATCH, bodies, trace_headers=[submitted_trace])
-    )
+    event = stack.sqs_event(Function.DISPATCH, bodies, trace_headers=[submitted_trace])
+    response = stack.invoke(Function.DISPATCH, event)
 
     assert response == {"batchItemFailures": []}
     assert sent == {f"{traced}-r1-d1": submitted_trace, f"{untraced}-r1-d1": dispatcher_trace}
@@ -155,7 +125,7 @@ def test_monitor_accepts_both_shapes_and_survives_garbage(stack: Stack) -> None:
         json.dumps({"taskId": "never-existed"}),
     ]
 
-    response = _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, bodies, receive_count=6))
+    response = stack.invoke(Function.MONITOR, stack.sqs_event(Function.MONITOR, bodies, receive_count=6))
 
     assert response == {"batchItemFailures": []}
     assert stack.task(workflow_failed).dead_lettered_at is not None
@@ -168,11 +138,11 @@ def test_monitor_accepts_both_shapes_and_survives_garbage(stack: Stack) -> None:
 
 def test_monitor_is_idempotent(stack: Stack) -> None:
     task_id = stack.submit({"n": 1})
-    event = _event(stack, Function.MONITOR, [json.dumps({"taskId": task_id})])
-    _invoke(stack, Function.MONITOR, event)
+    event = stack.sqs_event(Function.MONITOR, [json.dumps({"taskId": task_id})])
+    stack.invoke(Function.MONITOR, event)
     first = stack.task(task_id)
 
-    _invoke(stack, Function.MONITOR, event)
+    stack.invoke(Function.MONITOR, event)
 
     assert stack.task(task_id) == first
 

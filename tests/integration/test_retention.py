@@ -19,7 +19,6 @@ from infra.stage_config import DAY_SECONDS
 from tests.fixtures.stack import CONFIG, Stack
 from tests.fixtures.tasks import bulky_payload
 
-pytestmark = pytest.mark.integration
 RETENTION = CONFIG.retention_days * DAY_SECONDS
 BODY = bulky_payload()
 """Too large to live inline: these tasks have a payload item, whose expiry follows the record's."""

@@ -17,9 +17,6 @@ from functions.common.errors import TaskFailedError, TransitionRefusedError
 from functions.common.models import Task, TaskStatus
 from infra.names import Function
 from tests.fixtures.stack import Stack
-from tests.integration.test_queue_consumers import _event, _invoke
-
-pytestmark = pytest.mark.integration
 
 A, B = (
     "arn:aws:states:us-east-1:123456789012:express:sm:a:1",
@@ -49,7 +46,7 @@ def test_an_execution_that_lost_its_claim_cannot_record_its_attempt_error(stack:
 
     stack.set_work(b_takes_over_then_a_fails)
     with pytest.raises(TaskFailedError):
-        _invoke(stack, Function.PROCESS, {"taskId": task_id, "executionArn": A})
+        stack.invoke(Function.PROCESS, {"taskId": task_id, "executionArn": A})
 
     task = stack.task(task_id)
     assert (task.status, task.execution_arn) == (TaskStatus.RUNNING, B)
@@ -69,7 +66,7 @@ def test_an_execution_that_lost_its_claim_cannot_record_its_success(stack: Stack
         return {"from": "A"}
 
     stack.set_work(b_takes_over_then_a_succeeds)
-    outcome = _invoke(stack, Function.PROCESS, {"taskId": task_id, "executionArn": A})
+    outcome = stack.invoke(Function.PROCESS, {"taskId": task_id, "executionArn": A})
 
     assert outcome["outcome"] != "SUCCEEDED"
     task = stack.task(task_id)
@@ -82,7 +79,7 @@ def test_a_workflow_failure_letter_delivered_after_a_redrive_leaves_the_new_run_
         {"kind": "workflow-failure", "taskId": task_id, "error": "TaskFailedError", "cause": "run 1"}
     )
 
-    response = _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, [late]))
+    response = stack.invoke(Function.MONITOR, stack.sqs_event(Function.MONITOR, [late]))
 
     assert response == {"batchItemFailures": []}
     task = stack.task(task_id)
@@ -98,7 +95,7 @@ def test_a_stranded_letter_for_an_earlier_run_leaves_the_current_run_alone(stack
         {"kind": "stranded", "taskId": task_id, "run": 1, "error": "TaskStranded", "cause": "x", "rescues": 4}
     )
 
-    _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, [stale]))
+    stack.invoke(Function.MONITOR, stack.sqs_event(Function.MONITOR, [stale]))
 
     task = stack.task(task_id)
     assert (task.status, task.runs, task.execution_arn) == (TaskStatus.RUNNING, 2, B)
@@ -145,7 +142,7 @@ def test_an_undeliverable_letter_leaves_a_task_a_live_execution_holds(stack: Sta
     stack.table.claim_for_processing(abandoned, A, now - timedelta(seconds=60), now - timedelta(seconds=1))
     letters = [json.dumps({"taskId": held}), json.dumps({"taskId": abandoned})]
 
-    _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, letters, receive_count=6))
+    stack.invoke(Function.MONITOR, stack.sqs_event(Function.MONITOR, letters, receive_count=6))
 
     assert (stack.task(held).status, stack.task(held).execution_arn) == (TaskStatus.RUNNING, B)
     assert stack.task(abandoned).status is TaskStatus.FAILED
@@ -164,7 +161,7 @@ def test_a_late_letter_for_a_task_already_failed_marks_it_dead_lettered(stack: S
     if kind == "stranded":
         letter |= {"kind": "stranded", "run": 1, "error": "TaskStranded", "cause": "x", "rescues": 3}
 
-    _invoke(stack, Function.MONITOR, _event(stack, Function.MONITOR, [json.dumps(letter)], receive_count=6))
+    stack.invoke(Function.MONITOR, stack.sqs_event(Function.MONITOR, [json.dumps(letter)], receive_count=6))
 
     task = stack.task(task_id)
     assert (task.status, task.error) == (TaskStatus.FAILED, "PermanentTaskError")

@@ -25,7 +25,6 @@ from local.options import generate_secret
 from tests.fixtures.hung import black_hole
 from tests.fixtures.receiver import PublicHostStandIn, Receiver, running_receiver
 
-pytestmark = pytest.mark.integration
 SECRET = generate_secret()
 ALLOWED = TaskEnvironment(
     destinations=DestinationPolicy(["127.0.0.1"]), signing_keys=lambda: SigningKeys.parse(SECRET)

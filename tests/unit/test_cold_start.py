@@ -14,8 +14,6 @@ from bench.init_time import ENVIRONMENT
 from functions.common.cold_start import INITIALIZATION_TYPE
 from infra.names import Function
 
-pytestmark = pytest.mark.unit
-
 PROBE = """
 import gc
 import {package}

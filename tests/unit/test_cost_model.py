@@ -15,8 +15,6 @@ from bench.cost import Load, Mix, PricedDeployment, Sizes
 from bench.measure import PLATFORM_LOG_BYTES, ExecutionSample, FunctionFigures, Measured
 from infra.names import Function
 
-pytestmark = pytest.mark.unit
-
 
 def test_an_unobserved_kind_waits_half_its_full_jitter_ceilings() -> None:
     """TaskFailedError: 2 s then 4 s ceilings (cap 8); FULL jitter: 1 s and 2 s on average. With

@@ -16,8 +16,6 @@ from functions.task_types.destinations import (
 from functions.task_types.registry import Attempt, TaskEnvironment
 from functions.task_types.webhook import Webhook, WebhookPayload
 
-pytestmark = pytest.mark.unit
-
 REFUSED = [
     ("127.0.0.1", "loopback"),
     ("127.255.255.254", "loopback"),

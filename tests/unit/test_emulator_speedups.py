@@ -16,7 +16,6 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 
 from local.speedups import EmulatorSpeedups
 
-pytestmark = pytest.mark.unit
 PASS = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
 MAP = json.dumps(
     {

@@ -12,9 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.common.json_text import JsonTextError, dumps, parse
-from tests.integration.test_api_json_fuzz import number_literal
-
-pytestmark = pytest.mark.unit
+from tests.fixtures.strict_json import number_literal
 
 LITERALS = st.builds(
     number_literal,

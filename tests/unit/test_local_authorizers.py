@@ -13,7 +13,6 @@ from joserfc.jwk import RSAKey
 
 from local.authorizers import IamAuthorizer, JwtAuthorizer
 
-pytestmark = pytest.mark.unit
 ISSUER = "http://127.0.0.1:8000/local-idp"
 URL = "http://127.0.0.1:8000/tasks"
 

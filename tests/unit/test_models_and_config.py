@@ -9,9 +9,6 @@ from functions.common.models import Task, TaskStatus
 from functions.common.workflow import MAX_EXECUTION_NAME, execution_name
 from functions.process.settings import ProcessSettings
 
-pytestmark = pytest.mark.unit
-
-
 PROCESS_ENVIRONMENT = {
     "TASKS_TABLE": "t",
     "FAILURE_RATE": "0.3",

@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.mutants import REPO, mutants
-
-pytestmark = pytest.mark.unit
 
 
 def test_every_mutant_applies_to_todays_files() -> None:

@@ -10,8 +10,6 @@ from typer.testing import CliRunner
 import ptm.main
 from ptm.main import app
 
-pytestmark = pytest.mark.unit
-
 
 class FailingAgainApi:
     """Lists FAILED tasks in pages of two; every redrive leaves the task FAILED (it failed again

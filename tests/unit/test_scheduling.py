@@ -17,8 +17,6 @@ from functions.common.scheduling import (
     uses_scheduler,
 )
 
-pytestmark = pytest.mark.unit
-
 NOW = datetime(2026, 12, 4, 10, 0, 0, 250_000, tzinfo=UTC)
 
 

@@ -8,13 +8,9 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENT = REPO / "docs" / "SECURITY.md"
 TEST_ID = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
-
-pytestmark = pytest.mark.unit
 
 
 def _test_names(path: Path) -> set[str]:

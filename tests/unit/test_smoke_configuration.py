@@ -14,7 +14,6 @@ from smoke.run import Outcome, Tracked
 from smoke.scenarios import Scenario
 from smoke.table_check import cross_check, open_table
 
-pytestmark = pytest.mark.unit
 ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com/tasks"
 
 

@@ -32,17 +32,7 @@ from infra.stage_config import (
     WorkflowLogLevel,
 )
 from infra.workflow_definition import state_timeout_seconds, state_worst_cases
-
-pytestmark = pytest.mark.unit
-
-
-class Context:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.values = values
-
-    def try_get_context(self, key: str) -> Any:
-        return self.values.get(key)
-
+from tests.fixtures.cdk_context import Context
 
 CHOSEN: dict[Any, tuple[str, Any]] = {
     float: ("0.55", 0.55),

@@ -18,8 +18,6 @@ from functions.common.tasks_table import ShardCursors
 from functions.usecases.operations import MAX_TOKEN_CHARS, decode_token, encode_token
 from functions.usecases.submission import parse_body, task_id_for, validate_idempotency_key
 
-pytestmark = pytest.mark.unit
-
 
 def test_the_same_key_always_maps_to_the_same_task_id() -> None:
     assert task_id_for("order-1") == task_id_for("order-1")

@@ -20,8 +20,6 @@ from functions.usecases.submission import parse_body
 from tests.fixtures.task_types import runner
 from tests.fixtures.tasks import make_task
 
-pytestmark = pytest.mark.unit
-
 
 def test_a_body_without_a_type_is_the_default_simulated_type() -> None:
     assert TASK_TYPES.default.name == "simulated"

@@ -11,8 +11,6 @@ from functions.usecases.dead_letters import DeadLetterKind, classify
 from tests.fixtures.task_types import runner
 from tests.fixtures.tasks import make_task
 
-pytestmark = pytest.mark.unit
-
 
 def test_simulated_failures_fail_exactly_the_first_n_attempts() -> None:
     work = runner(TaskEnvironment(failure_rate=1.0))

@@ -17,7 +17,6 @@ from infra.workflow_definition import (
     retry_policy,
 )
 
-pytestmark = pytest.mark.unit
 README = Path(__file__).resolve().parents[2] / "README.md"
 SUBSTITUTIONS = workflow_substitutions(dict.fromkeys(Function, "arn:fn"), "table", "https://q")
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-import pytest
-
 from functions.common.workflow import execution_input
 from infra.spec import workflow_substitutions
 from infra.workflow_definition import PROCESS_STATE, RETRYABLE_ERROR, read_definition, render, retry_policy
 from tests.fixtures.stack import Stack
 
-pytestmark = pytest.mark.workflow
 POLICY = retry_policy()
 RUNS = 20
 

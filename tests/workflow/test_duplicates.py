@@ -16,8 +16,6 @@ from tests.fixtures.stack import Stack
 from tests.fixtures.task_types import runner
 from tests.workflow.conftest import dead_letters, states_entered
 
-pytestmark = pytest.mark.workflow
-
 
 def _dispatch_same_message_twice(stack: Stack, *, redelivered: bool) -> list[str]:
     """Receive the task's message once, and hand the identical SQS event to dispatch twice."""

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from functions.common.models import TaskStatus
 from infra.names import Function
 from infra.workflow_definition import retry_policy
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters
 
-pytestmark = pytest.mark.workflow
 POLICY = retry_policy()
 TASKS = 80
 FAILURE_RATE = 0.3

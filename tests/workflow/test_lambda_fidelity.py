@@ -16,8 +16,6 @@ from local.lambda_runtime import InvokeHook, LambdaServiceError
 from tests.fixtures.stack import NAMES, Stack
 from tests.workflow.conftest import dead_letters, run_task
 
-pytestmark = pytest.mark.workflow
-
 
 def _first_process_invocation(action: Callable[[], None]) -> InvokeHook:
     """A runtime hook that runs ``action`` on the process function's first invocation only."""

@@ -23,8 +23,6 @@ from tests.fixtures.receiver import PublicHostStandIn, Receiver, running_receive
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters
 
-pytestmark = pytest.mark.workflow
-
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:

@@ -25,7 +25,6 @@ from infra.names import Function
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, run_task, states_entered
 
-pytestmark = pytest.mark.workflow
 LEASE = timedelta(seconds=TIMINGS.lease_seconds)
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from functions.common.models import TaskStatus
 from infra.names import Function
 from infra.workflow_definition import retry_policy
 from tests.fixtures.stack import Stack
 
-pytestmark = pytest.mark.workflow
 POLICY = retry_policy()
 
 

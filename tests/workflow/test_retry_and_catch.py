@@ -13,7 +13,6 @@ from local.lambda_runtime import LambdaServiceError, error_payload
 from tests.fixtures.stack import Stack
 from tests.workflow.conftest import dead_letters, run_task, states_entered
 
-pytestmark = pytest.mark.workflow
 POLICY = retry_policy()
 
 

@@ -21,8 +21,6 @@ from infra.names import Function
 from local.fidelity import fire_due_schedules
 from tests.fixtures.stack import Stack
 
-pytestmark = pytest.mark.workflow
-
 
 def _schedules(stack: Stack) -> list[dict[str, Any]]:
     group = stack.resources.names.schedule_group

@@ -8,12 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import pytest
-
 from local.fidelity import fire_due_schedules, schedule_time
 from tests.fixtures.stack import Stack
-
-pytestmark = pytest.mark.workflow
 
 
 def _at(moment: datetime) -> str:
