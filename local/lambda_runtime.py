@@ -168,7 +168,7 @@ def invocation_local_log_keys(formatter: logging.Formatter) -> Callable[[], None
 
 
 @dataclass
-class _Lease:
+class _Environment:
     handler: Handler
     discarded: bool = False
 
@@ -191,18 +191,18 @@ class _Environments:
         self.count = 1
 
     @contextmanager
-    def acquire(self) -> Iterator[_Lease]:
+    def acquire(self) -> Iterator[_Environment]:
         try:
             handler = self._idle.get_nowait()
         except queue.Empty:
             with self._lock:
                 handler = initialise(self._handler, self._variables, fresh=True)
                 self.count += 1
-        lease = _Lease(handler)
+        environment = _Environment(handler)
         try:
-            yield lease
+            yield environment
         finally:
-            if not lease.discarded:
+            if not environment.discarded:
                 self._idle.put(handler)
 
 
@@ -301,10 +301,10 @@ class LocalLambdaRuntime:
         (``{"errorType", "errorMessage", "stackTrace"}``, True) if it raised."""
         name = context.function_name
         if name in self._environments:
-            with self._environments[name].acquire() as lease:
-                outcome, errored, environment_died = self._run(lease.handler, payload, context)
+            with self._environments[name].acquire() as environment:
+                outcome, errored, environment_died = self._run(environment.handler, payload, context)
                 if environment_died:
-                    lease.discard()
+                    environment.discard()
                 return outcome, errored
         if name in self._handlers:
             outcome, errored, _ = self._run(self._handlers[name], payload, context)
