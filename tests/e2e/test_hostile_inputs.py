@@ -59,8 +59,6 @@ def _object_of_size(size: int) -> bytes:
         ("NaN", b'{"a": NaN}', {}, 400),
         ("Infinity", b'{"a": -Infinity}', {}, 400),
         ("huge number", b'{"a": 1' + b"0" * 5000 + b"}", {}, 400),
-        ("a number beyond a double, kept exactly", b'{"a": 1e400}', {}, 202),
-        ("a negative one", b'{"a": -1E309}', {}, 202),
         ("a UTF-8 byte order mark", b'\xef\xbb\xbf{"a": 1}', {}, 400),
         ("UTF-16 with its byte order mark", '{"a": 1}'.encode("utf-16"), {}, 400),
         ("UTF-16 without one", '{"a": 1}'.encode("utf-16-le"), {}, 400),
@@ -216,7 +214,7 @@ def test_a_bad_listing_query_or_token_is_a_400_never_a_500(
 NUMBERS = [
     b'{"a": 1E2}',
     b'{"a": 0.1234567890123456789012}',
-    b'{"a": 1e-400, "b": 1e400}',
+    b'{"a": 1e-400, "b": 1e400, "c": -1E309}',
     b'{"a": [-0.0, 10.50, 5E-7]}',
     b'{"a": 123456789012345678901234567890}',
 ]
