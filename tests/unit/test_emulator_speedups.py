@@ -70,3 +70,31 @@ def test_the_retention_check_answers_as_moto_does(monkeypatch: pytest.MonkeyPatc
         assert answers() == as_moto == [False, True]
     finally:
         EmulatorSpeedups.uninstall()
+
+
+@mock_aws
+def test_sending_reads_a_queues_settings_without_counting_and_deduplicates_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A FIFO queue's content-based de-duplication still drops the same body sent twice; outside a
+    send, a queue's attributes still count its messages."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SQS", raising=False)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    fifo = sqs.create_queue(
+        QueueName="q.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    EmulatorSpeedups.install()
+    try:
+        for _ in range(2):
+            sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+        counted = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"]
+    finally:
+        EmulatorSpeedups.uninstall()
+
+    assert counted["ApproximateNumberOfMessages"] == "1"
+    backend = sqs_backends["123456789012"]["us-east-1"]
+    queue = backend.queues["q.fifo"]
+    from local.speedups import COUNTS, attributes_without_counts
+
+    assert attributes_without_counts(queue) == {k: v for k, v in queue.attributes.items() if k not in COUNTS}
