@@ -1,21 +1,10 @@
 """The ``webhook`` type: POST a JSON body to a URL, with retries, backoff and the DLQ behind it.
 
-Body: ``{"type": "webhook", "url": "https://…", "body": <any JSON>, "headers": {…},
-"timeoutSeconds": 10}``. Each attempt POSTs ``body`` as JSON with ``Idempotency-Key: <taskId>``
-(the same on every attempt and run, so a receiver can drop at-least-once duplicates), the
-Standard Webhooks signature headers (functions/common/signing.py) and the given headers, whose
-values the API never shows. Redirects are not followed.
-
-How an attempt ends:
-
-==================================================  =====================================
-connection refused or reset, DNS failure, TLS       ``TaskFailedError``: retried
-error, a timeout (connect or read), 408, 429, 5xx
-2xx                                                 success: status, latency, response
-                                                    body (first 1 KiB) on the record
-3xx (not followed), any other 4xx, a destination    ``PermanentTaskError``: FAILED, DLQ
-the SSRF policy refuses now
-==================================================  =====================================
+Each attempt POSTs ``body`` with ``Idempotency-Key: <taskId>``, the Standard Webhooks signature
+headers and the caller's headers, and follows no redirect. A connection failure, a timeout, 408,
+429 or 5xx is ``TaskFailedError`` (retried); 3xx, any other 4xx or a destination the SSRF policy
+now refuses is ``PermanentTaskError``; a 2xx stores status, latency and the first 1 KiB of the
+body. The README's "Task types" section is the contract.
 """
 
 from __future__ import annotations
