@@ -21,9 +21,10 @@ LOCAL_API_PORT = 8000
 LOCAL_ENDPOINT = f"http://127.0.0.1:{LOCAL_API_PORT}"
 """Where ``make local`` serves the API: the clients' default endpoint."""
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-LOCAL_SIGNING_SECRET_VARIABLE = "WEBHOOK_SIGNING_SECRET"  # pragma: allowlist secret (a variable name)
-"""``make local`` signs webhook deliveries with this variable's secret, else generates one."""
 """What the emulator accepts (any value would do): never a real account's."""
+LOCAL_SIGNING_SECRET_VARIABLE = "WEBHOOK_SIGNING_SECRET"  # pragma: allowlist secret (a variable name)
+"""``make local`` signs webhook deliveries with this variable's secret, else generates one (on
+AWS the secret lives in Secrets Manager only)."""
 
 
 class Function(StrEnum):

@@ -61,7 +61,6 @@ class Env:
     SDK_BUDGET = "SDK_BUDGET"
     TASK_RETENTION_SECONDS = "TASK_RETENTION_SECONDS"
     WEBHOOK_SIGNING_SECRET_ID = "WEBHOOK_SIGNING_SECRET_ID"  # pragma: allowlist secret (a variable name)
-    """The local stack's: the secret's value (on AWS it lives in Secrets Manager only)."""
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,11 @@ class Workflow:
         self._client = client
         self.state_machine_arn = state_machine_arn
         events = client.meta.events
-        events.register("before-parameter-build.sfn.StartExecution", _remember_trace_header)
-        events.register("before-call.sfn.StartExecution", _send_trace_header)
+        # unique_id: a client shared by several Workflows carries each hook once.
+        events.register(
+            "before-parameter-build.sfn.StartExecution", _remember_trace_header, unique_id=_TRACE_CONTEXT_KEY
+        )
+        events.register("before-call.sfn.StartExecution", _send_trace_header, unique_id=TRACE_HEADER)
 
     def start(self, name: str, task_id: str, trace_header: str | None = None) -> str:
         """Start an execution and return its ARN. ``trace_header`` (the message's

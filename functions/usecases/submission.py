@@ -182,10 +182,10 @@ def submit_task(
 ) -> Submission:
     """Validate (nothing is stored for a refused body), create, enqueue (or schedule)."""
     key = validate_idempotency_key(idempotency_key)
-    moment = clock()
-    parsed = parse_body(body, environment, moment)
+    submitted = clock()
+    parsed = parse_body(body, environment, submitted)
     run_at = parsed.run_at
-    now = iso(moment)
+    now = iso(submitted)
     task = Task(
         task_id=task_id_for(key),
         status=TaskStatus.QUEUED if run_at is None else TaskStatus.SCHEDULED,
@@ -196,7 +196,7 @@ def submit_task(
         run_at=None if run_at is None else iso(run_at),
         request_hash=parsed.hash,
     )
-    delivery = Delivery(queue, schedules, moment)
+    delivery = Delivery(queue, schedules, submitted)
     try:
         table.create(task)
     except TaskAlreadyExistsError as exc:
