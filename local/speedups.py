@@ -15,11 +15,10 @@ are; only the work behind them changes. Installed with the fidelity layer (``loc
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any, ClassVar
 
-from moto.core.utils import camelcase_to_underscores, unix_time
+from moto.core.utils import unix_time
 from moto.sqs.models import Message, Queue, SQSBackend
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
@@ -37,17 +36,27 @@ PARSED_LIMIT = 64
 """Definitions kept parsed: a stack has a few; tests create many short-lived ones."""
 
 
+class _Uncounted:
+    """A queue whose message counts cost nothing: moto's own ``Queue.attributes`` runs on it."""
+
+    approximate_number_of_messages = approximate_number_of_messages_delayed = None
+    approximate_number_of_messages_not_visible = None
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+
+_QUEUE_ATTRIBUTES = Queue.attributes
+"""moto's own property, taken before ``install`` replaces it."""
+
+
 def attributes_without_counts(queue: Queue) -> dict[str, Any]:
-    """moto's ``Queue.attributes`` (moto 5.2.5) without ``COUNTS``."""
-    names = [name for name in queue.BASE_ATTRIBUTES if name not in COUNTS]
-    names += queue.FIFO_ATTRIBUTES if queue.fifo_queue else []
-    names += queue.KMS_ATTRIBUTES if queue.kms_master_key_id else []  # type: ignore[attr-defined]
-    result = {name: getattr(queue, camelcase_to_underscores(name)) for name in names}
-    if queue.policy:
-        result["Policy"] = queue.policy
-    if queue.redrive_policy:
-        result["RedrivePolicy"] = json.dumps(queue.redrive_policy)
-    return {name: str(value).lower() if isinstance(value, bool) else value for name, value in result.items()}
+    """moto's ``Queue.attributes``, computed by moto's own code, without ``COUNTS``."""
+    every = _QUEUE_ATTRIBUTES.fget(_Uncounted(queue))  # type: ignore[attr-defined]
+    return {name: value for name, value in every.items() if name not in COUNTS}
 
 
 def reusable(definition: str) -> bool:
@@ -66,8 +75,8 @@ class EmulatorSpeedups:
             return
         parse = AmazonStateLanguageParser.parse
         retention = SQSBackend.is_message_valid_based_on_retention_period
-        send, attributes = SQSBackend.send_message, Queue.attributes
-        cls._originals = {"parse": parse, "retention": retention, "send": send, "attributes": attributes}
+        send = SQSBackend.send_message
+        cls._originals = {"parse": parse, "retention": retention, "send": send}
 
         def parse_once(definition: str) -> Any:
             found = cls.parsed.get(definition)
@@ -94,7 +103,7 @@ class EmulatorSpeedups:
         def queue_attributes(queue: Queue) -> dict[str, Any]:
             if getattr(_sending, "active", False):
                 return attributes_without_counts(queue)
-            return attributes.fget(queue)  # type: ignore[attr-defined, no-any-return]
+            return _QUEUE_ATTRIBUTES.fget(queue)  # type: ignore[attr-defined, no-any-return]
 
         AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign]
         SQSBackend.send_message = sending  # type: ignore[method-assign, assignment]
@@ -108,6 +117,6 @@ class EmulatorSpeedups:
         AmazonStateLanguageParser.parse = staticmethod(cls._originals["parse"])  # type: ignore[method-assign]
         SQSBackend.is_message_valid_based_on_retention_period = cls._originals["retention"]  # type: ignore[method-assign]
         SQSBackend.send_message = cls._originals["send"]  # type: ignore[method-assign]
-        Queue.attributes = cls._originals["attributes"]  # type: ignore[method-assign]
+        Queue.attributes = _QUEUE_ATTRIBUTES  # type: ignore[method-assign]
         cls._originals = {}
         cls.parsed.clear()

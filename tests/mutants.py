@@ -815,7 +815,7 @@ def _tracing() -> Iterator[Mutant]:
         (
             "trace: only in the body, botocore's header wins",
             "functions/common/workflow.py",
-            '        events.register("before-call.sfn.StartExecution", _send_trace_header)\n',
+            '        events.register("before-call.sfn.StartExecution", _send_trace_header, unique_id=TRACE_HEADER)\n',
             "",
             consumers,
         ),
@@ -841,8 +841,53 @@ def _smoke() -> Iterator[Mutant]:
         yield Mutant(name, "smoke/table_check.py", old, new, ("tests/unit/test_smoke_configuration.py",))
 
 
+def _speedups() -> Iterator[Mutant]:
+    """The emulator's speed-ups keep moto's answers: what must still be parsed per execution, the
+    retention check, the counts outside a send."""
+    path, tests = "local/speedups.py", ("tests/unit/test_emulator_speedups.py",)
+    reusable = "    return '\"Map\"' not in definition and '\"Parallel\"' not in definition"
+    for name, old, new in (
+        ("speedups: drop 'no Map'", reusable, "    return '\"Parallel\"' not in definition"),
+        ("speedups: drop 'no Parallel'", reusable, "    return '\"Map\"' not in definition"),
+        (
+            "speedups: every definition parsed once",
+            "                if reusable(definition):",
+            "                if True:",
+        ),
+        (
+            "speedups: retention never checked",
+            "            return bool(retention + message.sent_timestamp / 1000 > unix_time())",
+            "            return True",
+        ),
+        (
+            "speedups: counts left out outside a send too",
+            '            if getattr(_sending, "active", False):',
+            "            if True:",
+        ),
+    ):
+        yield Mutant(name, path, old, new, tests)
+
+
+def _settled() -> Iterator[Mutant]:
+    """A task is settled once terminal, and a FAILED one once dead-lettered too."""
+    old = "        return self.is_terminal and (self is not TaskStatus.FAILED or dead_lettered)"
+    for name, new in (
+        ("settled: drop 'terminal AND'", "        return (self is not TaskStatus.FAILED or dead_lettered)"),
+        ("settled: drop 'not FAILED OR'", "        return self.is_terminal and (dead_lettered)"),
+        (
+            "settled: drop 'OR dead-lettered'",
+            "        return self.is_terminal and (self is not TaskStatus.FAILED)",
+        ),
+    ):
+        yield Mutant(
+            name, "functions/common/task_status.py", old, new, ("tests/unit/test_models_and_config.py",)
+        )
+
+
 def mutants() -> list[Mutant]:
     return [
+        *_settled(),
+        *_speedups(),
         *_tracing(),
         *_smoke(),
         *_conditions(),

@@ -14,7 +14,7 @@ from moto import mock_aws
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-from local.speedups import EmulatorSpeedups
+from local.speedups import COUNTS, EmulatorSpeedups, attributes_without_counts
 
 PASS = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
 MAP = json.dumps(
@@ -24,6 +24,20 @@ MAP = json.dumps(
             "M": {
                 "Type": "Map",
                 "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+                "End": True,
+            }
+        },
+    }
+)
+
+
+PARALLEL = json.dumps(
+    {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}],
                 "End": True,
             }
         },
@@ -42,6 +56,7 @@ def speedups() -> Iterator[None]:
 def test_a_definition_is_parsed_once_unless_it_has_map_or_parallel_states() -> None:
     assert AmazonStateLanguageParser.parse(PASS) is AmazonStateLanguageParser.parse(PASS)
     assert AmazonStateLanguageParser.parse(MAP) is not AmazonStateLanguageParser.parse(MAP)
+    assert AmazonStateLanguageParser.parse(PARALLEL) is not AmazonStateLanguageParser.parse(PARALLEL)
 
 
 def test_uninstalled_every_parse_is_new() -> None:
@@ -95,6 +110,4 @@ def test_sending_reads_a_queues_settings_without_counting_and_deduplicates_as_be
     assert counted["ApproximateNumberOfMessages"] == "1"
     backend = sqs_backends["123456789012"]["us-east-1"]
     queue = backend.queues["q.fifo"]
-    from local.speedups import COUNTS, attributes_without_counts
-
     assert attributes_without_counts(queue) == {k: v for k, v in queue.attributes.items() if k not in COUNTS}

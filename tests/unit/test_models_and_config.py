@@ -95,3 +95,15 @@ def test_execution_names_are_per_delivery_safe_and_bounded() -> None:
     assert execution_name("abc-123", 2, 1) == "abc-123-r2-d1"
     assert execution_name("a b/c", 1, 1) == "a_b_c-r1-d1"
     assert len(execution_name("x" * 200, 9, 99)) == MAX_EXECUTION_NAME
+
+
+@pytest.mark.parametrize("dead_lettered", [False, True])
+@pytest.mark.parametrize("status", list(TaskStatus))
+def test_a_task_is_settled_once_terminal_and_a_failed_one_once_dead_lettered(
+    status: TaskStatus, dead_lettered: bool
+) -> None:
+    """What the smoke run, the benchmarks and the local view wait for: nothing more will happen."""
+    expected = status in {TaskStatus.SUCCEEDED, TaskStatus.CANCELLED} or (
+        status is TaskStatus.FAILED and dead_lettered
+    )
+    assert status.settled(dead_lettered) is expected
