@@ -62,7 +62,7 @@ class PricedDeployment:
 @dataclass(frozen=True)
 class Load:
     tasks_per_second: float = dataclasses.field(default_factory=lambda: A("load.tasks_per_second"))
-    failure_rate: float = 0.3
+    failure_rate: float = measure.FAILURE_RATE
     payload_bytes: float = 1024.0
     replay_share: float = dataclasses.field(default_factory=lambda: A("load.replay_share"))
     duplicate_share: float = dataclasses.field(default_factory=lambda: A("load.duplicate_share"))
@@ -567,8 +567,8 @@ def main() -> None:
     parser.add_argument("--measured", type=Path, default=measure.MEASURED_FILE, help="saved measurement")
     parser.add_argument("--measure-tasks", type=int, default=0, help="measure afresh with N tasks instead")
     parser.add_argument("--init-runs", type=int, default=3, help="with --measure-tasks: runs per init time")
-    parser.add_argument("--failure-rate", type=float, default=0.3)
-    parser.add_argument("--payload-kb", type=float, default=1.0)
+    parser.add_argument("--failure-rate", type=float, default=Load.failure_rate)
+    parser.add_argument("--payload-kb", type=float, default=Load.payload_bytes / 1024)
     parser.add_argument("--tasks-per-second", type=float, default=A("load.tasks_per_second"))
     args = parser.parse_args()
     load = Load(args.tasks_per_second, args.failure_rate, args.payload_kb * 1024)

@@ -47,6 +47,7 @@ from functions.common.tasks_table.codec import has_inline_payload, task_from_ite
 from functions.common.workflow import execution_name
 from infra.names import Function, StageNames
 from infra.spec import ScheduleTrigger
+from infra.stage_config import StageConfig
 from local.emulator import free_port
 from ptm.client import TasksApi
 
@@ -170,6 +171,9 @@ class Measured:
             )
         return rows
 
+
+FAILURE_RATE = StageConfig.failure_rate
+"""The share of attempts the simulated tasks fail, measured and priced alike: a stage's default."""
 
 MEASURED_FILE = Path(__file__).parent / "measured.json"
 """The last measurement ``python -m bench.measure`` saved: ``make cost`` prices from it."""
@@ -322,7 +326,7 @@ def _post(client: TasksApi, index: int, dead_letter: bool = False) -> str:
 
 
 def measure(
-    tasks: int = 200, failure_rate: float = 0.3, time_scale: float = 0.01, client_threads: int = 1
+    tasks: int = 200, failure_rate: float = FAILURE_RATE, time_scale: float = 0.01, client_threads: int = 1
 ) -> Measured:
     counting = _CountingStdout(sys.stdout)
     original, sys.stdout = sys.stdout, counting
@@ -549,7 +553,7 @@ def measure_all(tasks: int, failure_rate: float, init_runs: int) -> Measured:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Measure the cost model's inputs and save them.")
     parser.add_argument("--tasks", type=int, default=150, help="tasks run through the local stack")
-    parser.add_argument("--failure-rate", type=float, default=0.3)
+    parser.add_argument("--failure-rate", type=float, default=FAILURE_RATE)
     parser.add_argument("--init-runs", type=int, default=3, help="fresh interpreters per handler's init")
     parser.add_argument("--out", type=Path, default=MEASURED_FILE)
     arguments = parser.parse_args()
