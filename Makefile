@@ -27,7 +27,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_COMPILE_BYTECODE := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi cost synth bootstrap deploy diff destroy bench bench-init bench-local bench-retry bench-schedule clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi capacity cost synth bootstrap deploy diff destroy bench bench-init bench-local bench-retry bench-schedule clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,8 +84,9 @@ infra: $(PY_STAMP) $(NODE_STAMP) ## CDK assertions, cdk-nag, cfn-lint and asl-va
 # cfn-lint fails on warnings too; W3005 (a DependsOn that a GetAtt already implies) is how CDK writes roles.
 # The CLI rewrites the stage's template in CDK_OUT; the outputs `make deploy` saved there stay.
 CDK_OUT ?= cdk.out
-synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev (offline, no credentials) + cfn-lint (CDK_OUT=cdk.out)
-	$(CDK) synth --context stage=$(STAGE) --output $(CDK_OUT) --quiet
+CONTEXT ?=
+synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev (offline, no credentials) + cfn-lint (CDK_OUT=cdk.out, CONTEXT="apiRateLimit=1200 ...")
+	$(CDK) synth --context stage=$(STAGE) $(foreach pair,$(CONTEXT),--context $(pair)) --output $(CDK_OUT) --quiet
 	$(BIN)/cfn-lint $(CDK_OUT)/ProcessTaskManager-$(STAGE).template.json --non-zero-exit-code warning --ignore-checks W3005
 	@echo "$(CDK_OUT)/ written; cdk-nag report: $(CDK_OUT)/validation-report.json"
 
@@ -127,6 +128,10 @@ fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a f
 
 openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's resolver
 	$(BIN)/python -m infra.openapi
+
+CAPACITY_ARGS ?=
+capacity: $(PY_STAMP) $(NODE_STAMP) ## Which AWS limit binds first, in tasks/s, for STAGE's settings (CAPACITY_ARGS="--recipe 1k --rate 1000 ...")
+	$(BIN)/python -m bench.capacity --stage $(STAGE) $(CAPACITY_ARGS)
 
 cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS at 1, 10 and 100 tasks/s (this design vs the Node.js version's), from the synthesized template
 	$(BIN)/python -m bench.cost

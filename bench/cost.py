@@ -143,24 +143,51 @@ def sizes(m: Measured, load: Load) -> Sizes:
     return Sizes(m.succeeded_record_bytes + extra, m.failed_record_bytes + extra, item, inline)
 
 
-def writes_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
-    """Write units per task, by write. The keys-only byPhase index: an entry written when a task
-    enters (1), moved when it leaves ACTIVE (delete + put: 2). A refused conditional write still
-    consumes the units of the item's size."""
+TABLE, BY_PHASE, BY_RUN_AT = "table", "byPhase", "byRunAt"
+"""Where a write lands: each has its own throughput (bench/capacity.py), one bill (here)."""
+
+
+def write_units_by_target(item: Sizes, mix: Mix, load: Load) -> dict[str, dict[str, float]]:
+    """Write units per task, by write and by where they land. The keys-only byPhase index: an
+    entry written when a task enters (1), moved when it leaves ACTIVE (delete + put: 2); byRunAt
+    likewise for a delayed task (in, out). A refused conditional write still consumes the units of
+    the item's size."""
     record, failed = billing.write_units(item.record), billing.write_units(item.failed_record)
     payload = 0 if item.inline else billing.write_units(item.payload_item)
-    delayed = load.short_delay_share + load.long_delay_share
+    delayed, done = load.short_delay_share + load.long_delay_share, 1 - mix.exhausted
     return {
-        "submit: record (+ payload item) + index entry": payload + record + 1,
-        "claims (one per attempt)": mix.attempts * record,
-        "attempt errors (lastError)": mix.failed_attempts * record,
-        "success (+ index move)": (1 - mix.exhausted) * (record + 2),
-        "MarkFailed (+ index move) and dead-lettered": mix.exhausted * (failed + 2 + failed),
-        "the payload item's expiry (retention)": payload if load.retention_days > 0 else 0.0,
-        "refused replays and duplicate claims": load.replay_share * (payload + record)
-        + load.duplicate_share * record,
+        "submit: record (+ payload item) + index entry": {TABLE: payload + record, BY_PHASE: 1},
+        "claims (one per attempt)": {TABLE: mix.attempts * record},
+        "attempt errors (lastError)": {TABLE: mix.failed_attempts * record},
+        "success (+ index move)": {TABLE: done * record, BY_PHASE: done * 2},
+        "MarkFailed (+ index move) and dead-lettered": {
+            TABLE: mix.exhausted * 2 * failed,
+            BY_PHASE: mix.exhausted * 2,
+        },
+        "the payload item's expiry (retention)": {TABLE: payload if load.retention_days > 0 else 0.0},
+        "refused replays and duplicate claims": {
+            TABLE: load.replay_share * (payload + record) + load.duplicate_share * record
+        },
         # byRunAt entry (1), the promotion (1) moving the byPhase entry to ACTIVE (2), byRunAt gone (1)
-        "scheduled: due-index entry, promotion (+ index moves)": delayed * (1 + record + 2 + 1),
+        "scheduled: due-index entry, promotion (+ index moves)": {
+            TABLE: delayed * record,
+            BY_PHASE: delayed * 2,
+            BY_RUN_AT: delayed * 2,
+        },
+    }
+
+
+def writes_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
+    """Write units per task, by write (what the bill counts)."""
+    return {what: sum(units.values()) for what, units in write_units_by_target(item, mix, load).items()}
+
+
+def reads_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
+    """Read units per task, by read (all on the table)."""
+    return {
+        "dispatch's BatchGetItem, per message": 1 + load.duplicate_share,
+        "the payload item, eventually consistent": 0.0 if item.inline else 0.5 * mix.attempts,
+        "GET: the record (and the payload item)": (1 if item.inline else 2) * load.gets_per_task,
     }
 
 
@@ -178,6 +205,15 @@ def lambda_ms(figures: FunctionFigures) -> float:
         count / figures.invocations * A(f"aws_call_ms.{service if service in known else 'other'}")
         for service, count in figures.calls.items()
     )
+
+
+def process_invocation_ms(m: Measured, load: Load, item: Sizes) -> float:
+    """A process invocation on AWS: measured, the task's own work, and the payload read that a
+    body kept in its own item costs (the run measured inline bodies)."""
+    process_ms = lambda_ms(m.functions[Function.PROCESS]) + load.work_ms
+    if not item.inline and m.inline_share > 0:
+        process_ms += A("aws_call_ms.dynamodb")
+    return process_ms
 
 
 def batch_ms(figures: FunctionFigures, batch: float) -> float:
@@ -347,9 +383,7 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
     emf = api.log_bytes_by_level.get("METRICS", 0.0) / api.invocations if d.repeated_metrics else 0.0
     messages = n * (1 + load.duplicate_share)
     batch = billing.batch_size(rate, load.dispatch_window_seconds, DISPATCH_BATCH_SIZE)
-    process_ms = lambda_ms(process) + load.work_ms
-    if not item.inline and m.inline_share > 0:
-        process_ms += A("aws_call_ms.dynamodb")  # the payload read an inline body saved
+    process_ms = process_invocation_ms(m, load, item)
     attempts = n * (mix.attempts + load.duplicate_share)
     period = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes * 60
     sweeps = n / (rate * period)
@@ -370,11 +404,7 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
         _idle_polls(load),
         Line("EventBridge Scheduler", "a schedule per long-delayed task", early, "scheduler_invocations"),
     ]
-    reads = {
-        "dispatch's BatchGetItem, per message": 1 + load.duplicate_share,
-        "the payload item, eventually consistent": 0.0 if item.inline else 0.5 * mix.attempts,
-        "GET: the record (and the payload item)": (1 if item.inline else 2) * load.gets_per_task,
-    }
+    reads = reads_per_task(item, mix, load)
     lines += _dynamodb(d, writes_per_task(item, mix, load), "write") + _dynamodb(d, reads, "read")
     lines += _storage(storage_bytes_per_task(item), load)
     per = executions(m, process_ms, load.failure_rate, load.retry_wait_scale)

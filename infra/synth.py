@@ -21,11 +21,16 @@ class SynthError(RuntimeError):
 
 
 def make_synth(
-    stage: str, outdir: Path, environment: Mapping[str, str] | None = None
+    stage: str,
+    outdir: Path,
+    environment: Mapping[str, str] | None = None,
+    context: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``make synth STAGE=<stage> CDK_OUT=<outdir>``; ``environment`` replaces the process's own."""
+    """``make synth STAGE=<stage> CDK_OUT=<outdir> [CONTEXT="key=value ..."]``; ``environment``
+    replaces the process's own."""
+    extra = [f"CONTEXT={' '.join(f'{key}={value}' for key, value in context.items())}"] if context else []
     return subprocess.run(
-        ["make", "--no-print-directory", "synth", f"STAGE={stage}", f"CDK_OUT={outdir}"],
+        ["make", "--no-print-directory", "synth", f"STAGE={stage}", f"CDK_OUT={outdir}", *extra],
         cwd=REPO_ROOT,
         env=dict(os.environ if environment is None else environment),
         capture_output=True,

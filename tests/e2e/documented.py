@@ -181,6 +181,10 @@ class Rehearsal:
 SYNTHESIS = "tests/infra/test_synthesis.py::test_make_synth_writes_the_template_of_its_in_process_twin"
 DOCUMENTED = "tests/e2e/test_documented_commands.py"
 BOUNDED = "tests/e2e/test_documented_local_stack.py"
+BENCHMARKS = "tests/e2e/test_benchmarks.py"
+CAPACITY = f"{BENCHMARKS}::test_make_capacity_names_the_binding_limit_last_and_moves_it_with_the_context"
+PROD_CAPACITY_ARGS = 'CAPACITY_ARGS="--context dispatchMaxConcurrency=50 --rate 500 --gets 1"'
+CAPACITY_DOCS = f"{BENCHMARKS}::test_scaling_md_tables_are_what_make_capacity_writes"
 
 RUN_HERE: dict[str, Run] = {
     "curl -s -X POST localhost:8000/tasks -d '{\"orderId\": 42}'": Run('"status":"QUEUED"'),
@@ -193,6 +197,7 @@ RUN_HERE: dict[str, Run] = {
     "-H 'Idempotency-Key: order-42' -d '{\"orderId\": 42}'": Run('"taskId"'),
     'curl -s "$TASKS_ENDPOINT/tasks/<taskId>"': Run('"status"', TaskId.ANY),
     "make smoke": Run("no violations"),
+    "make capacity": Run("(binding: API stage throttle)"),
     'make smoke SMOKE_ARGS="--scenario success --scenario retry --scenario dlq --scenario permanent"': Run(
         "no violations"
     ),
@@ -255,9 +260,24 @@ NEEDS_AWS: dict[str, Rehearsal] = {
         test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
     ),
     "cdk deploy --context stage=prod --context apiRateLimit=1200 --context apiBurstLimit=2400 "
-    "--context dispatchMaxConcurrency=50 --context workflowLogLevel=ERROR": Rehearsal(
+    "--context dispatchMaxConcurrency=50": Rehearsal(
         "deploys to the profile's account",
         test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
+    ),
+    "cdk deploy --context stage=prod --context apiRateLimit=12000 --context apiBurstLimit=24000 "
+    "--context dispatchMaxConcurrency=400": Rehearsal(
+        "deploys to the profile's account",
+        test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
+    ),
+    "aws dynamodb update-table --table-name ptm-prod-tasks "
+    "--warm-throughput WriteUnitsPerSecond=8000,ReadUnitsPerSecond=12000": Rehearsal(
+        "pre-warms a deployed table (billed)",
+        test=f"{DOCUMENTED}::test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources",
+    ),
+    "aws dynamodb update-table --table-name ptm-prod-tasks --global-secondary-index-updates "
+    '\'[{"Update":{"IndexName":"byPhase","WarmThroughput":{"WriteUnitsPerSecond":8000}}}]\'': Rehearsal(
+        "pre-warms a deployed index (billed)",
+        test=f"{DOCUMENTED}::test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources",
     ),
     "ptm --stage dev list --status FAILED": Rehearsal(
         "reads a deployment's saved outputs",
@@ -409,6 +429,33 @@ LONG_RUNNING: dict[str, Rehearsal] = {
         "python -m bench.schedule_precision --help",
         "--delay",
         "tests/e2e/test_scheduled.py::test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack",
+    ),
+    'make capacity CAPACITY_ARGS="--recipe 1k"': Rehearsal(
+        "synthesizes a recipe's template; make test runs every recipe's",
+        'make -n capacity CAPACITY_ARGS="--recipe 1k"',
+        "python -m bench.capacity --stage dev --recipe 1k",
+        CAPACITY_DOCS,
+    ),
+    f"make capacity STAGE=prod {PROD_CAPACITY_ARGS}": Rehearsal(
+        "make test runs the same options on the default stage",
+        f"make -n capacity STAGE=prod {PROD_CAPACITY_ARGS}",
+        "python -m bench.capacity --stage prod --context dispatchMaxConcurrency=50 --rate 500 --gets 1",
+        CAPACITY,
+    ),
+    'make capacity CAPACITY_ARGS="--quota lambda.concurrency=3000 --region eu-south-1"': Rehearsal(
+        "make test runs the same options",
+        'make -n capacity CAPACITY_ARGS="--quota lambda.concurrency=3000 --region eu-south-1"',
+        "python -m bench.capacity --stage dev --quota lambda.concurrency=3000 --region eu-south-1",
+        CAPACITY,
+    ),
+    "python -m bench.capacity": Rehearsal(
+        "what make capacity runs", "python -m bench.capacity --help", "--recipe", CAPACITY
+    ),
+    "python -m bench.capacity --docs": Rehearsal(
+        "rewrites docs/SCALING.md's tables; make test checks them",
+        "python -m bench.capacity --help",
+        "--docs",
+        CAPACITY_DOCS,
     ),
     "make cost": Rehearsal(
         "prices the committed bench/measured.json; make test runs the same module",

@@ -182,7 +182,7 @@ def test_documented_cdk_commands_synthesize_with_their_arguments(tmp_path: Path)
     from tests.infra.conftest import OFFLINE, synthesize  # CDK loads on the synthesizing worker only
 
     commands = _rehearsed_by("test_documented_cdk_commands_synthesize_with_their_arguments")
-    assert len(commands) == 2
+    assert len(commands) == 3
 
     for index, command in enumerate(commands):
         words = shlex.split(re.sub(r"<[^>]+>", "example-value", command))
@@ -194,6 +194,43 @@ def test_documented_cdk_commands_synthesize_with_their_arguments(tmp_path: Path)
         synth = synthesize(outdir, OFFLINE, **context)
         nag = synth.plugin_report("AwsSolutions")
         assert (nag["conclusion"], nag["violations"]) == ("success", []), command
+
+
+def test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources() -> None:
+    """Each ``aws`` call the docs show, as the request it sends (the CLI's shorthand and JSON read
+    into parameters), is valid for botocore's model of the operation and names the production
+    stage's own table and index."""
+    from botocore.session import get_session
+    from botocore.validate import validate_parameters
+
+    from functions.common.config import PHASE_INDEX
+    from infra.names import StageNames
+
+    commands = _rehearsed_by("test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources")
+    assert len(commands) == 2
+    for command in commands:
+        _, service, operation, *words = shlex.split(command)
+        model = (
+            get_session()
+            .get_service_model(service)
+            .operation_model("".join(part.title() for part in operation.split("-")))
+        )
+        shape = model.input_shape
+        assert shape is not None, command
+        params: dict[str, Any] = {}
+        for flag, value in zip(words[::2], words[1::2], strict=True):
+            name = "".join(part.title() for part in flag.removeprefix("--").split("-"))
+            member = shape.members[name]
+            if value.startswith(("[", "{")):
+                params[name] = json.loads(value)
+            elif member.type_name == "structure":
+                params[name] = {k: int(v) for k, v in (pair.split("=") for pair in value.split(","))}
+            else:
+                params[name] = value
+        validate_parameters(params, shape)
+        assert params["TableName"] == StageNames("prod").table, command
+        for update in params.get("GlobalSecondaryIndexUpdates", []):
+            assert update["Update"]["IndexName"] == PHASE_INDEX, command
 
 
 def _interrupted(
