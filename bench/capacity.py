@@ -450,7 +450,8 @@ def report(deployed: Deployed, m: Measured, load: cost.Load, quotas: Quotas, rat
     ]
     out += [f"warning: {r.name} [unconfirmed] would bind first at {r.ceiling:,.0f} tasks/s" for r in below]
     out += [
-        f"\ninputs [template] (make synth): API stage {deployed.api_rate:,.0f} req/s, burst "
+        "",
+        f"inputs [template] (make synth): API stage {deployed.api_rate:,.0f} req/s, burst "
         f"{deployed.api_burst:,.0f}; dispatch concurrency {deployed.dispatch_concurrency}, batch "
         f"{deployed.dispatch_batch}, window {deployed.dispatch_window:g} s; queue visibility "
         f"{deployed.visibility_seconds} s, {deployed.max_receive_count} receives; reserved concurrency "
@@ -462,7 +463,8 @@ def report(deployed: Deployed, m: Measured, load: cost.Load, quotas: Quotas, rat
         *(f"  {A.describe(name)}" for name in sorted(A.used)),
         "quotas (bench/quotas.json; [given] = --quota):",
         *(f"  {quotas.describe(name)}" for name in sorted(quotas.used)),
-        f"\nceiling: {top.ceiling:,.0f} tasks/s (binding: {top.name})",
+        "",
+        f"ceiling: {top.ceiling:,.0f} tasks/s (binding: {top.name})",
     ]
     return out
 

@@ -483,10 +483,24 @@ def _dispatch_report(deployment: Deployment) -> PauseReport | None:
 
 
 @app.command()
-def info() -> None:
+def info(
+    capacity: Annotated[
+        bool,
+        typer.Option(
+            "--capacity",
+            help="instead: which AWS limit binds first, in tasks/s, for what is deployed (make capacity)",
+        ),
+    ] = False,
+    rate: Annotated[
+        float, typer.Option(help="with --capacity: the tasks/s its headroom is shown at")
+    ] = 100.0,
+) -> None:
     """Where everything is: endpoint, table, queues (with their depth), state machine, log groups,
     dashboard and console links."""
     deployment = _deployment()
+    if capacity:
+        _print_capacity(deployment, rate)
+        return
     outputs = dict(deployment.outputs)
     depths = _queue_depths(deployment)
     dispatch = _dispatch_report(deployment)
@@ -525,6 +539,20 @@ def info() -> None:
     if dispatch is not None:
         for line in dispatch.lines():
             (errors if line.startswith("warning") else console).print(escape(line))
+
+
+def _print_capacity(deployment: Deployment, rate: float) -> None:
+    from ptm.capacity import lines  # noqa: PLC0415 - the cost model loads only for this option
+
+    try:
+        report = lines(deployment, rate)
+    except (BotoCoreError, ClientError) as error:
+        _fail(f"reading the deployment for --capacity: {error}", 2)
+    if State.json:
+        print(json.dumps({"report": report}, indent=2))
+        return
+    for line in report:
+        console.print(escape(line), soft_wrap=True)
 
 
 def _links(deployment: Deployment) -> dict[str, str]:

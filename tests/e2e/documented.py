@@ -198,6 +198,7 @@ RUN_HERE: dict[str, Run] = {
     'curl -s "$TASKS_ENDPOINT/tasks/<taskId>"': Run('"status"', TaskId.ANY),
     "make smoke": Run("no violations"),
     "make capacity": Run("(binding: API stage throttle)"),
+    "ptm info --capacity": Run("(binding: API stage throttle)"),
     'make smoke SMOKE_ARGS="--scenario success --scenario retry --scenario dlq --scenario permanent"': Run(
         "no violations"
     ),

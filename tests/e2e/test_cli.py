@@ -117,3 +117,13 @@ def test_pause_holds_new_tasks_queued_and_resume_drains_them(local_stack: Runnin
     assert (resumed["state"], resumed["paused"]) == ("Enabled", False)
     for task in held:
         _wait_for(local_stack, task["taskId"], "SUCCEEDED")
+
+
+def test_info_capacity_on_the_local_stack_is_its_stage_as_make_deploy_would_deploy_it(
+    local_stack: RunningStack,
+) -> None:
+    """(`ptm info --capacity` itself runs in test_documented_commands.py.)"""
+    report = ptm_json(local_stack, "info", "--capacity", "--rate", "150")["report"]
+    assert "as make deploy would deploy it" in report[0]
+    assert report[1].startswith("capacity at 150 tasks/s")
+    assert report[-1].startswith("ceiling: ")
