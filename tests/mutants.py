@@ -884,8 +884,80 @@ def _settled() -> Iterator[Mutant]:
         )
 
 
+def _capacity() -> Iterator[Mutant]:
+    """make capacity's rules: what an invocation holds, what is reserved, which rows may set the
+    ceiling, how a quota is known in a Region, where a write lands, what the account says."""
+    path, tests = "bench/capacity.py", ("tests/unit/test_capacity.py",)
+    binding = '        (row for row in rows if row.steady and row.ceiling is not None and row.kind != "unconfirmed"),'
+    confirmed = '        return bool(entry["confirmed"]) and not (outside and "elsewhere" not in entry)'
+    for name, old, new in (
+        (
+            "capacity: an invocation holds only its duration",
+            "max(demand.seconds[f], per_env) for f",
+            "demand.seconds[f] for f",
+        ),
+        (
+            "capacity: reservations not taken off",
+            '    concurrency = q("lambda.concurrency") - sum(d.reserved.values())',
+            '    concurrency = q("lambda.concurrency")',
+        ),
+        ("capacity: ceiling drops 'steady'", binding, binding.replace("row.steady and ", "")),
+        ("capacity: ceiling drops 'computed'", binding, binding.replace(" and row.ceiling is not None", "")),
+        (
+            "capacity: ceiling drops 'confirmed'",
+            binding,
+            binding.replace(' and row.kind != "unconfirmed"', ""),
+        ),
+        (
+            "capacity: outages sorted among the rest",
+            "key=lambda row: (not row.steady, ",
+            "key=lambda row: (False, ",
+        ),
+        (
+            "capacity: drop 'confirmed AND'",
+            confirmed,
+            '        return not (outside and "elsewhere" not in entry)',
+        ),
+        ("capacity: drop 'AND NOT outside'", confirmed, '        return bool(entry["confirmed"])'),
+        (
+            "capacity: drop 'outside AND no other figure'",
+            confirmed,
+            '        return bool(entry["confirmed"]) and not (outside)',
+        ),
+        (
+            "capacity: elsewhere applies in the primary Regions too",
+            '        if "elsewhere" in entry and self.region not in entry["primary_regions"]:',
+            '        if "elsewhere" in entry:',
+        ),
+    ):
+        yield Mutant(name, path, old, new, tests)
+    yield Mutant(
+        "capacity: MarkFailed's index move billed to the table",
+        "bench/cost.py",
+        "            TABLE: mix.exhausted * 2 * failed,\n            BY_PHASE: mix.exhausted * 2,",
+        "            TABLE: mix.exhausted * (2 * failed + 2),",
+        tests,
+    )
+    account = ("tests/integration/test_ptm_capacity.py",)
+    yield Mutant(
+        "capacity: the index's warm writes ignored",
+        "ptm/capacity.py",
+        "float(min(writes))",
+        "float(writes[0])",
+        account,
+    )
+    yield Mutant(
+        "capacity: the stack's own reservation not added back",
+        "ptm/capacity.py",
+        '(limit["UnreservedConcurrentExecutions"] + reserved)',
+        '(limit["UnreservedConcurrentExecutions"])',
+        account,
+    )
+
+
 def mutants() -> list[Mutant]:
     return [
+        *_capacity(),
         *_settled(),
         *_speedups(),
         *_tracing(),

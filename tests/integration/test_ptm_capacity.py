@@ -59,9 +59,10 @@ class _Session:
         self.stubbed = stubbed
 
     def client(self, service: str, endpoint_url: str | None = None, region_name: str | None = None) -> Any:
-        return self.stubbed.get(service) or boto3.client(
-            service, endpoint_url=endpoint_url, region_name=region_name
-        )
+        if service in self.stubbed:
+            return self.stubbed[service]
+        session = boto3.session.Session()
+        return session.client(service, endpoint_url=endpoint_url, region_name=region_name)  # type: ignore[call-overload]
 
 
 @pytest.fixture

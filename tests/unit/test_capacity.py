@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bench import capacity, cost
+from bench import capacity, cost, measure
 from bench.capacity import QUOTAS_FILE, Demand, Deployed, Limit, Quotas
 from infra.names import Function
 
@@ -96,6 +96,8 @@ def test_the_ceiling_is_never_an_outage_an_unconfirmed_figure_or_an_uncomputed_r
     ]
     assert capacity.binding(rows).name == "template"
     assert capacity.binding([*rows[:3], rows[4]]).name == "given"
+    with pytest.raises(ValueError, match="empty"):
+        capacity.binding(rows[:3])  # nothing computed from a figure it may trust: no ceiling at all
 
 
 def test_quotas_apply_the_region_and_say_how_each_is_known() -> None:
@@ -192,3 +194,16 @@ def test_the_docs_blocks_are_replaced_only_when_each_recipe_has_one() -> None:
     assert rendered == _docs("new\n", "one\n")
     with pytest.raises(ValueError, match="generated blocks"):
         capacity.render_docs(_docs("old\n", ""), {"defaults": "new\n"})
+
+
+def test_a_task_s_writes_split_between_the_table_and_each_index() -> None:
+    """byPhase: the entry (1) and its move when the task leaves ACTIVE (2), and a delayed task's
+    promotion (2); byRunAt: a delayed task's entry in and out (2); the rest on the table. The
+    split sums to the bill's writes."""
+    m, load = measure.load(measure.MEASURED_FILE), cost.Load()
+    demand = Demand.of(m, load, 10)
+    delayed = load.short_delay_share + load.long_delay_share
+    assert demand.writes[cost.BY_PHASE] == pytest.approx(1 + 2 + 2 * delayed)
+    assert demand.writes[cost.BY_RUN_AT] == pytest.approx(2 * delayed)
+    item, mix = cost.sizes(m, load), cost.Mix.at(load.failure_rate)
+    assert sum(demand.writes.values()) == pytest.approx(sum(cost.writes_per_task(item, mix, load).values()))
