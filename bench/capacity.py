@@ -348,6 +348,23 @@ def limits(d: Deployed, demand: Demand, q: Quotas) -> list[Limit]:
     return sorted(rows, key=lambda row: (not row.steady, math.inf if row.ceiling is None else row.ceiling))
 
 
+def after(rows: list[Limit], top: Limit) -> Limit | None:
+    """The limit that binds once ``top`` is lifted: the next steady, trusted ceiling."""
+    rest = [row for row in rows if row is not top and row.steady and row.kind != "unconfirmed"]
+    computed = [row for row in rest if row.ceiling is not None]
+    return min(computed, key=lambda row: row.ceiling or math.inf) if computed else None
+
+
+def ceiling_lines(rows: list[Limit]) -> list[str]:
+    """The last two lines: what binds next, and the ceiling."""
+    top = binding(rows)
+    following = after(rows, top)
+    then = (
+        f"next: {following.name} at {following.ceiling:,.0f} tasks/s" if following else "next: none computed"
+    )
+    return [then, f"ceiling: {top.ceiling:,.0f} tasks/s (binding: {top.name})"]
+
+
 def binding(rows: list[Limit]) -> Limit:
     """The lowest steady ceiling computed from documented or template figures."""
     return min(
@@ -464,7 +481,7 @@ def report(deployed: Deployed, m: Measured, load: cost.Load, quotas: Quotas, rat
         "quotas (bench/quotas.json; [given] = --quota):",
         *(f"  {quotas.describe(name)}" for name in sorted(quotas.used)),
         "",
-        f"ceiling: {top.ceiling:,.0f} tasks/s (binding: {top.name})",
+        *ceiling_lines(rows),
     ]
     return out
 
@@ -481,12 +498,11 @@ def docs_block(recipe: Recipe, document: dict[str, Any], m: Measured) -> str:
     rows = limits(
         deployed, Demand.of(m, cost.Load(tasks_per_second=recipe.rate), deployed.dispatch_batch), quotas
     )
-    top = binding(rows)
     return "\n".join(
         [
             *table(rows, recipe.rate, markdown=True),
             "",
-            f"ceiling: {top.ceiling:,.0f} tasks/s (binding: {top.name})",
+            *(f"- {line}" for line in reversed(ceiling_lines(rows))),
             "",
         ]
     )

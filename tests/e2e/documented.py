@@ -198,7 +198,9 @@ RUN_HERE: dict[str, Run] = {
     'curl -s "$TASKS_ENDPOINT/tasks/<taskId>"': Run('"status"', TaskId.ANY),
     "make smoke": Run("no violations"),
     "make capacity": Run("(binding: API stage throttle)"),
-    "ptm info --capacity": Run("(binding: API stage throttle)"),
+    "ptm info --capacity": Run(
+        by="tests/e2e/test_cli.py::test_info_capacity_on_the_local_stack_is_its_stage_as_make_deploy_would_deploy_it"
+    ),
     'make smoke SMOKE_ARGS="--scenario success --scenario retry --scenario dlq --scenario permanent"': Run(
         "no violations"
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from ptm.main import app
 from tests.e2e.conftest import RunningStack
+from tests.e2e.documented import RUN_HERE
 from tests.fixtures.ptm_cli import eventually_listed, ptm, ptm_json, runner
 
 
@@ -122,8 +124,14 @@ def test_pause_holds_new_tasks_queued_and_resume_drains_them(local_stack: Runnin
 def test_info_capacity_on_the_local_stack_is_its_stage_as_make_deploy_would_deploy_it(
     local_stack: RunningStack,
 ) -> None:
-    """(`ptm info --capacity` itself runs in test_documented_commands.py.)"""
-    report = ptm_json(local_stack, "info", "--capacity", "--rate", "150")["report"]
-    assert "as make deploy would deploy it" in report[0]
-    assert report[1].startswith("capacity at 150 tasks/s")
-    assert report[-1].startswith("ceiling: ")
+    """The README's `ptm info --capacity`, as written, against the local stack."""
+    [command] = [command for command, run in RUN_HERE.items() if run.by and run.by.endswith(CAPACITY_TEST)]
+    code, text = ptm(local_stack, *shlex.split(command)[1:])
+    assert code == 0, text
+    lines = text.strip().splitlines()
+    assert "as make deploy would deploy it" in " ".join(lines[:3])
+    assert lines[-1].startswith("ceiling: "), lines[-1]
+    assert lines[-1].endswith("(binding: API stage throttle)"), lines[-1]
+
+
+CAPACITY_TEST = "test_info_capacity_on_the_local_stack_is_its_stage_as_make_deploy_would_deploy_it"

@@ -96,6 +96,8 @@ def test_the_ceiling_is_never_an_outage_an_unconfirmed_figure_or_an_uncomputed_r
     ]
     assert capacity.binding(rows).name == "template"
     assert capacity.binding([*rows[:3], rows[4]]).name == "given"
+    assert capacity.after(rows, capacity.binding(rows)).name == "given"  # type: ignore[union-attr]
+    assert capacity.after(rows[:4], rows[3]) is None
     with pytest.raises(ValueError, match="empty"):
         capacity.binding(rows[:3])  # nothing computed from a figure it may trust: no ceiling at all
 
