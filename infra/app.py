@@ -9,7 +9,8 @@ from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.stack import ProcessTaskManagerStack
-from infra.stage_config import StageConfig, StageConfigError
+from infra.stage_config import StageConfigError
+from infra.stage_options import load
 
 
 def build(app: App, *, account: str | None, region: str | None) -> ProcessTaskManagerStack:
@@ -19,12 +20,14 @@ def build(app: App, *, account: str | None, region: str | None) -> ProcessTaskMa
     ``CDK_DEFAULT_REGION``): a profile's account and region when credentials exist, otherwise no
     account and the region of ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / the profile, us-east-1
     when none is set. None of either leaves it a CloudFormation pseudo parameter."""
-    config = StageConfig.from_context(app.node)
+    loaded = load(app.node)
+    config = loaded.config
     stack = ProcessTaskManagerStack(
         app,
         config.names.stack,
         config=config,
-        description=f"Process Task Manager ({config.stage}): API, SQS, Express workflow, DynamoDB, DLQ",
+        description=f"Process Task Manager ({config.stage}): API, SQS, Express workflow, DynamoDB, DLQ"
+        + loaded.label,
         env=Environment(account=account, region=region),
     )
     Tags.of(stack).add("project", "process-task-manager")

@@ -21,7 +21,6 @@ from infra.limits import ALARMS, TIMINGS, check_invariants
 from infra.names import Function, StageNames, service_name
 from infra.spec import QueueTrigger, ScheduleTrigger, Trigger, spec_trigger, trigger_of
 
-PRODUCTION_STAGES = frozenset({"prod", "production"})
 PRODUCTION_TASK_RETENTION_DAYS = 30
 TASK_RETENTION_DAYS = 7
 DAY_SECONDS = 86_400
@@ -129,6 +128,10 @@ local stack refuse a value outside them in one line, before CloudFormation or js
 @dataclass(frozen=True)
 class StageConfig:
     stage: str = "dev"
+    production: bool = False
+    """Declared in the stage's file (``stages/<stage>.json``, infra/stage_options.py), never read
+    from the name: a retained table, DLQ, secret and schedule group, execution data off, WARNING
+    logs, 30-day task retention, simulation controls off."""
     api_auth: ApiAuth = ApiAuth.IAM
     """Every route authorized on every stage (SigV4); ``jwt`` or, flagged at synth, ``none``."""
     jwt_issuer: str | None = None
@@ -217,7 +220,7 @@ class StageConfig:
 
     @property
     def is_production(self) -> bool:
-        return self.stage in PRODUCTION_STAGES
+        return self.production
 
     @property
     def simulation_allowed(self) -> bool:
@@ -314,6 +317,12 @@ def _parse(name: str, hint: Any, raw: Any) -> Any:
         if raw in ("", "none", "null"):
             return None
         [hint] = [member for member in typing.get_args(hint) if member is not type(None)]
+    if hint is bool:
+        if raw in (True, False):
+            return raw
+        if str(raw).lower() in ("true", "false"):
+            return str(raw).lower() == "true"
+        raise StageConfigError(name, raw, "true or false")
     if typing.get_origin(hint) is tuple:
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(str(item).strip() for item in items if str(item).strip())

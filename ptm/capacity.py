@@ -14,6 +14,7 @@ from typing import Any
 
 from bench import capacity, cost, measure
 from functions.common.config import PHASE_INDEX
+from infra.stage_options import HYPOTHETICAL
 from ptm.deployment import Deployment
 
 
@@ -51,7 +52,8 @@ def lines(deployment: Deployment, rate: float) -> list[str]:
     """The capacity report for ``deployment`` at ``rate`` tasks/s."""
     if deployment.local:
         with tempfile.TemporaryDirectory(prefix="ptm-capacity-") as scratch:
-            document = capacity.synthesized_template(deployment.stage, {}, Path(scratch))
+            # the local stack's stage has no file of saved options: its defaults, hypothetically
+            document = capacity.synthesized_template(deployment.stage, {HYPOTHETICAL: "true"}, Path(scratch))
         given: dict[str, float] = {}
         region = capacity.DEFAULT_REGION
         where = (

@@ -506,6 +506,7 @@ def info(
     dispatch = _dispatch_report(deployment)
     body = {
         **outputs,
+        "SavedOptions": None if deployment.local else _saved_options(deployment.stage),
         "Dispatch": dispatch.as_json() if dispatch else None,
         "LogGroups": deployment.log_groups(),
         "QueueDepths": depths,
@@ -541,12 +542,24 @@ def info(
             (errors if line.startswith("warning") else console).print(escape(line))
 
 
+def _saved_options(stage: str) -> dict[str, Any] | str:
+    """The stage's file, as synthesis reads it (what ``make deploy`` deploys)."""
+    from infra.stage_options import StageOptionsError, saved_options  # noqa: PLC0415
+
+    try:
+        options = saved_options(stage)
+    except StageOptionsError as error:
+        return str(error)
+    return options if options is not None else f"no stages/{stage}.json here"
+
+
 def _print_capacity(deployment: Deployment, rate: float) -> None:
+    from infra.synth import SynthError  # noqa: PLC0415
     from ptm.capacity import lines  # noqa: PLC0415 - the cost model loads only for this option
 
     try:
         report = lines(deployment, rate)
-    except (BotoCoreError, ClientError) as error:
+    except (BotoCoreError, ClientError, SynthError) as error:
         _fail(f"reading the deployment for --capacity: {error}", 2)
     if State.json:
         print(json.dumps({"report": report}, indent=2))

@@ -955,8 +955,64 @@ def _capacity() -> Iterator[Mutant]:
     )
 
 
+def _saved_options() -> Iterator[Mutant]:
+    """What is deployed is what is saved; production is declared (infra/stage_options.py)."""
+    path, tests = "infra/stage_options.py", ("tests/unit/test_stage_options.py",)
+    words = '_PRODUCTION_WORD = re.compile(r"(prod|prd)\\d*|production|live")'
+    for name, old, new in (
+        ("stage options: 'prd' reads as not production", words, words.replace("(prod|prd)", "(prod)")),
+        ("stage options: 'live' reads as not production", words, words.replace("|live", "")),
+        ("stage options: 'prod2' reads as not production", words, words.replace("\\d*", "")),
+        (
+            "stage options: a file need not exist",
+            "    if saved is None and not hypothetical:",
+            "    if False:",
+        ),
+        (
+            "stage options: a hypothetical synthesis needs a file",
+            "    if saved is None and not hypothetical:",
+            "    if saved is None:",
+        ),
+        (
+            "stage options: overrides taken silently",
+            "    if differing and not hypothetical:",
+            "    if False:",
+        ),
+        (
+            "stage options: hypothetical overrides refused too",
+            "    if differing and not hypothetical:",
+            "    if differing:",
+        ),
+        (
+            "stage options: a production name need not declare it",
+            "    if looks_like_production(stage) and not config.production:",
+            "    if False:",
+        ),
+        (
+            "stage options: a declared production name refused too",
+            "    if looks_like_production(stage) and not config.production:",
+            "    if looks_like_production(stage):",
+        ),
+        (
+            "stage options: production need not be stated",
+            "    if not isinstance(options.get(PRODUCTION), bool):",
+            "    if False:",
+        ),
+        ("stage options: unknown keys taken", "    if unknown:", "    if False:"),
+    ):
+        yield Mutant(name, path, old, new, tests)
+    yield Mutant(
+        "stage options: production read from the name again",
+        "infra/stage_config.py",
+        "        return self.production",
+        '        return self.stage in ("prod", "production")',
+        tests,
+    )
+
+
 def mutants() -> list[Mutant]:
     return [
+        *_saved_options(),
         *_capacity(),
         *_settled(),
         *_speedups(),

@@ -182,6 +182,7 @@ SYNTHESIS = "tests/infra/test_synthesis.py::test_make_synth_writes_the_template_
 DOCUMENTED = "tests/e2e/test_documented_commands.py"
 BOUNDED = "tests/e2e/test_documented_local_stack.py"
 BENCHMARKS = "tests/e2e/test_benchmarks.py"
+SAVED = "tests/infra/test_saved_options.py::test_two_saved_option_sets_synthesize_templates_that_differ_exactly_as_the_options_do"  # noqa: E501
 CAPACITY = f"{BENCHMARKS}::test_make_capacity_names_the_binding_limit_last_and_moves_it_with_the_context"
 PROD_CAPACITY_ARGS = 'CAPACITY_ARGS="--context dispatchMaxConcurrency=50 --rate 500 --gets 1"'
 CAPACITY_DOCS = f"{BENCHMARKS}::test_scaling_md_tables_are_what_make_capacity_writes"
@@ -256,21 +257,14 @@ NEEDS_AWS: dict[str, Rehearsal] = {
     "make destroy STAGE=dev": Rehearsal(
         "deletes the deployed stack", "make -n destroy STAGE=dev", "destroy --context stage=dev"
     ),
-    "npx cdk deploy --context apiAuth=jwt --context "
-    "jwtIssuer=https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf "
-    "--context jwtAudience=<app client id>": Rehearsal(
-        "deploys to the profile's account",
-        test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
+    "make deploy STAGE=prod": Rehearsal(
+        "deploys stages/prod.json's options",
+        "make -n deploy STAGE=prod",
+        "deploy --context stage=prod",
+        SAVED,
     ),
-    "cdk deploy --context stage=prod --context apiRateLimit=1200 --context apiBurstLimit=2400 "
-    "--context dispatchMaxConcurrency=50": Rehearsal(
-        "deploys to the profile's account",
-        test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
-    ),
-    "cdk deploy --context stage=prod --context apiRateLimit=12000 --context apiBurstLimit=24000 "
-    "--context dispatchMaxConcurrency=400": Rehearsal(
-        "deploys to the profile's account",
-        test=f"{DOCUMENTED}::test_documented_cdk_commands_synthesize_with_their_arguments",
+    "make diff": Rehearsal(
+        "compares with the deployed stack", "make -n diff", "diff --context stage=dev", SAVED
     ),
     "aws dynamodb update-table --table-name ptm-prod-tasks "
     "--warm-throughput WriteUnitsPerSecond=8000,ReadUnitsPerSecond=12000": Rehearsal(
@@ -432,6 +426,12 @@ LONG_RUNNING: dict[str, Rehearsal] = {
         "python -m bench.schedule_precision --help",
         "--delay",
         "tests/e2e/test_scheduled.py::test_the_schedule_precision_benchmark_runs_at_a_small_size_on_this_stack",
+    ),
+    'make synth STAGE=prod CONTEXT="apiRateLimit=1200" CDK_OUT=/tmp/try': Rehearsal(
+        "writes a scratch directory; make capacity synthesizes the same way in make test",
+        'make -n synth STAGE=prod CONTEXT="apiRateLimit=1200" CDK_OUT=/tmp/try',
+        "--context hypothetical=true --context apiRateLimit=1200 --output /tmp/try",
+        CAPACITY,
     ),
     'make capacity CAPACITY_ARGS="--recipe 1k"': Rehearsal(
         "synthesizes a recipe's template; make test runs every recipe's",

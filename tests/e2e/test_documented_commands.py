@@ -32,6 +32,7 @@ from tests.e2e.documented import (
     TaskId,
     bash,
     documented_commands,
+    documents,
     shell_environment,
 )
 
@@ -156,9 +157,14 @@ def test_ptm_stage_reads_the_outputs_make_deploy_saved(local_stack: RunningStack
     (tmp_path / "cdk.out" / f"outputs-{stage}.json").write_text(
         json.dumps({StageNames(stage).stack: outputs})
     )
+    stages = tmp_path / "stages"
+    stages.mkdir()
+    saved = {"production": False, "webhooks": "on"}
+    (stages / f"{stage}.json").write_text(json.dumps(saved))
     environment = shell_environment(
         AWS_ENDPOINT_URL=local_stack.emulator,
         AWS_REGION=str(info["Region"]),
+        PTM_STAGES_DIR=str(stages),
         **LOCAL_CREDENTIALS,
     )
     commands = _rehearsed_by("test_ptm_stage_reads_the_outputs_make_deploy_saved")
@@ -174,26 +180,34 @@ def test_ptm_stage_reads_the_outputs_make_deploy_saved(local_stack: RunningStack
     assert {output.value for output in Output} <= set(body)
     assert set(body["QueueDepths"]) == {Output.TASKS_QUEUE_URL, Output.DEAD_LETTER_QUEUE_URL}
     assert body["Dispatch"]["paused"] is False
+    assert body["SavedOptions"] == saved, "the stage's file, as synthesis reads it"
 
 
 @pytest.mark.xdist_group("cdk")  # jsii is warm on the worker that synthesizes the matrix
-def test_documented_cdk_commands_synthesize_with_their_arguments(tmp_path: Path) -> None:
-    """The same synthesis with the same context arguments, offline (placeholders filled in)."""
+def test_documented_stage_files_synthesize_as_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each complete stage file the docs show (a ```json block stating "production") is saved as
+    its stage's file and synthesized offline, cdk-nag clean (placeholders filled in)."""
+    from infra.stage_options import STAGES_DIR_VARIABLE
     from tests.infra.conftest import OFFLINE, synthesize  # CDK loads on the synthesizing worker only
 
-    commands = _rehearsed_by("test_documented_cdk_commands_synthesize_with_their_arguments")
-    assert len(commands) == 3
-
-    for index, command in enumerate(commands):
-        words = shlex.split(re.sub(r"<[^>]+>", "example-value", command))
-        context = dict(
-            words[position + 1].split("=", 1) for position, word in enumerate(words) if word == "--context"
-        )
+    blocks = [
+        json.loads(re.sub(r"<[^>]+>", "example-value", block))
+        for document in documents()
+        for block in re.findall(r"```json\n(.*?)```", document.read_text(), re.S)
+        if '"production"' in block
+    ]
+    assert len(blocks) == 2
+    for index, options in enumerate(blocks):
+        stage = "prod" if options["production"] else "dev"
+        directory = tmp_path / f"stages-{index}"
+        directory.mkdir()
+        (directory / f"{stage}.json").write_text(json.dumps(options))
+        monkeypatch.setenv(STAGES_DIR_VARIABLE, str(directory))
         outdir = tmp_path / str(index)
         outdir.mkdir()
-        synth = synthesize(outdir, OFFLINE, **context)
+        synth = synthesize(outdir, OFFLINE, stage=stage)
         nag = synth.plugin_report("AwsSolutions")
-        assert (nag["conclusion"], nag["violations"]) == ("success", []), command
+        assert (nag["conclusion"], nag["violations"]) == ("success", []), options
 
 
 def test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources() -> None:

@@ -14,6 +14,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Annotations, Template
 
 from infra.app import build
+from infra.stage_options import HYPOTHETICAL
 from infra.workflow_definition import REPO_ROOT
 
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -100,6 +101,11 @@ in-process synthesis and the CLI's are compared byte for byte (test_synthesis.py
 def synthesize(tmp: Path, environment: Environment = AGNOSTIC, **context: str) -> Synthesized:
     """A bare App does not read cdk.json, so pass its context (feature flags) explicitly."""
     settings = json.loads(CDK_JSON.read_text())["context"]
+    if set(context) - {"stage"}:
+        context = {
+            **context,
+            HYPOTHETICAL: "true",
+        }  # options beyond a stage's file, as make synth CONTEXT=...
     app = App(context={**settings, **CLI_CONTEXT, **context}, outdir=str(tmp))
     stack = build(app, account=environment.account, region=environment.region)
     app.synth()

@@ -33,7 +33,7 @@ from tests.infra.conftest import (
     synthesize,
 )
 
-LONGEST_STAGE = "prod-eu-central1"[:STAGE_NAME_MAX_LENGTH].ljust(STAGE_NAME_MAX_LENGTH, "x")
+LONGEST_STAGE = "qa-eu-central1"[:STAGE_NAME_MAX_LENGTH].ljust(STAGE_NAME_MAX_LENGTH, "x")
 
 SHAPES: dict[str, dict[str, str]] = {
     "dev": {"stage": "dev"},

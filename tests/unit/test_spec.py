@@ -36,6 +36,7 @@ from tests.fixtures.cdk_context import Context
 
 CHOSEN: dict[Any, tuple[str, Any]] = {
     float: ("0.55", 0.55),
+    bool: ("true", True),
     ApiAuth: ("none", ApiAuth.NONE),
     Toggle: ("on", Toggle.ON),
     WorkflowLogLevel: ("ERROR", WorkflowLogLevel.ERROR),
