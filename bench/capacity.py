@@ -342,7 +342,8 @@ def limits(d: Deployed, demand: Demand, q: Quotas) -> list[Limit]:
             f"{q('logs.put_log_events'):,.0f}/s per account: Lambda and Step Functions deliver these "
             "logs themselves",
             kind("logs.put_log_events"),
-            "workflowLogLevel=ERROR and the production log levels cut the volume (make cost)",
+            "the production log levels cut the volume (make cost); workflowLogLevel=ERROR too, "
+            "without the console's graphs",
         ),
     ]
     return sorted(rows, key=lambda row: (not row.steady, math.inf if row.ceiling is None else row.ceiling))

@@ -1037,7 +1037,7 @@ def mutants() -> list[Mutant]:
     ]
 
 
-def _copy_tree(destination: Path) -> None:
+def copy_tree(destination: Path) -> None:
     """The working tree as git sees it (tracked and new files), without the venv or node_modules."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -1095,7 +1095,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ptm-mutants-") as scratch:
         trees = [Path(scratch) / f"tree-{index}" for index in range(max(1, arguments.workers))]
         for tree in trees:
-            _copy_tree(tree)
+            copy_tree(tree)
         free = list(trees)
 
         def run(mutant: Mutant) -> tuple[Mutant, bool, float]:

@@ -74,6 +74,31 @@ def test_readme_documents_the_retry_policy_in_the_file() -> None:
     )
 
 
+def test_readme_documents_the_transient_retrier_and_every_error_it_names() -> None:
+    """The row after TaskFailedError's: the transient retrier's numbers, and each error name it
+    retries that is not one of Lambda's own service errors (those are summed up as such)."""
+    document = json.loads(read_definition())
+    [transient] = [
+        retrier
+        for retrier in document["States"]["ProcessTask"]["Retry"]
+        if "DependencyUnavailableError" in retrier["ErrorEquals"]
+    ]
+    row = re.search(
+        r"\| `TaskFailedError` \|[^\n]*\n\| ([^|]+?) \|" + r" ([^|]+?) \|" * 5, README.read_text()
+    )
+    assert row is not None, "README retry table row after TaskFailedError's"
+    names, *numbers = row.groups()
+    assert numbers == [
+        f"{transient['IntervalSeconds']:g} s",
+        str(transient["MaxAttempts"]),
+        f"{transient['BackoffRate']:g}",
+        f"{transient['MaxDelaySeconds']:g} s",
+        transient["JitterStrategy"],
+    ]
+    own = {"Lambda.Unknown"} | {name for name in transient["ErrorEquals"] if not name.startswith("Lambda.")}
+    assert {name for name in own if f"`{name}`" not in names} == set()
+
+
 def test_the_console_start_date_is_at_most_one_express_lifetime_before_the_last_write() -> None:
     fresh = console_start_ms("2026-11-29T10:00:00.000Z", "2026-11-29T10:00:03.000Z")
     redriven = console_start_ms("2026-11-01T00:00:00.000Z", "2026-11-29T10:00:03.000Z")
