@@ -14,6 +14,7 @@ import argparse
 import importlib
 import json
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,10 +27,42 @@ from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RUN_AT_F
 from functions.task_types import TASK_TYPES
 from functions.usecases.operations import DEFAULT_LIMIT, MAX_LIMIT
 from infra.names import Function
+from infra.spec import ROUTE_SCOPES
 from infra.workflow_definition import REPO_ROOT
 
 DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
-VERSION = "1.0.0"
+VERSION = str(tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"])
+"""The package's version (pyproject.toml): the API document and CHANGELOG.md say the same."""
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "sigv4": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "apiAuth iam (the default on AWS): AWS Signature Version 4 for the service "
+        "execute-api; the caller needs execute-api:Invoke on the stack's API and routes.",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    },
+    "jwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "apiAuth jwt: a token from the stage's issuer for its audience, with the scope "
+        "of the route's method: "
+        + ", ".join(f"{method} {scope}" for method, scope in ROUTE_SCOPES.items())
+        + ". A stage deployed with apiAuth none takes requests without either.",
+    },
+}
+GATEWAY_ANSWERS: dict[str, str] = {
+    "401": "API Gateway's own answer, before any function runs (apiAuth jwt): no token, or one that "
+    "is forged, expired or for another issuer or audience; the www-authenticate header says which.",
+    "403": "API Gateway's own answer, before any function runs: apiAuth iam, a request unsigned or "
+    "wrongly signed, or a caller without execute-api:Invoke; apiAuth jwt, a valid token without "
+    "the route's scope.",
+    "429": "API Gateway's own answer, before any function runs: the stage's throttle "
+    "(apiRateLimit, apiBurstLimit) or the account's; send again later, with the same Idempotency-Key.",
+}
+"""What API Gateway answers by itself, with its own body {"message": "..."}."""
 
 
 def generate() -> dict[str, Any]:
@@ -69,6 +102,7 @@ def generate() -> dict[str, Any]:
         "runs (one or the other) and are not part of the payload.",
         "content": {"application/json": {"schema": {"oneOf": alternatives}}},
     }
+    _add_gateway_security(document)
     document["paths"]["/tasks"]["get"]["parameters"] = [
         {
             "name": "status",
@@ -85,6 +119,27 @@ def generate() -> dict[str, Any]:
         {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
     ]
     return document
+
+
+def _add_gateway_security(document: dict[str, Any]) -> None:
+    """The schemes API Gateway enforces (one of them, by the stage's apiAuth) and the answers it
+    gives by itself, on every operation."""
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = SECURITY_SCHEMES
+    components.setdefault("schemas", {})["GatewayMessage"] = {
+        "type": "object",
+        "properties": {"message": {"type": "string"}},
+        "required": ["message"],
+    }
+    message = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["security"] = [{"sigv4": []}, {"jwt": []}]
+            for status, description in GATEWAY_ANSWERS.items():
+                operation.setdefault("responses", {})[status] = {
+                    "description": description,
+                    "content": message,
+                }
 
 
 def task_type_schemas() -> tuple[list[dict[str, Any]], dict[str, Any]]:
