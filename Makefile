@@ -38,7 +38,7 @@ $(UV):
 	$(PYTHON) -m venv $(UV_VENV)
 	$(UV_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(PY_STAMP): pyproject.toml uv.lock | $(UV)
+$(PY_STAMP): pyproject.toml uv.lock client/pyproject.toml | $(UV)
 	$(UV) sync --locked --extra dev --python $(PYTHON) --quiet
 	touch $@
 
@@ -59,7 +59,7 @@ lint: $(PY_STAMP) ## ruff (lint + format check), mypy (strict), the secret scan 
 	git ls-files -z | xargs -0 $(BIN)/detect-secrets-hook --
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions infra local tests bench smoke ptm
+	$(BIN)/mypy functions infra local tests bench smoke ptm client/ptm_client
 	$(BIN)/lint-imports
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting

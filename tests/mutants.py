@@ -1010,8 +1010,42 @@ def _saved_options() -> Iterator[Mutant]:
     )
 
 
+def _client_library() -> Iterator[Mutant]:
+    """ptm_client: a retry is the same request; what is retried; when a 409 counts as done."""
+    path, tests = "client/ptm_client/__init__.py", ("tests/unit/test_client_library.py",)
+    for name, old, new in (
+        (
+            "client: a fresh key for each retry",
+            "        return self._task(lambda: self.api.submit(payload, idempotency_key))",
+            "        return self._task(lambda: self.api.submit(payload, key or str(uuid.uuid4())))",
+        ),
+        (
+            "client: a 503 not retried",
+            "RETRIED_STATUSES = frozenset({429, 503})",
+            "RETRIED_STATUSES = frozenset({429})",
+        ),
+        (
+            "client: a 429 not retried",
+            "RETRIED_STATUSES = frozenset({429, 503})",
+            "RETRIED_STATUSES = frozenset({503})",
+        ),
+        (
+            "client: every 409 counts as done",
+            '            if refusal.details.get("currentStatus") in done:',
+            "            if True:",
+        ),
+        (
+            "client: an unreachable endpoint not retried",
+            "                if attempt == self.retries:\n                    raise",
+            "                raise",
+        ),
+    ):
+        yield Mutant(name, path, old, new, tests)
+
+
 def mutants() -> list[Mutant]:
     return [
+        *_client_library(),
         *_saved_options(),
         *_capacity(),
         *_settled(),
@@ -1066,7 +1100,8 @@ def _run(mutant: Mutant, tree: Path) -> tuple[bool, float]:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", *mutant.tests],
             cwd=tree,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            # the copy's client library, not the one the venv installed (editable, from the repo)
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree / "client")},
             capture_output=True,
             text=True,
             timeout=900,

@@ -5,11 +5,13 @@ nothing; signed or token-bearing requests go through. ptm signs or sends the tok
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from ptm_client import TasksApiError, TasksClient
 
 from infra.names import LOCAL_CREDENTIALS
 from ptm.client import SigV4Signer, TasksApi, tasks_api
@@ -162,3 +164,28 @@ def test_the_readmes_token_example_runs_against_the_local_identity_provider(jwt_
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAILED tasks" in result.stdout
+
+
+@pytest.mark.usefixtures("signing_credentials")
+def test_the_client_library_submits_reads_lists_cancels_and_redrives_with_iam(
+    iam_stack: RunningStack,
+) -> None:
+    """ptm_client as a service uses it, signing with SigV4 against the stack's IAM emulation."""
+    tasks = TasksClient(iam_stack.api, auth="iam", region="us-east-1")
+    first = tasks.submit({"orderId": 1}, key="client-order-1")
+    assert tasks.submit({"orderId": 1}, key="client-order-1").task_id == first.task_id, "same key, same task"
+    failed = tasks.submit({"simulate": {"permanent": True}})
+    later = tasks.submit({"orderId": 2}, delay=600)
+    assert (first.status, later.status) == ("QUEUED", "SCHEDULED")
+    assert tasks.cancel(later.task_id).status == "CANCELLED"
+    assert tasks.cancel(later.task_id).status == "CANCELLED", "a 409 for a cancelled task counts as done"
+    deadline = time.monotonic() + 60
+    while tasks.get(failed.task_id).status != "FAILED":
+        assert time.monotonic() < deadline, tasks.get(failed.task_id)
+        time.sleep(0.2)
+    assert tasks.redrive(failed.task_id).status == "QUEUED"
+    listed = {task.task_id for task in tasks.list("CANCELLED", limit=1)}
+    assert later.task_id in listed
+    with pytest.raises(TasksApiError) as refused:
+        TasksClient(iam_stack.api, auth="none").get(first.task_id)
+    assert (refused.value.status, refused.value.code) == (403, "FORBIDDEN")

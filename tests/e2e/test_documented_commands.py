@@ -12,6 +12,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -291,3 +292,25 @@ def test_ptm_logs_follow_prints_new_lines_until_ctrl_c(local_stack: RunningStack
 
     assert code == 0, output
     assert submitted[0] in output
+
+
+def test_the_readme_client_example_runs_against_the_local_stack(
+    local_stack: RunningStack, tmp_path: Path
+) -> None:
+    """The README's Python client block, as written, with ``make deploy``'s outputs file for
+    ``prod`` pointing at the local stack (its only stand-in for a deployment)."""
+    [example] = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+        if "from ptm_client import" in block
+    ]
+    (tmp_path / "cdk.out").mkdir()
+    outputs = {StageNames("prod").stack: {Output.TASKS_ENDPOINT.value: local_stack.api}}
+    (tmp_path / "cdk.out" / "outputs-prod.json").write_text(json.dumps(outputs))
+    result = subprocess.run(
+        [sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    first, second = result.stdout.splitlines()[:2]
+    assert first.endswith(" QUEUED")
+    assert second.split()[0] in {"QUEUED", "RUNNING", "SUCCEEDED", "FAILED"}

@@ -1,5 +1,5 @@
-"""The release's files agree: the package's version is the API document's and the changelog's
-newest entry; the LICENSE file is the license pyproject.toml declares."""
+"""The release's files agree: the package's version is the API document's, the client
+library's and the changelog's newest entry; the LICENSE file is the license pyproject.toml declares."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ def test_the_package_the_api_document_and_the_changelog_carry_one_version() -> N
     document = json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())
     newest = re.search(r"^## (\S+) — \d{4}-\d{2}-\d{2}$", (REPO_ROOT / "CHANGELOG.md").read_text(), re.M)
     assert newest is not None, "CHANGELOG.md: no '## <version> — <date>' entry"
-    assert document["info"]["version"] == PROJECT["version"] == newest.group(1)
+    client = tomllib.loads((REPO_ROOT / "client" / "pyproject.toml").read_text())["project"]
+    assert document["info"]["version"] == PROJECT["version"] == newest.group(1) == client["version"]
+    assert client["license"] == PROJECT["license"]
 
 
 def test_the_license_file_is_the_declared_license() -> None:
