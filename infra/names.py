@@ -71,6 +71,8 @@ class Output(StrEnum):
     itself with the same keys (``/ui/info.json``)."""
 
     TASKS_ENDPOINT = "TasksEndpoint"
+    API_ID = "ApiId"
+    """The HTTP API's id: the resource of a caller's execute-api:Invoke policy (README, Deploy)."""
     TASKS_TABLE = "TasksTable"
     TASKS_QUEUE_URL = "TasksQueueUrl"
     DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"

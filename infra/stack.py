@@ -144,6 +144,7 @@ class ProcessTaskManagerStack(Stack):
 
         outputs = {
             Output.TASKS_ENDPOINT: (api.url, "HTTP API base URL (TASKS_ENDPOINT for the smoke script)"),
+            Output.API_ID: (api.http_api.api_id, "HTTP API id: a caller's execute-api:Invoke resource"),
             Output.TASKS_TABLE: (storage.table.table_name, "DynamoDB table (TASKS_TABLE)"),
             Output.TASKS_QUEUE_URL: (queues.tasks_queue.queue_url, "SQS tasks queue"),
             Output.DEAD_LETTER_QUEUE_URL: (queues.dead_letter_queue.queue_url, "SQS dead-letter queue"),

@@ -254,6 +254,7 @@ NEEDS_AWS: dict[str, Rehearsal] = {
     "make diff STAGE=dev": Rehearsal(
         "compares with the deployed stack", "make -n diff STAGE=dev", "diff --context stage=dev", SYNTHESIS
     ),
+    "make destroy": Rehearsal("deletes the deployed stack", "make -n destroy", "destroy --context stage=dev"),
     "make destroy STAGE=dev": Rehearsal(
         "deletes the deployed stack", "make -n destroy STAGE=dev", "destroy --context stage=dev"
     ),
@@ -265,6 +266,10 @@ NEEDS_AWS: dict[str, Rehearsal] = {
     ),
     "make diff": Rehearsal(
         "compares with the deployed stack", "make -n diff", "diff --context stage=dev", SAVED
+    ),
+    "aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.14/3.37.0": Rehearsal(
+        "reads the account's Region",
+        test=f"{DOCUMENTED}::test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources",
     ),
     "aws dynamodb update-table --table-name ptm-prod-tasks "
     "--warm-throughput WriteUnitsPerSecond=8000,ReadUnitsPerSecond=12000": Rehearsal(

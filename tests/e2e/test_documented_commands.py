@@ -214,15 +214,17 @@ def test_documented_stage_files_synthesize_as_saved(tmp_path: Path, monkeypatch:
 def test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources() -> None:
     """Each ``aws`` call the docs show, as the request it sends (the CLI's shorthand and JSON read
     into parameters), is valid for botocore's model of the operation and names the production
-    stage's own table and index."""
+    stage's own table and index, or the layer parameter the stack resolves."""
     from botocore.session import get_session
     from botocore.validate import validate_parameters
 
     from functions.common.config import PHASE_INDEX
+    from infra.components.compute import powertools_layer_parameter
     from infra.names import StageNames
+    from infra.stage_config import StageConfig
 
     commands = _rehearsed_by("test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources")
-    assert len(commands) == 2
+    assert len(commands) == 3
     for command in commands:
         _, service, operation, *words = shlex.split(command)
         model = (
@@ -243,6 +245,9 @@ def test_documented_aws_calls_are_valid_requests_for_the_stack_s_resources() -> 
             else:
                 params[name] = value
         validate_parameters(params, shape)
+        if service == "ssm":
+            assert params["Name"] == powertools_layer_parameter(StageConfig().powertools_version), command
+            continue
         assert params["TableName"] == StageNames("prod").table, command
         for update in params.get("GlobalSecondaryIndexUpdates", []):
             assert update["Update"]["IndexName"] == PHASE_INDEX, command

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from infra.names import Output
 from infra.stage_options import STAGES_DIR_VARIABLE
 from infra.synth import make_synth
 from infra.workflow_definition import REPO_ROOT
-from tests.infra.conftest import OFFLINE
+from tests.infra.conftest import OFFLINE, synthesize
 from tests.infra.test_synthesis import cli_environment
 
 
@@ -117,3 +119,37 @@ def test_an_unsaved_override_and_an_undeclared_production_stage_are_refused_in_o
         "CONTEXT overrides the saved options (stages/dev.json): synthesize it into a scratch directory"
         in into_cdk_out.stderr
     )
+
+
+def test_the_readme_caller_policy_names_real_routes_and_passes_parliament(tmp_path: Path) -> None:
+    """The README's execute-api:Invoke policy: each resource is a route of the stack (its ApiId
+    output, the $default stage), and parliament finds nothing wrong with it."""
+    from parliament import analyze_policy_string  # type: ignore[import-untyped]
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    [policy] = [
+        json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.S) if "execute-api:Invoke" in b
+    ]
+    synth = synthesize(tmp_path, OFFLINE, stage="dev")
+    [api_id] = [
+        output["Value"]["Ref"] for key, output in synth.document["Outputs"].items() if key == Output.API_ID
+    ]
+    routes = {r["Properties"]["RouteKey"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
+    patterns = {
+        re.sub(r"\{[^}]+\}", "*", key).replace(" ", "") for key in routes
+    }  # GET /tasks/{taskId} -> GET/tasks/*
+    [statement] = policy["Statement"]
+    for resource in statement["Resource"]:
+        prefix, _, route = resource.partition("/$default/")
+        assert prefix == "arn:aws:execute-api:<region>:<account>:<ApiId>", resource
+        method, _, path = route.partition("/")
+        assert f"{method}/{path}" in patterns, (resource, sorted(patterns))
+    assert api_id in synth.document["Resources"]
+    filled = (
+        json.dumps(policy)
+        .replace("<region>", "eu-west-1")
+        .replace("<account>", "123456789012")
+        .replace("<ApiId>", "a1b2c3")
+    )
+    findings = analyze_policy_string(filled).findings
+    assert findings == [], [str(f) for f in findings]
