@@ -56,6 +56,39 @@ def bash(command: str, environment: dict[str, str], cwd: Path = REPO) -> subproc
     )
 
 
+WALKTHROUGH = "tests/integration/test_task_type_walkthrough.py::test_the_walkthrough_adds_a_type_whose_template_tests_pass"  # noqa: E501
+PYTHON_BLOCKS: dict[str, str] = {
+    "from ptm_client import TasksApiError, TasksClient": (
+        "tests/e2e/test_documented_commands.py::test_the_readme_client_example_runs_against_the_local_stack"
+    ),
+    "from standardwebhooks import Webhook": (
+        "tests/e2e/test_webhooks.py::test_delivered_the_first_time_with_the_body_and_the_idempotency_key"
+    ),
+    "# functions/task_types/checksum.py": WALKTHROUGH,
+    "# functions/task_types/__init__.py": WALKTHROUGH,
+    "# tests/unit/test_checksum_type.py": WALKTHROUGH,
+}
+"""Every Python block of the README and docs/, by its first line, and the test that runs it."""
+
+
+def python_blocks() -> dict[str, str]:
+    """Each Python block of the documents, by its first line."""
+    return {
+        block.split("\n", 1)[0]: block
+        for document in documents()
+        for block in re.findall(r"```python\n(.*?)```", document.read_text(), re.S)
+    }
+
+
+def python_block(document: str, first_line: str) -> str:
+    [block] = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", (REPO / document).read_text(), re.S)
+        if b.startswith(first_line)
+    ]
+    return str(block)
+
+
 def documents() -> list[Path]:
     return [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 

@@ -27,6 +27,7 @@ from tests.e2e.documented import (
     LONG_RUNNING,
     NEEDS_AWS,
     NODE_VERSION,
+    PYTHON_BLOCKS,
     RUN_HERE,
     Rehearsal,
     Run,
@@ -34,6 +35,7 @@ from tests.e2e.documented import (
     bash,
     documented_commands,
     documents,
+    python_blocks,
     shell_environment,
 )
 
@@ -319,3 +321,12 @@ def test_the_readme_client_example_runs_against_the_local_stack(
     first, second = result.stdout.splitlines()[:2]
     assert first.endswith(" QUEUED")
     assert second.split()[0] in {"QUEUED", "RUNNING", "SUCCEEDED", "FAILED"}
+
+
+def test_every_python_block_of_the_docs_is_run_by_a_listed_test() -> None:
+    """Each block's first line names it in PYTHON_BLOCKS, with the test that runs it (which must
+    exist); a new block fails here until a test runs it."""
+    assert set(python_blocks()) == set(PYTHON_BLOCKS)
+    for test in set(PYTHON_BLOCKS.values()):
+        path, _, name = test.partition("::")
+        assert f"def {name}(" in (REPO / path).read_text(), test

@@ -18,6 +18,7 @@ import standardwebhooks
 
 from local.options import generate_secret
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
+from tests.e2e.documented import python_block
 from tests.fixtures.receiver import Receiver, running_receiver
 
 SECRET = generate_secret()
@@ -92,6 +93,10 @@ def test_delivered_the_first_time_with_the_body_and_the_idempotency_key(
     verified = standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)
     assert verified == {"event": "order.paid", "id": 7}
     assert request.headers["webhook-id"] == task_id
+    readme_block = python_block("README.md", "from standardwebhooks import Webhook")
+    namespace: dict[str, Any] = {"secret": SECRET, "request": request}
+    exec(readme_block, namespace)
+    assert namespace["event"] == {"event": "order.paid", "id": 7}
 
 
 NUMBERS = [
