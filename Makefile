@@ -27,7 +27,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_COMPILE_BYTECODE := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi capacity cost synth bootstrap deploy diff destroy bench bench-init bench-local bench-retry bench-schedule clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi capacity cost synth bootstrap deploy diff adopt destroy bench bench-init bench-local bench-retry bench-schedule clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -99,6 +99,10 @@ diff: $(PY_STAMP) $(NODE_STAMP) ## cdk diff STAGE=dev against your account
 
 deploy: $(PY_STAMP) $(NODE_STAMP) ## cdk deploy STAGE=dev (outputs in cdk.out/outputs-STAGE.json)
 	$(CDK) deploy --context stage=$(STAGE) --outputs-file cdk.out/outputs-$(STAGE).json
+
+adopt: synth ## After make destroy of a production stage: import what it kept (table, DLQ, schedule group, secret), then make deploy
+	$(BIN)/python -m infra.adopt --template $(CDK_OUT)/ProcessTaskManager-$(STAGE).template.json --out $(CDK_OUT)/adopt-$(STAGE).json
+	$(CDK) import --context stage=$(STAGE) --resource-mapping $(CDK_OUT)/adopt-$(STAGE).json
 
 destroy: $(PY_STAMP) $(NODE_STAMP) ## cdk destroy STAGE=dev
 	$(CDK) destroy --context stage=$(STAGE)

@@ -136,6 +136,12 @@ class StageNames:
         return f"{PROJECT}-{self.stage}"
 
     @property
+    def scheduler_role(self) -> str:
+        """The role Scheduler assumes: named, so a schedule kept across ``make destroy`` (a
+        production stage keeps its group) still names a role that exists once redeployed."""
+        return self._name("scheduler")
+
+    @property
     def signing_secret(self) -> str:
         """The webhook signing secret's name in Secrets Manager."""
         return f"{PROJECT}-{self.stage}/webhook-signing-secret"

@@ -1043,8 +1043,28 @@ def _client_library() -> Iterator[Mutant]:
         yield Mutant(name, path, old, new, tests)
 
 
+def _adopt() -> Iterator[Mutant]:
+    """What a production stage keeps can join its stack again."""
+    tests = ("tests/infra/test_adopt.py",)
+    yield Mutant(
+        "adopt: a kept queue looked up by nothing",
+        "infra/adopt.py",
+        '            mapping[key] = {"QueueUrl": lookups.queue_url(properties["QueueName"])}',
+        '            mapping[key] = {"QueueUrl": properties["QueueName"]}',
+        tests,
+    )
+    yield Mutant(
+        "adopt: the scheduler role unnamed",
+        "infra/components/schedules.py",
+        "            role_name=config.names.scheduler_role,\n",
+        "",
+        tests,
+    )
+
+
 def mutants() -> list[Mutant]:
     return [
+        *_adopt(),
         *_client_library(),
         *_saved_options(),
         *_capacity(),

@@ -27,6 +27,7 @@ class Schedules(Construct):
         self.role = iam.Role(
             self,
             "Role",
+            role_name=config.names.scheduler_role,
             description="EventBridge Scheduler sends a due task's message to the tasks queue",
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",

@@ -287,6 +287,18 @@ NEEDS_AWS: dict[str, Rehearsal] = {
     "make diff STAGE=dev": Rehearsal(
         "compares with the deployed stack", "make -n diff STAGE=dev", "diff --context stage=dev", SYNTHESIS
     ),
+    "make adopt STAGE=prod": Rehearsal(
+        "imports into the account's stack after make destroy",
+        "make -n adopt STAGE=prod",
+        "import --context stage=prod --resource-mapping cdk.out/adopt-prod.json",
+        "tests/infra/test_adopt.py::test_the_mapping_imports_each_kept_resource_by_the_name_the_template_gives_it",
+    ),
+    "python -m infra.adopt": Rehearsal(
+        "looks the kept resources up in the account",
+        "python -m infra.adopt --help",
+        "--template",
+        "tests/infra/test_adopt.py::test_the_mapping_imports_each_kept_resource_by_the_name_the_template_gives_it",
+    ),
     "make destroy": Rehearsal("deletes the deployed stack", "make -n destroy", "destroy --context stage=dev"),
     "make destroy STAGE=dev": Rehearsal(
         "deletes the deployed stack", "make -n destroy STAGE=dev", "destroy --context stage=dev"
