@@ -121,7 +121,7 @@ MUTANTS ?=
 CHAOS_TASKS ?= 10000
 BENCH_TASKS ?= 1000
 SCHEDULE_DELAY ?= 5
-chaos: $(PY_STAMP) ## Chaos run with every fault injected (CHAOS_TASKS=10000; make test runs 150)
+chaos: $(PY_STAMP) ## Chaos run with every fault injected (CHAOS_TASKS=10000; make test runs 100)
 	POWERTOOLS_LOG_LEVEL=ERROR POWERTOOLS_METRICS_DISABLED=true CHAOS_TASKS=$(CHAOS_TASKS) \
 		$(BIN)/pytest tests/chaos -n 0 -q
 
