@@ -102,6 +102,9 @@ def test_make_capacity_names_the_binding_limit_last_and_moves_it_with_the_contex
     assert "5,000 req/s [template] / 2.01 requests a task" in raised, "a status read a task counts"
     assert "2,500 req/s per account and Region" in raised, "eu-south-1's API Gateway quota"
     assert "capacity at 250 tasks/s, region eu-south-1" in raised
+    assert raised.startswith(
+        "hypothetical: stages/dev.json's options with apiRateLimit=5000 (not what is deployed)"
+    )
 
 
 def test_scaling_md_tables_are_what_make_capacity_writes(tmp_path: Path) -> None:

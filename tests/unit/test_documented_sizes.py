@@ -21,3 +21,12 @@ def test_make_test_s_chaos_and_fuzz_sizes_are_the_tests_defaults() -> None:
     assert f"(CHAOS_TASKS=10000; make test runs {chaos})" in makefile
     assert f"(make test runs {fuzz} examples per operation)" in makefile
     assert f"`make test` runs it with {fuzz}." in (REPO_ROOT / "CONTRIBUTING.md").read_text()
+
+
+def test_the_task_type_guide_s_timeout_is_the_process_function_s() -> None:
+    from infra.names import Function
+    from infra.spec import FUNCTIONS
+
+    timeout = FUNCTIONS[Function.PROCESS].timeout_seconds
+    text = (REPO_ROOT / "docs" / "TASK_TYPES.md").read_text()
+    assert f"The process function's timeout is {timeout} s" in text
