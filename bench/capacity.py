@@ -584,8 +584,8 @@ def main() -> None:
     load = cost.Load(tasks_per_second=rate, gets_per_task=args.gets)
     deployed, m = Deployed.from_template(document), measure.load(args.measured)
     if context:
-        given = " ".join(f"{key}={value}" for key, value in sorted(context.items()))
-        print(f"hypothetical: stages/{args.stage}.json's options with {given} (not what is deployed)")
+        overrides = " ".join(f"{key}={value}" for key, value in sorted(context.items()))
+        print(f"hypothetical: stages/{args.stage}.json's options with {overrides} (not what is deployed)")
     print("\n".join(report(deployed, m, load, quotas, rate)))
 
 
