@@ -2,7 +2,7 @@
 Express starts never de-duplicated by name, a DynamoDB condition and its write one atomic step,
 eventually consistent reads that may miss a fresh item, expired items deleted, SQS event-source
 mappings only stored (the local pollers are their Lambda), one-time schedules fired, and the
-context object's times in AWS's form. docs/FIDELITY.md gives each one AWS's documented behaviour,
+context object's times in AWS's form. docs/contributing/FIDELITY.md gives each one AWS's documented behaviour,
 moto's, and the test that fails with it switched off. The Lambda-side divergences live in the
 local runtime (``local/lambda_runtime.py``). Verified against moto 5.2.5 (pinned in
 pyproject.toml; the local runtime refuses other versions).

@@ -5,7 +5,7 @@ moto's "simple" Lambda backend only echoes, so this adapter replaces its ``_invo
 its own (a fresh import per concurrent environment, each invocation with its own Logger keys),
 and a failure is reported with the ``errorType`` Lambda gives: the exception's class name,
 ``Sandbox.Timedout`` at the function's timeout, ``Runtime.ExitError`` on a process exit (then
-the environment is reset). docs/FIDELITY.md lists each behaviour with AWS's and its test.
+the environment is reset). docs/contributing/FIDELITY.md lists each behaviour with AWS's and its test.
 """
 
 from __future__ import annotations

@@ -675,7 +675,7 @@ def _causes() -> Iterator[Mutant]:
 
 
 def _fidelity() -> Iterator[Mutant]:
-    """Where moto is kinder than AWS, the local world behaves like AWS (docs/FIDELITY.md)."""
+    """Where moto is kinder than AWS, the local world behaves like AWS (docs/contributing/FIDELITY.md)."""
     yield Mutant(
         "fidelity: moto's own EnteredTime",
         "local/fidelity.py",

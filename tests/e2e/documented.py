@@ -90,7 +90,7 @@ def python_block(document: str, first_line: str) -> str:
 
 
 def documents() -> list[Path]:
-    return [REPO / "README.md", REPO / "CONTRIBUTING.md", *sorted((REPO / "docs").glob("*.md"))]
+    return [REPO / "README.md", REPO / "CONTRIBUTING.md", *sorted((REPO / "docs").glob("**/*.md"))]
 
 
 def documented_commands() -> dict[str, Documented]:

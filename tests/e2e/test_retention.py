@@ -1,4 +1,4 @@
-"""Retention on the local stack: moto never deletes an expired item (docs/FIDELITY.md), so the
+"""Retention on the local stack: moto never deletes an expired item (docs/contributing/FIDELITY.md), so the
 local stack deletes them itself, as DynamoDB's TTL does, on its scaled clock. With one day of
 retention at a time scale of 0.0001, a finished task is gone from the table within seconds."""
 

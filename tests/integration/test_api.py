@@ -99,7 +99,7 @@ def test_idempotency_key_replay_returns_the_same_task_and_creates_nothing_new(st
     assert replay.body == first.body
     assert replay.headers["idempotent-replayed"] == "true"
     assert first.headers["idempotent-replayed"] == "false"
-    # One item: the record, its small body inline (docs/DATA_MODEL.md).
+    # One item: the record, its small body inline (docs/contributing/DATA_MODEL.md).
     assert stack.clients.dynamodb.scan(TableName=stack.resources.table, Select="COUNT")["Count"] == 1
     # Still QUEUED: its message is sent again (harmless: one execution can claim it).
     assert _queued_ids(stack) == [first.body["taskId"]] * 2

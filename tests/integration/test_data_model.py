@@ -1,4 +1,4 @@
-"""The tasks table's layout (docs/DATA_MODEL.md), against moto's DynamoDB: the payload inline in
+"""The tasks table's layout (docs/contributing/DATA_MODEL.md), against moto's DynamoDB: the payload inline in
 the record or in its own write-once item, a record that stays within one write unit, and a
 keys-only index in which QUEUED and RUNNING share the ACTIVE phase, so claims never write the index."""
 

@@ -1,5 +1,5 @@
-"""Where moto's DynamoDB is kinder than AWS (docs/FIDELITY.md): DynamoDB evaluates a condition and
-applies the write atomically, which moto 5.2.5 does not under concurrent requests, so the
+"""Where moto's DynamoDB is kinder than AWS (docs/contributing/FIDELITY.md): DynamoDB evaluates
+a condition and applies the write atomically, which moto 5.2.5 does not under concurrent requests, so the
 fidelity layer serializes its item operations; and an eventually consistent read may miss an
 item just written, which moto never does, so the layer can hide fresh items from such reads."""
 

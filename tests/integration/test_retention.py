@@ -1,4 +1,4 @@
-"""Finished tasks expire (docs/DATA_MODEL.md, Retention): the record and its payload item carry
+"""Finished tasks expire (docs/contributing/DATA_MODEL.md, Retention): the record and its payload item carry
 DynamoDB's TTL attribute from the moment the task finishes, the payload item never expiring
 before its record; a redrive takes the expiry away; and an item DynamoDB has not yet deleted is
 gone to every read and transition once its time has passed."""

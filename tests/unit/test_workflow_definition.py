@@ -108,7 +108,7 @@ def test_the_console_start_date_is_at_most_one_express_lifetime_before_the_last_
 
 
 def test_lambda_crashes_timeouts_and_out_of_memory_are_retried_as_transient() -> None:
-    """Lambda's errorType becomes the Step Functions error name (docs/FIDELITY.md)."""
+    """Lambda's errorType becomes the Step Functions error name (docs/contributing/FIDELITY.md)."""
     document = json.loads(read_definition())
     [transient] = [
         retrier

@@ -1,6 +1,6 @@
 """Lambda failures as AWS reports them, through the real ASL: a process exit is
 ``Runtime.ExitError``, an overrun is ``Sandbox.Timedout``, out of memory is
-``Runtime.OutOfMemory``; all are retried as transient (docs/FIDELITY.md)."""
+``Runtime.OutOfMemory``; all are retried as transient (docs/contributing/FIDELITY.md)."""
 
 from __future__ import annotations
 

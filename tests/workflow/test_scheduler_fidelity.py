@@ -1,6 +1,6 @@
 """EventBridge Scheduler's one-time schedules fire locally as on AWS: moto stores them and never
 fires them; the fidelity layer sends a due schedule's input to its SQS target and deletes it
-(``ActionAfterCompletion: DELETE``) (docs/FIDELITY.md)."""
+(``ActionAfterCompletion: DELETE``) (docs/contributing/FIDELITY.md)."""
 
 from __future__ import annotations
 

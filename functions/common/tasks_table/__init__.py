@@ -1,4 +1,4 @@
-"""The only package that talks to the tasks table (docs/DATA_MODEL.md): ``transitions`` (one
+"""The only package that talks to the tasks table (docs/contributing/DATA_MODEL.md): ``transitions`` (one
 conditional write per state transition), ``index`` (the sharded indexes read in order),
 ``payloads`` (bodies too large to live inline), ``retention`` (a finished task's expiry) and
 ``codec`` (items to and from models)."""

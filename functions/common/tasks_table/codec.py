@@ -1,5 +1,5 @@
 """The tasks table's items: DynamoDB's typed form to and from the models, and the payload item's
-body, stored as JSON text or zlib-compressed (docs/DATA_MODEL.md)."""
+body, stored as JSON text or zlib-compressed (docs/contributing/DATA_MODEL.md)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ COMPRESSED_PAYLOAD_ATTRIBUTE = "payloadZ"
 COMPRESS_FROM_BYTES = 900
 """From this many bytes of JSON a payload item (its key and attribute names add ~80 bytes)
 would cross the first 1 KB write unit, so the body is compressed when that makes it smaller
-(DynamoDB's advice for large attribute values: docs/DATA_MODEL.md). Below it compression saves
+(DynamoDB's advice for large attribute values: docs/contributing/DATA_MODEL.md). Below it compression saves
 no write unit and the body stays readable in the console."""
 
 

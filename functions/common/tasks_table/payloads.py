@@ -1,6 +1,6 @@
 """The payload items: a body too large to live inline in its record, written once before the
 record under a key that names the body (``codec.payload_key``), read back with it, and given
-the record's expiry (docs/DATA_MODEL.md)."""
+the record's expiry (docs/contributing/DATA_MODEL.md)."""
 
 from __future__ import annotations
 

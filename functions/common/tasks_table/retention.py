@@ -1,7 +1,7 @@
 """How long a finished task stays: a finishing transition gives the record an ``expiresAt``
 (DynamoDB TTL) ``seconds`` ahead, then gives its payload item the same; a redrive takes the
 payload item's away first, then the record's. Either order leaves the payload outliving its
-record when the second write fails, never the reverse (docs/DATA_MODEL.md)."""
+record when the second write fails, never the reverse (docs/contributing/DATA_MODEL.md)."""
 
 from __future__ import annotations
 

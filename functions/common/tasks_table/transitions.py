@@ -1,7 +1,7 @@
 """The tasks table's transitions: one method per transition, each one conditional write on the
 state it starts from, so an at-least-once duplicate (SQS redelivery, a second Express
 execution, a late retry) can never move a task backwards or process it twice. The items, the
-index and retention: docs/DATA_MODEL.md."""
+index and retention: docs/contributing/DATA_MODEL.md."""
 
 from __future__ import annotations
 
