@@ -111,9 +111,10 @@ def load(node: Context, directory: Path | None = None) -> Loaded:
     hypothetical = str(node.try_get_context(HYPOTHETICAL)).lower() == "true"
     saved = saved_options(stage, directory)
     if saved is None and not hypothetical:
+        declared = "true" if looks_like_production(stage) else "false"
         raise StageOptionsError(
-            f'stage {stage}: no stages/{stage}.json; create it with {{"{PRODUCTION}": false}} '
-            "(or true), and the options it deploys with"
+            f'stage {stage}: no stages/{stage}.json; create it with {{"{PRODUCTION}": {declared}}} '
+            "(or the other), and the options it deploys with"
         )
     base = {"stage": stage, **(saved or {PRODUCTION: False})}
     names = {StageConfig.context_key(field.name): field.name for field in fields(StageConfig)}

@@ -88,6 +88,10 @@ def test_a_stage_without_a_file_is_refused_unless_hypothetical(tmp_path: Path) -
         StageOptionsError, match=r'no stages/qa\.json; create it with \{"production": false\}'
     ):
         load(Context({"stage": "qa"}), tmp_path)
+    with pytest.raises(
+        StageOptionsError, match=r'no stages/prd\.json; create it with \{"production": true\}'
+    ):
+        load(Context({"stage": "prd"}), tmp_path)  # the declaration its name will need
 
 
 @pytest.mark.parametrize(
