@@ -248,7 +248,8 @@ def limits(d: Deployed, demand: Demand, q: Quotas) -> list[Limit]:
             + ", ".join(f"{f.value} {s:.3f}" for f, s in env_seconds.items())
             + f"; an invocation holds an environment at least {per_env:g} s)",
             kind("lambda.concurrency"),
-            "Service Quotas: Lambda concurrent executions",
+            "Service Quotas: Lambda concurrent executions (a reservation of N needs a quota of at least "
+            f"N + {q('lambda.unreserved_minimum'):,.0f})",
         ),
         Limit(
             f"Lambda requests ({busiest.value})",
@@ -344,6 +345,14 @@ def limits(d: Deployed, demand: Demand, q: Quotas) -> list[Limit]:
             kind("logs.put_log_events"),
             "the production log levels cut the volume (make cost); workflowLogLevel=ERROR too, "
             "without the console's graphs",
+        ),
+        Limit(
+            "X-Ray segments",
+            None,
+            f"{q('xray.segments'):,.0f} segments/s per Region; sampled traces grow with the rate (1 a "
+            "second, then 5 %), and the segments a trace holds were not measured",
+            kind("xray.segments"),
+            "a sampling rule with a lower rate; past the quota segments are dropped, tasks unaffected",
         ),
     ]
     return sorted(rows, key=lambda row: (not row.steady, math.inf if row.ceiling is None else row.ceiling))

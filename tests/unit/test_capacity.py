@@ -60,6 +60,7 @@ def test_each_limit_binds_where_the_hand_arithmetic_says() -> None:
     assert ceilings["SQS in flight, steady"] == pytest.approx(120000 / (1.0 + 0.5))
     assert ceilings["SQS in flight while starts fail"] == pytest.approx(120000 / 120)
     assert ceilings["CloudWatch Logs PutLogEvents"] is None
+    assert ceilings["X-Ray segments"] is None
 
 
 def test_a_pre_warmed_table_and_a_raised_quota_move_their_limits_only() -> None:
@@ -75,8 +76,9 @@ def test_limits_sort_by_ceiling_with_outages_and_uncomputed_rows_last() -> None:
     rows = capacity.limits(DEPLOYED, DEMAND, Quotas(QUOTAS_FILE, "us-east-1", GIVEN))
     steady = [row.ceiling for row in rows if row.steady and row.ceiling is not None]
     assert steady == sorted(steady)
-    assert [row.name for row in rows][-2:] == [
+    assert [row.name for row in rows][-3:] == [
         "CloudWatch Logs PutLogEvents",
+        "X-Ray segments",
         "SQS in flight while starts fail",
     ]
     assert capacity.binding(rows).name == "Dispatcher concurrency"
@@ -118,6 +120,13 @@ def test_quotas_apply_the_region_and_say_how_each_is_known() -> None:
     assert "[given] scheduler.invocations = 50" in given.describe("scheduler.invocations")
     with pytest.raises(SystemExit, match=r"no quota named lambda\.concurency"):
         Quotas(QUOTAS_FILE, "us-east-1", {"lambda.concurency": 5})
+
+
+def test_every_quota_in_the_file_is_read_so_the_report_prints_it() -> None:
+    quotas = Quotas(QUOTAS_FILE, "us-east-1", GIVEN)
+    printed = capacity.report(DEPLOYED, measure.load(measure.MEASURED_FILE), cost.Load(), quotas, 100)
+    assert quotas.used == set(quotas.entries)
+    assert all(any(f"] {name} = " in line for line in printed) for name in quotas.entries)
 
 
 def test_every_quota_names_its_page_and_whether_it_can_be_raised() -> None:
