@@ -26,8 +26,9 @@ from bench import billing, cost, measure
 from bench.billing import A
 from bench.measure import Measured
 from functions.common.status_shards import SHARDS
-from infra.names import Function, StageNames
-from infra.synth import SynthError, make_synth
+from infra.names import Function
+from infra.synth import functions as template_functions
+from infra.synth import resources, synthesized_template
 from infra.workflow_definition import REPO_ROOT
 
 QUOTAS_FILE = billing.BENCH / "quotas.json"
@@ -93,26 +94,17 @@ class Deployed:
 
     @classmethod
     def from_template(cls, document: dict[str, Any]) -> Deployed:
-        resources = document["Resources"]
-
-        def of(kind: str) -> dict[str, dict[str, Any]]:
-            return {key: r.get("Properties", {}) for key, r in resources.items() if r["Type"] == kind}
-
-        functions = {
-            key: Function(p["FunctionName"].rsplit("-", 1)[-1])
-            for key, p in of("AWS::Lambda::Function").items()
-        }
-        [stage] = of("AWS::ApiGatewayV2::Stage").values()
+        functions = template_functions(document)
+        [stage] = resources(document, "AWS::ApiGatewayV2::Stage").values()
         [mapping] = (
             p
-            for p in of("AWS::Lambda::EventSourceMapping").values()
+            for p in resources(document, "AWS::Lambda::EventSourceMapping").values()
             if functions[p["FunctionName"]["Ref"]] is Function.DISPATCH
         )
-        queue_key = mapping["EventSourceArn"]["Fn::GetAtt"][0]
-        queue = resources[queue_key]["Properties"]
+        queue = document["Resources"][mapping["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
         reserved = {
             functions[key]: int(p["ReservedConcurrentExecutions"])
-            for key, p in of("AWS::Lambda::Function").items()
+            for key, p in resources(document, "AWS::Lambda::Function").items()
             if "ReservedConcurrentExecutions" in p
         }
         throttle = stage["DefaultRouteSettings"]
@@ -530,18 +522,9 @@ def recipe_templates(stage: str, outdir: Path) -> dict[str, dict[str, Any]]:
     """Each recipe's template as ``make synth`` writes it, side by side."""
     with ThreadPoolExecutor(max_workers=len(RECIPES)) as pool:
         documents = pool.map(
-            lambda item: synthesized_template(stage, item[1].context, outdir / item[0]), RECIPES.items()
+            lambda item: synthesized_template(stage, outdir / item[0], item[1].context), RECIPES.items()
         )
         return dict(zip(RECIPES, documents, strict=True))
-
-
-def synthesized_template(stage: str, context: dict[str, str], outdir: Path) -> dict[str, Any]:
-    """The stage's template as ``make synth`` writes it, with ``context`` (``--context``)."""
-    result = make_synth(stage, outdir, context=context)
-    if result.returncode != 0:
-        raise SynthError(f"make synth failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    document: dict[str, Any] = json.loads((outdir / f"{StageNames(stage).stack}.template.json").read_text())
-    return document
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
@@ -588,7 +571,7 @@ def main() -> None:
         raise SystemExit(f"--quota: {error}") from error
     quotas = Quotas(QUOTAS_FILE, args.region, given)
     with tempfile.TemporaryDirectory(prefix="ptm-capacity-") as scratch:
-        document = synthesized_template(args.stage, context, Path(scratch))
+        document = synthesized_template(args.stage, Path(scratch), context)
     rate = args.rate or recipe.rate
     load = cost.Load(tasks_per_second=rate, gets_per_task=args.gets)
     deployed, m = Deployed.from_template(document), measure.load(args.measured)

@@ -27,7 +27,8 @@ from functions.common.tasks_table.codec import INLINE_RESERVE_BYTES, WRITE_UNIT_
 from infra.names import Function
 from infra.spec import DISPATCH_BATCH_SIZE, MONITOR_BATCH_SIZE, QueueTrigger, ScheduleTrigger, trigger_of
 from infra.stage_config import PRODUCTION_TASK_RETENTION_DAYS
-from infra.synth import synthesized_templates
+from infra.synth import functions as template_functions
+from infra.synth import resources, synthesized_templates
 from infra.workflow_definition import retry_policy
 
 GB, SECONDS_A_MONTH = 1e9, 30 * 24 * 3600
@@ -479,19 +480,15 @@ def with_monthly(design: Design, d: PricedDeployment, m: Measured, load: Load) -
     return lines + _monthly(d, m, load, lines)
 
 
-def _resources(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [r.get("Properties", {}) for r in document["Resources"].values() if r["Type"] == kind]
-
-
 def priced(document: dict[str, Any]) -> PricedDeployment:
     """A template ``make synth`` wrote, read for sizes and settings."""
-    lambdas = _resources(document, "AWS::Lambda::Function")
-    functions = {Function(p["FunctionName"].rsplit("-", 1)[-1]): p for p in lambdas}
-    groups = _resources(document, "AWS::Logs::LogGroup")
+    properties = resources(document, "AWS::Lambda::Function")
+    functions = {function: properties[key] for key, function in template_functions(document).items()}
+    groups = resources(document, "AWS::Logs::LogGroup").values()
     traced = (f for f, p in functions.items() if p.get("TracingConfig", {}).get("Mode") == "Active")
-    [machine] = _resources(document, "AWS::StepFunctions::StateMachine")
-    [stage] = _resources(document, "AWS::ApiGatewayV2::Stage")
-    alarms = _resources(document, "AWS::CloudWatch::Alarm")
+    [machine] = resources(document, "AWS::StepFunctions::StateMachine").values()
+    [stage] = resources(document, "AWS::ApiGatewayV2::Stage").values()
+    alarms = resources(document, "AWS::CloudWatch::Alarm").values()
     any_function = next(iter(functions.values()))
     return PricedDeployment(
         memory_mb={f: int(p["MemorySize"]) for f, p in functions.items()},
@@ -501,7 +498,7 @@ def priced(document: dict[str, Any]) -> PricedDeployment:
         access_log_format=stage["AccessLogSettings"]["Format"],
         system_log_level=any_function.get("LoggingConfig", {}).get("SystemLogLevel", "INFO"),
         alarm_metrics=sum(max(1, sum("MetricStat" in x for x in p.get("Metrics", []))) for p in alarms),
-        dashboards=len(_resources(document, "AWS::CloudWatch::Dashboard")),
+        dashboards=len(resources(document, "AWS::CloudWatch::Dashboard")),
         log_retention_days=max(
             (int(p["RetentionInDays"]) for p in groups if "RetentionInDays" in p), default=30
         ),

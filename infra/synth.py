@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from infra.names import StageNames
+from infra.names import Function, StageNames
 from infra.workflow_definition import REPO_ROOT
 
 
@@ -40,17 +40,33 @@ def make_synth(
     )
 
 
+def synthesized_template(
+    stage: str, outdir: Path, context: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The stage's template as ``make synth`` writes it into ``outdir`` (with ``context``, a
+    hypothetical synthesis)."""
+    result = make_synth(stage, outdir, context=context)
+    if result.returncode != 0:
+        raise SynthError(f"make synth STAGE={stage} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    template: dict[str, Any] = json.loads((outdir / f"{StageNames(stage).stack}.template.json").read_text())
+    return template
+
+
 def synthesized_templates(stages: list[str], outdir: Path) -> dict[str, dict[str, Any]]:
     """Each stage's template as ``make synth`` writes it (one directory a stage, run side by side)."""
-
-    def one(stage: str) -> dict[str, Any]:
-        result = make_synth(stage, outdir / stage)
-        if result.returncode != 0:
-            raise SynthError(f"make synth STAGE={stage} failed:\n{(result.stdout + result.stderr)[-3000:]}")
-        template: dict[str, Any] = json.loads(
-            (outdir / stage / f"{StageNames(stage).stack}.template.json").read_text()
-        )
-        return template
-
     with ThreadPoolExecutor(max_workers=len(stages)) as pool:
-        return dict(zip(stages, pool.map(one, stages), strict=True))
+        documents = pool.map(lambda stage: synthesized_template(stage, outdir / stage), stages)
+        return dict(zip(stages, documents, strict=True))
+
+
+def resources(document: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """A template's resources of one type: logical id → properties."""
+    return {key: r.get("Properties", {}) for key, r in document["Resources"].items() if r["Type"] == kind}
+
+
+def functions(document: Mapping[str, Any]) -> dict[str, Function]:
+    """A template's Lambda functions: logical id → which function (its name ends in it)."""
+    return {
+        key: Function(properties["FunctionName"].rsplit("-", 1)[-1])
+        for key, properties in resources(document, "AWS::Lambda::Function").items()
+    }

@@ -15,6 +15,7 @@ from typing import Any
 from bench import capacity, cost, measure
 from functions.common.config import PHASE_INDEX
 from infra.stage_options import HYPOTHETICAL
+from infra.synth import synthesized_template
 from ptm.deployment import Deployment
 
 
@@ -25,13 +26,13 @@ def deployed_template(deployment: Deployment) -> dict[str, Any]:
     return body if isinstance(body, dict) else json.loads(body)
 
 
-def account_figures(deployment: Deployment, document: dict[str, Any]) -> dict[str, float]:
+def account_figures(deployment: Deployment, deployed: capacity.Deployed) -> dict[str, float]:
     """What the account says in place of the documented defaults: its Lambda concurrency (the
     unreserved pool plus what this stack reserves, which the model takes off again) and the warm
     throughput its table and byPhase index have now (the lower of the two for writes)."""
     figures: dict[str, float] = {}
     limit = deployment.client("lambda").get_account_settings()["AccountLimit"]
-    reserved = sum(capacity.Deployed.from_template(document).reserved.values())
+    reserved = sum(deployed.reserved.values())
     if "UnreservedConcurrentExecutions" in limit:
         figures["lambda.concurrency"] = float(limit["UnreservedConcurrentExecutions"] + reserved)
     table = deployment.client("dynamodb").describe_table(TableName=deployment.names.table)["Table"]
@@ -53,8 +54,7 @@ def lines(deployment: Deployment, rate: float) -> list[str]:
     if deployment.local:
         with tempfile.TemporaryDirectory(prefix="ptm-capacity-") as scratch:
             # the local stack's stage has no file of saved options: its defaults, hypothetically
-            document = capacity.synthesized_template(deployment.stage, {HYPOTHETICAL: "true"}, Path(scratch))
-        given: dict[str, float] = {}
+            document = synthesized_template(deployment.stage, Path(scratch), {HYPOTHETICAL: "true"})
         region = capacity.DEFAULT_REGION
         where = (
             f"the local stack runs stage {deployment.stage} in one process (its throughput: make "
@@ -62,9 +62,10 @@ def lines(deployment: Deployment, rate: float) -> list[str]:
         )
     else:
         document = deployed_template(deployment)
-        given, region = account_figures(deployment, document), deployment.region
+        region = deployment.region
         where = f"stack {deployment.names.stack} as deployed in {region}, with this account's figures [given]"
+    deployed = capacity.Deployed.from_template(document)
+    given = {} if deployment.local else account_figures(deployment, deployed)
     quotas = capacity.Quotas(capacity.QUOTAS_FILE, region, given)
-    deployed, m = capacity.Deployed.from_template(document), measure.load(measure.MEASURED_FILE)
     load = cost.Load(tasks_per_second=rate)
-    return [where, *capacity.report(deployed, m, load, quotas, rate)]
+    return [where, *capacity.report(deployed, measure.load(measure.MEASURED_FILE), load, quotas, rate)]
