@@ -124,7 +124,6 @@ class Deployed:
 class Demand:
     """What one task asks of each service, at the cost model's load and the measured run's times."""
 
-    api_requests: float
     starts: float
     invocations: dict[Function, float]
     seconds: dict[Function, float]
@@ -135,19 +134,18 @@ class Demand:
     delayed: float
     long_delayed: float
 
+    @property
+    def api_requests(self) -> float:
+        """API requests a task brings: the submit, a replay, each status read."""
+        return self.invocations[Function.API]
+
     @classmethod
     def of(cls, m: Measured, load: cost.Load, batch: int) -> Demand:
         item, mix = cost.sizes(m, load), cost.Mix.at(load.failure_rate)
-        messages = (
-            1 + load.duplicate_share + load.long_delay_share
-        )  # an early scheduled message comes back once
-        writes: dict[str, float] = {}
-        for units in cost.write_units_by_target(item, mix, load).values():
-            for target, n in units.items():
-                writes[target] = writes.get(target, 0.0) + n
+        # a message per task, a duplicate's, and an early scheduled message's second delivery
+        messages = 1 + load.duplicate_share + load.long_delay_share
         figures = m.functions
         return cls(
-            api_requests=1 + load.replay_share + load.gets_per_task,
             starts=1 + load.duplicate_share,
             invocations={
                 Function.API: 1 + load.replay_share + load.gets_per_task,
@@ -161,7 +159,7 @@ class Demand:
                 Function.PROCESS: cost.process_invocation_ms(m, load, item) / 1000,
                 Function.MONITOR: cost.batch_ms(figures[Function.MONITOR], batch) / 1000,
             },
-            writes=writes,
+            writes=cost.writes_by_target(item, mix, load),
             reads=sum(cost.reads_per_task(item, mix, load).values()),
             delayed=load.short_delay_share + load.long_delay_share,
             long_delayed=load.long_delay_share,
@@ -350,16 +348,28 @@ def limits(d: Deployed, demand: Demand, q: Quotas) -> list[Limit]:
     return sorted(rows, key=lambda row: (not row.steady, math.inf if row.ceiling is None else row.ceiling))
 
 
+def _trusted(rows: list[Limit]) -> list[Limit]:
+    """What may set a ceiling: steady rows computed from template, documented or given figures."""
+    return [row for row in rows if row.steady and row.ceiling is not None and row.kind != "unconfirmed"]
+
+
+def _ceiling(row: Limit) -> float:
+    return math.inf if row.ceiling is None else row.ceiling
+
+
+def binding(rows: list[Limit]) -> Limit:
+    """The lowest trusted ceiling (none computed from trusted figures: an error)."""
+    return min(_trusted(rows), key=_ceiling)
+
+
 def after(rows: list[Limit], top: Limit) -> Limit | None:
-    """The limit that binds once ``top`` is lifted: the next steady, trusted ceiling."""
-    rest = [row for row in rows if row is not top and row.steady and row.kind != "unconfirmed"]
-    computed = [row for row in rest if row.ceiling is not None]
-    return min(computed, key=lambda row: row.ceiling or math.inf) if computed else None
+    """The limit that binds once ``top`` is lifted: the next trusted ceiling."""
+    rest = [row for row in _trusted(rows) if row is not top]
+    return min(rest, key=_ceiling) if rest else None
 
 
-def ceiling_lines(rows: list[Limit]) -> list[str]:
-    """The last two lines: what binds next, and the ceiling."""
-    top = binding(rows)
+def ceiling_lines(rows: list[Limit], top: Limit) -> list[str]:
+    """The last two lines: what binds next, and the ceiling (``top``)."""
     following = after(rows, top)
     then = (
         f"next: {following.name} at {following.ceiling:,.0f} tasks/s" if following else "next: none computed"
@@ -367,15 +377,7 @@ def ceiling_lines(rows: list[Limit]) -> list[str]:
     return [then, f"ceiling: {top.ceiling:,.0f} tasks/s (binding: {top.name})"]
 
 
-def binding(rows: list[Limit]) -> Limit:
-    """The lowest steady ceiling computed from documented or template figures."""
-    return min(
-        (row for row in rows if row.steady and row.ceiling is not None and row.kind != "unconfirmed"),
-        key=lambda row: row.ceiling or math.inf,
-    )
-
-
-def traces_per_second(rate: float, demand: Demand, batch: int) -> float:
+def traces_per_second(rate: float, demand: Demand) -> float:
     """X-Ray's sampled traces at ``rate``: API requests (executions join theirs) and dispatch
     batches each decide (1 a second, then 5 %)."""
     reservoir, share = A("xray.reservoir_per_second"), A("xray.rate")
@@ -389,6 +391,9 @@ def table(rows: list[Limit], rate: float, markdown: bool = False) -> list[str]:
             return "—", "—"
         return f"{row.ceiling:,.0f}", f"{row.ceiling / rate:.2f}x"
 
+    def label(row: Limit) -> str:
+        return row.name if row.steady else f"{row.name} (outage only)"
+
     if markdown:
         out = [
             f"| limit | binds at (tasks/s) | headroom at {rate:,.0f}/s | inputs | arithmetic | lifted by |",
@@ -396,13 +401,14 @@ def table(rows: list[Limit], rate: float, markdown: bool = False) -> list[str]:
         ]
         for row in rows:
             ceiling, headroom = shown(row)
-            name = row.name if row.steady else f"{row.name} (outage only)"
-            out.append(f"| {name} | {ceiling} | {headroom} | {row.kind} | {row.arithmetic} | {row.lift} |")
+            out.append(
+                f"| {label(row)} | {ceiling} | {headroom} | {row.kind} | {row.arithmetic} | {row.lift} |"
+            )
         return out
     out = [f"{'limit':<38} {'binds at':>12} {'headroom':>9}  inputs"]
     for row in rows:
         ceiling, headroom = shown(row)
-        name = row.name if row.steady else f"{row.name} (outage only)"
+        name = label(row)
         out += [
             f"{name:<38} {ceiling:>12} {headroom:>9}  [{row.kind}] {row.arithmetic}",
             f"{'':<62}lift: {row.lift}",
@@ -414,22 +420,19 @@ class Recipe(NamedTuple):
     """Settings for a target rate: the context to deploy with, and the quotas to raise (or the
     warm throughput to pre-warm), each as ``make capacity`` takes them."""
 
-    title: str
     rate: float
     context: dict[str, str]
     quotas: dict[str, float]
 
 
 RECIPES = {
-    "defaults": Recipe("defaults", 100, {}, {}),
+    "defaults": Recipe(100, {}, {}),
     "1k": Recipe(
-        "1,000 tasks/s",
         1000,
         {"apiRateLimit": "1200", "apiBurstLimit": "2400", "dispatchMaxConcurrency": "50"},
         {"dynamodb.warm_write_units": 8000},
     ),
     "10k": Recipe(
-        "10,000 tasks/s",
         10000,
         {"apiRateLimit": "12000", "apiBurstLimit": "24000", "dispatchMaxConcurrency": "400"},
         {
@@ -460,7 +463,7 @@ def report(deployed: Deployed, m: Measured, load: cost.Load, quotas: Quotas, rat
         f"at {rate:,.0f} tasks/s: Lambda concurrency "
         + ", ".join(f"{f.value} {n:,.0f}" for f, n in needed.items())
         + f" (from zero, {ramp} s to scale at {scale:,.0f} environments per 10 s a function); X-Ray samples "
-        f"{traces_per_second(rate, demand, deployed.dispatch_batch):,.0f} traces/s (it grows with load)",
+        f"{traces_per_second(rate, demand):,.0f} traces/s (it grows with load)",
     ]
     below = [
         r
@@ -483,7 +486,7 @@ def report(deployed: Deployed, m: Measured, load: cost.Load, quotas: Quotas, rat
         "quotas (bench/quotas.json; [given] = --quota):",
         *(f"  {quotas.describe(name)}" for name in sorted(quotas.used)),
         "",
-        *ceiling_lines(rows),
+        *ceiling_lines(rows, top),
     ]
     return out
 
@@ -504,7 +507,7 @@ def docs_block(recipe: Recipe, document: dict[str, Any], m: Measured) -> str:
         [
             *table(rows, recipe.rate, markdown=True),
             "",
-            *(f"- {line}" for line in reversed(ceiling_lines(rows))),
+            *(f"- {line}" for line in reversed(ceiling_lines(rows, binding(rows)))),
             "",
         ]
     )

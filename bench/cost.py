@@ -183,6 +183,15 @@ def writes_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
     return {what: sum(units.values()) for what, units in write_units_by_target(item, mix, load).items()}
 
 
+def writes_by_target(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
+    """Write units per task, by where they land (each has its own throughput)."""
+    totals: dict[str, float] = {}
+    for units in write_units_by_target(item, mix, load).values():
+        for target, n in units.items():
+            totals[target] = totals.get(target, 0.0) + n
+    return totals
+
+
 def reads_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
     """Read units per task, by read (all on the table)."""
     return {

@@ -888,7 +888,7 @@ def _capacity() -> Iterator[Mutant]:
     """make capacity's rules: what an invocation holds, what is reserved, which rows may set the
     ceiling, how a quota is known in a Region, where a write lands, what the account says."""
     path, tests = "bench/capacity.py", ("tests/unit/test_capacity.py",)
-    binding = '        (row for row in rows if row.steady and row.ceiling is not None and row.kind != "unconfirmed"),'
+    binding = '    return [row for row in rows if row.steady and row.ceiling is not None and row.kind != "unconfirmed"]'
     confirmed = '        return bool(entry["confirmed"]) and not (outside and "elsewhere" not in entry)'
     for name, old, new in (
         (

@@ -21,7 +21,6 @@ DEPLOYED = Deployed(
     reserved={Function.PROCESS: 100},
 )
 DEMAND = Demand(
-    api_requests=1.5,
     starts=1.25,
     invocations={Function.API: 1.5, Function.DISPATCH: 0.2, Function.PROCESS: 2.0, Function.MONITOR: 0.01},
     seconds={Function.API: 0.05, Function.DISPATCH: 0.5, Function.PROCESS: 0.2, Function.MONITOR: 0.1},
