@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ptm_client.transport import TasksApi
+
 from bench.floor import count, provision_floor, run_floor, wait_for
 from bench.tasks import api as tasks_api
 from bench.tasks import submit
@@ -32,7 +34,6 @@ from infra.names import LOCAL_CREDENTIALS, StageNames
 from local.emulator import Clients
 from local.options import LocalOptions
 from local.process import start_local_stack, stop, wait_until_serving
-from ptm.client import TasksApi
 
 NAMES = StageNames("local")
 CLIENT_THREADS = 8

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ptm_client.transport import TasksApi
+
 from bench.tasks import api, sample_payload, submit
 from functions.common import json_text
 from functions.common.models import TaskStatus
@@ -49,7 +51,6 @@ from infra.names import Function, StageNames
 from infra.spec import ScheduleTrigger
 from infra.stage_config import StageConfig
 from local.emulator import free_port
-from ptm.client import TasksApi
 
 if TYPE_CHECKING:
     from local.retry_clock import RecordedWait

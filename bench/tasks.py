@@ -7,8 +7,9 @@ import random
 import time
 from typing import Any
 
+from ptm_client.transport import TasksApi
+
 from functions.common.task_status import TaskStatus
-from ptm.client import TasksApi
 
 SKUS = ("desk-lamp", "usb-c-cable", "notebook-a5", "coffee-beans-1kg", "mechanical-keyboard", "monitor-arm")
 

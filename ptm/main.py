@@ -17,6 +17,15 @@ from urllib.parse import quote
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
+from ptm_client.transport import (
+    API_AUTH_VARIABLE,
+    API_TOKEN_VARIABLE,
+    EndpointUnreachableError,
+    SigningError,
+    TasksApi,
+    authorization_advice,
+    tasks_api,
+)
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -26,15 +35,6 @@ from functions.common.errors import DependencyMisconfiguredError, DependencyUnav
 from functions.common.scheduling import DELAY_FIELD, RUN_AT_FIELD
 from functions.common.task_status import TaskStatus
 from infra.names import LOCAL_ENDPOINT, Output
-from ptm.client import (
-    API_AUTH_VARIABLE,
-    API_TOKEN_VARIABLE,
-    EndpointUnreachableError,
-    SigningError,
-    TasksApi,
-    authorization_advice,
-    tasks_api,
-)
 from ptm.deployment import (
     Deployment,
     DeploymentError,

@@ -15,10 +15,10 @@ import json
 import sys
 from pathlib import Path
 
+from ptm_client.transport import EndpointUnreachableError, SigningError
 from rich.console import Console
 from rich.markup import escape
 
-from ptm.client import EndpointUnreachableError, SigningError
 from smoke.config import SmokeConfigError, check_endpoint, load
 from smoke.run import SimulationRefusedError, render, run, summary
 from smoke.scenarios import Scenario

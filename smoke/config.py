@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from infra.names import LOCAL_ENDPOINT
-from ptm.client import (
+from ptm_client.transport import (
     API_AUTH_VARIABLE,
     API_TOKEN_VARIABLE,
     AUTH_MODES,
@@ -17,6 +16,8 @@ from ptm.client import (
     authorization_advice,
     tasks_api,
 )
+
+from infra.names import LOCAL_ENDPOINT
 
 
 class SmokeConfigError(ValueError):

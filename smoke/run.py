@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ptm_client.transport import TasksApi
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from functions.common.clock import moment
 from functions.common.task_status import TaskStatus
-from ptm.client import TasksApi
 from smoke.config import SmokeConfig
 from smoke.scenarios import EXPECTATIONS, Scenario, is_settled
 

@@ -12,9 +12,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from ptm_client import TasksApiError, TasksClient
+from ptm_client.transport import SigV4Signer, TasksApi, tasks_api
 
 from infra.names import LOCAL_CREDENTIALS
-from ptm.client import SigV4Signer, TasksApi, tasks_api
 from tests.e2e.conftest import NAMES, RunningStack, running_local_stack
 from tests.e2e.documented import LONG_RUNNING, RUN_HERE, bash, shell_environment
 

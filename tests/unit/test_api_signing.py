@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from ptm_client.transport import SigningError, SigV4Signer, TasksApi, tasks_api
 
-from ptm.client import SigningError, SigV4Signer, TasksApi, tasks_api
 from smoke.config import SmokeConfigError, load
 
 ENDPOINT = "https://abc123defg.execute-api.eu-west-1.amazonaws.com"
