@@ -71,22 +71,27 @@ PYTHON_BLOCKS: dict[str, str] = {
 """Every Python block of the README and docs/, by its first line, and the test that runs it."""
 
 
+def fences(markdown: str, language: str) -> list[str]:
+    """The content of each fenced block of ``language``, as a Markdown renderer sees it."""
+    return [
+        token.content
+        for token in MarkdownIt().parse(markdown)
+        if token.type == "fence" and token.info.strip().split(" ")[0] == language
+    ]
+
+
 def python_blocks() -> dict[str, str]:
     """Each Python block of the documents, by its first line."""
     return {
         block.split("\n", 1)[0]: block
         for document in documents()
-        for block in re.findall(r"```python\n(.*?)```", document.read_text(), re.S)
+        for block in fences(document.read_text(), "python")
     }
 
 
 def python_block(document: str, first_line: str) -> str:
-    [block] = [
-        b
-        for b in re.findall(r"```python\n(.*?)```", (REPO / document).read_text(), re.S)
-        if b.startswith(first_line)
-    ]
-    return str(block)
+    [block] = [b for b in fences((REPO / document).read_text(), "python") if b.startswith(first_line)]
+    return block
 
 
 def documents() -> list[Path]:

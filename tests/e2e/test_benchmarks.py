@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench import capacity, measure
 from tests.e2e.conftest import run_benchmark
+from tests.e2e.documented import fences
 
 
 def _run(module: str, *arguments: str) -> str:
@@ -124,7 +125,7 @@ def test_scaling_md_tables_are_what_make_capacity_writes(tmp_path: Path) -> None
     assert ceilings["1k"] >= capacity.RECIPES["1k"].rate
     assert ceilings["10k"] < capacity.RECIPES["10k"].rate
     assert "binding: byPhase ACTIVE key partitions" in blocks["10k"]
-    saved = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
+    saved = [json.loads(block) for block in fences(text, "json")]
     assert [{key: str(value) for key, value in options.items()} for options in saved] == [
         capacity.RECIPES["1k"].context,
         capacity.RECIPES["10k"].context,

@@ -35,6 +35,8 @@ from tests.e2e.documented import (
     bash,
     documented_commands,
     documents,
+    fences,
+    python_block,
     python_blocks,
     shell_environment,
 )
@@ -196,7 +198,7 @@ def test_documented_stage_files_synthesize_as_saved(tmp_path: Path, monkeypatch:
     blocks = [
         json.loads(re.sub(r"<[^>]+>", "example-value", block))
         for document in documents()
-        for block in re.findall(r"```json\n(.*?)```", document.read_text(), re.S)
+        for block in fences(document.read_text(), "json")
         if '"production"' in block
     ]
     assert len(blocks) == 2
@@ -306,11 +308,7 @@ def test_the_readme_client_example_runs_against_the_local_stack(
 ) -> None:
     """The README's Python client block, as written, with ``make deploy``'s outputs file for
     ``prod`` pointing at the local stack (its only stand-in for a deployment)."""
-    [example] = [
-        block
-        for block in re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-        if "from ptm_client import" in block
-    ]
+    example = python_block("README.md", "from ptm_client import")
     (tmp_path / "cdk.out").mkdir()
     outputs = {StageNames("prod").stack: {Output.TASKS_ENDPOINT.value: local_stack.api}}
     (tmp_path / "cdk.out" / "outputs-prod.json").write_text(json.dumps(outputs))

@@ -16,6 +16,7 @@ from infra.names import Output
 from infra.stage_options import STAGES_DIR_VARIABLE
 from infra.synth import make_synth
 from infra.workflow_definition import REPO_ROOT
+from tests.e2e.documented import fences
 from tests.infra.conftest import OFFLINE, synthesize
 from tests.infra.test_synthesis import cli_environment
 
@@ -127,9 +128,7 @@ def test_the_readme_caller_policy_names_real_routes_and_passes_parliament(tmp_pa
     from parliament import analyze_policy_string  # type: ignore[import-untyped]
 
     readme = (REPO_ROOT / "README.md").read_text()
-    [policy] = [
-        json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.S) if "execute-api:Invoke" in b
-    ]
+    [policy] = [json.loads(b) for b in fences(readme, "json") if "execute-api:Invoke" in b]
     synth = synthesize(tmp_path, OFFLINE, stage="dev")
     [api_id] = [
         output["Value"]["Ref"] for key, output in synth.document["Outputs"].items() if key == Output.API_ID

@@ -10,14 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.e2e.documented import fences
 from tests.mutants import REPO, copy_tree
 
 
 def _blocks() -> dict[str, str]:
     """The page's Python blocks that name their file on their first line, by that file."""
-    text = (REPO / "docs" / "TASK_TYPES.md").read_text()
-    blocks = re.findall(r"```python\n# (\S+\.py)\n(.*?)```", text, re.S)
-    return {path: body for path, body in blocks}
+    blocks = fences((REPO / "docs" / "TASK_TYPES.md").read_text(), "python")
+    return {
+        block[2:].split("\n", 1)[0]: block.split("\n", 1)[1] for block in blocks if block.startswith("# ")
+    }
 
 
 def test_the_walkthrough_adds_a_type_whose_template_tests_pass(tmp_path: Path) -> None:
