@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from bench import capacity, cost, measure
 from bench.capacity import QUOTAS_FILE, Demand, Deployed, Limit, Quotas
+from functions.common.status_shards import SHARDS
 from infra.names import Function
 
 DEPLOYED = Deployed(
@@ -217,3 +219,23 @@ def test_a_task_s_writes_split_between_the_table_and_each_index() -> None:
     assert demand.writes[cost.BY_RUN_AT] == pytest.approx(2 * delayed)
     item, mix = cost.sizes(m, load), cost.Mix.at(load.failure_rate)
     assert sum(demand.writes.values()) == pytest.approx(sum(cost.writes_per_task(item, mix, load).values()))
+
+
+def test_every_number_scaling_md_s_prose_states_is_a_declared_one() -> None:
+    """Outside its generated tables, docs/SCALING.md states quotas (bench/quotas.json, any Region),
+    the recipes' options, quotas and rates (RECIPES), the index's partition ceiling and one example
+    --quota value: a quota changed in the file cannot leave the page saying the old one."""
+    text = capacity.BLOCK.sub("", capacity.DOCS.read_text())
+    quotas = Quotas(QUOTAS_FILE, "us-east-1")
+    declared = {float(e["value"]) for e in quotas.entries.values()}
+    declared |= {float(v) for e in quotas.entries.values() for v in e.get("by_region", {}).values()}
+    declared |= {float(e["elsewhere"]) for e in quotas.entries.values() if "elsewhere" in e}
+    for recipe in capacity.RECIPES.values():
+        declared |= {recipe.rate, *map(float, recipe.context.values()), *recipe.quotas.values()}
+    declared.add(SHARDS * quotas("dynamodb.partition_write_units") / capacity.ACTIVE_KEY_WRITES)
+    example_quota = 3000.0  # the page's `make capacity CAPACITY_ARGS="--quota lambda.concurrency=3000"`
+    declared.add(example_quota)
+    stated = {
+        float(n.replace(",", "")) for n in re.findall(r"(?<![\w.-])(\d{1,3}(?:,\d{3})+|\d{4,})(?!\w)", text)
+    }
+    assert stated - declared == set()

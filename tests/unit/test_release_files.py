@@ -33,3 +33,12 @@ def test_every_operation_declares_the_gateway_s_schemes_and_its_own_answers() ->
         for method, operation in operations.items():
             assert operation["security"] == [{"sigv4": []}, {"jwt": []}], (path, method)
             assert {"401", "403", "429"} <= set(operation["responses"]), (path, method)
+
+
+def test_the_user_docs_cite_no_issue_numbers_and_speak_in_no_first_person() -> None:
+    """The README and docs/ are for users: what the project's own issues said, or what a session
+    did or did not do, belongs in the issues and in docs/contributing/."""
+    pattern = re.compile(r"\b[Ii]ssues? \d+\b|\bI (have|did|could|will|am|was)\b|\bwe (have|did) not\b")
+    for path in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]:
+        found = [line for line in path.read_text().splitlines() if pattern.search(line)]
+        assert found == [], (path.name, found)
