@@ -45,6 +45,8 @@ ENVIRONMENT = {
     Env.TASKS_QUEUE_ARN: "arn:aws:sqs:us-east-1:000000000000:bench",
     Env.SCHEDULE_GROUP: "bench",
     Env.SCHEDULER_ROLE_ARN: "arn:aws:iam::000000000000:role/bench-scheduler",
+    Env.RECURRING_SCHEDULE_GROUP: "bench-recurring",
+    Env.SCHEDULES_TABLE: "bench-schedules",
     Env.DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/bench/bench-dlq",
     Env.STATE_MACHINE_ARN: "arn:aws:states:us-east-1:bench:stateMachine:bench",
     Env.DISPATCH_MAPPING_ID: "00000000-0000-0000-0000-000000000000",

@@ -85,6 +85,15 @@ def schedules_wildcard(api_role: IConstruct, schedules_arn: str) -> Finding:
     )
 
 
+def recurring_schedules_wildcard(api_role: IConstruct, recurring_arn: str) -> Finding:
+    return Finding(
+        f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, recurring_arn)}]",
+        "The api function creates, reads, updates and deletes one schedule per recurring schedule, "
+        "named by the caller's PUT /schedules/{name}: the names are not known at deploy time, so "
+        "the grant is every schedule of the stage's own recurring group, and nothing else.",
+    )
+
+
 OPEN_API = Finding(
     "AwsSolutions-APIG4",
     "The deployer chose --context apiAuth=none (the default is iam; synth warns): every route is "
@@ -123,6 +132,7 @@ def acknowledge_inherent_findings(
     api_role = compute.functions[Function.API].role
     if api_role is not None:
         acknowledge(api_role, schedules_wildcard(api_role, schedules.schedules_arn))
+        acknowledge(api_role, recurring_schedules_wildcard(api_role, schedules.recurring_schedules_arn))
     acknowledge(workflow.role, WORKFLOW_WILDCARD)
     if config.workflow_log_level is not WorkflowLogLevel.ALL:
         acknowledge(workflow.state_machine, REDUCED_WORKFLOW_LOGGING)

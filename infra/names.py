@@ -59,6 +59,12 @@ class Resource(StrEnum):
     """The dispatcher's event-source mapping on the tasks queue: the dispatch switch."""
     SCHEDULES = "schedules"
     """The schedules in the stage's EventBridge Scheduler group (one per far-ahead task)."""
+    SCHEDULES_TABLE = "schedules-table"
+    """The recurring schedules' items."""
+    SCHEDULE_INDEX = "schedule-index"
+    """The sparse bySchedule index: the tasks a recurring schedule submitted."""
+    RECURRING_SCHEDULES = "recurring-schedules"
+    """The schedules in the stage's recurring group (one per recurring schedule)."""
     SCHEDULER_ROLE = "scheduler-role"
     """The role Scheduler assumes to send a due task's message; the api passes it to Scheduler."""
     SIGNING_SECRET = "signing-secret"  # pragma: allowlist secret (a resource kind)
@@ -78,6 +84,8 @@ class Output(StrEnum):
     DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
     STATE_MACHINE_ARN = "StateMachineArn"
     SCHEDULE_GROUP = "ScheduleGroup"
+    RECURRING_SCHEDULE_GROUP = "RecurringScheduleGroup"
+    SCHEDULES_TABLE = "SchedulesTable"
     DISPATCH_MAPPING_ID = "DispatchMappingId"
     STATE_MACHINE_LOG_GROUP = "StateMachineLogGroup"
     DASHBOARD_NAME = "DashboardName"
@@ -134,6 +142,16 @@ class StageNames:
     def schedule_group(self) -> str:
         """The stage's EventBridge Scheduler group: the delayed tasks' schedules."""
         return f"{PROJECT}-{self.stage}"
+
+    @property
+    def recurring_schedule_group(self) -> str:
+        """The stage's Scheduler group for recurring schedules: never kept past ``make destroy``
+        (deleting a group deletes its schedules, so none fires at a deleted queue)."""
+        return self._name("recurring")
+
+    @property
+    def schedules_table(self) -> str:
+        return self._name("schedules")
 
     @property
     def scheduler_role(self) -> str:

@@ -23,9 +23,11 @@ from pydantic.json_schema import models_json_schema
 
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
-from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RUN_AT_FIELD
+from functions.common.recurring import ACCEPTED_FORMS, DEFAULT_TIMEZONE, NAME_PATTERN, Overlap, ScheduleState
+from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RESERVED_FIELDS, RUN_AT_FIELD
 from functions.task_types import TASK_TYPES
 from functions.usecases.operations import DEFAULT_LIMIT, MAX_LIMIT
+from functions.usecases.recurring import DEFAULT_PAGE, MAX_PAGE
 from infra.names import Function
 from infra.spec import ROUTE_SCOPES
 from infra.workflow_definition import REPO_ROOT
@@ -73,7 +75,8 @@ def generate() -> dict[str, Any]:
         handler.app.get_openapi_json_schema(
             title="Process Task Manager",
             version=VERSION,
-            description="Submit tasks, follow them, and operate on them (list, cancel, redrive). "
+            description="Submit tasks, follow them, and operate on them (list, cancel, redrive); "
+            "recurring schedules that submit tasks. "
             "Every error body is {'error': {'code', 'message'}}.",
         )
     )
@@ -107,8 +110,16 @@ def generate() -> dict[str, Any]:
         {
             "name": "status",
             "in": "query",
-            "required": True,
+            "required": False,
+            "description": "List the tasks with this status (status or schedule, one of them).",
             "schema": {"type": "string", "enum": [status.value for status in TaskStatus]},
+        },
+        {
+            "name": "schedule",
+            "in": "query",
+            "required": False,
+            "description": "List the tasks this recurring schedule's firings submitted, newest firing first.",
+            "schema": NAME_SCHEMA,
         },
         {
             "name": "limit",
@@ -118,7 +129,69 @@ def generate() -> dict[str, Any]:
         },
         {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
     ]
+    _document_schedules(document, alternatives)
     return document
+
+
+NAME_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "pattern": NAME_PATTERN.pattern,
+}
+"""A recurring schedule's name: EventBridge Scheduler's."""
+
+
+def _document_schedules(document: dict[str, Any], alternatives: list[dict[str, Any]]) -> None:
+    """The schedule routes' path parameter, query and body, from the constants the code checks."""
+    for operation in document["paths"]["/schedules/{name}"].values():
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "name":
+                parameter["schema"] = NAME_SCHEMA
+    document["paths"]["/schedules"]["get"]["parameters"] = [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+        },
+        {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
+    ]
+    timed = {"anyOf": [{"required": [field]} for field in RESERVED_FIELDS]}
+    document["paths"]["/schedules/{name}"]["put"]["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["expression", "task"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "expression": {
+                            "type": "string",
+                            "pattern": r"^(rate|cron)\(.+\)$",
+                            "description": ACCEPTED_FORMS,
+                        },
+                        "timezone": {
+                            "type": "string",
+                            "default": DEFAULT_TIMEZONE,
+                            "description": "An IANA time zone name (cron only)",
+                        },
+                        "task": {
+                            "oneOf": alternatives,
+                            "not": timed,
+                            "description": "The body each firing submits, as to POST /tasks, "
+                            "without delaySeconds or runAt",
+                        },
+                        "startAt": {"type": "string", "format": "date-time"},
+                        "endAt": {"type": "string", "format": "date-time"},
+                        "overlap": {"type": "string", "enum": [mode.value for mode in Overlap]},
+                        "state": {"type": "string", "enum": [state.value for state in ScheduleState]},
+                    },
+                }
+            }
+        },
+    }
 
 
 def _add_gateway_security(document: dict[str, Any]) -> None:

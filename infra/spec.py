@@ -107,7 +107,12 @@ class FunctionSpec:
         return {name: values[name] for name in variables if name in values}
 
 
-ROUTE_SCOPES: Mapping[str, str] = {"GET": "tasks/read", "POST": "tasks/write", "DELETE": "tasks/write"}
+ROUTE_SCOPES: Mapping[str, str] = {
+    "GET": "tasks/read",
+    "POST": "tasks/write",
+    "PUT": "tasks/write",
+    "DELETE": "tasks/write",
+}
 """With ``apiAuth=jwt``: the OAuth scope each method's routes require (reads vs. changes)."""
 
 DISPATCH_BATCH_SIZE = 10
@@ -120,7 +125,7 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
     for spec in (
         FunctionSpec(
             Function.API,
-            "The tasks API: submit, get, list, cancel, redrive",
+            "The tasks API: submit, get, list, cancel, redrive; recurring schedules",
             ApiSettings,
             # 256 MB: the API path is latency-sensitive and Lambda allots CPU with memory.
             memory_mb=256,
@@ -133,6 +138,8 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                     "/tasks/{taskId}": ("GET", "DELETE"),
                     "/tasks/{taskId}/redrive": ("POST",),
                     "/task-types": ("GET",),
+                    "/schedules": ("GET",),
+                    "/schedules/{name}": ("PUT", "GET", "DELETE"),
                 },
                 max_sequential_calls=4,
             ),
@@ -142,7 +149,22 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                     Resource.TABLE,
                 ),
                 Grant(("dynamodb:Query",), Resource.PHASE_INDEX),
+                Grant(("dynamodb:Query",), Resource.SCHEDULE_INDEX),
+                Grant(
+                    ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"),
+                    Resource.SCHEDULES_TABLE,
+                ),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
+                # Recurring schedules: one Scheduler schedule each, in their own group.
+                Grant(
+                    (
+                        "scheduler:CreateSchedule",
+                        "scheduler:GetSchedule",
+                        "scheduler:UpdateSchedule",
+                        "scheduler:DeleteSchedule",
+                    ),
+                    Resource.RECURRING_SCHEDULES,
+                ),
                 # Tasks due more than 15 minutes ahead: a one-time schedule each (cancel deletes it).
                 Grant(("scheduler:CreateSchedule", "scheduler:DeleteSchedule"), Resource.SCHEDULES),
                 Grant(
@@ -172,8 +194,11 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             ),
             grants=(
                 Grant(("states:StartExecution",), Resource.STATE_MACHINE),
-                # UpdateItem: a due SCHEDULED task is promoted to QUEUED.
-                Grant(("dynamodb:BatchGetItem", "dynamodb:UpdateItem"), Resource.TABLE),
+                # UpdateItem: a due SCHEDULED task is promoted to QUEUED. PutItem: a recurring
+                # schedule's firing creates its task (and a large body's payload item).
+                Grant(("dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"), Resource.TABLE),
+                # A firing reads its schedule and claims the firing (or records why it submitted nothing).
+                Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), Resource.SCHEDULES_TABLE),
                 # A scheduled task's message that came early goes back with its remaining delay.
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
             ),
@@ -243,7 +268,8 @@ WORKFLOW_GRANTS: tuple[Grant, ...] = (
 """The state machine role: the ASL's needs, stated exactly (nothing is inferred from a file)."""
 
 SCHEDULER_GRANTS: tuple[Grant, ...] = (Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),)
-"""The role EventBridge Scheduler assumes for a task's schedule: its target's one action."""
+"""The role EventBridge Scheduler assumes for a task's schedule or a recurring schedule: its
+target's one action."""
 
 
 def spec_trigger(function: Function) -> Trigger:

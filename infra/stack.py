@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.common.config import DUE_INDEX, PHASE_INDEX, Env
+from functions.common.config import DUE_INDEX, PHASE_INDEX, SCHEDULE_INDEX, Env
 from infra.components.api import Api
 from infra.components.compute import Compute
 from infra.components.observability import Observability
@@ -52,7 +52,10 @@ class ProcessTaskManagerStack(Stack):
             Resource.TASKS_QUEUE: queues.tasks_queue.queue_arn,
             Resource.DEAD_LETTER_QUEUE: queues.dead_letter_queue.queue_arn,
             Resource.PROCESS_FUNCTION: fns[Function.PROCESS].function_arn,
+            Resource.SCHEDULE_INDEX: f"{storage.table.table_arn}/index/{SCHEDULE_INDEX}",
+            Resource.SCHEDULES_TABLE: storage.schedules_table.table_arn,
             Resource.SCHEDULES: schedules.schedules_arn,
+            Resource.RECURRING_SCHEDULES: schedules.recurring_schedules_arn,
             Resource.SCHEDULER_ROLE: schedules.role.role_arn,
         }
         for grant in SCHEDULER_GRANTS:
@@ -116,6 +119,8 @@ class ProcessTaskManagerStack(Stack):
                 Env.TASKS_QUEUE_ARN: queues.tasks_queue.queue_arn,
                 Env.SCHEDULE_GROUP: schedules.group.schedule_group_name,
                 Env.SCHEDULER_ROLE_ARN: schedules.role.role_arn,
+                Env.RECURRING_SCHEDULE_GROUP: schedules.recurring_group.schedule_group_name,
+                Env.SCHEDULES_TABLE: storage.schedules_table.table_name,
                 Env.DEAD_LETTER_QUEUE_URL: queues.dead_letter_queue.queue_url,
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
                 Env.DISPATCH_MAPPING_ID: dispatch_mapping.event_source_mapping_id,
@@ -152,6 +157,14 @@ class ProcessTaskManagerStack(Stack):
             Output.SCHEDULE_GROUP: (
                 schedules.group.schedule_group_name,
                 "EventBridge Scheduler group: a schedule per task due more than 15 minutes ahead",
+            ),
+            Output.RECURRING_SCHEDULE_GROUP: (
+                schedules.recurring_group.schedule_group_name,
+                "EventBridge Scheduler group: one schedule per recurring schedule (PUT /schedules/{name})",
+            ),
+            Output.SCHEDULES_TABLE: (
+                storage.schedules_table.table_name,
+                "DynamoDB table of recurring schedules",
             ),
             Output.DISPATCH_MAPPING_ID: (
                 dispatch_mapping.event_source_mapping_id,

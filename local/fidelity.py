@@ -1,7 +1,7 @@
 """Make the emulator behave like AWS where moto is kinder and this system depends on the difference:
 Express starts never de-duplicated by name, a DynamoDB condition and its write one atomic step,
 eventually consistent reads that may miss a fresh item, expired items deleted, SQS event-source
-mappings only stored (the local pollers are their Lambda), one-time schedules fired, and the
+mappings only stored (the local pollers are their Lambda), one-time and recurring schedules fired, and the
 context object's times in AWS's form. docs/contributing/FIDELITY.md gives each one AWS's documented behaviour,
 moto's, and the test that fails with it switched off. The Lambda-side divergences live in the
 local runtime (``local/lambda_runtime.py``). Verified against moto 5.2.5 (pinned in
@@ -272,7 +272,7 @@ def fire_due_schedules(now: float | None = None) -> FiredSchedules:
                 if due is None or schedule.state != "ENABLED" or spent in _spent or due.timestamp() > now:
                     continue
                 target = schedule.target
-                problem = _send_to_queue(account, region, target)
+                problem = send_to_queue(account, region, target)
                 if problem is not None:
                     age = now - due.timestamp()
                     max_age = int(target.get("RetryPolicy", {}).get("MaximumEventAgeInSeconds", 86_400))
@@ -288,7 +288,7 @@ def fire_due_schedules(now: float | None = None) -> FiredSchedules:
     return FiredSchedules(fired, problems)
 
 
-def _send_to_queue(account: str, region: str, target: dict[str, Any]) -> str | None:
+def send_to_queue(account: str, region: str, target: dict[str, Any]) -> str | None:
     """Send the target's input to its queue; the reason it could not, or None."""
     arn = str(target.get("Arn", ""))
     parts = arn.split(":")

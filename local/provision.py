@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from functions.common.config import Env
+from functions.common.schedules_table import KEY as SCHEDULE_KEY
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
-from functions.common.tasks_table.index import SHARDED_INDEXES
+from functions.common.tasks_table.index import TABLE_INDEXES
 from infra.limits import TIMINGS, visibility_timeout_seconds
 from infra.names import Function, Resource, StageNames
 from infra.spec import FUNCTIONS, QueueTrigger, workflow_substitutions
@@ -56,6 +57,8 @@ class LocalResources:
             Env.TASKS_QUEUE_ARN: self.tasks_queue_arn,
             Env.SCHEDULE_GROUP: self.names.schedule_group,
             Env.SCHEDULER_ROLE_ARN: self.scheduler_role_arn,
+            Env.RECURRING_SCHEDULE_GROUP: self.names.recurring_schedule_group,
+            Env.SCHEDULES_TABLE: self.names.schedules_table,
             Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
             Env.DISPATCH_MAPPING_ID: self.mapping_ids[Function.DISPATCH],
@@ -76,7 +79,7 @@ def _placeholder_zip() -> bytes:
 def _key_attributes() -> list[str]:
     """The table's key and every index's keys (all strings), each once."""
     keys = ["taskId"]
-    for index in SHARDED_INDEXES:
+    for index in TABLE_INDEXES:
         keys += [index.partition_attribute, index.sort_attribute]
     return list(dict.fromkeys(keys))
 
@@ -98,7 +101,7 @@ def create_table(clients: Clients, name: str) -> None:
                 ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
-            for index in SHARDED_INDEXES
+            for index in TABLE_INDEXES
         ],
     )
     clients.dynamodb.update_time_to_live(
@@ -120,6 +123,12 @@ def provision(
     ``time_scale`` shrinks the queues' visibility timeouts with the rest of local time (at least
     one second)."""
     create_table(clients, names.table)
+    clients.dynamodb.create_table(
+        TableName=names.schedules_table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": SCHEDULE_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": SCHEDULE_KEY, "AttributeType": "S"}],
+    )
     signing_secret_id = None
     if signing_secret is not None:
         # By name: the ARN moto makes changes with every reset (a random suffix, as on AWS).
@@ -159,6 +168,7 @@ def provision(
     )["Role"]["Arn"]
     # The delayed tasks' schedules (fired by local/fidelity.py, which does not assume the role).
     clients.scheduler.create_schedule_group(Name=names.schedule_group)
+    clients.scheduler.create_schedule_group(Name=names.recurring_schedule_group)
     scheduler_role_arn = clients.iam.create_role(
         RoleName=f"{names.schedule_group}-scheduler-local",
         AssumeRolePolicyDocument=_trust_policy("scheduler.amazonaws.com"),

@@ -45,6 +45,7 @@ from local.logs import CloudWatchLogSink, ExecutionLogShipper
 from local.options import LocalOptions, ensure_port_free, generate_secret
 from local.pollers import QueuePoller, every, mapping_enabled
 from local.provision import LocalResources, function_environments, provision
+from local.recurring import RecurringFirer
 from local.retry_clock import RetryClock
 from local.task_log import TaskChangeLog, task_ids
 from local.view import ExecutionView
@@ -82,6 +83,8 @@ class Running:
             Output.DEAD_LETTER_QUEUE_URL: self.resources.dead_letter_queue_url,
             Output.STATE_MACHINE_ARN: self.resources.state_machine_arn,
             Output.SCHEDULE_GROUP: names.schedule_group,
+            Output.RECURRING_SCHEDULE_GROUP: names.recurring_schedule_group,
+            Output.SCHEDULES_TABLE: names.schedules_table,
             Output.DISPATCH_MAPPING_ID: self.resources.mapping_ids[Function.DISPATCH],
             Output.STATE_MACHINE_LOG_GROUP: names.state_machine_log_group,
             "FunctionLogGroups": {
@@ -342,8 +345,10 @@ class LocalStack:
         tick(scaled(schedule.every_minutes * 60), "reconcile", lambda: self._call(reconcile, {}))
         tick(scaled(TTL_SWEEP_SECONDS), "expiring items", delete_expired_items)
 
+        recurring = self.recurring = RecurringFirer(self.options.time_scale)
+
         def fire() -> None:
-            for problem in fire_due_schedules().problems:
+            for problem in fire_due_schedules().problems + recurring.fire().problems:
                 self._warn(f"scheduler: {problem}")
 
         tick(scaled(SCHEDULER_PRECISION_SECONDS, minimum=0.5), "firing schedules", fire)

@@ -768,7 +768,16 @@ def _deploy_path() -> Iterator[Mutant]:
         (
             "scheduler role: any schedule group's",
             "infra/components/schedules.py",
-            '                        "aws:SourceArn": self.group.schedule_group_arn,\n',
+            '                        "aws:SourceArn": [\n'
+            "                            self.group.schedule_group_arn,\n"
+            "                            self.recurring_group.schedule_group_arn,\n"
+            "                        ],\n",
+            "",
+        ),
+        (
+            "scheduler role: the recurring group left out of its trust",
+            "infra/components/schedules.py",
+            "                            self.recurring_group.schedule_group_arn,\n",
             "",
         ),
         (

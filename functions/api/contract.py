@@ -85,7 +85,7 @@ def errors(*statuses: int) -> Responses:
         400: "Bad input: not JSON, not an object, an unknown task type or a body its type refuses, "
         "an invalid delaySeconds or runAt (INVALID_SCHEDULE, naming the field), an invalid "
         "Idempotency-Key, query or token",
-        404: "No such task (or route)",
+        404: "No such task or schedule (or route)",
         409: "Conflict: Idempotency-Key reused with another body, or the task's status forbids it",
         413: "Body over 200 KiB",
         503: "A dependency is throttling; retry the same request (Retry-After)",
@@ -100,3 +100,46 @@ REDRIVEN: Responses = {202: _json(RedriveAccepted, "Queued again for a new run")
 RECORD: Responses = {200: _json(TaskRecord, "The task record")}
 PAGE: Responses = {200: _json(TaskPage, "Tasks with this status, newest first (by createdAt)")}
 TYPES: Responses = {200: _json(TaskTypeList, "The task types this deployment runs")}
+
+
+class LastFiring(ContractModel):
+    scheduledTime: str  # noqa: N815
+    taskId: str  # noqa: N815
+    status: TaskStatus | None = Field(
+        default=None, description="The task's status now (absent once it expired)"
+    )
+
+
+class LastSkipped(ContractModel):
+    scheduledTime: str  # noqa: N815
+    reason: str
+
+
+class ScheduleView(ContractModel):
+    name: str
+    expression: str
+    timezone: str
+    task: dict[str, Any] = Field(description="The body each firing submits (header values redacted)")
+    overlap: str = Field(description="skip or allow")
+    state: str = Field(description="ENABLED or DISABLED")
+    startAt: str | None = None  # noqa: N815
+    endAt: str | None = None  # noqa: N815
+    createdAt: str  # noqa: N815
+    updatedAt: str  # noqa: N815
+    nextFirings: list[str] = Field(description="The coming firings, UTC (none while DISABLED)")  # noqa: N815
+    skippedFirings: int = Field(description="Firings that submitted nothing (overlap, disabled, refused)")  # noqa: N815
+    lastFiring: LastFiring | None = None  # noqa: N815
+    lastSkipped: LastSkipped | None = None  # noqa: N815
+
+
+class SchedulePage(ContractModel):
+    items: list[ScheduleView]
+    nextToken: str | None = None  # noqa: N815
+
+
+SCHEDULE: Responses = {200: _json(ScheduleView, "The schedule")}
+SCHEDULE_PUT: Responses = {
+    200: _json(ScheduleView, "Replaced (or the same again)"),
+    201: _json(ScheduleView, "Created"),
+}
+SCHEDULE_PAGE: Responses = {200: _json(SchedulePage, "Schedules, by name")}

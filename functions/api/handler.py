@@ -15,7 +15,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api.contract import ACCEPTED, PAGE, RECORD, REDRIVEN, TYPES, errors
+from functions.api.contract import (
+    ACCEPTED,
+    PAGE,
+    RECORD,
+    REDRIVEN,
+    SCHEDULE,
+    SCHEDULE_PAGE,
+    SCHEDULE_PUT,
+    TYPES,
+    errors,
+)
 from functions.api.settings import ApiSettings
 from functions.common import json_text
 from functions.common.aws import answer_by, dynamodb_client, scheduler_client, sqs_client
@@ -32,14 +42,16 @@ from functions.common.errors import (
 )
 from functions.common.models import Task
 from functions.common.observability import Metric, logger, metrics, report_misconfiguration
+from functions.common.schedules_table import SchedulesTable
 from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RUN_AT_FIELD
-from functions.common.task_schedules import TaskSchedules
+from functions.common.task_schedules import RecurringSchedules, TaskSchedules
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TasksTable
 from functions.common.workflow import console_start_ms
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.operations import cancel_task, list_tasks, redrive_task, summaries_to_api
+from functions.usecases.recurring import delete_schedule, get_schedule, list_schedules, put_schedule, view
 from functions.usecases.submission import submit_task
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
@@ -57,6 +69,8 @@ class Dependencies:
     queue: TasksQueue
     schedules: TaskSchedules
     environment: TaskEnvironment
+    recurring: RecurringSchedules
+    schedules_table: SchedulesTable
 
 
 @dependencies_factory
@@ -75,6 +89,13 @@ def dependencies() -> Dependencies:
             settings.scheduler_role_arn,
         ),
         environment=settings.task_environment(),
+        recurring=RecurringSchedules(
+            scheduler_client(settings.sdk_budget),
+            settings.recurring_schedule_group,
+            settings.tasks_queue_arn,
+            settings.scheduler_role_arn,
+        ),
+        schedules_table=SchedulesTable(dynamodb_client(settings.sdk_budget), settings.schedules_table),
     )
 
 
@@ -225,8 +246,9 @@ def get_task(taskId: str) -> dict[str, Any]:  # noqa: N803 - the contract's path
 
 @app.get(
     "/tasks",
-    summary="List tasks by status",
-    description="Query: status (required), limit (1-100, default 50), nextToken (from the previous page). "
+    summary="List tasks by status, or a recurring schedule's tasks",
+    description="Query: status, or schedule (a schedule's name: the tasks its firings submitted, "
+    "newest firing first); limit (1-100, default 50), nextToken (from the previous page). "
     "Listings are eventually consistent: they read a DynamoDB global secondary index, which no read "
     "can make strongly consistent, so a task submitted or changed a moment ago may be missing or "
     "listed under its previous status for a short while (typically well under a second). "
@@ -282,6 +304,81 @@ def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path p
         body={"taskId": task.task_id, "status": task.status.value, "runs": task.runs},
         headers={"Location": f"/tasks/{task.task_id}"},
     )
+
+
+@app.put(
+    "/schedules/<name>",
+    summary="Create or replace a recurring schedule",
+    description="Body: expression (rate(value unit) or cron(6 fields), EventBridge Scheduler's syntax), "
+    "timezone (IANA, default UTC; cron only), task (the body each firing submits, checked now as "
+    "POST /tasks checks it, without delaySeconds or runAt), optional startAt and endAt (RFC 3339), "
+    "overlap (skip, the default: a firing while the previous task is QUEUED or RUNNING submits "
+    "nothing; or allow), state (ENABLED or DISABLED). The same request twice leaves one schedule. "
+    "Each firing submits exactly one task, whose id is derived from the schedule and the firing's "
+    "scheduled time.",
+    responses={**SCHEDULE_PUT, **errors(400, 413, 503)},
+    tags=["schedules"],
+    operation_id="putSchedule",
+)
+def put(name: str) -> Response[Any]:
+    deps = dependencies()
+    stored, created = put_schedule(
+        name,
+        _raw_body(),
+        schedules=deps.schedules_table,
+        scheduler=deps.recurring,
+        environment=deps.environment,
+        clock=utc_now,
+    )
+    logger.info("schedule stored", extra={"schedule": name, "isNew": created, "scheduleState": stored.state})
+    return Response(
+        status_code=201 if created else 200,
+        content_type="application/json",
+        body=view(stored, utc_now()),
+        headers={"Location": f"/schedules/{name}"},
+    )
+
+
+@app.get(
+    "/schedules",
+    summary="List the recurring schedules",
+    description="Query: limit (1-100, default 50), nextToken (from the previous page). By name.",
+    responses={**SCHEDULE_PAGE, **errors(400, 503)},
+    tags=["schedules"],
+    operation_id="listSchedules",
+)
+def schedules() -> dict[str, Any]:
+    query = dict(app.current_event.query_string_parameters or {})
+    items, token = list_schedules(query, schedules=dependencies().schedules_table, clock=utc_now)
+    return {"items": items, **({"nextToken": token} if token else {})}
+
+
+@app.get(
+    "/schedules/<name>",
+    summary="Get a recurring schedule",
+    description="With its next firings (UTC, as EventBridge Scheduler computes them), its last "
+    "firing's task and status, and the last firing that submitted nothing and why.",
+    responses={**SCHEDULE, **errors(400, 404, 503)},
+    tags=["schedules"],
+    operation_id="getSchedule",
+)
+def schedule(name: str) -> dict[str, Any]:
+    deps = dependencies()
+    return view(get_schedule(name, schedules=deps.schedules_table), utc_now(), deps.table)
+
+
+@app.delete(
+    "/schedules/<name>",
+    summary="Delete a recurring schedule (its tasks stay)",
+    responses={204: {"description": "Deleted: it fires no more"}, **errors(400, 404, 503)},
+    tags=["schedules"],
+    operation_id="deleteSchedule",
+)
+def remove_schedule(name: str) -> Response[Any]:
+    deps = dependencies()
+    delete_schedule(name, schedules=deps.schedules_table, scheduler=deps.recurring)
+    logger.info("schedule deleted", extra={"schedule": name})
+    return Response(status_code=204, content_type="application/json", body=None)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

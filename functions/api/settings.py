@@ -16,5 +16,7 @@ class ApiSettings(TaskTypeSettings):
     """A schedule's target (EventBridge Scheduler names its target by ARN)."""
     schedule_group: NonEmpty = Field(alias=Env.SCHEDULE_GROUP)
     scheduler_role_arn: NonEmpty = Field(alias=Env.SCHEDULER_ROLE_ARN)
+    recurring_schedule_group: NonEmpty = Field(alias=Env.RECURRING_SCHEDULE_GROUP)
+    schedules_table: NonEmpty = Field(alias=Env.SCHEDULES_TABLE)
     console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
     """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""

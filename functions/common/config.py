@@ -30,6 +30,10 @@ PHASE_INDEX = "byPhase"
 DUE_INDEX = "byRunAt"
 """Sparse GSI on (dueShard, runAt), keys only: SCHEDULED tasks by when they are due (status_shards.py)."""
 
+SCHEDULE_INDEX = "bySchedule"
+"""Sparse GSI on (schedule, scheduledTime), keys only: the tasks a recurring schedule submitted,
+newest first. A schedule fires at most once a minute, so one partition per schedule never runs hot."""
+
 MAX_PAYLOAD_BYTES = 200 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 
@@ -49,6 +53,10 @@ class Env:
     CONSOLE_URL_TEMPLATE = "CONSOLE_URL_TEMPLATE"
     SCHEDULE_GROUP = "SCHEDULE_GROUP"
     """The stage's EventBridge Scheduler group, where the api function puts delayed tasks' schedules."""
+    RECURRING_SCHEDULE_GROUP = "RECURRING_SCHEDULE_GROUP"
+    """The stage's EventBridge Scheduler group for recurring schedules (one per schedule, by name)."""
+    SCHEDULES_TABLE = "SCHEDULES_TABLE"
+    """The recurring schedules' definitions and firing history, one item per schedule."""
     SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
     """The role EventBridge Scheduler assumes to send a due task's message (SendMessage only)."""
     TASKS_QUEUE_ARN = "TASKS_QUEUE_ARN"

@@ -92,6 +92,11 @@ class TaskNotFoundError(ApiError):
     code = "TASK_NOT_FOUND"
 
 
+class ScheduleNotFoundError(ApiError):
+    status_code = 404
+    code = "SCHEDULE_NOT_FOUND"
+
+
 class RouteNotFoundError(ApiError):
     status_code = 404
     code = "NOT_FOUND"

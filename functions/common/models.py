@@ -30,6 +30,10 @@ class Task(CamelModel):
     run_at: str | None = Field(
         default=None, description="When a task submitted with delaySeconds or runAt runs (RFC 3339, UTC)"
     )
+    schedule: str | None = Field(default=None, description="The recurring schedule that submitted the task")
+    scheduled_time: str | None = Field(
+        default=None, description="The firing of that schedule that submitted it (RFC 3339, UTC)"
+    )
     request_hash: str = Field(exclude=True)
     result: dict[str, Any] | None = None
     error: str | None = None
@@ -105,6 +109,8 @@ class TaskSummary(CamelModel):
     dead_lettered_at: str | None = None
     idempotency_key: str | None = None
     run_at: str | None = None
+    schedule: str | None = None
+    scheduled_time: str | None = None
     expires_at: str | None = None
 
     def to_api(self) -> dict[str, Any]:

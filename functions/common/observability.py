@@ -47,6 +47,8 @@ class Metric(StrEnum):
     TASKS_REENQUEUED = "TasksReenqueued"
     TASKS_RESCUED = "TasksRescued"
     TASKS_STRANDED = "TasksStranded"
+    SCHEDULE_FIRINGS_SKIPPED = "ScheduleFiringsSkipped"
+    """A recurring schedule's firing that submitted nothing (overlap, disabled, its task refused)."""
     DEPENDENCY_MISCONFIGURED = "DependencyMisconfigured"
     """Whenever AWS refuses a call that no retry fixes; the stack alarms on it."""
 

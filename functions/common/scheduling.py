@@ -47,24 +47,28 @@ def _refused(field: str, problem: str) -> InvalidScheduleError:
     return InvalidScheduleError(f"{field}: {problem}", fields={field: problem})
 
 
-def _run_at(raw: Any, now: datetime) -> datetime:
+def parse_instant(field: str, raw: Any) -> datetime:
+    """An RFC 3339 date-time with an offset, in UTC (finer than microseconds: rounded down to
+    them), or InvalidScheduleError naming ``field``."""
     if not isinstance(raw, str) or not _RFC3339.match(raw):
-        raise _refused(
-            RUN_AT_FIELD, "must be an RFC 3339 date-time with an offset, e.g. 2030-01-31T09:30:00Z"
-        )
+        raise _refused(field, "must be an RFC 3339 date-time with an offset, e.g. 2030-01-31T09:30:00Z")
     text = raw.upper()
     fraction = re.search(r"\.(\d+)", text)
     if fraction:  # Python parses at most microseconds; a finer time is rounded down to them
         text = text.replace(fraction.group(0), "." + fraction.group(1)[:6].ljust(6, "0"))
     try:
-        moment = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
-        raise _refused(RUN_AT_FIELD, f"{raw!r} is not a valid date-time") from None
+        raise _refused(field, f"{raw!r} is not a valid date-time") from None
+
+
+def _run_at(raw: Any, now: datetime) -> datetime:
+    moment = parse_instant(RUN_AT_FIELD, raw)
     if moment <= now:
         raise _refused(RUN_AT_FIELD, "is in the past; omit it to run the task now")
     if moment > now + timedelta(seconds=MAX_DELAY_SECONDS):
         raise _refused(RUN_AT_FIELD, "is more than 365 days ahead")
-    return moment.astimezone(UTC)
+    return moment
 
 
 def _delay(raw: Any) -> int:

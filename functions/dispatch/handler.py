@@ -1,4 +1,5 @@
-"""Tasks queue → one Express execution per message, with partial batch responses.
+"""Tasks queue → one Express execution per message, with partial batch responses; a recurring
+schedule's firing (``{"schedule", "scheduledTime"}``) → its task, submitted (functions/usecases/recurring.py).
 
 The batch's task statuses are read once (BatchGetItem) before the records are handled, so a
 CANCELLED or finished task never starts an execution, and a SCHEDULED one starts only once due
@@ -24,10 +25,12 @@ from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.errors import StartExecutionThrottledError
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
+from functions.common.schedules_table import SchedulesTable
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TaskReadiness, TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
+from functions.task_types.registry import TaskEnvironment
 from functions.usecases.dispatching import Dispatcher, parse_message
 
 # A batch whose every record failed is answered with every record in batchItemFailures (the same
@@ -39,6 +42,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @dataclass
 class Dependencies:
     dispatcher: Dispatcher
+    schedules: SchedulesTable
+    environment: TaskEnvironment
 
 
 @dependencies_factory
@@ -49,7 +54,9 @@ def dependencies() -> Dependencies:
             workflow=Workflow(sfn_client(settings.sdk_budget), settings.state_machine_arn),
             table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
             queue=TasksQueue(sqs_client(settings.sdk_budget), settings.tasks_queue_url),
-        )
+        ),
+        SchedulesTable(dynamodb_client(settings.sdk_budget), settings.schedules_table),
+        settings.task_environment(),
     )
 
 
@@ -65,7 +72,44 @@ def _task_ids(event: dict[str, Any]) -> list[str]:
     return ids
 
 
+def _is_firing(body: str) -> bool:
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, TypeError):
+        return False
+    return isinstance(document, dict) and "schedule" in document and "taskId" not in document
+
+
+def fire_record(record: SQSRecord) -> None:
+    """A recurring schedule's firing: its one task, submitted (or nothing, and why)."""
+    from functions.usecases.recurring import FiringMessage, fire  # noqa: PLC0415 - firings only
+
+    message = FiringMessage.model_validate_json(record.body)
+    deps = dependencies()
+    with logger.append_context_keys(schedule=message.schedule), misconfiguration_reported():
+        outcome = fire(
+            message,
+            schedules=deps.schedules,
+            table=deps.dispatcher.table,
+            queue=deps.dispatcher.queue,
+            environment=deps.environment,
+            clock=utc_now,
+        )
+        details = {"scheduledTime": outcome.scheduled_time, "taskId": outcome.task_id}
+        if outcome.skipped is not None:
+            metrics.add_metric(name=Metric.SCHEDULE_FIRINGS_SKIPPED, unit=MetricUnit.Count, value=1)
+            logger.info("firing submitted nothing", extra={**details, "reason": outcome.skipped})
+        elif outcome.submitted:
+            metrics.add_metric(name=Metric.TASKS_SUBMITTED, unit=MetricUnit.Count, value=1)
+            logger.info("firing submitted its task", extra=details)
+        else:
+            logger.info("firing delivered again; its task exists", extra=details)
+
+
 def record_handler(record: SQSRecord, states: Mapping[str, TaskReadiness]) -> None:
+    if _is_firing(record.body):
+        fire_record(record)
+        return
     message = parse_message(record.body)
     receive_count = int(record.attributes.approximate_receive_count or 1)
     with logger.append_context_keys(taskId=message.task_id), misconfiguration_reported():

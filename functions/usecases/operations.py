@@ -52,17 +52,22 @@ _TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 """A task id as submission makes it (a UUID, random or derived from the Idempotency-Key)."""
 
 
+def _token_body(token: str) -> Any:
+    """The JSON a token holds, or INVALID_NEXT_TOKEN for anything this API never issued."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidNextTokenError("nextToken is not one this API issued")
+    try:
+        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidNextTokenError("nextToken is not one this API issued") from exc
+
+
 def decode_token(token: str, status: TaskStatus) -> ShardCursors:
     """The cursors a token holds, every part checked against what this API issues before any
     reaches DynamoDB (a key DynamoDB refuses would be a ValidationException: a 500 and the
     misconfiguration alarm, for a caller's typo)."""
     invalid = InvalidNextTokenError("nextToken is not one this API issued")
-    if len(token) > MAX_TOKEN_CHARS:
-        raise invalid
-    try:
-        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise invalid from exc
+    body = _token_body(token)
     if not (isinstance(body, dict) and set(body) == {"s", "c"} and isinstance(body["c"], dict)):
         raise invalid
     cursors: ShardCursors = {}
@@ -108,10 +113,52 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
+_SCHEDULED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", re.ASCII)
+"""A firing's scheduledTime as functions/common/recurring.py writes it: the bySchedule sort key."""
+_SCHEDULE_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}", re.ASCII)
+
+
+def encode_schedule_token(schedule: str, cursor: tuple[str, str]) -> str:
+    body = {"h": schedule, "k": list(cursor)}
+    return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_schedule_token(token: str, schedule: str) -> tuple[str, str]:
+    invalid = InvalidNextTokenError("nextToken is not one this API issued")
+    body = _token_body(token)
+    if not (isinstance(body, dict) and set(body) == {"h", "k"} and isinstance(body["k"], list)):
+        raise invalid
+    cursor = body["k"]
+    if not (
+        len(cursor) == 2
+        and all(isinstance(part, str) for part in cursor)
+        and _SCHEDULED_TIME.fullmatch(cursor[0])
+        and _TASK_ID.fullmatch(cursor[1])
+    ):
+        raise invalid
+    if body["h"] != schedule:
+        raise InvalidNextTokenError("nextToken belongs to a listing of another schedule")
+    return cursor[0], cursor[1]
+
+
+def _list_schedule_tasks(query: dict[str, str], table: TasksTable) -> Page:
+    schedule = query["schedule"]
+    if "status" in query:
+        raise InvalidQueryError("give status or schedule, not both")
+    if not _SCHEDULE_NAME.fullmatch(schedule):
+        raise InvalidQueryError("schedule must be a schedule's name: 1-64 of A-Z, a-z, 0-9, '-', '_', '.'")
+    limit = parse_limit(query.get("limit"))
+    after = decode_schedule_token(query["nextToken"], schedule) if "nextToken" in query else None
+    items, cursor = table.index.list_by_schedule(schedule, limit, after)
+    return Page(items, encode_schedule_token(schedule, cursor) if cursor is not None else None)
+
+
 def list_tasks(query: dict[str, str], *, table: TasksTable) -> Page:
-    unknown = set(query) - {"status", "limit", "nextToken"}
+    unknown = set(query) - {"status", "schedule", "limit", "nextToken"}
     if unknown:
         raise InvalidQueryError(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+    if "schedule" in query:
+        return _list_schedule_tasks(query, table)
     status = parse_status(query.get("status"))
     limit = parse_limit(query.get("limit"))
     start = decode_token(query["nextToken"], status) if "nextToken" in query else None

@@ -170,24 +170,39 @@ def task_id_for(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key))
 
 
+@dataclass(frozen=True)
+class Firing:
+    """A recurring schedule's firing that submits a task: its id is derived from the firing
+    (functions/common/recurring.py), so the conditional put meets any earlier delivery of it."""
+
+    schedule: str
+    scheduled_time: str
+    task_id: str
+
+
 def submit_task(
     body: bytes,
     idempotency_key: str | None,
     *,
     table: TasksTable,
     queue: TasksQueue,
-    schedules: TaskSchedules,
+    schedules: TaskSchedules | None,
     clock: Clock,
     environment: task_types.TaskEnvironment | None = None,
+    firing: Firing | None = None,
 ) -> Submission:
-    """Validate (nothing is stored for a refused body), create, enqueue (or schedule)."""
+    """Validate (nothing is stored for a refused body), create, enqueue (or schedule). A
+    recurring schedule's ``firing`` submits through here too, with the id its firing names
+    (``schedules`` may then be None: such a task runs now, never later)."""
     key = validate_idempotency_key(idempotency_key)
     submitted = clock()
     parsed = parse_body(body, environment, submitted)
     run_at = parsed.run_at
     now = iso(submitted)
     task = Task(
-        task_id=task_id_for(key),
+        task_id=firing.task_id if firing else task_id_for(key),
+        schedule=firing.schedule if firing else None,
+        scheduled_time=firing.scheduled_time if firing else None,
         status=TaskStatus.QUEUED if run_at is None else TaskStatus.SCHEDULED,
         payload=parsed.payload,
         created_at=now,
@@ -209,7 +224,7 @@ class Delivery:
     """How a task's message reaches the tasks queue: now, after an SQS delay, or by a schedule."""
 
     queue: TasksQueue
-    schedules: TaskSchedules
+    schedules: TaskSchedules | None
     now: datetime
 
     def send(self, task_id: str, run: int, run_at: datetime | None) -> bool:
@@ -217,6 +232,8 @@ class Delivery:
         later (a QUEUED task past its threshold, a SCHEDULED one past its ``runAt``)."""
         try:
             if run_at is not None and uses_scheduler(run_at, self.now):
+                if self.schedules is None:  # pragma: no cover - a firing's task has no runAt
+                    raise ValueError("a task due this far ahead needs Scheduler")
                 self.schedules.create(task_id, run, run_at)
             else:
                 delay = 0 if run_at is None else message_delay(run_at, self.now)

@@ -4,9 +4,14 @@ model reads."""
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
 
-from aws_cdk import Duration, RemovalPolicy
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -23,6 +28,48 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 ASSET_EXCLUDES = ["*", ".*", "!functions", "!functions/**", "**/.*", "**/__pycache__", "**/*.pyc"]
 """The asset is the repository root filtered to ``functions/``: import paths are the same in
 Lambda, the local stack and the tests (``functions.api.handler.lambda_handler``)."""
+BUNDLED_PACKAGES = ("aws_croniter",)
+"""What the functions import that neither the Lambda runtime (boto3, botocore, python-dateutil)
+nor the Powertools layer (Powertools, pydantic) brings: copied into the asset beside
+``functions/`` from the environment that synthesizes, whose versions are uv.lock's."""
+_IGNORED = shutil.ignore_patterns(".*", "__pycache__", "*.pyc")
+
+
+def package_directory(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"{package} is not installed here; run `make dev` (it is in pyproject.toml)")
+    return Path(spec.origin).parent
+
+
+@jsii.implements(ILocalBundling)
+class FunctionsBundle:
+    """The functions' asset, built on this machine (no Docker): ``functions/`` and
+    ``BUNDLED_PACKAGES``. Its hash is the output's, so a new version of a package is a new asset."""
+
+    def try_bundle(self, output_dir: str, options: Any) -> bool:
+        shutil.copytree(
+            REPO_ROOT / "functions", Path(output_dir) / "functions", ignore=_IGNORED, dirs_exist_ok=True
+        )
+        for package in BUNDLED_PACKAGES:
+            shutil.copytree(
+                package_directory(package), Path(output_dir) / package, ignore=_IGNORED, dirs_exist_ok=True
+            )
+        return True
+
+
+def functions_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(REPO_ROOT),
+        exclude=ASSET_EXCLUDES,
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            # Never pulled: the local bundle always succeeds.
+            image=DockerImage.from_registry("local-bundling-only"),
+            # jsii hands the options over as one struct, not as the keywords its stub declares.
+            local=cast(ILocalBundling, FunctionsBundle()),
+        ),
+    )
 
 
 def powertools_layer_parameter(version: str) -> str:
@@ -39,7 +86,7 @@ class Compute(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDES)
+        code = functions_code()
         layer_arn = config.powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
             self, powertools_layer_parameter(config.powertools_version)
         )

@@ -1,5 +1,6 @@
 """The tasks table: on-demand, point-in-time recovery, TTL on ``expiresAt``, the byPhase index and
-the sparse byRunAt index (both keys only)."""
+the sparse byRunAt and bySchedule indexes (all keys only); the schedules table: the recurring
+schedules, one item each, kept with the tasks on a production stage."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from functions.common.schedules_table import KEY as SCHEDULE_KEY
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
-from functions.common.tasks_table.index import SHARDED_INDEXES
+from functions.common.tasks_table.index import TABLE_INDEXES
 from infra.stage_config import StageConfig, Toggle
 
 
@@ -31,8 +33,9 @@ class Storage(Construct):
             deletion_protection=config.is_production,
             removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
         )
-        # Keys only, both; byRunAt is sparse: only a SCHEDULED record carries its key, dueShard.
-        for index in SHARDED_INDEXES:
+        # Keys only, all three; byRunAt is sparse (only a SCHEDULED record carries its key,
+        # dueShard), and so is bySchedule (only a task a recurring schedule submitted).
+        for index in TABLE_INDEXES:
             self.table.add_global_secondary_index(
                 index_name=index.name,
                 partition_key=dynamodb.Attribute(
@@ -41,6 +44,19 @@ class Storage(Construct):
                 sort_key=dynamodb.Attribute(name=index.sort_attribute, type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.KEYS_ONLY,
             )
+        self.schedules_table = dynamodb.Table(
+            self,
+            "Schedules",
+            table_name=config.names.schedules_table,
+            partition_key=dynamodb.Attribute(name=SCHEDULE_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=config.is_production,
+            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+        )
         self.signing_secret: secretsmanager.Secret | None = None
         if config.webhooks is Toggle.ON:
             # 64 characters from [A-Za-z0-9], all base64 symbols: 48 bytes of key, ~380 bits of

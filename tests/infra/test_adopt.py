@@ -29,6 +29,7 @@ def test_a_production_stage_keeps_exactly_its_data_and_what_its_receivers_and_sc
     kinds = sorted(resource["Type"] for resource in retained(kept.document).values())
     assert kinds == [
         "AWS::DynamoDB::Table",
+        "AWS::DynamoDB::Table",
         "AWS::SQS::Queue",
         "AWS::Scheduler::ScheduleGroup",
         "AWS::SecretsManager::Secret",
@@ -55,6 +56,7 @@ def test_the_mapping_imports_each_kept_resource_by_the_name_the_template_gives_i
     assert identifiers == sorted(
         [
             ("TableName", NAMES.table),
+            ("TableName", NAMES.schedules_table),
             ("QueueUrl", queue["QueueUrl"]),
             ("Name", NAMES.schedule_group),
             ("Id", secret["ARN"]),

@@ -23,6 +23,10 @@ def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
         "DELETE /tasks/{taskId}",
         "POST /tasks/{taskId}/redrive",
         "GET /task-types",
+        "GET /schedules",
+        "PUT /schedules/{name}",
+        "GET /schedules/{name}",
+        "DELETE /schedules/{name}",
     }
     assert all(route["AuthorizationType"] == "AWS_IAM" for route in routes.values())
     dev.template.has_resource_properties(

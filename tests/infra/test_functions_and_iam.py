@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from functions.common.config import Env
-from infra.components.compute import powertools_layer_parameter
+from infra.components.compute import BUNDLED_PACKAGES, powertools_layer_parameter
 from infra.names import Function
 from infra.spec import FUNCTIONS
 from tests.infra.conftest import Synthesized, synthesize
@@ -24,6 +24,7 @@ READ_QUEUE = {
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 SCHEDULES = "arn::scheduler:::schedule/ptm-dev/*"
+RECURRING = "arn::scheduler:::schedule/ptm-dev-recurring/*"
 """Every schedule of the stage's group (the ARN's partition, Region and account left out)."""
 EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
     Function.API: {
@@ -36,15 +37,29 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
             "dynamodb:BatchGetItem",
         },
         "StorageTasks/index/byPhase": {"dynamodb:Query"},
+        "StorageTasks/index/bySchedule": {"dynamodb:Query"},
+        "StorageSchedules": {
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Scan",
+        },
         "QueuesTasksQueue": {"sqs:SendMessage"},
         SCHEDULES: {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"},
+        RECURRING: {
+            "scheduler:CreateSchedule",
+            "scheduler:GetSchedule",
+            "scheduler:UpdateSchedule",
+            "scheduler:DeleteSchedule",
+        },
         "SchedulesRole": {"iam:PassRole"},
     },
     Function.DISPATCH: {
         "OwnLogs": LOGS,
         "*": XRAY,
         "WorkflowProcessTask": {"states:StartExecution"},
-        "StorageTasks": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"},
+        "StorageTasks": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
+        "StorageSchedules": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         "QueuesTasksQueue": READ_QUEUE | {"sqs:SendMessage"},
     },
     Function.PROCESS: {
@@ -154,11 +169,15 @@ def test_only_scheduler_may_assume_the_schedules_role_and_it_only_sends_to_the_t
     ]
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    [group_id] = dev.resources("AWS::Scheduler::ScheduleGroup")
+    groups = dev.resources("AWS::Scheduler::ScheduleGroup")
+    by_name = {group["Properties"]["Name"]: logical_id for logical_id, group in groups.items()}
+    assert set(by_name) == {"ptm-dev", "ptm-dev-recurring"}
     assert trust["Condition"] == {
         "StringEquals": {
             "aws:SourceAccount": {"Ref": "AWS::AccountId"},
-            "aws:SourceArn": {"Fn::GetAtt": [group_id, "Arn"]},
+            "aws:SourceArn": [
+                {"Fn::GetAtt": [by_name[name], "Arn"]} for name in ("ptm-dev", "ptm-dev-recurring")
+            ],
         }
     }
     assert _grants(dev, "SchedulesRole") == {"QueuesTasksQueue": {"sqs:SendMessage"}}
@@ -173,6 +192,25 @@ def test_only_scheduler_may_assume_the_schedules_role_and_it_only_sends_to_the_t
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
     dev.template.has_resource_properties("AWS::Scheduler::ScheduleGroup", {"Name": "ptm-dev"})
     dev.template.has_resource("AWS::Scheduler::ScheduleGroup", {"DeletionPolicy": "Delete"})
+
+
+def test_the_recurring_group_is_never_kept_so_no_schedule_fires_after_destroy(prod: Synthesized) -> None:
+    """Deleting a group deletes its schedules (DeleteScheduleGroup): a production stage keeps its
+    delayed tasks' group and the schedules table, but never the recurring schedules' group."""
+    groups = {
+        group["Properties"]["Name"]: group
+        for group in prod.resources("AWS::Scheduler::ScheduleGroup").values()
+    }
+    assert groups["ptm-prod"]["DeletionPolicy"] == "Retain"
+    assert groups["ptm-prod-recurring"]["DeletionPolicy"] == "Delete"
+    tables = {
+        table["Properties"]["TableName"]: table for table in prod.resources("AWS::DynamoDB::Table").values()
+    }
+    assert tables["ptm-prod-schedules"]["DeletionPolicy"] == "Retain"
+    assert tables["ptm-prod-schedules"]["Properties"]["DeletionProtectionEnabled"] is True
+    assert tables["ptm-prod-schedules"]["Properties"]["KeySchema"] == [
+        {"AttributeName": "name", "KeyType": "HASH"}
+    ]
 
 
 def test_function_roles_have_no_managed_policies(dev: Synthesized) -> None:
@@ -244,11 +282,12 @@ def test_each_function_gets_exactly_the_variables_its_settings_read(
 
 
 def test_every_handler_imports_from_the_asset_alone(dev: Synthesized) -> None:
-    """The asset is functions/ only; each handler string must import from it, not from the checkout."""
+    """The asset is functions/ and the packages the runtime lacks (aws-croniter); each handler
+    string, and each bundled package, must import from it, not from the checkout."""
     manifest = dev.outdir / f"{dev.stack_name}.assets.json"
     assert manifest.exists()
     [asset_dir] = [path for path in dev.outdir.glob("asset.*") if path.is_dir()]
-    assert sorted(child.name for child in asset_dir.iterdir()) == ["functions"]
+    assert sorted(child.name for child in asset_dir.iterdir()) == sorted(["functions", *BUNDLED_PACKAGES])
     assert not list(asset_dir.rglob("__pycache__"))
     environment = {
         **os.environ,
@@ -259,11 +298,14 @@ def test_every_handler_imports_from_the_asset_alone(dev: Synthesized) -> None:
         "TASKS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/q/q",
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:a:stateMachine:s",
     }
-    for function in dev.resources("AWS::Lambda::Function").values():
-        module, _, attribute = function["Properties"]["Handler"].rpartition(".")
+    probes = [
+        function["Properties"]["Handler"].rpartition(".")
+        for function in dev.resources("AWS::Lambda::Function").values()
+    ] + [(package, ".", "__name__") for package in BUNDLED_PACKAGES]
+    for module, _, attribute in probes:
         probe = (
             f"import importlib, pathlib; m = importlib.import_module({module!r}); "
-            f"assert callable(m.{attribute}); "
+            f"assert m.{attribute}; "
             f"assert pathlib.Path(m.__file__).is_relative_to({str(asset_dir)!r}), m.__file__"
         )
         result = subprocess.run(

@@ -38,6 +38,8 @@ def test_the_documented_record_has_every_field_the_api_returns() -> None:
         updated_at="u",
         idempotency_key="k",
         run_at="r",
+        schedule="s",
+        scheduled_time="st",
         request_hash="h",
         result={},
         error="E",

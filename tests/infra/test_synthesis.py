@@ -73,12 +73,18 @@ SHAPES: dict[str, dict[str, str]] = {
 
 def expected_acknowledgments(options: dict[str, str], environment: Environment) -> set[str]:
     """What cdk-nag must report as acknowledged, and nothing else: the rendering of the schedules'
-    ARN as the environment makes it (a known region brings its partition)."""
+    ARNs (the delayed tasks' group, the recurring group) as the environment makes them (a known
+    region brings its partition)."""
     partition = "aws" if environment.region else "<AWS::Partition>"
     region = environment.region or "<AWS::Region>"
     account = environment.account or "<AWS::AccountId>"
     schedules = f"arn:{partition}:scheduler:{region}:{account}:schedule/ptm-{options['stage']}/*"
-    expected = {"AwsSolutions-IAM5[Resource::*]", f"AwsSolutions-IAM5[Resource::{schedules}]"}
+    recurring = f"arn:{partition}:scheduler:{region}:{account}:schedule/ptm-{options['stage']}-recurring/*"
+    expected = {
+        "AwsSolutions-IAM5[Resource::*]",
+        f"AwsSolutions-IAM5[Resource::{schedules}]",
+        f"AwsSolutions-IAM5[Resource::{recurring}]",
+    }
     if options.get("workflowLogLevel", "ALL") != "ALL":
         expected.add("AwsSolutions-SF1")
     if options.get("apiAuth") == "none":

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from functions.common.config import DUE_INDEX, PHASE_INDEX, Env
+from functions.common.config import DUE_INDEX, PHASE_INDEX, SCHEDULE_INDEX, Env
 from functions.common.status_shards import DUE_SHARD_ATTRIBUTE, SHARD_ATTRIBUTE
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE
 from infra.limits import TIMINGS
@@ -248,7 +248,19 @@ def test_table_is_on_demand_with_pitr_and_the_status_index(dev: Synthesized) -> 
                 _keys_only_index(PHASE_INDEX, SHARD_ATTRIBUTE, "createdAt"),
                 # Sparse: only SCHEDULED records carry its key, dueShard.
                 _keys_only_index(DUE_INDEX, DUE_SHARD_ATTRIBUTE, "runAt"),
+                # Sparse: only a task a recurring schedule submitted carries its keys.
+                _keys_only_index(SCHEDULE_INDEX, "schedule", "scheduledTime"),
             ],
+        },
+    )
+    dev.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": "ptm-dev-schedules",
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "name", "KeyType": "HASH"}],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
         },
     )
     dev.template.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Delete"})

@@ -192,6 +192,8 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         Env.TASKS_QUEUE_ARN: "qa",
         Env.SCHEDULE_GROUP: "g",
         Env.SCHEDULER_ROLE_ARN: "r",
+        Env.RECURRING_SCHEDULE_GROUP: "rg",
+        Env.SCHEDULES_TABLE: "st",
         Env.DEAD_LETTER_QUEUE_URL: "d",
         Env.STATE_MACHINE_ARN: "s",
         Env.CONSOLE_URL_TEMPLATE: "c",

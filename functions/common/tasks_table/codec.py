@@ -171,6 +171,9 @@ def new_record(task: Task) -> dict[str, Any]:
     }
     if task.idempotency_key is not None:
         item["idempotencyKey"] = task.idempotency_key
+    if task.schedule is not None and task.scheduled_time is not None:
+        item[SCHEDULE_ATTRIBUTE] = task.schedule
+        item[SCHEDULED_TIME_ATTRIBUTE] = task.scheduled_time
     if task.run_at is not None:
         item["runAt"] = task.run_at
         if task.status is TaskStatus.SCHEDULED:  # the sparse byRunAt index's key, while it waits
@@ -190,6 +193,11 @@ def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
     return TaskSummary.model_validate(_model_fields(plain(item)))
 
 
+SCHEDULE_ATTRIBUTE = "schedule"
+SCHEDULED_TIME_ATTRIBUTE = "scheduledTime"
+"""A task a recurring schedule submitted: the schedule's name and the firing's scheduled time
+(the keys of the sparse bySchedule index)."""
+
 SUMMARY_ATTRIBUTES = (
     "taskId",
     "status",
@@ -202,6 +210,8 @@ SUMMARY_ATTRIBUTES = (
     "deadLetteredAt",
     "idempotencyKey",
     "runAt",
+    SCHEDULE_ATTRIBUTE,
+    SCHEDULED_TIME_ATTRIBUTE,
     EXPIRY_ATTRIBUTE,
 )
 """What a listing reads of each record (TaskSummary's fields, and ``runs`` for reconcile)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.common.aws import aws_errors
 from functions.common.clock import iso, moment, utc_now
-from functions.common.config import DUE_INDEX, PHASE_INDEX
+from functions.common.config import DUE_INDEX, PHASE_INDEX, SCHEDULE_INDEX
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import TaskStatus, TaskSummary
 from functions.common.status_shards import (
@@ -26,7 +26,14 @@ from functions.common.status_shards import (
     phase_of,
     phase_shard,
 )
-from functions.common.tasks_table.codec import SUMMARY_ATTRIBUTES, expired, summary_from_item, to_attribute
+from functions.common.tasks_table.codec import (
+    SCHEDULE_ATTRIBUTE,
+    SCHEDULED_TIME_ATTRIBUTE,
+    SUMMARY_ATTRIBUTES,
+    expired,
+    summary_from_item,
+    to_attribute,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,12 +46,18 @@ shard is exhausted; a shard without an entry starts from its newest item."""
 
 
 @dataclass(frozen=True)
-class ShardedIndex:
-    """A keys-only GSI whose partition key is ``<prefix>#<shard>`` and whose sort key is a time."""
+class TableIndex:
+    """A keys-only GSI: its name and key attributes (both strings)."""
 
     name: str
     partition_attribute: str
     sort_attribute: str
+
+
+@dataclass(frozen=True)
+class ShardedIndex(TableIndex):
+    """A keys-only GSI whose partition key is ``<prefix>#<shard>`` and whose sort key is a time."""
+
     partition: Callable[[str, int], str]
     """(phase, shard) → the partition key's value."""
 
@@ -52,7 +65,13 @@ class ShardedIndex:
 BY_PHASE = ShardedIndex(PHASE_INDEX, SHARD_ATTRIBUTE, "createdAt", phase_shard)
 BY_RUN_AT = ShardedIndex(DUE_INDEX, DUE_SHARD_ATTRIBUTE, "runAt", lambda _phase, shard: due_shard(shard))
 SHARDED_INDEXES = (BY_PHASE, BY_RUN_AT)
+BY_SCHEDULE = TableIndex(SCHEDULE_INDEX, SCHEDULE_ATTRIBUTE, SCHEDULED_TIME_ATTRIBUTE)
+"""Sparse: only a task a recurring schedule submitted carries its keys (written once, at create)."""
+TABLE_INDEXES: tuple[TableIndex, ...] = (*SHARDED_INDEXES, BY_SCHEDULE)
 """The table's secondary indexes, declared once: the CDK stack and the local stack create these."""
+
+ScheduleCursor = tuple[str, str]
+"""Where a schedule's listing stands: after (scheduledTime, taskId)."""
 
 
 @cache
@@ -340,6 +359,43 @@ class TaskIndex:
             f"list {status} tasks",
         )
         return [summary_from_item(record) for record in records], merge.cursors()
+
+    def list_by_schedule(
+        self, schedule: str, limit: int, after: ScheduleCursor | None = None, now: datetime | None = None
+    ) -> tuple[list[TaskSummary], ScheduleCursor | None]:
+        """The tasks a recurring schedule submitted, newest firing first: one query of the sparse
+        bySchedule index and a read of each record (eventually consistent, past expiry left out).
+        Returns (page, where the next page starts, or None after the last)."""
+        now = now or utc_now()
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": BY_SCHEDULE.name,
+            "KeyConditionExpression": "#p = :p",
+            "ExpressionAttributeNames": {"#p": BY_SCHEDULE.partition_attribute},
+            "ExpressionAttributeValues": {":p": to_attribute(schedule)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {
+                BY_SCHEDULE.partition_attribute: to_attribute(schedule),
+                BY_SCHEDULE.sort_attribute: to_attribute(after[0]),
+                "taskId": to_attribute(after[1]),
+            }
+        with aws_errors(f"list the tasks of schedule {schedule}"):
+            response = self._client.query(**query)
+        ids = [str(item["taskId"]["S"]) for item in response.get("Items", [])]
+        records = self._records(ids, SUMMARY_ATTRIBUTES, consistent=False, what="list a schedule's tasks")
+        page = [
+            summary_from_item(records[task_id])
+            for task_id in ids
+            if task_id in records and not expired(records[task_id], now)
+        ]
+        last = response.get("LastEvaluatedKey")
+        cursor = None
+        if last:
+            cursor = (str(last[BY_SCHEDULE.sort_attribute]["S"]), str(last["taskId"]["S"]))
+        return page, cursor
 
     def due_states(self, task_ids: list[str]) -> dict[str, TaskReadiness]:
         """Each existing task's status and ``runAt`` (one BatchGetItem per 100 ids; strongly
