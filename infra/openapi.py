@@ -144,10 +144,11 @@ NAME_SCHEMA: dict[str, Any] = {
 
 def _document_schedules(document: dict[str, Any], alternatives: list[dict[str, Any]]) -> None:
     """The schedule routes' path parameter, query and body, from the constants the code checks."""
-    for operation in document["paths"]["/schedules/{name}"].values():
-        for parameter in operation.get("parameters", []):
-            if parameter["name"] == "name":
-                parameter["schema"] = NAME_SCHEMA
+    for path, operations in document["paths"].items():
+        for operation in operations.values() if path.startswith("/schedules/{name}") else ():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "name":
+                    parameter["schema"] = NAME_SCHEMA
     document["paths"]["/schedules"]["get"]["parameters"] = [
         {
             "name": "limit",

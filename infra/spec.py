@@ -140,6 +140,8 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                     "/task-types": ("GET",),
                     "/schedules": ("GET",),
                     "/schedules/{name}": ("PUT", "GET", "DELETE"),
+                    "/schedules/{name}/pause": ("POST",),
+                    "/schedules/{name}/resume": ("POST",),
                 },
                 max_sequential_calls=4,
             ),

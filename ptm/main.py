@@ -602,3 +602,9 @@ def local(context: typer.Context) -> None:
 
 if __name__ == "__main__":
     sys.exit(app())
+
+
+# The schedules' commands live in ptm/schedules.py, which reads this module's helpers.
+from ptm import schedules  # noqa: E402
+
+app.add_typer(schedules.app, name="schedules")

@@ -135,6 +135,38 @@ class TasksApi:
     def task_types(self) -> tuple[int, Any]:
         return self._call("GET", "/task-types")
 
+    def put_schedule(self, name: str, body: dict[str, Any]) -> tuple[int, Any]:
+        return self._call("PUT", f"/schedules/{quote(name, safe='')}", body)
+
+    def get_schedule(self, name: str) -> tuple[int, Any]:
+        return self._call("GET", f"/schedules/{quote(name, safe='')}")
+
+    def list_schedules(self, limit: int | None = None, next_token: str | None = None) -> tuple[int, Any]:
+        query = {
+            **({"limit": str(limit)} if limit else {}),
+            **({"nextToken": next_token} if next_token else {}),
+        }
+        return self._call("GET", "/schedules" + (f"?{urlencode(query)}" if query else ""))
+
+    def pause_schedule(self, name: str) -> tuple[int, Any]:
+        return self._call("POST", f"/schedules/{quote(name, safe='')}/pause")
+
+    def resume_schedule(self, name: str) -> tuple[int, Any]:
+        return self._call("POST", f"/schedules/{quote(name, safe='')}/resume")
+
+    def delete_schedule(self, name: str) -> tuple[int, Any]:
+        return self._call("DELETE", f"/schedules/{quote(name, safe='')}")
+
+    def schedule_tasks(
+        self, name: str, limit: int | None = None, next_token: str | None = None
+    ) -> tuple[int, Any]:
+        query = {
+            "schedule": name,
+            **({"limit": str(limit)} if limit else {}),
+            **({"nextToken": next_token} if next_token else {}),
+        }
+        return self._call("GET", f"/tasks?{urlencode(query)}")
+
 
 def is_api_gateway(endpoint: str) -> bool:
     return _EXECUTE_API_HOST.match(urlsplit(api_base(endpoint)).hostname or "") is not None

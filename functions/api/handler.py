@@ -42,6 +42,7 @@ from functions.common.errors import (
 )
 from functions.common.models import Task
 from functions.common.observability import Metric, logger, metrics, report_misconfiguration
+from functions.common.recurring import ScheduleState
 from functions.common.schedules_table import SchedulesTable
 from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RUN_AT_FIELD
 from functions.common.task_schedules import RecurringSchedules, TaskSchedules
@@ -51,7 +52,14 @@ from functions.common.workflow import console_start_ms
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.operations import cancel_task, list_tasks, redrive_task, summaries_to_api
-from functions.usecases.recurring import delete_schedule, get_schedule, list_schedules, put_schedule, view
+from functions.usecases.recurring import (
+    delete_schedule,
+    get_schedule,
+    list_schedules,
+    put_schedule,
+    set_state,
+    view,
+)
 from functions.usecases.submission import submit_task
 
 # GET requests publish no metric by design; Powertools would warn on every one of them.
@@ -365,6 +373,36 @@ def schedules() -> dict[str, Any]:
 def schedule(name: str) -> dict[str, Any]:
     deps = dependencies()
     return view(get_schedule(name, schedules=deps.schedules_table), utc_now(), deps.table)
+
+
+@app.post(
+    "/schedules/<name>/pause",
+    summary="Pause a recurring schedule (state DISABLED): it fires no more until resumed",
+    responses={**SCHEDULE, **errors(400, 404, 503)},
+    tags=["schedules"],
+    operation_id="pauseSchedule",
+)
+def pause_schedule(name: str) -> dict[str, Any]:
+    return _set_state(name, ScheduleState.DISABLED)
+
+
+@app.post(
+    "/schedules/<name>/resume",
+    summary="Resume a recurring schedule (state ENABLED): it fires from now on, with no catch-up "
+    "of the firings it missed while paused",
+    responses={**SCHEDULE, **errors(400, 404, 503)},
+    tags=["schedules"],
+    operation_id="resumeSchedule",
+)
+def resume_schedule(name: str) -> dict[str, Any]:
+    return _set_state(name, ScheduleState.ENABLED)
+
+
+def _set_state(name: str, state: ScheduleState) -> dict[str, Any]:
+    deps = dependencies()
+    stored = set_state(name, state, schedules=deps.schedules_table, scheduler=deps.recurring, clock=utc_now)
+    logger.info("schedule state set", extra={"schedule": name, "scheduleState": state.value})
+    return view(stored, utc_now())
 
 
 @app.delete(

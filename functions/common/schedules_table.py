@@ -130,6 +130,26 @@ class SchedulesTable:
         stored = StoredSchedule.from_item(dict(response["Attributes"]))
         return stored, stored.created_at == iso(now)
 
+    def set_state(self, name: str, state: str, now: datetime) -> StoredSchedule | None:
+        """ENABLED or DISABLED, from ``now`` (a rate counts its periods from here again); None
+        when there is no such schedule."""
+        with aws_errors(f"set the state of schedule {name}"):
+            try:
+                response = self._client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(name),
+                    UpdateExpression="SET #state = :state, updatedAt = :now, anchor = :now",
+                    ConditionExpression="attribute_exists(#key)",
+                    ExpressionAttributeNames={"#state": "state", "#key": KEY},
+                    ExpressionAttributeValues=typed({":state": state, ":now": iso(now)}),
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                return None
+        return StoredSchedule.from_item(dict(response["Attributes"]))
+
     def delete(self, name: str) -> bool:
         """False when there was no such schedule."""
         with aws_errors(f"delete schedule {name}"):

@@ -139,6 +139,18 @@ class RecurringSchedules:
             self._client.update_schedule(**request)
         return True
 
+    def update(self, name: str, timing: RecurringTiming) -> None:
+        """Set the schedule to ``timing`` (its state: pause, resume) in one call; one that is gone
+        (deleted meanwhile, or never created by a PUT cut short) is created."""
+        request = self._request(name, timing)
+        with aws_errors(f"update recurring schedule {name}"):
+            try:
+                self._client.update_schedule(**request)
+            except ClientError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+                self._client.create_schedule(**request)
+
     def delete(self, name: str) -> bool:
         """False when there was none."""
         with aws_errors(f"delete recurring schedule {name}"):

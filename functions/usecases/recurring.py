@@ -246,6 +246,32 @@ def put_schedule(
     return schedules.put(name, definition.item(), anchor_moved=changed, now=now)
 
 
+def set_state(
+    name: str, state: ScheduleState, *, schedules: SchedulesTable, scheduler: RecurringSchedules, clock: Clock
+) -> StoredSchedule:
+    """Pause (DISABLED) or resume (ENABLED) a schedule, its definition unchanged: three calls (the
+    item, Scheduler's schedule, the item's state). A resumed schedule fires from now on: Scheduler
+    does not catch up the firings it skipped while disabled."""
+    stored = get_schedule(name, schedules=schedules)
+    now = clock()
+    start = datetime.fromisoformat(stored.start_at) if stored.start_at else None
+    end = datetime.fromisoformat(stored.end_at) if stored.end_at else None
+    scheduler.update(
+        name,
+        RecurringTiming(
+            stored.expression,
+            stored.timezone,
+            state.value,
+            start=start if start and start > now else None,
+            end=end,
+        ),
+    )
+    changed = schedules.set_state(name, state.value, now)
+    if changed is None:
+        raise ScheduleNotFoundError(f"schedule {name!r} was deleted meanwhile")
+    return changed
+
+
 def get_schedule(name: str, *, schedules: SchedulesTable) -> StoredSchedule:
     check_name(name)
     stored = schedules.get(name)

@@ -11,7 +11,9 @@ Faults (each drawn per occasion with its own rate, from one seeded random stream
 - MarkFailed and SendToDlq failing for good for a task (a non-retried DynamoDB error; an SQS
   error through every retry);
 - DynamoDB throttling on the process function's writes (at the SDK boundary);
-- poison messages on the tasks queue.
+- poison messages on the tasks queue;
+- a recurring schedule's firings (eight, every other one delivered twice, as a Scheduler retry or
+  an SQS duplicate would): each must make exactly one task, audited with the rest.
 
 Every tenth task is scheduled a second or two ahead (``delaySeconds``: an SQS delay), so
 duplicate deliveries reach the dispatcher before it is due (it sends them back delayed), and
@@ -47,6 +49,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from functions.common.clock import utc_now
 from functions.common.errors import TransitionRefusedError
 from functions.common.models import Task, TaskStatus
+from functions.common.recurring import firing_task_id, scheduled_time
+from functions.common.task_schedules import FIRING_INPUT
 from functions.common.workflow import execution_name
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.reconciliation import sweep
@@ -82,7 +86,7 @@ SWEEP_SLACK_SECONDS = 0.05
 """Past the moment a lease expires: the sweep compares with its own clock, read a moment later."""
 TIMEOUT_SCALE = 0.1
 """Process timeouts at a tenth: 3 s, still far above a busy invocation here."""
-FAULT_KINDS = 12
+FAULT_KINDS = 13
 
 
 WAVE = 1000
@@ -123,6 +127,8 @@ class Chaos:
         self.streams: dict[str, random.Random] = {}
         self.lock = threading.Lock()
         self.ledger = Ledger()
+        self.firing_ids: list[str] = []
+        """The tasks the recurring schedule's firings name (one each)."""
         self.designated: dict[str, str] = {}
         """Permanent tasks whose MarkFailed or SendToDlq fails for good, whatever the rates."""
 
@@ -301,6 +307,7 @@ class Chaos:
                         QueueUrl=stack.resources.tasks_queue_url, MessageBody=json.dumps({"taskId": task_id})
                     )
             if first == 0:
+                batch += self._fire_recurring()
                 for index in range(self.rates.poison_messages):
                     stack.clients.sqs.send_message(
                         QueueUrl=stack.resources.tasks_queue_url, MessageBody=f"poison {index}"
@@ -312,6 +319,31 @@ class Chaos:
         ledger.seconds = time.monotonic() - started
         self._audit(ids)
         return ledger
+
+    def _fire_recurring(self) -> list[str]:
+        """A recurring schedule firing during the faults: each firing's message sent once, or more
+        (Scheduler retrying it, SQS delivering it twice); each must make exactly one task. Returns
+        the task ids the firings name."""
+        stack = self.stack
+        put = stack.api(
+            "PUT",
+            f"/schedules/{RECURRING}",
+            {"expression": "rate(1 minute)", "task": {"chaos": "recurring"}, "overlap": "allow"},
+        )
+        assert put.status == 201, put.body
+        ids = []
+        for minute in range(FIRINGS):
+            when = f"2027-01-01T00:{minute:02d}:00Z"
+            copies = 1 + minute % 2  # every other firing delivered twice
+            if copies > 1:
+                with self.lock:
+                    self.ledger.injected["duplicate firing"] += 1
+            for _ in range(copies):
+                body = (FIRING_INPUT % RECURRING).replace("<aws.scheduler.scheduled-time>", when)
+                stack.clients.sqs.send_message(QueueUrl=stack.resources.tasks_queue_url, MessageBody=body)
+            ids.append(firing_task_id(RECURRING, scheduled_time(when)))
+        self.firing_ids = ids
+        return ids
 
     def _drive(self, ids: list[str], timeout: float) -> None:
         stack = self.stack
@@ -387,6 +419,13 @@ class Chaos:
         if finished is not None and finished < datetime.fromisoformat(task.run_at):
             self.ledger.violations.append(f"{task.task_id}: its work finished before its runAt {task.run_at}")
 
+    def _audit_firings(self) -> None:
+        """Each firing of the recurring schedule made exactly its one task (those tasks are
+        audited with the rest)."""
+        listed = self.stack.api("GET", f"/tasks?schedule={RECURRING}&limit=100").body["items"]
+        if sorted(item["taskId"] for item in listed) != sorted(self.firing_ids):
+            self.ledger.violations.append(f"{FIRINGS} firings of {RECURRING}, their tasks: {listed}")
+
     def _audit(self, ids: list[str]) -> None:
         ledger = self.ledger
         for task_id in ids:
@@ -409,6 +448,7 @@ class Chaos:
             elif not task.status.is_terminal:
                 ledger.violations.append(f"{task_id}: stuck {task.status.value}")
             self._audit_schedule(task)
+        self._audit_firings()
         if ledger.unrecognised_dead_letters != self.rates.poison_messages:
             ledger.violations.append(
                 f"{self.rates.poison_messages} poison messages, {ledger.unrecognised_dead_letters} recorded"
@@ -422,6 +462,10 @@ MARK_FAILED_FAILS = "MarkFailed fails for good"
 SEND_TO_DLQ_FAILS = "SendToDlq fails for good"
 """One task in 25 fails for good, so every run reaches MarkFailed and SendToDlq (and their faults)."""
 
+
+RECURRING = "chaos-recurring"
+FIRINGS = 8
+"""Firings of a recurring schedule (overlap allow) sent during the first wave."""
 
 SCHEDULED_EVERY = 10
 """One task in ten is scheduled 1 or 2 s ahead (never a permanent one: those keep their faults)."""

@@ -27,6 +27,8 @@ def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
         "PUT /schedules/{name}",
         "GET /schedules/{name}",
         "DELETE /schedules/{name}",
+        "POST /schedules/{name}/pause",
+        "POST /schedules/{name}/resume",
     }
     assert all(route["AuthorizationType"] == "AWS_IAM" for route in routes.values())
     dev.template.has_resource_properties(

@@ -6,13 +6,14 @@ overlap an unfinished task, and says why on the schedule."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from functions.common.models import TaskStatus
+from functions.common.models import Task, TaskStatus
 from functions.common.recurring import firing_task_id, scheduled_time
 from functions.common.task_schedules import FIRING_INPUT
 from infra.names import Function
@@ -145,30 +146,50 @@ def test_a_firing_delivered_twice_makes_one_task(stack: Stack) -> None:
     assert "lastSkipped" not in stack.api("GET", "/schedules/nightly").body
 
 
-def test_overlap_skip_submits_nothing_while_the_previous_task_is_unfinished_and_says_so(stack: Stack) -> None:
-    _put(stack, "busy", {"expression": "rate(1 minute)", "task": TASK})
-    _send_firing(stack, "busy", "2027-01-01T00:00:00Z")
-    stack.event_source(Function.DISPATCH).poll_once()  # the firing: its task is QUEUED
-    first = firing_task_id("busy", scheduled_time("2027-01-01T00:00:00Z"))
-    assert stack.task(first).status is TaskStatus.QUEUED
+def test_overlap_skip_submits_nothing_while_the_previous_task_still_runs_and_says_so(stack: Stack) -> None:
+    """A task that runs longer than the period: the firings during it submit nothing."""
+    release = threading.Event()
 
-    _send_firing(stack, "busy", "2027-01-01T00:01:00Z")
-    stack.event_source(Function.DISPATCH).poll_once()
+    def long_work(task: Task) -> dict[str, Any]:
+        release.wait(timeout=20)
+        return {"ok": True}
+
+    stack.set_work(long_work)
+    _put(stack, "busy", {"expression": "rate(1 minute)", "task": TASK})
+    first = firing_task_id("busy", scheduled_time("2027-01-01T00:00:00Z"))
+    _send_firing(stack, "busy", "2027-01-01T00:00:00Z")
+    _dispatch(stack)  # the firing, then its task's message: an execution that is still working
+    _until_status(stack, first, TaskStatus.RUNNING)
+
+    for minute in (1, 2):
+        _send_firing(stack, "busy", f"2027-01-01T00:0{minute}:00Z")
+        _dispatch(stack)
 
     view = stack.api("GET", "/schedules/busy").body
-    assert view["skippedFirings"] == 1
-    assert view["lastSkipped"]["scheduledTime"] == "2027-01-01T00:01:00Z"
-    assert view["lastSkipped"]["reason"] in {
-        f"overlap: task {first} of the firing at 2027-01-01T00:00:00Z is {status}"
-        for status in ("QUEUED", "RUNNING")
+    assert view["skippedFirings"] == 2
+    assert view["lastSkipped"] == {
+        "scheduledTime": "2027-01-01T00:02:00Z",
+        "reason": f"overlap: task {first} of the firing at 2027-01-01T00:00:00Z is RUNNING",
+    }
+    assert view["lastFiring"] == {
+        "scheduledTime": "2027-01-01T00:00:00Z",
+        "taskId": first,
+        "status": "RUNNING",
     }
     assert [item["taskId"] for item in _schedule_tasks(stack, "busy")] == [first]
 
-    _dispatch(stack)
+    release.set()
     stack.wait_for_all_executions()
-    _send_firing(stack, "busy", "2027-01-01T00:02:00Z")
+    _send_firing(stack, "busy", "2027-01-01T00:03:00Z")
     _dispatch(stack)
     assert len(_schedule_tasks(stack, "busy")) == 2, "once the previous task finished, the next firing runs"
+
+
+def _until_status(stack: Stack, task_id: str, status: TaskStatus, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while stack.task(task_id).status is not status:
+        assert time.monotonic() < deadline, stack.task(task_id).status
+        time.sleep(0.02)
 
 
 def test_overlap_allow_submits_every_firing(stack: Stack) -> None:
