@@ -133,6 +133,8 @@ class Demand:
     reads: float
     delayed: float
     long_delayed: float
+    recurring: float
+    """The share of tasks a recurring schedule's firing submits (a Scheduler invocation each)."""
 
     @property
     def api_requests(self) -> float:
@@ -163,6 +165,7 @@ class Demand:
             reads=sum(cost.reads_per_task(item, mix, load).values()),
             delayed=load.short_delay_share + load.long_delay_share,
             long_delayed=load.long_delay_share,
+            recurring=load.recurring_share,
         )
 
 
@@ -303,8 +306,9 @@ def limits(d: Deployed, demand: Demand, q: Quotas) -> list[Limit]:
         ),
         Limit(
             "Scheduler invocations",
-            fires / late if late else None,
-            f"{fires:,.0f}/s / {late:.0%} (beyond it invocations are late, not lost)",
+            fires / (late + demand.recurring) if late + demand.recurring else None,
+            f"{fires:,.0f}/s / {late + demand.recurring:.0%} of tasks a schedule fires (delayed past 15 "
+            "minutes, or a recurring schedule's; beyond it invocations are late, not lost)",
             kind("scheduler.invocations"),
             "Service Quotas: EventBridge Scheduler invocations",
         ),
@@ -343,6 +347,14 @@ def limits(d: Deployed, demand: Demand, q: Quotas) -> list[Limit]:
             "second, then 5 %), and the segments a trace holds were not measured",
             kind("xray.segments"),
             "a sampling rule with a lower rate; past the quota segments are dropped, tasks unaffected",
+        ),
+        Limit(
+            "Scheduler schedules",
+            None,
+            f"{q('scheduler.schedules'):,.0f} schedules per account and Region: every recurring "
+            "schedule, and every task waiting more than 15 minutes to run, holds one; not a rate",
+            kind("scheduler.schedules"),
+            "Service Quotas: EventBridge Scheduler number of schedules",
         ),
     ]
     return sorted(rows, key=lambda row: (not row.steady, math.inf if row.ceiling is None else row.ceiling))

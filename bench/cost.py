@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import statistics
 import tempfile
 from collections.abc import Callable, Iterable
@@ -78,6 +79,8 @@ class Load:
     payload_compression: float | None = None
     """Stored bytes per JSON byte: None takes the ratio measured on the sample bodies."""
     work_ms: float = dataclasses.field(default_factory=lambda: A("load.work_ms"))
+    recurring_share: float = dataclasses.field(default_factory=lambda: A("load.recurring_share"))
+    """Tasks a recurring schedule's firings submit (functions/usecases/recurring.py)."""
 
     @property
     def months_stored(self) -> float:
@@ -145,6 +148,7 @@ def sizes(m: Measured, load: Load) -> Sizes:
 
 
 TABLE, BY_PHASE, BY_RUN_AT = "table", "byPhase", "byRunAt"
+SCHEDULES, BY_SCHEDULE = "schedules", "bySchedule"
 """Where a write lands: each has its own throughput (bench/capacity.py), one bill (here)."""
 
 
@@ -169,6 +173,12 @@ def write_units_by_target(item: Sizes, mix: Mix, load: Load) -> dict[str, dict[s
         "refused replays and duplicate claims": {
             TABLE: load.replay_share * (payload + record) + load.duplicate_share * record
         },
+        # The firing's claim on its schedule's item (which holds the task's body), and the task's
+        # keys-only bySchedule entry (written once: its keys never change).
+        "a recurring firing: its claim, the bySchedule entry": {
+            SCHEDULES: load.recurring_share * billing.write_units(schedule_item_bytes(load)),
+            BY_SCHEDULE: load.recurring_share,
+        },
         # byRunAt entry (1), the promotion (1) moving the byPhase entry to ACTIVE (2), byRunAt gone (1)
         "scheduled: due-index entry, promotion (+ index moves)": {
             TABLE: delayed * record,
@@ -192,9 +202,17 @@ def writes_by_target(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
     return totals
 
 
+def schedule_item_bytes(load: Load) -> float:
+    """A schedule's item: the task's body and the schedule's own fields."""
+    return load.payload_bytes + A("dynamodb.schedule_item_extra_bytes")
+
+
 def reads_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
-    """Read units per task, by read (all on the table)."""
+    """Read units per task, by read (the schedules table's: a firing's)."""
     return {
+        # Strongly consistent: a read unit per 4 KB of its item; overlap skip: the last task's status.
+        "a recurring firing: its schedule, the last task's status": load.recurring_share
+        * (math.ceil(schedule_item_bytes(load) / 4096) + 1),
         "dispatch's BatchGetItem, per message": 1 + load.duplicate_share,
         "the payload item, eventually consistent": 0.0 if item.inline else 0.5 * mix.attempts,
         "GET: the record (and the payload item)": (1 if item.inline else 2) * load.gets_per_task,
@@ -406,6 +424,7 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
     lines = [*_front(d, m, load), *_monitor(d, m, load, mix)]
     lines += [line for f, use in uses.items() for line in _function(d, m, f, use)]
     early = n * load.long_delay_share  # a schedule fires up to 2 min early: its message goes back once
+    firings = n * load.recurring_share  # each firing's message, then its task's
     receives = billing.receives_per_message(rate)
     lines += [
         Line("SQS", "sends (and an early scheduled message's second)", n + early, "sqs_requests"),
@@ -413,6 +432,13 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
         Line("SQS", f"deletes (batches of {batch:.1f})", (messages + early) / batch, "sqs_requests"),
         _idle_polls(load),
         Line("EventBridge Scheduler", "a schedule per long-delayed task", early, "scheduler_invocations"),
+        Line("EventBridge Scheduler", "a recurring schedule's firings", firings, "scheduler_invocations"),
+        Line(
+            "SQS",
+            "a firing's message: send, receive, delete",
+            firings * (1 + receives + 1 / batch),
+            "sqs_requests",
+        ),
     ]
     reads = reads_per_task(item, mix, load)
     lines += _dynamodb(d, writes_per_task(item, mix, load), "write") + _dynamodb(d, reads, "read")

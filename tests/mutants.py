@@ -1071,6 +1071,142 @@ def _adopt() -> Iterator[Mutant]:
     )
 
 
+def _recurring() -> Iterator[Mutant]:
+    """Recurring schedules: one task per firing, overlap skip exact, Scheduler's calendar rules."""
+    recurring, table = "functions/common/recurring.py", "functions/common/schedules_table.py"
+    usecase, schedules = "functions/usecases/recurring.py", "functions/common/task_schedules.py"
+    firing = "functions/usecases/firing.py"
+    workflow = ("tests/workflow/test_recurring_schedules.py",)
+    unit = ("tests/unit/test_recurring.py",)
+    claim = "attribute_exists(#key) AND (attribute_not_exists(lastScheduledTime) OR lastScheduledTime < :t)"
+    for name, path, old, new, tests in (
+        (
+            "claim: on a deleted schedule",
+            table,
+            claim,
+            claim.replace("attribute_exists(#key) AND ", ""),
+            workflow,
+        ),
+        ("claim: an earlier firing over a later one", table, claim, claim.replace("< :t", "<> :t"), workflow),
+        ("claim: this very firing twice", table, claim, claim.replace("< :t", "<= :t"), workflow),
+        (
+            "claim: skip ignores the last task",
+            table,
+            "        if exclusive:\n",
+            "        if False:\n",
+            workflow,
+        ),
+        (
+            "claim: skip's first firing ignores a last task",
+            table,
+            'condition += " AND attribute_not_exists(lastTaskId)"',
+            'condition += " AND attribute_exists(#key)"',
+            workflow,
+        ),
+        (
+            "a paused schedule's firing submits",
+            firing,
+            '    if schedule.state != ScheduleState.ENABLED:\n        return "the schedule is disabled"',
+            '    if False:\n        return "the schedule is disabled"',
+            workflow,
+        ),
+        (
+            "its own claimed firing skipped",
+            firing,
+            "    if last == when:\n        return SUBMIT\n",
+            "",
+            workflow,
+        ),
+        (
+            "skip lets a late firing run",
+            firing,
+            'return f"a later firing ({last}) ran first" if exclusive else SUBMIT',
+            "return SUBMIT",
+            workflow,
+        ),
+        (
+            "overlap: a RUNNING task ignored",
+            firing,
+            "TaskStatus.QUEUED, TaskStatus.RUNNING})",
+            "TaskStatus.QUEUED})",
+            workflow,
+        ),
+        (
+            "overlap: a QUEUED task ignored",
+            firing,
+            "TaskStatus.QUEUED, TaskStatus.RUNNING})",
+            "TaskStatus.RUNNING})",
+            workflow,
+        ),
+        (
+            "overlap: never checked",
+            firing,
+            "if state is not None and state.status in UNFINISHED:",
+            "if False:",
+            workflow,
+        ),
+        (
+            "a task with runAt or delaySeconds",
+            usecase,
+            "timed = [field for field in RESERVED_FIELDS if field in raw]",
+            "timed = []",
+            workflow,
+        ),
+        (
+            "delete leaves Scheduler's schedule",
+            usecase,
+            "existed_in_scheduler = scheduler.delete(name)",
+            "existed_in_scheduler = False",
+            workflow,
+        ),
+        (
+            "an unchanged PUT updates Scheduler",
+            schedules,
+            "if _same(current, request):",
+            "if False:",
+            workflow,
+        ),
+        (
+            "DST: a skipped local time fires",
+            recurring,
+            "continue  # clocks went forward",
+            "pass  # clocks went forward",
+            unit,
+        ),
+        (
+            "DST: a repeated hour fires twice",
+            recurring,
+            "if moment < after or (moment == after and not inclusive):",
+            "if moment == after and not inclusive:",
+            unit,
+        ),
+        (
+            "a firing's time to the microsecond",
+            recurring,
+            "return moment.astimezone(UTC).replace(microsecond=0).isoformat()",
+            "return moment.astimezone(UTC).isoformat()",
+            unit,
+        ),
+        (
+            "a firing's id without its time",
+            recurring,
+            'f"{name}\\n{scheduled_time_text(moment)}"',
+            'f"{name}"',
+            unit,
+        ),
+        ("a rate of 0", recurring, "        if value < 1:", "        if False:", unit),
+        ("names of 65 characters", recurring, "{1,64}$", "{1,65}$", workflow),
+        (
+            "local: a disabled schedule fires",
+            "local/recurring.py",
+            'if schedule.state == "ENABLED" and (end is None',
+            "if (end is None",
+            workflow,
+        ),
+    ):
+        yield Mutant(f"recurring: {name}", path, old, new, tests)
+
+
 def mutants() -> list[Mutant]:
     return [
         *_adopt(),
@@ -1097,6 +1233,7 @@ def mutants() -> list[Mutant]:
         *_answer_time(),
         *_fidelity(),
         *_causes(),
+        *_recurring(),
     ]
 
 

@@ -172,15 +172,16 @@ def parse_timezone(raw: Any) -> zoneinfo.ZoneInfo:
 
 def scheduled_time(raw: str) -> datetime:
     """A firing's scheduled time as Scheduler hands it over (``<aws.scheduler.scheduled-time>``,
-    ISO 8601 in UTC), to the second: the same firing always reads as the same instant."""
+    ISO 8601 in UTC), in UTC."""
     moment = datetime.fromisoformat(raw.replace("z", "Z"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
+    return moment.astimezone(UTC)
 
 
 def scheduled_time_text(moment: datetime) -> str:
-    """The form a scheduled time is stored and shown in: ``2027-03-28T09:00:00Z``."""
+    """The form a scheduled time is stored and shown in, and names its firing by: to the second
+    (Scheduler's precision is a minute), ``2027-03-28T09:00:00Z``, whatever form it came in."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

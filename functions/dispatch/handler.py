@@ -82,7 +82,7 @@ def _is_firing(body: str) -> bool:
 
 def fire_record(record: SQSRecord) -> None:
     """A recurring schedule's firing: its one task, submitted (or nothing, and why)."""
-    from functions.usecases.recurring import FiringMessage, fire  # noqa: PLC0415 - firings only
+    from functions.usecases.firing import FiringMessage, fire  # noqa: PLC0415 - firings only
 
     message = FiringMessage.model_validate_json(record.body)
     deps = dependencies()

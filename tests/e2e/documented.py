@@ -249,6 +249,18 @@ RUN_HERE: dict[str, Run] = {
     "ptm submit '{\"orderId\": 42}' --key order-42": Run(),  # a replay, once the curl ran
     "ptm submit '{\"orderId\": 43}' --delay 10m": Run("SCHEDULED"),
     'ptm submit \'{"orderId": 44}\' --at "$(date -u -d tomorrow +%Y-%m-%dT09:30:00Z)"': Run("SCHEDULED"),
+    'ptm schedules put daily-report --expression "cron(0 9 ? * MON-FRI *)" --timezone Europe/Berlin '
+    '--task \'{"report": "daily"}\'': Run("daily-report"),
+    "ptm schedules show daily-report --tasks": Run("nextFirings"),
+    "ptm schedules pause daily-report": Run("DISABLED"),
+    "ptm schedules resume daily-report": Run("ENABLED"),
+    "ptm schedules list": Run("daily-report"),
+    "ptm --json schedules list --all": Run('"items"'),
+    "curl -s -X PUT localhost:8000/schedules/every-5-minutes "
+    '-d \'{"expression": "rate(5 minutes)", "task": {"orderId": 7}}\'': Run('"name":"every-5-minutes"'),
+    'curl -s "localhost:8000/tasks?schedule=every-5-minutes"': Run('"items"'),
+    "ptm schedules delete every-5-minutes": Run("deleted"),
+    "ptm schedules delete daily-report": Run("deleted"),
     "ptm types": Run("webhook"),
     "ptm status <taskId>": Run("attempts", TaskId.ANY),
     "ptm list --status FAILED --all": Run("FAILED tasks"),

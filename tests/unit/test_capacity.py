@@ -30,6 +30,7 @@ DEMAND = Demand(
     reads=2.0,
     delayed=0.25,
     long_delayed=0.1,
+    recurring=0.0,
 )
 GIVEN = {"api.account_rps": 3000, "stepfunctions.express_starts": 1000, "lambda.concurrency": 1000}
 
@@ -77,9 +78,10 @@ def test_limits_sort_by_ceiling_with_outages_and_uncomputed_rows_last() -> None:
     rows = capacity.limits(DEPLOYED, DEMAND, Quotas(QUOTAS_FILE, "us-east-1", GIVEN))
     steady = [row.ceiling for row in rows if row.steady and row.ceiling is not None]
     assert steady == sorted(steady)
-    assert [row.name for row in rows][-3:] == [
+    assert [row.name for row in rows][-4:] == [
         "CloudWatch Logs PutLogEvents",
         "X-Ray segments",
+        "Scheduler schedules",
         "SQS in flight while starts fail",
     ]
     assert capacity.binding(rows).name == "Dispatcher concurrency"

@@ -122,13 +122,11 @@ def test_a_firing_names_one_task_whatever_form_its_time_arrives_in() -> None:
     forms = [
         "2027-03-29T07:00:00Z",
         "2027-03-29T07:00:00.000Z",
+        "2027-03-29T07:00:00.250Z",
         "2027-03-29T09:00:00+02:00",
         "2027-03-29T07:00:00",
     ]
-    moments = {scheduled_time(form) for form in forms}
-
-    assert len(moments) == 1
-    assert scheduled_time_text(moments.pop()) == "2027-03-29T07:00:00Z"
+    assert {scheduled_time_text(scheduled_time(form)) for form in forms} == {"2027-03-29T07:00:00Z"}
     assert len({firing_task_id("nightly", scheduled_time(form)) for form in forms}) == 1
     one = scheduled_time("2027-03-29T07:00:00Z")
     assert firing_task_id("nightly", one) != firing_task_id("nightly", one + timedelta(minutes=1))

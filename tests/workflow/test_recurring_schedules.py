@@ -5,9 +5,11 @@ overlap an unfinished task, and says why on the schedule."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +17,11 @@ import pytest
 
 from functions.common.models import Task, TaskStatus
 from functions.common.recurring import firing_task_id, scheduled_time
+from functions.common.schedules_table import SchedulesTable
 from functions.common.task_schedules import FIRING_INPUT
 from infra.names import Function
 from local.recurring import RecurringFirer
+from tests.fixtures.receiver import PublicHostStandIn, running_receiver
 from tests.fixtures.stack import Stack
 
 TASK = {"report": "nightly", "n": 7}
@@ -363,3 +367,99 @@ def test_the_firing_path_takes_its_time_from_the_firer_not_the_wall_clock(stack:
 
     assert len(fired.fired) == 3
     assert time.time() - changed < 60, "no real minute passed"
+
+
+def test_a_claim_holds_each_rule_of_its_condition(stack: Stack) -> None:
+    """The schedule's item is claimed for a firing only if the schedule exists, no later (or this
+    very) firing was claimed, and, exclusive (overlap skip), its last task is the one seen."""
+    table = SchedulesTable(stack.clients.dynamodb, stack.resources.names.schedules_table)
+    now = datetime.now(UTC)
+
+    def claim(when: str, task: str, previous: str | None = None, *, exclusive: bool = False) -> bool:
+        return table.claim_firing("claims", when, task, previous_task=previous, exclusive=exclusive, now=now)
+
+    assert not claim("2027-01-01T00:00:00Z", "t0"), "no such schedule: refused"
+    assert table.get("claims") is None, "and nothing written"
+    _put(stack, "claims", {"expression": "rate(1 minute)", "task": TASK})
+    assert claim("2027-01-01T00:01:00Z", "t1", exclusive=True), "the first firing, nothing before it"
+    assert not claim("2027-01-01T00:01:00Z", "t1b"), "this very firing again"
+    assert not claim("2027-01-01T00:00:00Z", "t0"), "an earlier firing after a later one"
+    assert not claim("2027-01-01T00:02:00Z", "t2", None, exclusive=True), (
+        "skip: it saw no last task; there is one"
+    )
+    assert not claim("2027-01-01T00:02:00Z", "t2", "t0", exclusive=True), "skip: it saw another last task"
+    assert claim("2027-01-01T00:02:00Z", "t2", "t1", exclusive=True)
+    stored = table.get("claims")
+    assert stored is not None
+    assert (stored.last_scheduled_time, stored.last_task_id) == ("2027-01-01T00:02:00Z", "t2")
+
+
+def test_a_firing_redelivered_after_its_claim_still_makes_its_task(stack: Stack) -> None:
+    """A dispatcher that died between the claim and the create: the firing comes back, finds its
+    own time claimed, and creates the task (no overlap with itself)."""
+    _put(stack, "halfway", {"expression": "rate(1 minute)", "task": TASK})
+    when = "2027-01-01T00:00:00Z"
+    task_id = firing_task_id("halfway", scheduled_time(when))
+    table = SchedulesTable(stack.clients.dynamodb, stack.resources.names.schedules_table)
+    now = datetime.now(UTC)
+    assert table.claim_firing("halfway", when, task_id, previous_task=None, exclusive=True, now=now)
+
+    _send_firing(stack, "halfway", when)
+    _dispatch(stack)
+
+    assert [item["taskId"] for item in _schedule_tasks(stack, "halfway")] == [task_id]
+    assert "lastSkipped" not in stack.api("GET", "/schedules/halfway").body
+
+
+def test_with_overlap_skip_a_firing_later_than_one_already_run_submits_nothing(stack: Stack) -> None:
+    _put(stack, "ordered", {"expression": "rate(1 minute)", "task": TASK})
+    _send_firing(stack, "ordered", "2027-01-01T00:02:00Z")
+    _dispatch(stack)
+    stack.wait_for_all_executions()
+    _send_firing(stack, "ordered", "2027-01-01T00:01:00Z")  # delivered late
+    _dispatch(stack)
+
+    assert len(_schedule_tasks(stack, "ordered")) == 1
+    assert stack.api("GET", "/schedules/ordered").body["lastSkipped"] == {
+        "scheduledTime": "2027-01-01T00:01:00Z",
+        "reason": "a later firing (2027-01-01T00:02:00Z) ran first",
+    }
+
+
+def test_a_firing_of_a_paused_schedule_submits_nothing(stack: Stack) -> None:
+    """A firing already queued when the schedule was paused (Scheduler itself fires none after)."""
+    _put(stack, "held", {"expression": "rate(1 minute)", "task": TASK, "overlap": "allow"})
+    assert stack.api("POST", "/schedules/held/pause").body["state"] == "DISABLED"
+    [schedule] = _scheduler_schedules(stack)
+    assert schedule["State"] == "DISABLED"
+    _send_firing(stack, "held", "2027-01-01T00:00:00Z")
+    _dispatch(stack)
+
+    assert _schedule_tasks(stack, "held") == []
+    assert stack.api("GET", "/schedules/held").body["lastSkipped"]["reason"] == "the schedule is disabled"
+    resumed = stack.api("POST", "/schedules/held/resume").body
+    assert (resumed["state"], len(resumed["nextFirings"])) == ("ENABLED", 5)
+    assert stack.api("POST", "/schedules/nothing/pause").status == 404
+
+
+def test_a_schedules_webhook_headers_are_never_shown(stack: Stack) -> None:
+    """A schedule's task is shown as a task's payload is: header values redacted; its firing's
+    task gets them as given."""
+    canary = f"header-canary-{uuid.uuid4().hex}"
+    for function in (Function.API, Function.DISPATCH, Function.PROCESS):
+        dependencies = stack.dependencies(function)
+        dependencies.environment = dataclasses.replace(
+            dependencies.environment, destinations=PublicHostStandIn()
+        )
+    with running_receiver() as receiver:
+        url = receiver.answer("/ok", (200, b"{}", {}, 0.0))
+        task = {"type": "webhook", "url": url, "body": {"n": 1}, "headers": {"Authorization": canary}}
+        shown = [_put(stack, "hooked", {"expression": "rate(1 hour)", "task": task, "overlap": "allow"})]
+        shown += [stack.api("GET", "/schedules/hooked").body, *stack.api("GET", "/schedules").body["items"]]
+        _send_firing(stack, "hooked", "2027-01-01T00:00:00Z")
+        _dispatch(stack)
+        stack.wait_for_all_executions()
+
+        assert all(view["task"]["headers"] == {"Authorization": "[redacted]"} for view in shown)
+        assert canary not in json.dumps(shown)
+        assert receiver.to("/ok")[0].headers["Authorization"] == canary
