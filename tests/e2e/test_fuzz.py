@@ -6,8 +6,8 @@ everywhere, one more off for GET /tasks, GET /schedules and PUT /schedules/{name
 
 The webhook type is left out of the generated bodies and schedules' tasks (``fuzzed_document``):
 its URL is checked against the SSRF policy and its headers against rules JSON Schema cannot
-state, so a schema-valid webhook body is rightly a 400, and an admitted one would send traffic to a generated host. Its
-refusals and deliveries have their own tests (tests/unit/test_destinations.py,
+state, so a schema-valid webhook body is rightly a 400, and an admitted one would send traffic to
+a generated host. Its refusals and deliveries have their own tests (tests/unit/test_destinations.py,
 tests/integration/test_webhook_delivery.py, tests/e2e/test_webhooks.py)."""
 
 from __future__ import annotations
