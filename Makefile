@@ -128,7 +128,7 @@ chaos: $(PY_STAMP) ## Chaos run with every fault injected (CHAOS_TASKS=10000; ma
 mutants: $(PY_STAMP) $(NODE_STAMP) ## Mutation sweep: weaken each rule in turn; every mutant must turn a test red (MUTANTS=name filter)
 	$(BIN)/python -m tests.mutants --only "$(MUTANTS)"
 
-fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a fresh local stack, the long run (make test runs 25 examples per operation)
+fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a fresh local stack, the long run (make test runs 15 examples per operation)
 	FUZZ_MAX_EXAMPLES=200 $(BIN)/pytest tests/e2e/test_fuzz.py -n 0
 
 openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's resolver

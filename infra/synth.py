@@ -4,6 +4,7 @@ cfn-lint), into a directory of the caller's. What reads a template (the cost mod
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.names import Function, StageNames
+from infra.stage_options import STAGES_DIR_VARIABLE
 from infra.workflow_definition import REPO_ROOT
 
 
@@ -40,15 +42,86 @@ def make_synth(
     )
 
 
+CACHE = REPO_ROOT / "cdk.out" / "synth-cache"
+"""Templates ``make synth`` wrote, by the digest of everything that went into them."""
+INPUTS = (
+    "infra",
+    "functions",
+    "statemachine",
+    "stages",
+    "cdk.json",
+    "package.json",
+    "package-lock.json",
+    "pyproject.toml",
+    "uv.lock",
+    "Makefile",
+)
+"""What a synthesis reads from the checkout: the app, the asset, the ASL, the saved options, and
+the locked versions of the CDK CLI, aws-cdk-lib, cdk-nag and cfn-lint."""
+ENVIRONMENT = (
+    "CDK_DEFAULT_ACCOUNT",
+    "CDK_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    STAGES_DIR_VARIABLE,
+)
+"""What a synthesis reads from the environment (the CLI's account and region, the options' directory)."""
+
+
+def inputs_digest(stage: str, context: Mapping[str, str] | None) -> str | None:
+    """The digest of a synthesis's inputs: every file of ``INPUTS`` git sees (tracked or new, as
+    they are on disk), the saved options' directory, the variables of ``ENVIRONMENT``, the stage
+    and the context. None where git cannot list the files (then nothing is cached)."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *INPUTS],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    paths = sorted({REPO_ROOT / name.decode() for name in listed.split(b"\0") if name})
+    stages_dir = os.environ.get(STAGES_DIR_VARIABLE)
+    if stages_dir:
+        paths += sorted(Path(stages_dir).glob("*.json"))
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.is_file():
+            digest.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
+    settings = {
+        "stage": stage,
+        "context": dict(context or {}),
+        "environment": {name: os.environ.get(name) for name in ENVIRONMENT},
+    }
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def synthesized_template(
     stage: str, outdir: Path, context: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The stage's template as ``make synth`` writes it into ``outdir`` (with ``context``, a
-    hypothetical synthesis)."""
+    hypothetical synthesis). A template ``make synth`` already wrote from the very same inputs
+    (``inputs_digest``) is read from ``CACHE`` instead: the same checkout, options and
+    environment synthesize the same template, and it passed cdk-nag and cfn-lint then."""
+    key = inputs_digest(stage, context)
+    cached = CACHE / f"{key}.template.json" if key else None
+    if cached is not None and cached.is_file():
+        document: dict[str, Any] = json.loads(cached.read_text())
+        return document
     result = make_synth(stage, outdir, context=context)
     if result.returncode != 0:
         raise SynthError(f"make synth STAGE={stage} failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    template: dict[str, Any] = json.loads((outdir / f"{StageNames(stage).stack}.template.json").read_text())
+    written = (outdir / f"{StageNames(stage).stack}.template.json").read_text()
+    if cached is not None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(written)
+        partial.replace(cached)  # atomic: a concurrent reader sees a whole template or none
+    template: dict[str, Any] = json.loads(written)
     return template
 
 

@@ -1207,6 +1207,31 @@ def _recurring() -> Iterator[Mutant]:
         yield Mutant(f"recurring: {name}", path, old, new, tests)
 
 
+def _synth_cache() -> Iterator[Mutant]:
+    """A cached template is reused only for the very inputs that made it."""
+    tests = ("tests/unit/test_synth_cache.py",)
+    for name, old, new in (
+        ("the context left out", '"context": dict(context or {}),', '"context": {},'),
+        (
+            "the environment left out",
+            '"environment": {name: os.environ.get(name) for name in ENVIRONMENT},',
+            '"environment": {},',
+        ),
+        (
+            "new files left out",
+            '"--cached", "--others", "--exclude-standard"',
+            '"--cached", "--exclude-standard"',
+        ),
+        ("the options' directory left out", "    if stages_dir:\n", "    if False:\n"),
+        (
+            "a failed synthesis cached",
+            "    if result.returncode != 0:\n        raise SynthError",
+            "    if False:\n        raise SynthError",
+        ),
+    ):
+        yield Mutant(f"synth cache: {name}", "infra/synth.py", old, new, tests)
+
+
 def mutants() -> list[Mutant]:
     return [
         *_adopt(),
@@ -1234,6 +1259,7 @@ def mutants() -> list[Mutant]:
         *_fidelity(),
         *_causes(),
         *_recurring(),
+        *_synth_cache(),
     ]
 
 

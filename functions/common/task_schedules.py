@@ -11,6 +11,8 @@ Scheduler once it has fired (``ActionAfterCompletion: DELETE``). Creating a sche
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.common.aws import aws_errors, error_code
+from functions.common.errors import InvalidScheduleError
 from functions.common.models import message_body
 from functions.common.scheduling import at_expression
 
@@ -126,7 +129,7 @@ class RecurringSchedules:
         unchanged one is left as it is, so a repeated PUT does not restart a rate's period).
         At most three calls: create, then (it exists) get and update."""
         request = self._request(name, timing)
-        with aws_errors(f"put recurring schedule {name}"):
+        with aws_errors(f"put recurring schedule {name}"), _refusals_as_bad_input():
             try:
                 self._client.create_schedule(**request)
                 return True
@@ -143,7 +146,7 @@ class RecurringSchedules:
         """Set the schedule to ``timing`` (its state: pause, resume) in one call; one that is gone
         (deleted meanwhile, or never created by a PUT cut short) is created."""
         request = self._request(name, timing)
-        with aws_errors(f"update recurring schedule {name}"):
+        with aws_errors(f"update recurring schedule {name}"), _refusals_as_bad_input():
             try:
                 self._client.update_schedule(**request)
             except ClientError as exc:
@@ -161,6 +164,21 @@ class RecurringSchedules:
                     raise
                 return False
         return True
+
+
+@contextmanager
+def _refusals_as_bad_input() -> Iterator[None]:
+    """Scheduler refusing a schedule it was asked for (``ValidationException``: an expression or
+    a time zone it does not take that the parser here let through) is the caller's 400, not a
+    misconfiguration alarm."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) != "ValidationException":
+            raise
+        message = str(exc.response.get("Error", {}).get("Message", ""))
+        problem = f"EventBridge Scheduler refused the schedule: {message}"
+        raise InvalidScheduleError(f"expression: {problem}", fields={"expression": problem}) from exc
 
 
 def _same(current: Any, request: dict[str, Any]) -> bool:

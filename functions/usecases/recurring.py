@@ -162,8 +162,11 @@ def next_firings(schedule: StoredSchedule, now: datetime, count: int = NEXT_FIRI
     if schedule.state != ScheduleState.ENABLED:
         return []
     recurrence = parse_expression(schedule.expression)
+    changed = datetime.fromisoformat(schedule.anchor)
     start = datetime.fromisoformat(schedule.start_at) if schedule.start_at else None
-    anchor = start or datetime.fromisoformat(schedule.anchor)
+    # A startAt already past when the schedule was last changed was not given to Scheduler (it
+    # refuses one over 5 minutes old): its periods count from the change.
+    anchor = start if start is not None and start > changed else changed
     after = max(now, start) if start else now
     end = datetime.fromisoformat(schedule.end_at) if schedule.end_at else None
     coming = recurrence.firings(parse_timezone(schedule.timezone), anchor, after, inclusive=True)

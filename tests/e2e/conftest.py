@@ -133,7 +133,6 @@ OWN_STACKS = frozenset(
         "test_webhooks.py",
         "test_documented_local_stack.py",
         "test_stage_without_test_controls.py",
-        "test_recurring.py",
     }
 )
 """Modules whose tests start stacks of their own (module fixtures), not the shared one."""

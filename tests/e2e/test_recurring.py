@@ -1,4 +1,4 @@
-"""Recurring schedules on a running local stack (its clock scaled 100x: a minute is 0.6 s), through
+"""Recurring schedules on the shared local stack (its clock scaled 100x: a minute is 0.6 s), through
 ``ptm schedules`` and the HTTP API, as a user meets them."""
 
 from __future__ import annotations
@@ -7,29 +7,18 @@ import itertools
 import json
 import time
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
 from functions.common.recurring import firing_task_id, scheduled_time
-from tests.e2e.conftest import RunningStack, running_local_stack
+from tests.e2e.conftest import RunningStack
 from tests.fixtures.ptm_cli import ptm, ptm_json
 
 TASK = json.dumps({"simulate": {"failures": 0}, "report": "daily"})
 _BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MINUTE = 0.6
-"""A scaled minute on this module's stack (--time-scale 0.01), in real seconds."""
-
-
-@pytest.fixture(scope="module")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """A stack of its own (its tests run beside the shared stack's), its clock scaled as that
-    one's, and no random failures: each firing's task succeeds."""
-    yield from running_local_stack(
-        tmp_path_factory, "recurring-stack", "--time-scale", "0.01", "--failure-rate", "0"
-    )
+"""A scaled minute on the shared stack (--time-scale 0.01), in real seconds."""
 
 
 def _tasks(stack: RunningStack, name: str) -> list[dict[str, Any]]:
@@ -70,7 +59,7 @@ def test_rate_one_minute_submits_one_task_a_minute_with_the_derived_ids_until_de
         "deleted": True,
     }
     settled = len(_tasks(local_stack, "e2e-minutely"))
-    time.sleep(4 * MINUTE)
+    time.sleep(3 * MINUTE)
     assert len(_tasks(local_stack, "e2e-minutely")) <= settled + 1, (
         "deleted: no more firings (one in flight at most)"
     )
@@ -88,7 +77,7 @@ def test_firings_while_dispatch_is_paused_run_once_after_resume_with_overlap_ski
     before = len(_tasks(local_stack, "e2e-held"))
     ptm_json(local_stack, "pause")
     try:
-        time.sleep(4 * MINUTE)  # firings wait in the queue
+        time.sleep(3 * MINUTE)  # firings wait in the queue
         assert len(_tasks(local_stack, "e2e-held")) == before
     finally:
         ptm_json(local_stack, "resume")
@@ -113,14 +102,14 @@ def test_a_paused_schedule_fires_nothing_and_resumes_with_no_catch_up(local_stac
     paused = ptm_json(local_stack, "schedules", "pause", "e2e-paused")
     assert (paused["state"], paused["nextFirings"]) == ("DISABLED", [])
     count = len(_tasks(local_stack, "e2e-paused"))
-    time.sleep(4 * MINUTE)
+    time.sleep(3 * MINUTE)
     assert len(_tasks(local_stack, "e2e-paused")) <= count + 1, "paused: at most the firing in flight"
     count = len(_tasks(local_stack, "e2e-paused"))
 
     resumed = ptm_json(local_stack, "schedules", "resume", "e2e-paused")
     assert resumed["state"] == "ENABLED"
     _until(lambda: len(_tasks(local_stack, "e2e-paused")) > count)
-    assert len(_tasks(local_stack, "e2e-paused")) == count + 1, "one firing at resume, no backlog of four"
+    assert len(_tasks(local_stack, "e2e-paused")) == count + 1, "one firing at resume, no backlog of three"
     ptm_json(local_stack, "schedules", "delete", "e2e-paused")
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from functions.common.errors import InvalidScheduleError
 from functions.common.models import Task, TaskStatus
 from functions.common.recurring import firing_task_id, scheduled_time
 from functions.common.schedules_table import SchedulesTable
-from functions.common.task_schedules import FIRING_INPUT
+from functions.common.task_schedules import FIRING_INPUT, RecurringTiming
 from infra.names import Function
 from local.recurring import RecurringFirer
 from tests.fixtures.receiver import PublicHostStandIn, running_receiver
@@ -463,3 +464,14 @@ def test_a_schedules_webhook_headers_are_never_shown(stack: Stack) -> None:
         assert all(view["task"]["headers"] == {"Authorization": "[redacted]"} for view in shown)
         assert canary not in json.dumps(shown)
         assert receiver.to("/ok")[0].headers["Authorization"] == canary
+
+
+def test_a_schedule_scheduler_refuses_is_the_callers_400_not_an_alarm(stack: Stack) -> None:
+    """Scheduler's ValidationException (moto, like Scheduler, refuses a recurring StartDate over 5
+    minutes past) is an INVALID_SCHEDULE naming what Scheduler said."""
+    recurring = stack.dependencies(Function.API).recurring
+    past = datetime.now(UTC) - timedelta(minutes=10)
+    with pytest.raises(InvalidScheduleError) as refused:
+        recurring.put("refused", RecurringTiming("cron(0 9 * * ? *)", "UTC", "ENABLED", start=past))
+    assert "EventBridge Scheduler refused the schedule" in refused.value.message
+    assert _scheduler_schedules(stack) == []
