@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from functions.common.attribute_values import plain, to_attribute, typed
 from functions.common.aws import aws_errors, error_code
 from functions.common.clock import iso
 
@@ -70,21 +70,6 @@ class StoredSchedule:
             last_skip_reason=values.get("lastSkipReason"),
             skipped_firings=int(values.get("skippedFirings", 0)),
         )
-
-
-_serializer, _deserializer = TypeSerializer(), TypeDeserializer()
-
-
-def to_attribute(value: Any) -> Any:
-    return _serializer.serialize(value)
-
-
-def typed(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: to_attribute(value) for name, value in values.items()}
-
-
-def plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 class SchedulesTable:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from functions.common.attribute_values import plain
 from functions.common.models import TaskStatus
 from functions.common.tasks_table import EXPIRY_ATTRIBUTE, TasksTable, payload_key
-from functions.common.tasks_table.codec import plain
 from infra.names import Function
 from infra.stage_config import DAY_SECONDS
 from tests.fixtures.stack import CONFIG, Stack

@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from functions.common import json_text
+from functions.common.attribute_values import plain, to_attribute, typed
 from functions.common.clock import iso
 from functions.common.models import Task, TaskStatus, TaskSummary
 from functions.common.status_shards import (
@@ -22,21 +21,6 @@ from functions.common.status_shards import (
     phase_shard,
     shard_of,
 )
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def to_attribute(value: Any) -> Any:
-    return _serializer.serialize(value)
-
-
-def typed(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: to_attribute(value) for name, value in values.items()}
-
-
-def plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 def payload_key(task_id: str, request_hash: str) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from functions.common.attribute_values import to_attribute
 from functions.common.aws import aws_errors
 from functions.common.clock import iso, moment, utc_now
 from functions.common.config import DUE_INDEX, PHASE_INDEX, SCHEDULE_INDEX
@@ -32,7 +33,6 @@ from functions.common.tasks_table.codec import (
     SUMMARY_ATTRIBUTES,
     expired,
     summary_from_item,
-    to_attribute,
 )
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from functions.common.attribute_values import to_attribute
 from functions.common.aws import aws_errors, error_code
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import Task
@@ -20,7 +21,6 @@ from functions.common.tasks_table.codec import (
     payload_key,
     payload_of,
     task_from_item,
-    to_attribute,
 )
 
 if TYPE_CHECKING:

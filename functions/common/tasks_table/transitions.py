@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.common.attribute_values import plain, to_attribute, typed
 from functions.common.aws import aws_errors, error_code, translate
 from functions.common.clock import iso, utc_now
 from functions.common.errors import TaskAlreadyExistsError, TransitionRefusedError
@@ -33,10 +34,7 @@ from functions.common.tasks_table.codec import (
     fits_inline,
     new_record,
     payload_attributes,
-    plain,
     summary_from_item,
-    to_attribute,
-    typed,
 )
 from functions.common.tasks_table.expressions import Update
 from functions.common.tasks_table.index import TaskIndex
