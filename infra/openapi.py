@@ -23,11 +23,17 @@ from pydantic.json_schema import models_json_schema
 
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.models import TaskStatus
-from functions.common.recurring import ACCEPTED_FORMS, DEFAULT_TIMEZONE, NAME_PATTERN, Overlap, ScheduleState
+from functions.common.recurring import (
+    ACCEPTED_FORMS,
+    DEFAULT_TIMEZONE,
+    NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    Overlap,
+    ScheduleState,
+)
 from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RESERVED_FIELDS, RUN_AT_FIELD
 from functions.task_types import TASK_TYPES
 from functions.usecases.operations import DEFAULT_LIMIT, MAX_LIMIT
-from functions.usecases.recurring import DEFAULT_PAGE, MAX_PAGE
 from infra.names import Function
 from infra.spec import ROUTE_SCOPES
 from infra.workflow_definition import REPO_ROOT
@@ -136,7 +142,7 @@ def generate() -> dict[str, Any]:
 NAME_SCHEMA: dict[str, Any] = {
     "type": "string",
     "minLength": 1,
-    "maxLength": 64,
+    "maxLength": NAME_MAX_LENGTH,
     "pattern": NAME_PATTERN.pattern,
 }
 """A recurring schedule's name: EventBridge Scheduler's."""
@@ -154,7 +160,7 @@ def _document_schedules(document: dict[str, Any], alternatives: list[dict[str, A
             "name": "limit",
             "in": "query",
             "required": False,
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
         },
         {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
     ]

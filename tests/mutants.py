@@ -1195,7 +1195,7 @@ def _recurring() -> Iterator[Mutant]:
             unit,
         ),
         ("a rate of 0", recurring, "        if value < 1:", "        if False:", unit),
-        ("names of 65 characters", recurring, "{1,64}$", "{1,65}$", workflow),
+        ("names of 65 characters", recurring, "NAME_MAX_LENGTH = 64", "NAME_MAX_LENGTH = 65", workflow),
         (
             "local: a disabled schedule fires",
             "local/recurring.py",

@@ -32,12 +32,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from functions.common.errors import InvalidScheduleError
+from functions.common.scheduling import refused
 
 if TYPE_CHECKING:
     from aws_croniter import AwsCroniter
 
-NAME_PATTERN = re.compile(r"^[0-9A-Za-z_.-]{1,64}$", re.ASCII)
+NAME_MAX_LENGTH = 64
+NAME_PATTERN = re.compile(rf"^[0-9A-Za-z_.-]{{1,{NAME_MAX_LENGTH}}}$", re.ASCII)
 """A schedule's name: EventBridge Scheduler's (1-64 of ``[0-9a-zA-Z-_.]``), so that it names the
 Scheduler schedule as it is, and fits a URL path unescaped."""
 EXPRESSION_FIELD = "expression"
@@ -67,10 +68,6 @@ class Overlap(StrEnum):
 class ScheduleState(StrEnum):
     ENABLED = "ENABLED"
     DISABLED = "DISABLED"
-
-
-def refused(field: str, problem: str) -> InvalidScheduleError:
-    return InvalidScheduleError(f"{field}: {problem}", fields={field: problem})
 
 
 @dataclass(frozen=True)

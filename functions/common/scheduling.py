@@ -43,7 +43,7 @@ _RFC3339 = re.compile(
 00-59 (Python would read ``+00:99`` as a 99-minute offset and move the time)."""
 
 
-def _refused(field: str, problem: str) -> InvalidScheduleError:
+def refused(field: str, problem: str) -> InvalidScheduleError:
     return InvalidScheduleError(f"{field}: {problem}", fields={field: problem})
 
 
@@ -51,7 +51,7 @@ def parse_instant(field: str, raw: Any) -> datetime:
     """An RFC 3339 date-time with an offset, in UTC (finer than microseconds: rounded down to
     them), or InvalidScheduleError naming ``field``."""
     if not isinstance(raw, str) or not _RFC3339.match(raw):
-        raise _refused(field, "must be an RFC 3339 date-time with an offset, e.g. 2030-01-31T09:30:00Z")
+        raise refused(field, "must be an RFC 3339 date-time with an offset, e.g. 2030-01-31T09:30:00Z")
     text = raw.upper()
     fraction = re.search(r"\.(\d+)", text)
     if fraction:  # Python parses at most microseconds; a finer time is rounded down to them
@@ -59,23 +59,23 @@ def parse_instant(field: str, raw: Any) -> datetime:
     try:
         return datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
-        raise _refused(field, f"{raw!r} is not a valid date-time") from None
+        raise refused(field, f"{raw!r} is not a valid date-time") from None
 
 
 def _run_at(raw: Any, now: datetime) -> datetime:
     moment = parse_instant(RUN_AT_FIELD, raw)
     if moment <= now:
-        raise _refused(RUN_AT_FIELD, "is in the past; omit it to run the task now")
+        raise refused(RUN_AT_FIELD, "is in the past; omit it to run the task now")
     if moment > now + timedelta(seconds=MAX_DELAY_SECONDS):
-        raise _refused(RUN_AT_FIELD, "is more than 365 days ahead")
+        raise refused(RUN_AT_FIELD, "is more than 365 days ahead")
     return moment
 
 
 def _delay(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
-        raise _refused(DELAY_FIELD, "must be a whole number of seconds (a JSON integer)")
+        raise refused(DELAY_FIELD, "must be a whole number of seconds (a JSON integer)")
     if not 0 <= raw <= MAX_DELAY_SECONDS:
-        raise _refused(DELAY_FIELD, f"must be from 0 to {MAX_DELAY_SECONDS} seconds (365 days)")
+        raise refused(DELAY_FIELD, f"must be from 0 to {MAX_DELAY_SECONDS} seconds (365 days)")
     return int(raw)
 
 

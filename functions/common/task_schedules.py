@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.common.aws import aws_errors, error_code
-from functions.common.errors import InvalidScheduleError
 from functions.common.models import message_body
-from functions.common.scheduling import at_expression
+from functions.common.scheduling import at_expression, refused
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -177,8 +176,7 @@ def _refusals_as_bad_input() -> Iterator[None]:
         if error_code(exc) != "ValidationException":
             raise
         message = str(exc.response.get("Error", {}).get("Message", ""))
-        problem = f"EventBridge Scheduler refused the schedule: {message}"
-        raise InvalidScheduleError(f"expression: {problem}", fields={"expression": problem}) from exc
+        raise refused("expression", f"EventBridge Scheduler refused the schedule: {message}") from exc
 
 
 def _same(current: Any, request: dict[str, Any]) -> bool:

@@ -1,5 +1,5 @@
 """Tasks queue → one Express execution per message, with partial batch responses; a recurring
-schedule's firing (``{"schedule", "scheduledTime"}``) → its task, submitted (functions/usecases/recurring.py).
+schedule's firing (``{"schedule", "scheduledTime"}``) → its task, submitted (functions/usecases/firing.py).
 
 The batch's task statuses are read once (BatchGetItem) before the records are handled, so a
 CANCELLED or finished task never starts an execution, and a SCHEDULED one starts only once due

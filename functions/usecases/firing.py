@@ -9,9 +9,7 @@ validation and conditional put as ``POST /tasks`` — under the id the firing na
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,10 +42,6 @@ class FiringMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     schedule: str = Field(pattern=NAME_PATTERN.pattern)
     scheduledTime: str = Field(min_length=1, max_length=64)  # noqa: N815 - the message's field
-
-
-def is_firing(body: Mapping[str, Any]) -> bool:
-    return "schedule" in body and "taskId" not in body
 
 
 @dataclass(frozen=True)

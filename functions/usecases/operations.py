@@ -21,6 +21,7 @@ from functions.common.errors import (
     TransitionRefusedError,
 )
 from functions.common.models import Task, TaskStatus, TaskSummary
+from functions.common.recurring import NAME_PATTERN
 from functions.common.status_shards import SHARDS
 from functions.common.task_schedules import TaskSchedules
 from functions.common.tasks_queue import TasksQueue
@@ -115,7 +116,6 @@ def parse_limit(raw: str | None) -> int:
 
 _SCHEDULED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", re.ASCII)
 """A firing's scheduledTime as functions/common/recurring.py writes it: the bySchedule sort key."""
-_SCHEDULE_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}", re.ASCII)
 
 
 def encode_schedule_token(schedule: str, cursor: tuple[str, str]) -> str:
@@ -145,7 +145,7 @@ def _list_schedule_tasks(query: dict[str, str], table: TasksTable) -> Page:
     schedule = query["schedule"]
     if "status" in query:
         raise InvalidQueryError("give status or schedule, not both")
-    if not _SCHEDULE_NAME.fullmatch(schedule):
+    if not NAME_PATTERN.fullmatch(schedule):
         raise InvalidQueryError("schedule must be a schedule's name: 1-64 of A-Z, a-z, 0-9, '-', '_', '.'")
     limit = parse_limit(query.get("limit"))
     after = decode_schedule_token(query["nextToken"], schedule) if "nextToken" in query else None

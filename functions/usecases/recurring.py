@@ -33,20 +33,19 @@ from functions.common.recurring import (
     ScheduleState,
     parse_expression,
     parse_timezone,
-    refused,
     scheduled_time_text,
 )
 from functions.common.schedules_table import SchedulesTable, StoredSchedule
-from functions.common.scheduling import RESERVED_FIELDS, parse_instant
+from functions.common.scheduling import RESERVED_FIELDS, parse_instant, refused
 from functions.common.task_schedules import RecurringSchedules, RecurringTiming
 from functions.common.tasks_table import TasksTable
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment
+from functions.usecases.operations import parse_limit
 
 FIELDS = ("expression", "timezone", "task", "startAt", "endAt", "overlap", "state")
 MAX_BODY_BYTES = 256 * 1024
 """A schedule's body: its task (at most 200 KiB, as POST /tasks) and the rest."""
-DEFAULT_PAGE, MAX_PAGE = 50, 100
 
 
 def check_name(name: str) -> str:
@@ -297,10 +296,7 @@ def list_schedules(
     unknown = set(query) - {"limit", "nextToken"}
     if unknown:
         raise InvalidQueryError(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
-    raw = query.get("limit")
-    if raw is not None and not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE):
-        raise InvalidQueryError(f"limit must be a whole number from 1 to {MAX_PAGE}")
-    limit = int(raw) if raw else DEFAULT_PAGE
+    limit = parse_limit(query.get("limit"))
     after = _after(query["nextToken"]) if "nextToken" in query else None
     items, last = schedules.list(limit, after)
     now = clock()
