@@ -76,21 +76,13 @@ _INTRINSICS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def schedules_wildcard(api_role: IConstruct, schedules_arn: str) -> Finding:
+def group_wildcard(api_role: IConstruct, group_schedules_arn: str, what: str) -> Finding:
+    """The api function's grant on every schedule of one of the stage's groups (``what``: whose
+    schedules, and how they are named)."""
     return Finding(
-        f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, schedules_arn)}]",
-        "The api function creates and deletes one schedule per delayed task, named after the task: "
-        "the names are not known at deploy time, so the grant is every schedule of the stage's own "
-        "group, and nothing else.",
-    )
-
-
-def recurring_schedules_wildcard(api_role: IConstruct, recurring_arn: str) -> Finding:
-    return Finding(
-        f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, recurring_arn)}]",
-        "The api function creates, reads, updates and deletes one schedule per recurring schedule, "
-        "named by the caller's PUT /schedules/{name}: the names are not known at deploy time, so "
-        "the grant is every schedule of the stage's own recurring group, and nothing else.",
+        f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, group_schedules_arn)}]",
+        f"The api function manages one schedule per {what}: the names are not known at deploy time, "
+        "so the grant is every schedule of that one group of the stage's, and nothing else.",
     )
 
 
@@ -131,8 +123,10 @@ def acknowledge_inherent_findings(
             acknowledge(function.role, XRAY_WILDCARD)
     api_role = compute.functions[Function.API].role
     if api_role is not None:
-        acknowledge(api_role, schedules_wildcard(api_role, schedules.schedules_arn))
-        acknowledge(api_role, recurring_schedules_wildcard(api_role, schedules.recurring_schedules_arn))
+        delayed = "delayed task (created and deleted), named after the task"
+        recurring = "recurring schedule (created, read, updated, deleted), named by PUT /schedules/{name}"
+        acknowledge(api_role, group_wildcard(api_role, schedules.schedules_arn, delayed))
+        acknowledge(api_role, group_wildcard(api_role, schedules.recurring_schedules_arn, recurring))
     acknowledge(workflow.role, WORKFLOW_WILDCARD)
     if config.workflow_log_level is not WorkflowLogLevel.ALL:
         acknowledge(workflow.state_machine, REDUCED_WORKFLOW_LOGGING)

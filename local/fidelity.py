@@ -19,6 +19,7 @@ import time
 import types
 import uuid
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,6 +255,16 @@ class FiredSchedules:
     """What could not be fired, and why (kept for the next call, or dropped when too old)."""
 
 
+def moto_schedules() -> Iterator[tuple[str, str, Any, Any]]:
+    """Every schedule of this process's moto, in every account, Region and group: (account,
+    Region, its backend, the schedule)."""
+    for account, regions in list(scheduler_backends.items()):
+        for region, backend in list(regions.items()):
+            for group in list(backend.schedule_groups.values()):
+                for schedule in list(group.schedules.values()):
+                    yield account, region, backend, schedule
+
+
 def fire_due_schedules(now: float | None = None) -> FiredSchedules:
     """Fire, as EventBridge Scheduler does, every enabled one-time schedule of this process's moto
     that is due at ``now`` (epoch seconds): send its ``Input`` to its SQS target, then delete it
@@ -261,30 +272,25 @@ def fire_due_schedules(now: float | None = None) -> FiredSchedules:
     now = time.time() if now is None else now
     fired: list[str] = []
     problems: list[str] = []
-    for account, regions in list(scheduler_backends.items()):
-        for region, backend in list(regions.items()):
-            every = [
-                s for group in list(backend.schedule_groups.values()) for s in list(group.schedules.values())
-            ]
-            for schedule in every:
-                due = schedule_time(schedule.schedule_expression, schedule.schedule_expression_timezone)
-                spent = (schedule.arn, schedule.last_modified_date)
-                if due is None or schedule.state != "ENABLED" or spent in _spent or due.timestamp() > now:
-                    continue
-                target = schedule.target
-                problem = send_to_queue(account, region, target)
-                if problem is not None:
-                    age = now - due.timestamp()
-                    max_age = int(target.get("RetryPolicy", {}).get("MaximumEventAgeInSeconds", 86_400))
-                    problems.append(f"{schedule.arn}: {problem}" + (" (dropped)" if age > max_age else ""))
-                    if age <= max_age:
-                        continue
-                else:
-                    fired.append(schedule.arn)
-                if schedule.action_after_completion == "DELETE":
-                    backend.delete_schedule(schedule.group_name, schedule.name)
-                else:
-                    _spent.add(spent)
+    for account, region, backend, schedule in list(moto_schedules()):
+        due = schedule_time(schedule.schedule_expression, schedule.schedule_expression_timezone)
+        spent = (schedule.arn, schedule.last_modified_date)
+        if due is None or schedule.state != "ENABLED" or spent in _spent or due.timestamp() > now:
+            continue
+        target = schedule.target
+        problem = send_to_queue(account, region, target)
+        if problem is not None:
+            age = now - due.timestamp()
+            max_age = int(target.get("RetryPolicy", {}).get("MaximumEventAgeInSeconds", 86_400))
+            problems.append(f"{schedule.arn}: {problem}" + (" (dropped)" if age > max_age else ""))
+            if age <= max_age:
+                continue
+        else:
+            fired.append(schedule.arn)
+        if schedule.action_after_completion == "DELETE":
+            backend.delete_schedule(schedule.group_name, schedule.name)
+        else:
+            _spent.add(spent)
     return FiredSchedules(fired, problems)
 
 

@@ -9,10 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from moto.scheduler.models import scheduler_backends
-
 from functions.common.recurring import parse_expression, parse_timezone, scheduled_time_text
-from local.fidelity import FiredSchedules, send_to_queue
+from local.fidelity import FiredSchedules, moto_schedules, send_to_queue
 
 SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
 """The context attribute a recurring schedule's target input carries: Scheduler puts the firing's
@@ -117,11 +115,8 @@ def _instant(value: Any) -> datetime.datetime | None:
 
 
 def _recurring_schedules() -> list[tuple[str, str, Any]]:
-    found = []
-    for account, regions in list(scheduler_backends.items()):
-        for region, backend in list(regions.items()):
-            for group in list(backend.schedule_groups.values()):
-                for schedule in list(group.schedules.values()):
-                    if schedule.schedule_expression.startswith(("rate(", "cron(")):
-                        found.append((account, region, schedule))
-    return found
+    return [
+        (account, region, schedule)
+        for account, region, _backend, schedule in moto_schedules()
+        if schedule.schedule_expression.startswith(("rate(", "cron("))
+    ]

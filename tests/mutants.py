@@ -750,7 +750,7 @@ def _deploy_path() -> Iterator[Mutant]:
         (
             "nag: the schedules' acknowledgment in the token form",
             "infra/nag.py",
-            'f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, schedules_arn)}]"',
+            'f"AwsSolutions-IAM5[Resource::{as_finding_resource(api_role, group_schedules_arn)}]"',
             '"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/ptm-dev/*]"',
         ),
         (
