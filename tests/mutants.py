@@ -1197,6 +1197,13 @@ def _recurring() -> Iterator[Mutant]:
         ("a rate of 0", recurring, "        if value < 1:", "        if False:", unit),
         ("names of 65 characters", recurring, "NAME_MAX_LENGTH = 64", "NAME_MAX_LENGTH = 65", workflow),
         (
+            "local: an unreachable target's firing dropped at once",
+            "local/recurring.py",
+            "if not dropped:\n",
+            "if False:\n",
+            workflow,
+        ),
+        (
             "local: a disabled schedule fires",
             "local/recurring.py",
             'if schedule.state == "ENABLED" and (end is None',

@@ -361,3 +361,26 @@ def test_a_measurement_is_saved_and_read_back_whole(tmp_path: Path) -> None:
     measured = dataclasses.replace(_measured(), init_seconds=dict.fromkeys(Function, 0.2))
     measure.save(measured, tmp_path / "measured.json")
     assert measure.load(tmp_path / "measured.json") == measured
+
+
+def test_a_recurring_firing_adds_its_invocation_its_message_its_claim_and_its_index_entry() -> None:
+    """Per task a recurring schedule submits: a Scheduler invocation, the firing's send, receive
+    and delete, the schedule's claim (a write of its item, which holds the task's body), its
+    strongly consistent read and the last task's status, and the bySchedule entry."""
+    sizes, load = Sizes(record=500, failed_record=2100, payload_item=1100), Load(recurring_share=0.1)
+    units = cost.write_units_by_target(sizes, Mix.at(0.3), load)[
+        "a recurring firing: its claim, the bySchedule entry"
+    ]
+    item = 1024 + A("dynamodb.schedule_item_extra_bytes")
+    assert units == {cost.SCHEDULES: pytest.approx(0.1 * 2), cost.BY_SCHEDULE: pytest.approx(0.1)}
+    assert billing.write_units(item) == 2
+    reads = cost.reads_per_task(sizes, Mix.at(0.3), load)[
+        "a recurring firing: its schedule, the last task's status"
+    ]
+    assert reads == pytest.approx(0.1 * (1 + 1))
+    lines = {(line.service, line.what): line for line in cost.this_design(_deployment(), _measured(), load)}
+    assert lines[("EventBridge Scheduler", "a recurring schedule's firings")].quantity == pytest.approx(
+        0.1 * billing.MILLION
+    )
+    none = {(line.service, line.what): line for line in cost.this_design(_deployment(), _measured(), Load())}
+    assert none[("EventBridge Scheduler", "a recurring schedule's firings")].quantity == 0

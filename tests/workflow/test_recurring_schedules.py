@@ -17,7 +17,7 @@ import pytest
 
 from functions.common.errors import InvalidScheduleError
 from functions.common.models import Task, TaskStatus
-from functions.common.recurring import firing_task_id, scheduled_time
+from functions.common.recurring import NEXT_FIRINGS_SHOWN, firing_task_id, scheduled_time
 from functions.common.schedules_table import SchedulesTable
 from functions.common.task_schedules import FIRING_INPUT, RecurringTiming
 from infra.names import Function
@@ -147,6 +147,8 @@ def test_a_firing_delivered_twice_makes_one_task(stack: Stack) -> None:
     assert stack.completed_work == [task_id], (
         "its work ran once (a second message's execution is refused its claim)"
     )
+    record = stack.api("GET", f"/tasks/{task_id}").body
+    assert (record["schedule"], record["scheduledTime"]) == ("nightly", when)
     assert stack.task(task_id).status is TaskStatus.SUCCEEDED
     assert "lastSkipped" not in stack.api("GET", "/schedules/nightly").body
 
@@ -439,7 +441,7 @@ def test_a_firing_of_a_paused_schedule_submits_nothing(stack: Stack) -> None:
     assert _schedule_tasks(stack, "held") == []
     assert stack.api("GET", "/schedules/held").body["lastSkipped"]["reason"] == "the schedule is disabled"
     resumed = stack.api("POST", "/schedules/held/resume").body
-    assert (resumed["state"], len(resumed["nextFirings"])) == ("ENABLED", 5)
+    assert (resumed["state"], len(resumed["nextFirings"])) == ("ENABLED", NEXT_FIRINGS_SHOWN)
     assert stack.api("POST", "/schedules/nothing/pause").status == 404
 
 
@@ -475,3 +477,30 @@ def test_a_schedule_scheduler_refuses_is_the_callers_400_not_an_alarm(stack: Sta
         recurring.put("refused", RecurringTiming("cron(0 9 * * ? *)", "UTC", "ENABLED", start=past))
     assert "EventBridge Scheduler refused the schedule" in refused.value.message
     assert _scheduler_schedules(stack) == []
+
+
+def test_a_firing_whose_target_is_unreachable_is_sent_later_with_its_own_time(stack: Stack) -> None:
+    """An outage of the target: Scheduler retries a firing (up to MaximumEventAgeInSeconds), and
+    the retry carries the firing's own scheduled time, so it still makes exactly its task."""
+    _put(stack, "outage", {"expression": "rate(1 hour)", "task": TASK})
+    firer, changed = _firer(stack)
+    queue = stack.resources.tasks_queue_url
+    attributes = stack.clients.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    stack.clients.sqs.delete_queue(QueueUrl=queue)
+
+    down = firer.fire(real=changed + 1)
+    assert down.fired == [], down
+    assert len(down.problems) == 1, down
+
+    stack.clients.sqs.create_queue(
+        QueueName=stack.resources.names.tasks_queue,
+        Attributes={
+            "VisibilityTimeout": attributes["VisibilityTimeout"],
+            "RedrivePolicy": attributes["RedrivePolicy"],
+        },
+    )
+    up = firer.fire(real=changed + 120)
+    assert len(up.fired) == 1, up
+    _dispatch(stack)
+    first = scheduled_time(datetime.fromtimestamp(changed, UTC).isoformat())
+    assert [item["taskId"] for item in _schedule_tasks(stack, "outage")] == [firing_task_id("outage", first)]
