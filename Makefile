@@ -59,7 +59,7 @@ lint: $(PY_STAMP) ## ruff (lint + format check), mypy (strict), the secret scan 
 	git ls-files -z | xargs -0 $(BIN)/detect-secrets-hook --
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions infra local tests bench smoke ptm client/ptm_client
+	$(BIN)/mypy functions infra local tests bench smoke ptm client/ptm_client examples
 	$(BIN)/lint-imports
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting

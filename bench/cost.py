@@ -81,6 +81,9 @@ class Load:
     work_ms: float = dataclasses.field(default_factory=lambda: A("load.work_ms"))
     recurring_share: float = dataclasses.field(default_factory=lambda: A("load.recurring_share"))
     """Tasks a recurring schedule's firings submit (functions/usecases/recurring.py)."""
+    registered_share: float = dataclasses.field(default_factory=lambda: A("load.registered_share"))
+    """Tasks of a registered type (README, "Your own task types"): the user's function runs each
+    attempt, the process function claims the task and records the result."""
 
     @property
     def months_stored(self) -> float:
@@ -333,6 +336,34 @@ def _function(d: PricedDeployment, m: Measured, f: Function, use: Use) -> list[L
     ]
 
 
+def _registered(d: PricedDeployment, m: Measured, load: Load, mix: Mix) -> list[Line]:
+    """A registered type's tasks: the process function's claim and result invocations, and the
+    user's function per attempt (at the assumed memory and the load's work time: theirs to set)."""
+    registered = MILLION * load.registered_share
+    bookkeeping = registered * (2 + load.duplicate_share)
+    gb, ms = d.memory_mb[Function.PROCESS] / 1024, lambda_ms(m.functions[Function.PROCESS])
+    attempts = registered * mix.attempts
+    user_gb = A("registered.function_memory_mb") / 1024
+    return [
+        Line(
+            "Lambda requests", "process: a registered type's claim and result", bookkeeping, "lambda_requests"
+        ),
+        Line(
+            "Lambda duration",
+            f"process claim/result: {ms:.1f} ms at {gb:g} GB",
+            bookkeeping * gb * ms / 1000,
+            GB_S,
+        ),
+        Line("Lambda requests", "your function: one invocation an attempt", attempts, "lambda_requests"),
+        Line(
+            "Lambda duration",
+            f"your function: {load.work_ms:g} ms at {user_gb:g} GB an attempt",
+            attempts * user_gb * load.work_ms / 1000,
+            GB_S,
+        ),
+    ]
+
+
 def _front(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
     """Both designs: an API request per submit, replay and GET, its access-log line, the api
     function, and the answer's bytes out."""
@@ -412,7 +443,10 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
     messages = n * (1 + load.duplicate_share)
     batch = billing.batch_size(rate, load.dispatch_window_seconds, DISPATCH_BATCH_SIZE)
     process_ms = process_invocation_ms(m, load, item)
-    attempts = n * (mix.attempts + load.duplicate_share)
+    registered = n * load.registered_share
+    # A registered type's attempts run in the user's function; its execution invokes the process
+    # function twice (the claim, the result), and a duplicate execution once (its refused claim).
+    attempts = (n - registered) * (mix.attempts + load.duplicate_share)
     period = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes * 60
     sweeps = n / (rate * period)
     dispatch_log = log_bytes(d, dispatch, dispatch.per_record() * batch) + emf
@@ -423,6 +457,7 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
     }
     lines = [*_front(d, m, load), *_monitor(d, m, load, mix)]
     lines += [line for f, use in uses.items() for line in _function(d, m, f, use)]
+    lines += _registered(d, m, load, mix)
     early = n * load.long_delay_share  # a schedule fires up to 2 min early: its message goes back once
     firings = n * load.recurring_share  # each firing's message, then its task's
     receives = billing.receives_per_message(rate)

@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra.stack import ProcessTaskManagerStack
 from infra.stage_config import StageConfigError
 from infra.stage_options import load
+from infra.task_type_options import TaskTypeOptionError
 
 
 def build(app: App, *, account: str | None, region: str | None) -> ProcessTaskManagerStack:
@@ -40,7 +41,7 @@ def main() -> None:
     app = App()
     try:
         build(app, account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
-    except StageConfigError as exc:
+    except (StageConfigError, TaskTypeOptionError) as exc:
         # One line naming the setting and the rule, not a traceback from inside jsii.
         print(f"ptm synth: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's one line
         sys.exit(1)

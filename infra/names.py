@@ -167,5 +167,9 @@ class StageNames:
     def function(self, function: Function) -> str:
         return self._name(function.value)
 
+    def registered_function(self, type_name: str) -> str:
+        """The local stack's function for a registered type (on AWS, the user deploys their own)."""
+        return self._name(f"type-{type_name}")
+
     def function_log_group(self, function: Function) -> str:
         return f"/aws/lambda/{self.function(function)}"

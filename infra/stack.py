@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -23,6 +23,7 @@ from infra.components.queues import Queues
 from infra.components.schedules import Schedules
 from infra.components.storage import Storage
 from infra.components.workflow import WorkflowStateMachine
+from infra.generated_workflow import substitution
 from infra.nag import acknowledge_inherent_findings
 from infra.names import Function, Output, Resource
 from infra.spec import (
@@ -65,16 +66,25 @@ class ProcessTaskManagerStack(Stack):
         signing_secret = storage.signing_secret
         if signing_secret is not None:
             arns[Resource.SIGNING_SECRET] = signing_secret.secret_arn
+        registered = {
+            registration.name: registered_function_arn(self, registration.function)
+            for registration in config.task_types.registrations
+        }
         workflow = WorkflowStateMachine(
             self,
             "Workflow",
             config=config,
-            substitutions=workflow_substitutions(
-                {function: fn.function_arn for function, fn in fns.items()},
-                storage.table.table_name,
-                queues.dead_letter_queue.queue_url,
-            ),
-            grants=[(list(grant.actions), [arns[grant.resource]]) for grant in WORKFLOW_GRANTS],
+            substitutions={
+                **workflow_substitutions(
+                    {function: fn.function_arn for function, fn in fns.items()},
+                    storage.table.table_name,
+                    queues.dead_letter_queue.queue_url,
+                ),
+                **{substitution(name): arn for name, arn in registered.items()},
+            },
+            grants=[(list(grant.actions), [arns[grant.resource]]) for grant in WORKFLOW_GRANTS]
+            # Exactly the registered functions, as registered (a version or an alias included).
+            + ([(["lambda:InvokeFunction"], sorted(registered.values()))] if registered else []),
         )
         arns[Resource.STATE_MACHINE] = workflow.state_machine.state_machine_arn
         consumed: dict[Resource, sqs.IQueue] = {
@@ -209,3 +219,15 @@ def _grant(fns: Mapping[Function, lambda_.Function], arns: Mapping[Resource, str
                     conditions=dict(grant.conditions) if grant.conditions else None,
                 )
             )
+
+
+def registered_function_arn(stack: Stack, function: str) -> str:
+    """A registered type's function: its ARN as given, or its name in the stack's account and region."""
+    if function.startswith("arn:"):
+        return function
+    return stack.format_arn(
+        service="lambda",
+        resource="function",
+        resource_name=function,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )

@@ -20,6 +20,7 @@ from functions.common.config import METRICS_NAMESPACE, Env
 from infra.limits import ALARMS, TIMINGS, check_invariants
 from infra.names import Function, StageNames, service_name
 from infra.spec import QueueTrigger, ScheduleTrigger, Trigger, spec_trigger, trigger_of
+from infra.task_type_options import RegisteredTypes
 
 PRODUCTION_TASK_RETENTION_DAYS = 30
 TASK_RETENTION_DAYS = 7
@@ -193,6 +194,9 @@ class StageConfig:
     reconcile_every_minutes: int = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
+    task_types: RegisteredTypes = dataclasses.field(default_factory=RegisteredTypes)
+    """Task types that run the user's own Lambda functions (README, "Your own task types"): in the
+    stage file, a JSON object of type name → registration."""
 
     def __post_init__(self) -> None:
         """Every stage that synth or the local stack accepts obeys the spec's invariants."""
@@ -209,6 +213,12 @@ class StageConfig:
             if not rule.holds(value):
                 raise StageConfigError(rule.field_name, value, rule.rule)
         check_invariants()
+        self.task_types.check(
+            TIMINGS.init_limit_seconds,
+            TIMINGS.express_budget_seconds,
+            TIMINGS.express_limit_seconds,
+            TIMINGS.express_margin_seconds,
+        )
 
     @property
     def names(self) -> StageNames:
@@ -230,8 +240,10 @@ class StageConfig:
 
     @property
     def include_execution_data(self) -> bool:
+        """Default: on, except on production stages and on stages that register task types (a
+        registered type's payload and result travel in the execution's data: docs/SECURITY.md)."""
         if self.workflow_execution_data is None:
-            return not self.is_production
+            return not self.is_production and not self.task_types
         return self.workflow_execution_data is Toggle.ON
 
     @property
@@ -313,6 +325,8 @@ class StageConfig:
 
 def _parse(name: str, hint: Any, raw: Any) -> Any:
     """A context value (a string from ``--context``, or JSON from cdk.json) as the field's type."""
+    if hint is RegisteredTypes:
+        return RegisteredTypes.parse(raw)
     if isinstance(hint, types.UnionType):
         if raw in ("", "none", "null"):
             return None

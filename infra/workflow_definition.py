@@ -73,6 +73,12 @@ def _state(state: str) -> dict[str, Any]:
     return found
 
 
+def base_document() -> dict[str, Any]:
+    """A copy of the ASL file, parsed: the definition of a stage that registers no task type."""
+    copied: dict[str, Any] = json.loads(json.dumps(_document()))
+    return copied
+
+
 def _policy(error: str, retrier: dict[str, Any]) -> RetryPolicy:
     """A retrier, with the defaults the States Language specifies."""
     return RetryPolicy(
@@ -121,9 +127,10 @@ def _state_worst_case(definition: dict[str, Any]) -> float:
     return attempts * bound + waits
 
 
-def state_worst_cases() -> dict[str, float]:
-    """Each Task state's worst case, by name (docs/RELIABILITY.md shows the arithmetic)."""
-    states: dict[str, Any] = _document()["States"]
+def state_worst_cases(document: dict[str, Any] | None = None) -> dict[str, float]:
+    """Each Task state's worst case, by name (docs/RELIABILITY.md shows the arithmetic), in the
+    ASL file or in a generated ``document``."""
+    states: dict[str, Any] = (document or _document())["States"]
     return {name: _state_worst_case(state) for name, state in states.items() if state["Type"] == "Task"}
 
 
@@ -136,13 +143,13 @@ def successors(state: dict[str, Any]) -> list[str]:
     return found
 
 
-def worst_case_seconds() -> float:
-    """The longest any execution can run: the costliest path from StartAt through every edge
-    (Next, Catch, a Choice's), each Task state at its worst. A Task without a bound counts its
-    60 s default."""
-    document = _document()
+def worst_case_seconds(document: dict[str, Any] | None = None, start: str | None = None) -> float:
+    """The longest any execution can run: the costliest path from StartAt (or ``start``) through
+    every edge (Next, Catch, a Choice's), each Task state at its worst. A Task without a bound
+    counts its 60 s default. Of the ASL file, or of a generated ``document``."""
+    document = document or _document()
     states: dict[str, Any] = document["States"]
-    costs = state_worst_cases()
+    costs = state_worst_cases(document)
     memo: dict[str, float] = {}
 
     def longest(name: str) -> float:
@@ -153,4 +160,4 @@ def worst_case_seconds() -> float:
             )
         return memo[name]
 
-    return longest(document["StartAt"])
+    return longest(start or document["StartAt"])

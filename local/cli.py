@@ -13,6 +13,7 @@ from functions.common.config import Env
 from functions.common.signing import SigningKeys, SigningSecretError
 from infra.names import LOCAL_SIGNING_SECRET_VARIABLE
 from infra.stage_config import StageConfigError, Toggle
+from infra.task_type_options import TaskTypeOptionError
 from local.banner import banner
 from local.options import LocalOptions, PortInUseError
 from local.stack import LocalStack
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
         option = _OPTIONS.get(exc.field_name, exc.field_name)
         print(f"ptm local: {option} {exc.value}: {exc.rule}", file=sys.stderr)
         sys.exit(2)
+    except TaskTypeOptionError as exc:
+        print(f"ptm local: {exc}", file=sys.stderr)
+        sys.exit(2)
     configure_logging(options.verbose)
     stack = LocalStack(options)
 
@@ -155,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         running = stack.start()
-    except PortInUseError as exc:
+    except (PortInUseError, TaskTypeOptionError) as exc:
         print(f"ptm local: {exc}", file=sys.stderr)
         sys.exit(2)
     print(banner(options, running, stack.signing_secret), flush=True)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from functions.common.signing import SECRET_PREFIX
 from infra.limits import TIMINGS
 from infra.names import LOCAL_API_PORT, LOCAL_STAGE
 from infra.stage_config import DAY_SECONDS, StageConfig, Toggle
+from infra.task_type_options import RegisteredTypes
+from infra.workflow_definition import REPO_ROOT
+
+LOCAL_TASK_TYPES = REPO_ROOT / "examples" / "local_types.json"
+"""The types the local stage registers: the example, run from its Python handler."""
 
 
 class PortInUseError(RuntimeError):
@@ -43,6 +50,8 @@ class LocalOptions:
     allow_simulation: Toggle = Toggle.ON
     """The stage's ``allowSimulation``: whether the API takes ``simulate`` (a production stage's is
     off; try that here with ``--allow-simulation off``)."""
+    task_types_file: Path = LOCAL_TASK_TYPES
+    """The local stage's ``taskTypes`` (each with its ``localHandler``): the example type."""
     verbose: bool = False
     quiet_tasks: bool = False
     """Skip the per-task state-change lines (benchmarks)."""
@@ -71,6 +80,7 @@ class LocalOptions:
             allow_simulation=self.allow_simulation,
             # The local stack is a developer's own machine: webhooks on (opt-in on AWS).
             webhooks=Toggle.ON,
+            task_types=RegisteredTypes.parse(json.loads(self.task_types_file.read_text(encoding="utf-8"))),
         )
 
 

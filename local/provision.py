@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 from functions.common.config import Env
 from functions.common.schedules_table import KEY as SCHEDULE_KEY
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from functions.common.tasks_table.index import TABLE_INDEXES
+from infra.generated_workflow import generate, substitution
 from infra.limits import TIMINGS, visibility_timeout_seconds
 from infra.names import Function, Resource, StageNames
 from infra.spec import FUNCTIONS, QueueTrigger, workflow_substitutions
 from infra.stage_config import DAY_SECONDS
+from infra.task_type_options import RegisteredTypes, TaskTypeOptionError
 from infra.workflow_definition import render
 from local.emulator import Clients
 
@@ -47,6 +51,10 @@ class LocalResources:
     scheduler_role_arn: str
     """The role a task's schedule names (local/fidelity.py fires schedules without assuming it)."""
     signing_secret_id: str | None = None
+    registered_functions: dict[str, str] = field(default_factory=dict)
+    """Each registered type's local function (type name → function name): its localHandler runs there."""
+    registrations_file: str | None = None
+    """The registrations the api reads (the asset's file, on AWS)."""
 
     def values(self) -> dict[str, str]:
         """What the local stack knows of each variable the spec may ask for: resource names and
@@ -63,6 +71,7 @@ class LocalResources:
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
             Env.DISPATCH_MAPPING_ID: self.mapping_ids[Function.DISPATCH],
             **({Env.WEBHOOK_SIGNING_SECRET_ID: self.signing_secret_id} if self.signing_secret_id else {}),
+            **({Env.REGISTERED_TYPES_FILE: self.registrations_file} if self.registrations_file else {}),
         }
 
 
@@ -116,12 +125,15 @@ def provision(
     max_receive_count: int = TIMINGS.max_receive_count,
     time_scale: float = 1.0,
     signing_secret: str | None = None,
+    task_types: RegisteredTypes | None = None,
+    registrations_path: Path | None = None,
 ) -> LocalResources:
     """Table, queues (DLQ redrive), the Lambda functions, the Express state machine and, where
     webhooks deliver, the signing secret (``signing_secret``: its value).
 
     ``time_scale`` shrinks the queues' visibility timeouts with the rest of local time (at least
     one second)."""
+    task_types = task_types or RegisteredTypes()
     create_table(clients, names.table)
     clients.dynamodb.create_table(
         TableName=names.schedules_table,
@@ -197,7 +209,35 @@ def provision(
         if isinstance(spec.trigger, QueueTrigger)
     }
 
-    definition = render(workflow_substitutions(function_arns, names.table, dlq_url))
+    substitutions = workflow_substitutions(function_arns, names.table, dlq_url)
+    registered_functions: dict[str, str] = {}
+    for registration in task_types.registrations:
+        if registration.name not in task_types.local_handlers:
+            raise TaskTypeOptionError(
+                registration.name,
+                f"the local stack runs a registered type from a Python handler: add "
+                f'"localHandler": "<module>.<function>" beside "function": "{registration.function}"',
+            )
+        registered_functions[registration.name] = names.registered_function(registration.name)
+        substitutions[substitution(registration.name)] = clients.lambda_.create_function(
+            FunctionName=registered_functions[registration.name],
+            Runtime=LAMBDA_RUNTIME,
+            Role=role_arn,
+            Handler=task_types.local_handlers[registration.name],
+            Code={"ZipFile": code},
+            Timeout=registration.timeout_seconds,
+            MemorySize=128,
+            Description=f"Registered task type {registration.name} (its localHandler)",
+        )["FunctionArn"]
+    registrations_file = None
+    if task_types:
+        registrations_file = str(
+            registrations_path or Path(tempfile.mkdtemp(prefix="ptm-types-")) / "types.json"
+        )
+        Path(registrations_file).write_text(task_types.file_text(), encoding="utf-8")
+    definition = render(
+        substitutions, json.dumps(generate(task_types.registrations, TIMINGS.init_limit_seconds), indent=2)
+    )
     state_machine_arn = clients.sfn.create_state_machine(
         name=names.state_machine, definition=definition, roleArn=role_arn, type="EXPRESS"
     )["stateMachineArn"]
@@ -214,6 +254,8 @@ def provision(
         mapping_ids=mapping_ids,
         scheduler_role_arn=scheduler_role_arn,
         signing_secret_id=signing_secret_id,
+        registered_functions=registered_functions,
+        registrations_file=registrations_file,
     )
 
 

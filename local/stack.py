@@ -26,10 +26,10 @@ from functions.common.config import Env
 from functions.common.mapping_switch import MappingSwitch
 from functions.common.scheduling import SCHEDULER_PRECISION_SECONDS
 from functions.common.tasks_table import TasksTable
+from infra.generated_workflow import generate
 from infra.limits import TIMINGS
 from infra.names import LOCAL_CREDENTIALS, Function, Output, Resource
 from infra.spec import FUNCTIONS, QueueTrigger, ScheduleTrigger
-from infra.workflow_definition import read_definition
 from local.authorizers import Authorizer, IamAuthorizer, JwtAuthorizer
 from local.emulator import Clients, Emulator
 from local.event_source import SqsEventSource
@@ -152,7 +152,10 @@ class LocalStack:
             max_receive_count=self.config.max_receive_count,
             time_scale=options.time_scale,
             signing_secret=self.signing_secret,
+            task_types=self.config.task_types,
         )
+        for name, function_name in resources.registered_functions.items():
+            self.runtime.register(function_name, self.config.task_types.local_handlers[name])
         self._function_arns = resources.function_arns
         running = Running(self.api_endpoint, self.emulator.endpoint, self.emulator.region, clients, resources)
         # Process-wide, as the Lambda runtime's own variables are: the emulator's endpoint and
@@ -325,7 +328,7 @@ class LocalStack:
             get_task=table.get,
             list_tasks=lambda status: table.index.list_by_status(status, 50)[0],
             history=history,
-            definition=json.loads(read_definition()),
+            definition=generate(self.config.task_types.registrations, TIMINGS.init_limit_seconds),
         )
 
     def _invoke_api(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

@@ -68,6 +68,9 @@ class Env:
     ALLOW_SIMULATION = "ALLOW_SIMULATION"
     SDK_BUDGET = "SDK_BUDGET"
     TASK_RETENTION_SECONDS = "TASK_RETENTION_SECONDS"
+    REGISTERED_TYPES_FILE = "PTM_REGISTERED_TYPES_FILE"
+    """The registered task types' file, where it is not the one the functions' asset carries (the
+    local stack's)."""
     WEBHOOK_SIGNING_SECRET_ID = "WEBHOOK_SIGNING_SECRET_ID"  # pragma: allowlist secret (a variable name)
 
 

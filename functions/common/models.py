@@ -35,6 +35,9 @@ class Task(CamelModel):
         default=None, description="The firing of that schedule that submitted it (RFC 3339, UTC)"
     )
     request_hash: str = Field(exclude=True)
+    registered_type: str | None = Field(default=None, exclude=True)
+    """A registered type's name (its attempts run in the user's function): the dispatcher starts
+    the execution with it, and the generated state machine routes on it."""
     result: dict[str, Any] | None = None
     error: str | None = None
     cause: str | None = None
@@ -123,6 +126,28 @@ class ProcessRequest(CamelModel):
     task_id: str = Field(min_length=1)
     execution_arn: str = Field(min_length=1)
     retry_count: int = Field(default=0, ge=0)
+
+
+class ClaimRequest(CamelModel):
+    """A registered type's execution claims its task before the first invocation of the user's
+    function (the generated definition's ``Claim`` state): the same claim as a built-in attempt's."""
+
+    action: Literal["claim"]
+    task_id: str = Field(min_length=1)
+    execution_arn: str = Field(min_length=1)
+    lease_seconds: int = Field(ge=1, le=300)
+    """The type's lease: its Run and Complete states at their worst (the generator computes it)."""
+
+
+class CompleteRequest(CamelModel):
+    """The user's function returned: its result is recorded by the execution holding the claim."""
+
+    action: Literal["complete"]
+    task_id: str = Field(min_length=1)
+    execution_arn: str = Field(min_length=1)
+    result: Any = None
+    retries: int = Field(default=0, ge=0)
+    """Invocations of the function before the one that returned (its state's RetryCount)."""
 
 
 class ProcessOutcome(CamelModel):

@@ -36,9 +36,17 @@ def console_start_ms(created_at: str, updated_at: str) -> int:
     return int(max(created, updated - EXPRESS_MAX_DURATION).timestamp() * 1000)
 
 
-def execution_input(task_id: str) -> str:
-    """The state machine's input: the task, and its index shard for the MarkFailed write."""
-    return json.dumps({"taskId": task_id, "shard": str(shard_of(task_id))})
+REGISTERED_TYPE_KEY = "registeredType"
+"""The input's key naming a registered type: the generated definition's first Choice routes on it."""
+
+
+def execution_input(task_id: str, registered_type: str | None = None) -> str:
+    """The state machine's input: the task, its index shard for the MarkFailed write and, for a
+    registered type's task, the type."""
+    document = {"taskId": task_id, "shard": str(shard_of(task_id))}
+    if registered_type is not None:
+        document[REGISTERED_TYPE_KEY] = registered_type
+    return json.dumps(document)
 
 
 def execution_name(task_id: str, run: int, delivery: int) -> str:
@@ -73,7 +81,9 @@ class Workflow:
         )
         events.register("before-call.sfn.StartExecution", _send_trace_header, unique_id=TRACE_HEADER)
 
-    def start(self, name: str, task_id: str, trace_header: str | None = None) -> str:
+    def start(
+        self, name: str, task_id: str, trace_header: str | None = None, registered_type: str | None = None
+    ) -> str:
         """Start an execution and return its ARN. ``trace_header`` (the message's
         ``AWSTraceHeader``: the API request that submitted the task) makes the execution part of
         that request's X-Ray trace, with its sampling decision, instead of the dispatcher's.
@@ -88,7 +98,7 @@ class Workflow:
             response = self._client.start_execution(
                 stateMachineArn=self.state_machine_arn,
                 name=name,
-                input=execution_input(task_id),
+                input=execution_input(task_id, registered_type),
                 **traced,
             )
         except ClientError as exc:

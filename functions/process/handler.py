@@ -15,14 +15,14 @@ from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.config import INIT_READ_SECONDS, SdkBudget
 from functions.common.errors import DependencyUnavailableError, PermanentTaskError, TaskFailedError
-from functions.common.models import ProcessRequest
+from functions.common.models import ClaimRequest, CompleteRequest, ProcessRequest
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.signing import SigningKeys
 from functions.common.tasks_table import TasksTable
 from functions.process.settings import ProcessSettings
 from functions.task_types import TASK_TYPES
 from functions.task_types.registry import TaskEnvironment, TaskWork
-from functions.usecases.processing import Work, process_task
+from functions.usecases.processing import Work, claim_for_function, complete_for_function, process_task
 
 
 @dataclass
@@ -73,6 +73,9 @@ def dependencies() -> Dependencies:
 @logger.inject_lambda_context(correlation_id_path="taskId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    action = event.get("action") if isinstance(event, dict) else None
+    if action is not None:
+        return _for_registered_type(event)
     request = ProcessRequest.model_validate(event)
     logger.append_keys(taskId=request.task_id)
     deps = dependencies()
@@ -89,6 +92,27 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise exc.with_traceback(None) from None
     if outcome.outcome != "SUCCEEDED":
         metrics.add_metric(name=Metric.DUPLICATES_SKIPPED, unit=MetricUnit.Count, value=1)
+    return outcome.model_dump(mode="json", by_alias=True)
+
+
+def _for_registered_type(event: dict[str, Any]) -> dict[str, Any]:
+    """A registered type's claim before its function runs, or its result after: the same
+    transitions as a built-in attempt's (the user's function runs in its own Lambda function)."""
+    deps = dependencies()
+    with misconfiguration_reported():
+        if event["action"] == "claim":
+            claim = ClaimRequest.model_validate(event)
+            logger.append_keys(taskId=claim.task_id)
+            claimed = claim_for_function(claim, table=deps.table, clock=utc_now)
+            if not claimed["claimed"]:
+                metrics.add_metric(name=Metric.DUPLICATES_SKIPPED, unit=MetricUnit.Count, value=1)
+            return claimed
+        complete = CompleteRequest.model_validate(event)
+        logger.append_keys(taskId=complete.task_id)
+        try:
+            outcome = complete_for_function(complete, table=deps.table, clock=utc_now)
+        except PermanentTaskError as exc:
+            raise exc.with_traceback(None) from None
     return outcome.model_dump(mode="json", by_alias=True)
 
 

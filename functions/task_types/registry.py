@@ -18,7 +18,7 @@ A type is one module defining a ``TaskType`` subclass, and one line in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
@@ -121,29 +121,47 @@ def _problems(exc: ValidationError) -> dict[str, str]:
 
 
 class TaskTypes:
-    """The registered types; the first is the default, for bodies without ``"type"``."""
+    """The built-in types, and the stage's registered ones (``registered``: read per call, from
+    the registrations file the function was deployed with); the first built-in is the default,
+    for bodies without ``"type"``."""
 
-    def __init__(self, *types: TaskType[Any]) -> None:
+    def __init__(
+        self, *types: TaskType[Any], registered: Callable[[], Sequence[TaskType[Any]]] = tuple
+    ) -> None:
         if not types:
             raise ValueError("register at least the default type")
         self._types = {task_type.name: task_type for task_type in types}
         if len(self._types) != len(types):
             raise ValueError("two task types share a name")
         self.default = types[0]
+        self._registered = registered
+
+    def _all(self) -> dict[str, TaskType[Any]]:
+        """Built-in types win a name (synthesis refuses a registration that takes one)."""
+        registered = {task_type.name: task_type for task_type in self._registered()}
+        return {**self._types, **{name: task for name, task in registered.items() if name not in self._types}}
 
     def __iter__(self) -> Iterator[TaskType[Any]]:
-        return iter(self._types.values())
+        return iter(self._all().values())
+
+    def built_in(self) -> list[TaskType[Any]]:
+        return list(self._types.values())
 
     def names(self) -> list[str]:
-        return list(self._types)
+        return list(self._all())
+
+    def is_registered(self, name: str) -> bool:
+        """Whether ``name`` is a registered type: its tasks run in the user's function."""
+        return name not in self._types and name in self._all()
 
     def of(self, body: Mapping[str, Any]) -> TaskType[Any]:
         name = body.get(TYPE_FIELD)
         if name is None:
             return self.default
-        if not isinstance(name, str) or name not in self._types:
-            raise UnknownTaskTypeError(name, sorted(self._types))
-        return self._types[name]
+        types = self._all()
+        if not isinstance(name, str) or name not in types:
+            raise UnknownTaskTypeError(name, sorted(types))
+        return types[name]
 
     def redacted(self, body: dict[str, Any]) -> dict[str, Any]:
         """A stored body as the API shows it, by its type (a type no longer registered: as stored)."""

@@ -21,6 +21,8 @@ class TaskTypeSettings(Settings):
     """Deliver to the allowed hosts and nowhere else."""
     simulation_allowed: bool = Field(default=False, alias=Env.ALLOW_SIMULATION)
     """Whether a simulated task may carry ``simulate`` (test controls); off unless the stage says."""
+    registered_types_file: str | None = Field(default=None, alias=Env.REGISTERED_TYPES_FILE)
+    """Read per call by ``functions/task_types/registered.py`` (declared here so the stack gives it)."""
 
     def task_environment(self, **more: Any) -> TaskEnvironment:
         """The environment the task types see, with ``more`` of its fields (the process

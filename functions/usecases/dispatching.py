@@ -74,5 +74,7 @@ class Dispatcher:
             return DispatchOutcome(
                 message.task_id, name, None, skipped_status=status.value if status else "UNKNOWN"
             )
-        arn = self.workflow.start(name, message.task_id, trace_header)
+        arn = self.workflow.start(
+            name, message.task_id, trace_header, state.registered_type if state else None
+        )
         return DispatchOutcome(message.task_id, name, arn, promoted=promoted)

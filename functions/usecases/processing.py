@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from functions.common.clock import Clock
 from functions.common.errors import PermanentTaskError, TaskFailedError, TransitionRefusedError
-from functions.common.models import ProcessOutcome, ProcessRequest, Task, TaskStatus
+from functions.common.models import (
+    ClaimRequest,
+    CompleteRequest,
+    ProcessOutcome,
+    ProcessRequest,
+    Task,
+    TaskStatus,
+)
 from functions.common.observability import logger
 from functions.common.tasks_table import TasksTable
+from functions.task_types.registered import RESULT_MAX_BYTES, payload_of
 
 Work = Callable[[Task], dict[str, Any]]
 
@@ -40,6 +49,48 @@ def process_task(
 
     try:
         done = table.mark_succeeded(request.task_id, request.execution_arn, result, clock())
+    except TransitionRefusedError as refused:
+        logger.warning("result discarded", extra={"reason": str(refused)})
+        return _skipped(request.task_id, refused.current_status)
+    return ProcessOutcome(
+        task_id=done.task_id, outcome="SUCCEEDED", status=done.status, attempts=done.attempts
+    )
+
+
+def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock) -> dict[str, Any]:
+    """A registered type's claim, by the very transition a built-in attempt claims with: the task
+    for this execution (QUEUED, or RUNNING under this execution or an expired lease), for the
+    type's lease. Refused (finished, cancelled, another execution's live claim): ``claimed`` is
+    false, and the execution ends without invoking the function."""
+    now = clock()
+    try:
+        task = table.claim_for_processing(
+            request.task_id, request.execution_arn, now, now + timedelta(seconds=request.lease_seconds)
+        )
+    except TransitionRefusedError as refused:
+        logger.info("skipping task", extra={"reason": str(refused), "currentStatus": refused.current_status})
+        # Every key, so the state's ResultSelector finds each one.
+        return {"claimed": False, "status": refused.current_status, "run": 0, "attempt": 0, "payload": {}}
+    logger.info("claimed for its function", extra={"attempt": task.attempts})
+    return {"claimed": True, "run": task.runs, "attempt": task.attempts, "payload": payload_of(task.payload)}
+
+
+def complete_for_function(request: CompleteRequest, *, table: TasksTable, clock: Clock) -> ProcessOutcome:
+    """The user's function returned ``request.result``: recorded if this execution still holds
+    the claim. A result that is not a JSON object, or is larger than the record keeps, fails the
+    task at once (``PermanentTaskError``): no retry would change it."""
+    result = {} if request.result is None else request.result
+    if not isinstance(result, dict):
+        raise PermanentTaskError(
+            f"the function returned a JSON {type(result).__name__}; a task's result is a JSON object"
+        )
+    size = len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > RESULT_MAX_BYTES:
+        raise PermanentTaskError(
+            f"the function's result is {size} bytes of JSON; the limit is {RESULT_MAX_BYTES}"
+        )
+    try:
+        done = table.mark_succeeded(request.task_id, request.execution_arn, result, clock(), request.retries)
     except TransitionRefusedError as refused:
         logger.warning("result discarded", extra={"reason": str(refused)})
         return _skipped(request.task_id, refused.current_status)

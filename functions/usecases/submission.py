@@ -210,6 +210,7 @@ def submit_task(
         idempotency_key=key,
         run_at=None if run_at is None else iso(run_at),
         request_hash=parsed.hash,
+        registered_type=_registered_type(parsed.payload),
     )
     delivery = Delivery(queue, schedules, submitted)
     try:
@@ -217,6 +218,12 @@ def submit_task(
     except TaskAlreadyExistsError as exc:
         return _replay(task, parsed.body, exc.existing, delivery)
     return Submission(task=task, created=True, enqueued=delivery.send(task.task_id, 1, run_at))
+
+
+def _registered_type(payload: dict[str, Any]) -> str | None:
+    """The body's type when it is a registered one (validated already: its name is known)."""
+    name = TASK_TYPES.of(payload).name
+    return name if TASK_TYPES.is_registered(name) else None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from functions.task_types.registered import REGISTRATIONS_FILE
 from infra.names import Function
 from infra.spec import FUNCTIONS, FunctionSpec
 from infra.stage_config import StageConfig
@@ -28,7 +29,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 ASSET_EXCLUDES = ["*", ".*", "!functions", "!functions/**", "**/.*", "**/__pycache__", "**/*.pyc"]
 """The asset is the repository root filtered to ``functions/``: import paths are the same in
 Lambda, the local stack and the tests (``functions.api.handler.lambda_handler``)."""
-BUNDLED_PACKAGES = ("aws_croniter",)
+BUNDLED_PACKAGES = ("aws_croniter", "fastjsonschema")
 """What the functions import that neither the Lambda runtime (boto3, botocore, python-dateutil)
 nor the Powertools layer (Powertools, pydantic) brings: copied into the asset beside
 ``functions/`` from the environment that synthesizes, whose versions are uv.lock's."""
@@ -47,10 +48,17 @@ class FunctionsBundle:
     """The functions' asset, built on this machine (no Docker): ``functions/`` and
     ``BUNDLED_PACKAGES``. Its hash is the output's, so a new version of a package is a new asset."""
 
+    def __init__(self, registrations: str | None = None) -> None:
+        self.registrations = registrations
+        """The stage's registered task types (``REGISTRATIONS_FILE``'s text), if it has any."""
+
     def try_bundle(self, output_dir: str, options: Any) -> bool:
         shutil.copytree(
             REPO_ROOT / "functions", Path(output_dir) / "functions", ignore=_IGNORED, dirs_exist_ok=True
         )
+        if self.registrations is not None:
+            target = Path(output_dir) / REGISTRATIONS_FILE.relative_to(REPO_ROOT)
+            target.write_text(self.registrations, encoding="utf-8")
         for package in BUNDLED_PACKAGES:
             shutil.copytree(
                 package_directory(package), Path(output_dir) / package, ignore=_IGNORED, dirs_exist_ok=True
@@ -58,7 +66,7 @@ class FunctionsBundle:
         return True
 
 
-def functions_code() -> lambda_.Code:
+def functions_code(registrations: str | None = None) -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(REPO_ROOT),
         exclude=ASSET_EXCLUDES,
@@ -67,7 +75,7 @@ def functions_code() -> lambda_.Code:
             # Never pulled: the local bundle always succeeds.
             image=DockerImage.from_registry("local-bundling-only"),
             # jsii hands the options over as one struct, not as the keywords its stub declares.
-            local=cast(ILocalBundling, FunctionsBundle()),
+            local=cast(ILocalBundling, FunctionsBundle(registrations)),
         ),
     )
 
@@ -86,7 +94,7 @@ class Compute(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        code = functions_code()
+        code = functions_code(config.task_types.file_text() if config.task_types else None)
         layer_arn = config.powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
             self, powertools_layer_parameter(config.powertools_version)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from aws_cdk import RemovalPolicy
@@ -11,6 +12,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.components.compute import log_retention
+from infra.generated_workflow import generate
+from infra.limits import TIMINGS
 from infra.stage_config import StageConfig
 from infra.workflow_definition import read_definition
 
@@ -48,7 +51,8 @@ class WorkflowStateMachine(Construct):
             "ProcessTask",
             state_machine_name=config.names.state_machine,
             state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_string(read_definition()),
+            # The ASL file itself, or with the stage's registered types' branches (generated).
+            definition_body=sfn.DefinitionBody.from_string(definition_text(config)),
             definition_substitutions=dict(substitutions),
             role=self.role,
             logs=sfn.LogOptions(
@@ -58,3 +62,10 @@ class WorkflowStateMachine(Construct):
             ),
             tracing_enabled=True,
         )
+
+
+def definition_text(config: StageConfig) -> str:
+    """The stage's definition: the ASL file as it is when no task type is registered."""
+    if not config.task_types:
+        return read_definition()
+    return json.dumps(generate(config.task_types.registrations, TIMINGS.init_limit_seconds), indent=2) + "\n"

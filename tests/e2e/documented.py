@@ -67,6 +67,9 @@ PYTHON_BLOCKS: dict[str, str] = {
     "# functions/task_types/checksum.py": WALKTHROUGH,
     "# functions/task_types/__init__.py": WALKTHROUGH,
     "# tests/unit/test_checksum_type.py": WALKTHROUGH,
+    "class PermanentTaskError(Exception):": (
+        "tests/workflow/test_registered_types.py::test_the_readme_s_python_function_runs_as_a_registered_type"
+    ),
 }
 """Every Python block of the README and docs/, by its first line, and the test that runs it."""
 
@@ -248,6 +251,7 @@ RUN_HERE: dict[str, Run] = {
     "make dev": Run(),
     "ptm submit '{\"orderId\": 42}' --key order-42": Run(),  # a replay, once the curl ran
     "ptm submit '{\"orderId\": 43}' --delay 10m": Run("SCHEDULED"),
+    'ptm submit \'{"type": "word-count", "text": "to be or not"}\'': Run("QUEUED"),
     'ptm submit \'{"orderId": 44}\' --at "$(date -u -d tomorrow +%Y-%m-%dT09:30:00Z)"': Run("SCHEDULED"),
     'ptm schedules put daily-report --expression "cron(0 9 ? * MON-FRI *)" --timezone Europe/Berlin '
     '--task \'{"report": "daily"}\'': Run("daily-report"),

@@ -230,7 +230,8 @@ def test_refused_targets_are_400_stored_nowhere_and_never_contacted(
 def test_the_task_types_are_listed(webhook_stack: RunningStack) -> None:
     status, body = _call(webhook_stack, "GET", "/task-types")
     assert status == 200
-    assert [entry["name"] for entry in body["items"]] == ["simulated", "webhook"]
+    # The built-in types, then the local stage's registered one (examples/local_types.json).
+    assert [entry["name"] for entry in body["items"]] == ["simulated", "webhook", "word-count"]
 
 
 def test_ptm_types_lists_the_types_and_prints_a_schema(webhook_stack: RunningStack) -> None:
@@ -243,6 +244,7 @@ def test_ptm_types_lists_the_types_and_prints_a_schema(webhook_stack: RunningSta
     assert listed.exit_code == 0, listed.output
     assert "simulated (default)" in listed.output
     assert "webhook" in listed.output
+    assert "word-count" in listed.output
     assert "url" in listed.output
     schema = runner.invoke(app, ["--endpoint", webhook_stack.api, "types", "--schema", "webhook"])
     assert schema.exit_code == 0, schema.output

@@ -54,6 +54,16 @@ SHAPES: dict[str, dict[str, str]] = {
         "functionLogLevel": "DEBUG",
         "functionSystemLogLevel": "DEBUG",
         "taskRetentionDays": "0",
+        # Registered types: the state machine's grant on a function by name and on an alias.
+        "taskTypes": json.dumps(
+            {
+                "word-count": {"function": "word-count", "timeoutSeconds": 10},
+                "resize": {
+                    "function": "arn:aws:lambda:eu-west-1:123456789012:function:resize:live",
+                    "timeoutSeconds": 20,
+                },
+            }
+        ),
         "powertoolsLayerArn": (
             "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:18"
         ),

@@ -31,6 +31,7 @@ from infra.stage_config import (
     Toggle,
     WorkflowLogLevel,
 )
+from infra.task_type_options import RegisteredTypes
 from infra.workflow_definition import state_timeout_seconds, state_worst_cases
 from tests.fixtures.cdk_context import Context
 
@@ -48,7 +49,9 @@ CHOSEN: dict[Any, tuple[str, Any]] = {
     str | None: ("someone@example.com", "someone@example.com"),
     int | None: ("0", 0),
 }
+_TYPES = '{"word-count": {"function": "word-count", "timeoutSeconds": 10}}'
 BY_NAME: dict[str, tuple[str, Any]] = {
+    "task_types": (_TYPES, RegisteredTypes.parse(_TYPES)),
     "jwt_issuer": ("https://issuer.example.com/pool", "https://issuer.example.com/pool"),
     "powertools_layer_arn": (
         "arn:aws:lambda:eu-south-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",

@@ -155,6 +155,8 @@ def new_record(task: Task) -> dict[str, Any]:
     }
     if task.idempotency_key is not None:
         item["idempotencyKey"] = task.idempotency_key
+    if task.registered_type is not None:
+        item[REGISTERED_TYPE_ATTRIBUTE] = task.registered_type
     if task.schedule is not None and task.scheduled_time is not None:
         item[SCHEDULE_ATTRIBUTE] = task.schedule
         item[SCHEDULED_TIME_ATTRIBUTE] = task.scheduled_time
@@ -177,6 +179,8 @@ def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
     return TaskSummary.model_validate(_model_fields(plain(item)))
 
 
+REGISTERED_TYPE_ATTRIBUTE = "registeredType"
+"""A registered type's task: the type's name, which the dispatcher reads with the status."""
 SCHEDULE_ATTRIBUTE = "schedule"
 SCHEDULED_TIME_ATTRIBUTE = "scheduledTime"
 """A task a recurring schedule submitted: the schedule's name and the firing's scheduled time

@@ -28,6 +28,7 @@ from functions.common.status_shards import (
     phase_shard,
 )
 from functions.common.tasks_table.codec import (
+    REGISTERED_TYPE_ATTRIBUTE,
     SCHEDULE_ATTRIBUTE,
     SCHEDULED_TIME_ATTRIBUTE,
     SUMMARY_ATTRIBUTES,
@@ -201,6 +202,8 @@ class TaskReadiness:
 
     status: TaskStatus
     run_at: datetime | None = None
+    registered_type: str | None = None
+    """A registered type's name: its execution runs the type's states."""
 
 
 class TaskIndex:
@@ -401,12 +404,16 @@ class TaskIndex:
         """Each existing task's status and ``runAt`` (one BatchGetItem per 100 ids; strongly
         consistent): what the dispatcher decides a message by."""
         records = self._records(
-            task_ids, ("taskId", "status", "runAt"), consistent=True, what="read task statuses"
+            task_ids,
+            ("taskId", "status", "runAt", REGISTERED_TYPE_ATTRIBUTE),
+            consistent=True,
+            what="read task statuses",
         )
         return {
             task_id: TaskReadiness(
                 TaskStatus(record["status"]["S"]),
                 moment(str(record["runAt"]["S"])) if "runAt" in record else None,
+                str(record[REGISTERED_TYPE_ATTRIBUTE]["S"]) if REGISTERED_TYPE_ATTRIBUTE in record else None,
             )
             for task_id, record in records.items()
             if "status" in record

@@ -231,14 +231,18 @@ class TasksTable:
         )
 
     def mark_succeeded(
-        self, task_id: str, execution_arn: str, result: dict[str, Any], now: datetime
+        self, task_id: str, execution_arn: str, result: dict[str, Any], now: datetime, retries: int = 0
     ) -> TaskSummary:
-        """RUNNING → SUCCEEDED, only for the execution holding the claim."""
+        """RUNNING → SUCCEEDED, only for the execution holding the claim. ``retries``: invocations
+        of a registered type's function under this claim before the one that returned (its claim
+        counted the first), added to ``attempts``."""
+        counted = ("attempts = attempts + :retries",) if retries else ()
         response = self._transition(
             task_id,
             "mark_succeeded",
             update=Update(
-                ("#result = :result", "updatedAt = :now"), ("leaseExpiresAt", "lastError", "deadLetterDue")
+                ("#result = :result", "updatedAt = :now", *counted),
+                ("leaseExpiresAt", "lastError", "deadLetterDue"),
             ),
             condition="#status = :running AND executionArn = :execution",
             names={"#result": "result"},
@@ -247,6 +251,7 @@ class TasksTable:
                 ":now": iso(now),
                 ":running": TaskStatus.RUNNING.value,
                 ":execution": execution_arn,
+                **({":retries": retries} if retries else {}),
             },
             to=TaskStatus.SUCCEEDED,
             return_item=True,
