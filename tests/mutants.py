@@ -1239,6 +1239,137 @@ def _synth_cache() -> Iterator[Mutant]:
         yield Mutant(f"synth cache: {name}", "infra/synth.py", old, new, tests)
 
 
+def _registered_types() -> Iterator[Mutant]:
+    """Registered task types: the generated branch's routing, retriers, timeout and lease; the
+    claim and result rules; the bound; the type reaching the execution."""
+    generator, usecase = "infra/generated_workflow.py", "functions/usecases/processing.py"
+    options = "infra/task_type_options.py"
+    workflow = ("tests/workflow/test_registered_types.py",)
+    unit = ("tests/unit/test_registered_types.py",)
+    for name, path, old, new, tests in (
+        (
+            "route: a task without registeredType reaches the Choice's comparison",
+            generator,
+            '                        {"Variable": f"$.{REGISTERED_TYPE_KEY}", "IsPresent": True},\n',
+            "",
+            (*workflow, *unit),
+        ),
+        (
+            "route: on the function, not the type's name",
+            generator,
+            '"StringEquals": registration.name}',
+            '"StringEquals": registration.function}',
+            workflow,
+        ),
+        (
+            "run: a permanent error retried once",
+            generator,
+            '*registration.permanent_errors], "MaxAttempts": 0}',
+            '*registration.permanent_errors], "MaxAttempts": 1}',
+            workflow,
+        ),
+        (
+            "run: the listed permanent errors ignored",
+            generator,
+            "[PERMANENT_ERROR, *registration.permanent_errors]",
+            "[PERMANENT_ERROR]",
+            workflow,
+        ),
+        (
+            "run: Lambda service errors counted as the type's attempts",
+            generator,
+            '                "MaxAttempts": retry.service_error_retries,\n',
+            '                "MaxAttempts": 0,\n',
+            workflow,
+        ),
+        (
+            "run: the state's timeout without INIT",
+            generator,
+            '"TimeoutSeconds": registration.timeout_seconds + init_seconds,',
+            '"TimeoutSeconds": registration.timeout_seconds,',
+            (*workflow, *unit),
+        ),
+        (
+            "claim: the lease without the result's state",
+            generator,
+            "lease = math.ceil(_state_worst_case(run_state) + _state_worst_case(complete_state))",
+            "lease = math.ceil(_state_worst_case(run_state))",
+            unit,
+        ),
+        (
+            "claim: a refusal without the keys the state selects",
+            usecase,
+            '"run": 0, "attempt": 0, "payload": {}}',
+            "}",
+            workflow,
+        ),
+        (
+            "result: a JSON list stored as a result",
+            usecase,
+            "    if not isinstance(result, dict):\n",
+            "    if False:\n",
+            workflow,
+        ),
+        (
+            "result: larger than the record keeps",
+            usecase,
+            "    if size > RESULT_MAX_BYTES:\n",
+            "    if False:\n",
+            workflow,
+        ),
+        (
+            "result: the retries before it not counted",
+            TABLE,
+            'counted = ("attempts = attempts + :retries",) if retries else ()',
+            "counted = ()",
+            workflow,
+        ),
+        (
+            "bound: a type at exactly 290 s refused",
+            options,
+            "if worst.total > budget_seconds",
+            "if worst.total >= budget_seconds",
+            unit,
+        ),
+        (
+            "bound: not checked",
+            options,
+            "            if worst.total > budget_seconds:\n",
+            "            if False:\n",
+            unit,
+        ),
+        (
+            "option: a built-in type's name registered",
+            options,
+            "    if name in {task_type.name for task_type in TASK_TYPES.built_in()}:\n",
+            "    if False:\n",
+            unit,
+        ),
+        (
+            "dispatch: the execution started without the type",
+            "functions/usecases/dispatching.py",
+            "state.registered_type if state else None",
+            "None",
+            workflow,
+        ),
+        (
+            "submit: the record without its registered type",
+            SUBMISSION,
+            "name if TASK_TYPES.is_registered(name) else None",
+            "None",
+            workflow,
+        ),
+        (
+            "security: execution data logged on a stage with registered types",
+            "infra/stage_config.py",
+            "not self.is_production and not self.task_types",
+            "not self.is_production",
+            ("tests/infra/test_registered_types.py",),
+        ),
+    ):
+        yield Mutant(f"registered types: {name}", path, old, new, tests)
+
+
 def mutants() -> list[Mutant]:
     return [
         *_adopt(),
@@ -1267,6 +1398,7 @@ def mutants() -> list[Mutant]:
         *_causes(),
         *_recurring(),
         *_synth_cache(),
+        *_registered_types(),
     ]
 
 

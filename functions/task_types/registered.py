@@ -193,9 +193,8 @@ class RegisteredType(TaskType[_Body]):
     def __init__(self, registration: Registration) -> None:
         self.registration = registration
         self.name = registration.name  # type: ignore[misc]
-        self.description = (  # type: ignore[misc]
-            registration.description or f"Runs the registered function {registration.function}"
-        )
+        # Never the function's name or ARN by default: GET /task-types answers every caller.
+        self.description = registration.description or "Runs in the stage's registered function"  # type: ignore[misc]
 
     def parse(self, body: Mapping[str, Any]) -> _Body:
         payload = payload_of(body)

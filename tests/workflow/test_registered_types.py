@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from functions.common.models import TaskStatus
+from functions.common.models import Task, TaskStatus
+from functions.task_types.registered import RESULT_MAX_BYTES
 from infra.limits import TIMINGS
+from infra.names import Function
 from infra.task_type_options import RegisteredTypes
 from infra.workflow_definition import REPO_ROOT
 from local.emulator import Emulator
@@ -267,3 +269,66 @@ def test_the_readme_s_node_function_answers_as_the_contract_says(tmp_path: Path)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ['{"words":3}', "PermanentTaskError"]
+
+
+def test_through_the_queue_the_dispatcher_starts_the_type_s_branch_and_built_in_tasks_keep_theirs(
+    typed_stack: Stack,
+) -> None:
+    typed = typed_stack.submit({"type": "word-count", "text": "one two"})
+    built_in = typed_stack.submit({"simulate": {"failures": 0}})
+
+    typed_stack.event_source(Function.DISPATCH).drain()
+    executions = typed_stack.wait_for_all_executions()
+
+    assert {execution["status"] for execution in executions} == {"SUCCEEDED"}
+    assert typed_stack.task(typed).result == {"words": 2, "attempt": 1}
+    assert typed_stack.task(built_in).status is TaskStatus.SUCCEEDED
+    paths = {tuple(states_entered(typed_stack, execution["executionArn"])[:2]) for execution in executions}
+    assert paths == {("RouteByType", "Claim word-count"), ("RouteByType", "ProcessTask")}
+
+
+def test_a_task_whose_type_is_no_longer_registered_fails_at_once_naming_it(stack: Stack) -> None:
+    """Submitted while a stage registered ``gone``, dispatched after the type was removed: the
+    definition routes it to ProcessTask, which fails it permanently."""
+    now = "2026-12-07T10:00:00Z"
+    stack.table.create(
+        Task(
+            task_id="gone-1",
+            status=TaskStatus.QUEUED,
+            payload={"type": "gone", "text": "a"},
+            created_at=now,
+            updated_at=now,
+            request_hash="0" * 64,
+            registered_type="gone",
+        )
+    )
+
+    execution = stack.wait_for_execution(stack.start_execution("gone-1", "run-1"))
+
+    assert execution["status"] == "FAILED"
+    task = stack.task("gone-1")
+    assert (task.status, task.error) == (TaskStatus.FAILED, "PermanentTaskError")
+    assert "unknown task type 'gone'" in str(task.cause)
+
+
+def returns_a_list(event: dict[str, Any], context: Any) -> Any:
+    return ["not", "an", "object"]
+
+
+def returns_too_much(event: dict[str, Any], context: Any) -> Any:
+    return {"blob": "x" * RESULT_MAX_BYTES}
+
+
+def test_a_result_that_is_not_an_object_or_too_large_fails_the_task_at_once(typed_stack: Stack) -> None:
+    function = typed_stack.resources.registered_functions["word-count"]
+    for handler, cause in (
+        ("returns_a_list", "the function returned a JSON list; a task's result is a JSON object"),
+        ("returns_too_much", f"the function's result is {RESULT_MAX_BYTES + 11} bytes of JSON"),
+    ):
+        typed_stack.runtime.register(function, f"tests.workflow.test_registered_types.{handler}")
+        task_id, execution = _run(typed_stack, {"text": "a"}, name=handler)
+
+        assert execution["status"] == "FAILED"
+        task = typed_stack.task(task_id)
+        assert (task.status, task.error, task.result) == (TaskStatus.FAILED, "PermanentTaskError", None)
+        assert str(task.cause).startswith(cause), task.cause
