@@ -32,9 +32,11 @@ from functions.task_types.registered import PERMANENT_ERROR, Registration
 from infra.workflow_definition import (
     LAMBDA_INVOKE,
     PROCESS_STATE,
+    RETRYABLE_ERROR,
     _policy,
     _state_worst_case,
     base_document,
+    retry_policy,
     worst_case_seconds,
 )
 
@@ -195,9 +197,48 @@ def type_states(document: dict[str, Any], registration: Registration, init_secon
     }
 
 
-def generate(registrations: Sequence[Registration], init_seconds: int) -> dict[str, Any]:
-    """The stage's definition: the ASL file itself when no type is registered."""
+@dataclass(frozen=True)
+class ProcessShape:
+    """The built-in path's knobs a stage may set (``processTimeoutSeconds``, ``processRetries``,
+    ``processTransientRetries``): ProcessTask's timeout and its two retriers' MaxAttempts."""
+
+    timeout_seconds: int
+    """The process function's timeout; the state's is this plus Lambda's INIT limit."""
+    retries: int
+    """The ``TaskFailedError`` retrier's MaxAttempts: a task's own retryable failures."""
+    transient_retries: int
+    """The transient retrier's MaxAttempts: the Lambda service, crashes, timeouts, dependencies."""
+
+
+TRANSIENT_ERROR = "Lambda.ServiceException"
+"""An error only the file's transient retrier names: how the generator finds that retrier."""
+
+
+def file_process_shape(process_timeout_seconds: int) -> ProcessShape:
+    """The knobs as the ASL file sets them (the process function's timeout is the spec's)."""
+    return ProcessShape(
+        process_timeout_seconds, retry_policy().max_attempts, retry_policy(TRANSIENT_ERROR).max_attempts
+    )
+
+
+def _shape_process(document: dict[str, Any], process: ProcessShape, init_seconds: int) -> None:
+    state = _process_state(document)
+    state["TimeoutSeconds"] = process.timeout_seconds + init_seconds
+    for retrier in state["Retry"]:
+        if RETRYABLE_ERROR in retrier["ErrorEquals"]:
+            retrier["MaxAttempts"] = process.retries
+        if TRANSIENT_ERROR in retrier["ErrorEquals"]:
+            retrier["MaxAttempts"] = process.transient_retries
+
+
+def generate(
+    registrations: Sequence[Registration], init_seconds: int, process: ProcessShape | None = None
+) -> dict[str, Any]:
+    """The stage's definition: the ASL file itself when no type is registered and the built-in
+    path keeps the file's timeout and retries."""
     document = base_document()
+    if process is not None:
+        _shape_process(document, process, init_seconds)
     if not registrations:
         return document
     states: dict[str, Any] = {
@@ -268,4 +309,18 @@ def type_worst_case(document: dict[str, Any], name: str) -> TypeWorstCase:
         attempts=attempts,
         state_timeout=int(run_state["TimeoutSeconds"]),
         waits=waits,
+    )
+
+
+def process_arithmetic(document: dict[str, Any]) -> str:
+    """The built-in path at its worst, in one line: ProcessTask's attempts, waits, the failure path."""
+    state = _process_state(document)
+    policies = [_policy(retrier["ErrorEquals"][0], retrier) for retrier in state["Retry"]]
+    attempts = 1 + sum(policy.max_attempts for policy in policies)
+    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
+    failure = worst_case_seconds(document, start=FAILURE_PATH_STATE)
+    total = worst_case_seconds(document, start=PROCESS_STATE)
+    return (
+        f"{attempts} invocations x {state['TimeoutSeconds']} s (processTimeoutSeconds + INIT) + {waits:g} s "
+        f"of waits + failure path {failure:g} s = {total:g} s"
     )

@@ -17,10 +17,21 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from functions.common.config import METRICS_NAMESPACE, Env
-from infra.limits import ALARMS, TIMINGS, check_invariants
+from functions.task_types.webhook import MAX_TIMEOUT_SECONDS as WEBHOOK_MAX_TIMEOUT_SECONDS
+from infra.generated_workflow import ProcessShape, file_process_shape, generate, process_arithmetic
+from infra.limits import ALARMS, TIMINGS, WEBHOOK_MARGIN_SECONDS, check_invariants
 from infra.names import Function, StageNames, service_name
-from infra.spec import QueueTrigger, ScheduleTrigger, Trigger, spec_trigger, trigger_of
+from infra.spec import (
+    FUNCTIONS,
+    FunctionSpec,
+    QueueTrigger,
+    ScheduleTrigger,
+    Trigger,
+    spec_trigger,
+    trigger_of,
+)
 from infra.task_type_options import RegisteredTypes
+from infra.workflow_definition import PROCESS_STATE, worst_case_seconds
 
 PRODUCTION_TASK_RETENTION_DAYS = 30
 TASK_RETENTION_DAYS = 7
@@ -86,6 +97,9 @@ class _Rule:
     rule: str
 
 
+_FILE_PROCESS = file_process_shape(FUNCTIONS[Function.PROCESS].timeout_seconds)
+_PROCESS_MIN_SECONDS = int(WEBHOOK_MAX_TIMEOUT_SECONDS + WEBHOOK_MARGIN_SECONDS)
+
 _RULES = (
     _Rule(
         "reconcile_every_minutes",
@@ -116,6 +130,18 @@ _RULES = (
         lambda days: days is None or 0 <= days <= 3650,
         "from 0 (keep tasks for ever) to 3650 days",
     ),
+    _Rule(
+        "process_timeout_seconds",
+        lambda seconds: (
+            seconds >= _PROCESS_MIN_SECONDS and seconds + TIMINGS.init_limit_seconds < TIMINGS.lease_seconds
+        ),
+        f"from {_PROCESS_MIN_SECONDS} (the longest webhook and its result) to "
+        f"{TIMINGS.lease_seconds - TIMINGS.init_limit_seconds - 1} (with INIT, within a claim's "
+        f"{TIMINGS.lease_seconds} s lease)",
+    ),
+    _Rule("process_memory_mb", lambda mb: 128 <= mb <= 10240, "from 128 to 10240 (Lambda's memory range)"),
+    _Rule("process_retries", lambda retries: 0 <= retries <= 10, "from 0 to 10"),
+    _Rule("process_transient_retries", lambda retries: 0 <= retries <= 10, "from 0 to 10"),
     _Rule(
         "execution_failure_alarm_percent",
         lambda percent: 1 <= percent <= 100,
@@ -194,6 +220,15 @@ class StageConfig:
     reconcile_every_minutes: int = trigger_of(Function.RECONCILE, ScheduleTrigger).every_minutes
     alarm_email: str | None = None
     execution_failure_alarm_percent: int = ALARMS.execution_failure_percent
+    process_timeout_seconds: int = FUNCTIONS[Function.PROCESS].timeout_seconds
+    """The process function's timeout (the built-in types' attempt); ProcessTask waits this plus
+    Lambda's INIT limit."""
+    process_memory_mb: int = FUNCTIONS[Function.PROCESS].memory_mb
+    process_retries: int = _FILE_PROCESS.retries
+    """Retries of a built-in task's own retryable failure (``TaskFailedError``), with the file's
+    backoff; default, the ASL file's."""
+    process_transient_retries: int = _FILE_PROCESS.transient_retries
+    """Retries of transient failures (the Lambda service, a crash, a timeout, a dependency)."""
     task_types: RegisteredTypes = dataclasses.field(default_factory=RegisteredTypes)
     """Task types that run the user's own Lambda functions (README, "Your own task types"): in the
     stage file, a JSON object of type name → registration."""
@@ -213,12 +248,42 @@ class StageConfig:
             if not rule.holds(value):
                 raise StageConfigError(rule.field_name, value, rule.rule)
         check_invariants()
+        worst = worst_case_seconds(self.definition(), start=PROCESS_STATE)
+        if worst > TIMINGS.express_budget_seconds:
+            raise StageConfigError(
+                "process_timeout_seconds",
+                self.process_timeout_seconds,
+                f"with processRetries={self.process_retries} and processTransientRetries="
+                f"{self.process_transient_retries}, the built-in path's worst case is "
+                f"{process_arithmetic(self.definition())} > {TIMINGS.express_budget_seconds} s "
+                f"(Express's {TIMINGS.express_limit_seconds} s less a {TIMINGS.express_margin_seconds} s "
+                "margin): lower one",
+            )
         self.task_types.check(
             TIMINGS.init_limit_seconds,
             TIMINGS.express_budget_seconds,
             TIMINGS.express_limit_seconds,
             TIMINGS.express_margin_seconds,
         )
+
+    def definition(self) -> dict[str, Any]:
+        """The state machine this stage deploys (the ASL file, shaped by the process options and
+        with a branch per registered type): CDK, the local stack and the console view read it."""
+        return generate(
+            self.task_types.registrations,
+            TIMINGS.init_limit_seconds,
+            ProcessShape(self.process_timeout_seconds, self.process_retries, self.process_transient_retries),
+        )
+
+    def function_spec(self, function: Function) -> FunctionSpec:
+        """``function``'s spec as this stage deploys it: the process function's timeout and memory
+        are stage options."""
+        spec = FUNCTIONS[function]
+        if function is Function.PROCESS:
+            return dataclasses.replace(
+                spec, timeout_seconds=self.process_timeout_seconds, memory_mb=self.process_memory_mb
+            )
+        return spec
 
     @property
     def names(self) -> StageNames:

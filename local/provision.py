@@ -15,12 +15,12 @@ from functions.common.config import Env
 from functions.common.schedules_table import KEY as SCHEDULE_KEY
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from functions.common.tasks_table.index import TABLE_INDEXES
-from infra.generated_workflow import generate, substitution
+from infra.generated_workflow import substitution
 from infra.limits import TIMINGS, visibility_timeout_seconds
 from infra.names import Function, Resource, StageNames
 from infra.spec import FUNCTIONS, QueueTrigger, workflow_substitutions
-from infra.stage_config import DAY_SECONDS
-from infra.task_type_options import RegisteredTypes, TaskTypeOptionError
+from infra.stage_config import DAY_SECONDS, StageConfig
+from infra.task_type_options import TaskTypeOptionError
 from infra.workflow_definition import render
 from local.emulator import Clients
 
@@ -125,7 +125,7 @@ def provision(
     max_receive_count: int = TIMINGS.max_receive_count,
     time_scale: float = 1.0,
     signing_secret: str | None = None,
-    task_types: RegisteredTypes | None = None,
+    stage: StageConfig | None = None,
     registrations_path: Path | None = None,
 ) -> LocalResources:
     """Table, queues (DLQ redrive), the Lambda functions, the Express state machine and, where
@@ -133,7 +133,8 @@ def provision(
 
     ``time_scale`` shrinks the queues' visibility timeouts with the rest of local time (at least
     one second)."""
-    task_types = task_types or RegisteredTypes()
+    stage = stage or StageConfig(stage=names.stage)
+    task_types = stage.task_types
     create_table(clients, names.table)
     clients.dynamodb.create_table(
         TableName=names.schedules_table,
@@ -187,7 +188,8 @@ def provision(
     )["Role"]["Arn"]
     code = _placeholder_zip()
     function_arns: dict[Function, str] = {}
-    for function, spec in FUNCTIONS.items():
+    for function in FUNCTIONS:
+        spec = stage.function_spec(function)
         function_arns[function] = clients.lambda_.create_function(
             FunctionName=names.function(function),
             Runtime=LAMBDA_RUNTIME,
@@ -235,9 +237,7 @@ def provision(
             registrations_path or Path(tempfile.mkdtemp(prefix="ptm-types-")) / "types.json"
         )
         Path(registrations_file).write_text(task_types.file_text(), encoding="utf-8")
-    definition = render(
-        substitutions, json.dumps(generate(task_types.registrations, TIMINGS.init_limit_seconds), indent=2)
-    )
+    definition = render(substitutions, json.dumps(stage.definition(), indent=2))
     state_machine_arn = clients.sfn.create_state_machine(
         name=names.state_machine, definition=definition, roleArn=role_arn, type="EXPRESS"
     )["stateMachineArn"]

@@ -26,7 +26,6 @@ from functions.common.config import Env
 from functions.common.mapping_switch import MappingSwitch
 from functions.common.scheduling import SCHEDULER_PRECISION_SECONDS
 from functions.common.tasks_table import TasksTable
-from infra.generated_workflow import generate
 from infra.limits import TIMINGS
 from infra.names import LOCAL_CREDENTIALS, Function, Output, Resource
 from infra.spec import FUNCTIONS, QueueTrigger, ScheduleTrigger
@@ -152,7 +151,7 @@ class LocalStack:
             max_receive_count=self.config.max_receive_count,
             time_scale=options.time_scale,
             signing_secret=self.signing_secret,
-            task_types=self.config.task_types,
+            stage=self.config,
         )
         for name, function_name in resources.registered_functions.items():
             self.runtime.register(function_name, self.config.task_types.local_handlers[name])
@@ -328,7 +327,7 @@ class LocalStack:
             get_task=table.get,
             list_tasks=lambda status: table.index.list_by_status(status, 50)[0],
             history=history,
-            definition=generate(self.config.task_types.registrations, TIMINGS.init_limit_seconds),
+            definition=self.config.definition(),
         )
 
     def _invoke_api(self, event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

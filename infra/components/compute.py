@@ -100,7 +100,8 @@ class Compute(Construct):
         )
         powertools = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
         self.functions: dict[Function, lambda_.Function] = {
-            function: self._function(spec, code, powertools) for function, spec in FUNCTIONS.items()
+            function: self._function(config.function_spec(function), code, powertools)
+            for function in FUNCTIONS
         }
 
     def _function(

@@ -12,8 +12,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.components.compute import log_retention
-from infra.generated_workflow import generate
-from infra.limits import TIMINGS
 from infra.stage_config import StageConfig
 from infra.workflow_definition import read_definition
 
@@ -65,7 +63,8 @@ class WorkflowStateMachine(Construct):
 
 
 def definition_text(config: StageConfig) -> str:
-    """The stage's definition: the ASL file as it is when no task type is registered."""
-    if not config.task_types:
+    """The stage's definition: the ASL file as it is when the stage changes nothing in it."""
+    definition = config.definition()
+    if definition == json.loads(read_definition()):
         return read_definition()
-    return json.dumps(generate(config.task_types.registrations, TIMINGS.init_limit_seconds), indent=2) + "\n"
+    return json.dumps(definition, indent=2) + "\n"

@@ -201,7 +201,7 @@ def test_documented_stage_files_synthesize_as_saved(tmp_path: Path, monkeypatch:
         for block in fences(document.read_text(), "json")
         if '"production"' in block
     ]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for index, options in enumerate(blocks):
         stage = "prod" if options["production"] else "dev"
         directory = tmp_path / f"stages-{index}"

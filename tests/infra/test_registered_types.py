@@ -36,7 +36,15 @@ TYPES = {
 @pytest.fixture(scope="module")
 def typed(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(
-        tmp_path_factory.mktemp("cdk-typed"), PROFILE_EU, stage="typed", taskTypes=json.dumps(TYPES)
+        tmp_path_factory.mktemp("cdk-typed"),
+        PROFILE_EU,
+        stage="typed",
+        taskTypes=json.dumps(TYPES),
+        # The built-in types' knobs: a 60 s attempt, three of them.
+        processTimeoutSeconds="60",
+        processMemoryMb="512",
+        processRetries="2",
+        processTransientRetries="0",
     )
 
 
@@ -150,3 +158,34 @@ def test_the_generated_definition_passes_the_asl_validator(typed: Synthesized, t
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_process_function_and_its_state_take_the_stage_s_options(typed: Synthesized) -> None:
+    [process] = [
+        function["Properties"]
+        for function in typed.resources("AWS::Lambda::Function").values()
+        if str(function["Properties"].get("FunctionName", "")).endswith("-process")
+    ]
+    state = json.loads(_machine(typed)["DefinitionString"])["States"]["ProcessTask"]
+
+    assert (process["Timeout"], process["MemorySize"]) == (60, 512)
+    assert state["TimeoutSeconds"] == 70
+    assert [retrier["MaxAttempts"] for retrier in state["Retry"]] == [0, 2]
+
+
+def test_synth_refuses_process_options_over_the_bound_in_one_line(tmp_path: Path) -> None:
+    context = {"stage": "dev", "hypothetical": "true", "processTimeoutSeconds": "60"}
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.app"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("ptm synth: context processTimeoutSeconds=60: with processRetries=2"), line
+    assert "= 483 s > 290 s" in line

@@ -52,6 +52,10 @@ CHOSEN: dict[Any, tuple[str, Any]] = {
 _TYPES = '{"word-count": {"function": "word-count", "timeoutSeconds": 10}}'
 BY_NAME: dict[str, tuple[str, Any]] = {
     "task_types": (_TYPES, RegisteredTypes.parse(_TYPES)),
+    # Within the Express bound with the other process options at their defaults.
+    "process_timeout_seconds": ("27", 27),
+    "process_retries": ("1", 1),
+    "process_transient_retries": ("1", 1),
     "jwt_issuer": ("https://issuer.example.com/pool", "https://issuer.example.com/pool"),
     "powertools_layer_arn": (
         "arn:aws:lambda:eu-south-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",

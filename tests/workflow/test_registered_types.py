@@ -21,7 +21,7 @@ from local.emulator import Emulator
 from local.lambda_runtime import LambdaServiceError, LocalLambdaRuntime
 from local.retry_clock import RetryClock
 from tests.e2e.documented import fences, python_block
-from tests.fixtures.stack import WORD_COUNT_TIMEOUT_SECONDS, Stack, _provisioned
+from tests.fixtures.stack import WORD_COUNT_TIMEOUT_SECONDS, Stack, _provisioned, typed_stage
 from tests.workflow.conftest import dead_letters, states_entered
 
 
@@ -227,7 +227,7 @@ def test_the_readme_s_python_function_runs_as_a_registered_type(
         {"count": {"function": "count", "timeoutSeconds": 5, "localHandler": "readme_counter.handler"}}
     )
     try:
-        stack = next(_provisioned(emulator, lambda_runtime, retry_clock, types))
+        stack = next(_provisioned(emulator, lambda_runtime, retry_clock, typed_stage(types)))
         counted = stack.submit({"type": "count", "text": "as it is written"})
         refused = stack.submit({"type": "count", "words": 0})
         for task_id in (counted, refused):
