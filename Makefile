@@ -27,7 +27,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_COMPILE_BYTECODE := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi capacity cost synth bootstrap deploy diff adopt destroy bench bench-init bench-local bench-retry bench-schedule clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi openapi-stage capacity cost synth bootstrap deploy diff adopt destroy bench bench-init bench-local bench-retry bench-schedule clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -133,6 +133,9 @@ fuzz: $(PY_STAMP) $(NODE_STAMP) ## Schemathesis against docs/openapi.json on a f
 
 openapi: $(PY_STAMP) ## Regenerate docs/openapi.json from the submit function's resolver
 	$(BIN)/python -m infra.openapi
+
+openapi-stage: $(PY_STAMP) ## The API's contract with STAGE's registered task types, into cdk.out/openapi-<stage>.json
+	$(BIN)/python -m infra.openapi --stage $(STAGE)
 
 CAPACITY_ARGS ?=
 capacity: $(PY_STAMP) $(NODE_STAMP) ## Which AWS limit binds first, in tasks/s, for STAGE's settings (CAPACITY_ARGS="--recipe 1k --rate 1000 ...")

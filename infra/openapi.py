@@ -15,6 +15,7 @@ import importlib
 import json
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,9 +34,11 @@ from functions.common.recurring import (
 )
 from functions.common.scheduling import DELAY_FIELD, MAX_DELAY_SECONDS, RESERVED_FIELDS, RUN_AT_FIELD
 from functions.task_types import TASK_TYPES
+from functions.task_types.registered import RegisteredType, Registration
 from functions.usecases.operations import DEFAULT_LIMIT, MAX_LIMIT
 from infra.names import Function
 from infra.spec import ROUTE_SCOPES
+from infra.stage_options import load
 from infra.workflow_definition import REPO_ROOT
 
 DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
@@ -73,7 +76,9 @@ GATEWAY_ANSWERS: dict[str, str] = {
 """What API Gateway answers by itself, with its own body {"message": "..."}."""
 
 
-def generate() -> dict[str, Any]:
+def generate(registered: Sequence[Registration] = ()) -> dict[str, Any]:
+    """The API's contract: the built-in task types (docs/openapi.json), and a stage's
+    ``registered`` types with their schemas (``--stage``)."""
     # Importing a handler builds nothing (no settings, no clients): the resolver's routes are all
     # the generator reads.
     handler = importlib.import_module(Function.API.module)
@@ -101,7 +106,7 @@ def generate() -> dict[str, Any]:
             },
         }
     ]
-    alternatives, definitions = task_type_schemas()
+    alternatives, definitions = task_type_schemas(registered)
     document.setdefault("components", {}).setdefault("schemas", {}).update(definitions)
     submit["requestBody"] = {
         "required": True,
@@ -222,19 +227,29 @@ def _add_gateway_security(document: dict[str, Any]) -> None:
                 }
 
 
-def task_type_schemas() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each task type's body schema, from its payload model (references into components)."""
+def task_type_schemas(
+    registered: Sequence[Registration] = (),
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each task type's body schema: a built-in type's from its payload model, a registered
+    type's from its schema (references into components)."""
+    built_in = TASK_TYPES.built_in()
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
-        (task_type.payload, "validation") for task_type in TASK_TYPES
+        (task_type.payload, "validation") for task_type in built_in
     ]
     refs, definitions = models_json_schema(models, by_alias=True, ref_template="#/components/schemas/{model}")
     alternatives = [
         {**refs[(task_type.payload, "validation")], "description": task_type.description}
-        for task_type in TASK_TYPES
+        for task_type in built_in
     ]
     schemas: dict[str, Any] = definitions.get("$defs", {})
-    for task_type in TASK_TYPES:
-        body = schemas[task_type.payload.__name__]
+    bodies = [schemas[task_type.payload.__name__] for task_type in built_in]
+    for registration in registered:
+        task_type = RegisteredType(registration)
+        name = "Registered_" + registration.name.replace("-", "_")
+        schemas[name] = {**task_type.json_schema, "title": registration.name}
+        alternatives.append({"$ref": f"#/components/schemas/{name}", "description": task_type.description})
+        bodies.append(schemas[name])
+    for body in bodies:
         body.setdefault("properties", {}).update(SCHEDULE_PROPERTIES)
         body["not"] = {"required": [DELAY_FIELD, RUN_AT_FIELD]}
     return alternatives, schemas
@@ -259,6 +274,16 @@ SCHEDULE_PROPERTIES: dict[str, Any] = {
 """The reserved keys each task type's body may carry (functions/common/scheduling.py)."""
 
 
+class _Stage:
+    """The context a stage's options are loaded with (``infra.stage_options.load``)."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+
+    def try_get_context(self, key: str) -> Any:
+        return self.stage if key == "stage" else None
+
+
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
@@ -266,7 +291,17 @@ def render(document: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if docs/openapi.json is out of date")
+    parser.add_argument(
+        "--stage", help="with the stage's registered task types (stages/<stage>.json), into cdk.out/"
+    )
     args = parser.parse_args()
+    if args.stage is not None:
+        loaded = load(_Stage(args.stage))
+        path = REPO_ROOT / "cdk.out" / f"openapi-{args.stage}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(render(generate(loaded.config.task_types.registrations)))
+        print(f"wrote {path.relative_to(REPO_ROOT)}")  # noqa: T201
+        return
     text = render(generate())
     if args.check:
         if not DOCUMENT.exists() or DOCUMENT.read_text() != text:

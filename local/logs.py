@@ -167,8 +167,18 @@ class ExecutionLogShipper:
     executions the emulator holds."""
 
     def __init__(
-        self, sfn: Any, state_machine_arn: str, group: str, sink: CloudWatchLogSink, lookback_seconds: float
+        self,
+        sfn: Any,
+        state_machine_arn: str,
+        group: str,
+        sink: CloudWatchLogSink,
+        lookback_seconds: float,
+        *,
+        include_execution_data: bool = True,
     ) -> None:
+        self._include_data = include_execution_data
+        """The stage's ``workflowExecutionData``: off, each event's input, output and parameters
+        are left out, as Step Functions leaves them out of the log."""
         self._sfn = sfn
         self._state_machine_arn = state_machine_arn
         self._group = group
@@ -220,6 +230,8 @@ class ExecutionLogShipper:
                 details: Any = next(
                     (value for key, value in event.items() if key.endswith("EventDetails")), {}
                 )
+                if not self._include_data:
+                    details = without_execution_data(details)
                 line = {
                     "id": str(event["id"]),
                     "type": event["type"],
@@ -233,3 +245,15 @@ class ExecutionLogShipper:
                     json.dumps(line, default=str),
                     int(event["timestamp"].timestamp() * 1000),
                 )
+
+
+EXECUTION_DATA_KEYS = frozenset({"input", "output", "parameters", "inputDetails", "outputDetails"})
+"""What a history event's details hold of the execution's data (its states' input, output and a
+task's parameters)."""
+
+
+def without_execution_data(details: Any) -> Any:
+    """An event's details as Step Functions logs them with ``includeExecutionData`` false."""
+    if not isinstance(details, dict):
+        return details
+    return {key: value for key, value in details.items() if key not in EXECUTION_DATA_KEYS}

@@ -251,6 +251,7 @@ class LocalStack:
             self.names.state_machine_log_group,
             sink,
             lookback_seconds=TIMINGS.express_limit_seconds,
+            include_execution_data=self.config.include_execution_data,
         ).start()
         self._started.callback(shipper.stop)
 

@@ -247,6 +247,7 @@ RUN_HERE: dict[str, Run] = {
         "no violations"
     ),
     "ptm local --help": Run("--time-scale"),
+    "make openapi-stage STAGE=dev": Run("wrote cdk.out/openapi-dev.json"),
     "python -m local --help": Run("--time-scale"),
     "make dev": Run(),
     "ptm submit '{\"orderId\": 42}' --key order-42": Run(),  # a replay, once the curl ran

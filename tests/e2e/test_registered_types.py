@@ -60,3 +60,28 @@ def test_a_body_the_schema_refuses_is_a_400_and_ptm_types_shows_the_fields(local
     assert "word-count" in listed
     schema = json.loads(ptm(local_stack, "types", "--schema", "word-count")[1])
     assert schema["required"] == ["type", "text"]
+
+
+def test_the_workflow_s_log_keeps_no_payload_or_result_of_a_registered_type(
+    local_stack: RunningStack,
+) -> None:
+    """The local stage registers a type, so its workflow logs no execution data, as AWS would
+    with ``workflowExecutionData`` off: the events and the graph, never a state's input or output."""
+    from tests.e2e.test_node_users import _logs, _submit, _workflow_events
+
+    canary = "canary-in-a-registered-payload"
+    task_id = _submit(local_stack, {"type": "word-count", "text": f"{canary} words"})
+
+    lines = _logs(
+        local_stack,
+        "--task",
+        task_id,
+        "--since",
+        "5m",
+        until=lambda lines: _workflow_events(lines)[-1:] == ["ExecutionSucceeded"],
+    )
+
+    workflow = [json.loads(line["message"]) for line in lines if line["source"] == "workflow"]
+    assert "TaskStateEntered" in {event["type"] for event in workflow}, workflow
+    assert all(canary not in line["message"] for line in lines)
+    assert all(not {"input", "output", "parameters"} & set(event["details"]) for event in workflow)

@@ -67,3 +67,34 @@ def test_the_submit_body_is_one_of_the_task_types_each_told_apart_by_its_type() 
         "a non-default type needs its type"
     )
     assert "type" not in alternatives[0].get("required", []), "the default type needs no type"
+
+
+def test_a_stage_s_contract_lists_its_registered_types_with_their_schemas() -> None:
+    import fastjsonschema
+
+    from infra.task_type_options import RegisteredTypes
+
+    types = RegisteredTypes.parse(
+        {"word-count": {"function": "f", "timeoutSeconds": 5, "schema": "examples/word_count/schema.json"}}
+    )
+    document = generate(types.registrations)
+    validate(json.loads(render(document)))
+
+    body = document["paths"]["/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"$ref": "#/components/schemas/Registered_word_count"} in [
+        {"$ref": alternative["$ref"]} for alternative in body["oneOf"]
+    ]
+    schema = document["components"]["schemas"]["Registered_word_count"]
+    check = fastjsonschema.compile(schema)
+
+    def valid(body: dict[str, object]) -> bool:
+        try:
+            check(body)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
+
+    assert valid({"type": "word-count", "text": "a b", "delaySeconds": 5})
+    assert not valid({"type": "word-count", "text": 5})
+    assert not valid({"type": "webhook", "text": "a"})
+    assert generate() == json.loads(DOCUMENT.read_text()), "the built-in contract is unchanged"

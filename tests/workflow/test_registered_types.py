@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from functions.common.models import Task, TaskStatus
+from functions.common.recurring import firing_task_id, scheduled_time
+from functions.common.task_schedules import FIRING_INPUT
 from functions.task_types.registered import RESULT_MAX_BYTES
 from infra.limits import TIMINGS
 from infra.names import Function
@@ -332,3 +334,24 @@ def test_a_result_that_is_not_an_object_or_too_large_fails_the_task_at_once(type
         task = typed_stack.task(task_id)
         assert (task.status, task.error, task.result) == (TaskStatus.FAILED, "PermanentTaskError", None)
         assert str(task.cause).startswith(cause), task.cause
+
+
+def test_a_recurring_schedule_of_the_type_fires_tasks_that_run_in_its_function(typed_stack: Stack) -> None:
+    task = {"type": "word-count", "text": "every minute"}
+    put = typed_stack.api("PUT", "/schedules/counting", {"expression": "rate(1 minute)", "task": task})
+    assert put.status == 201, put.body
+    bad = typed_stack.api(
+        "PUT", "/schedules/bad", {"expression": "rate(1 minute)", "task": {"type": "word-count"}}
+    )
+    assert (bad.status, bad.body["error"]["taskType"]) == (400, "word-count"), bad.body
+    when = "2026-12-07T10:00:00Z"
+    body = (FIRING_INPUT % "counting").replace("<aws.scheduler.scheduled-time>", when)
+    typed_stack.clients.sqs.send_message(QueueUrl=typed_stack.resources.tasks_queue_url, MessageBody=body)
+
+    typed_stack.event_source(Function.DISPATCH).drain()  # the firing: the task created and enqueued
+    typed_stack.event_source(Function.DISPATCH).drain()  # the task's message: its execution
+    [execution] = typed_stack.wait_for_all_executions()
+
+    task_id = firing_task_id("counting", scheduled_time(when))
+    assert typed_stack.task(task_id).result == {"words": 2, "attempt": 1}
+    assert states_entered(typed_stack, execution["executionArn"])[1] == "Claim word-count"
