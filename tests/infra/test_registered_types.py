@@ -107,8 +107,9 @@ def test_a_stage_with_registered_types_keeps_payloads_out_of_the_workflow_s_log(
     assert _machine(typed)["LoggingConfiguration"]["IncludeExecutionData"] is False
 
 
-def _synth(tmp_path: Path, types: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    context = {"stage": "dev", "hypothetical": "true", "taskTypes": types}
+def _synth(tmp_path: Path, **options: Any) -> subprocess.CompletedProcess[str]:
+    """``cdk synth`` of the dev stage with ``options`` as hypothetical context (as the CLI runs the app)."""
+    context = {"stage": "dev", "hypothetical": "true", **options}
     return subprocess.run(
         [sys.executable, "-m", "infra.app"],
         cwd=REPO_ROOT,
@@ -137,7 +138,7 @@ def _synth(tmp_path: Path, types: dict[str, Any]) -> subprocess.CompletedProcess
 def test_synth_refuses_a_registration_in_one_line(
     tmp_path: Path, entry: dict[str, Any], expected: str
 ) -> None:
-    result = _synth(tmp_path, {"x": entry})
+    result = _synth(tmp_path, taskTypes={"x": entry})
 
     assert result.returncode == 1, result.stderr
     [line] = result.stderr.strip().splitlines()
@@ -174,16 +175,7 @@ def test_the_process_function_and_its_state_take_the_stage_s_options(typed: Synt
 
 
 def test_synth_refuses_process_options_over_the_bound_in_one_line(tmp_path: Path) -> None:
-    context = {"stage": "dev", "hypothetical": "true", "processTimeoutSeconds": "60"}
-    result = subprocess.run(
-        [sys.executable, "-m", "infra.app"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _synth(tmp_path, processTimeoutSeconds="60")
 
     assert result.returncode == 1, result.stderr
     [line] = result.stderr.strip().splitlines()
