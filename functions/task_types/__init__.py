@@ -4,13 +4,26 @@ are registered in its options instead (functions/task_types/registered.py)."""
 
 from __future__ import annotations
 
-from functions.task_types.registered import registered_types
-from functions.task_types.registry import TaskTypes
+from collections.abc import Sequence
+from typing import Any
+
+from functions.task_types.registry import TaskType, TaskTypes, registrations_file
 from functions.task_types.simulated import Simulated
 from functions.task_types.webhook import Webhook
+
+
+def _registered() -> Sequence[TaskType[Any]]:
+    """The stage's registered types; their module (pydantic models, the schema validator) is
+    imported only where a registrations file exists, off every other function's cold start."""
+    if not registrations_file().exists():
+        return ()
+    from functions.task_types.registered import registered_types  # noqa: PLC0415
+
+    return registered_types()
+
 
 TASK_TYPES = TaskTypes(
     Simulated(),
     Webhook(),
-    registered=registered_types,
+    registered=_registered,
 )

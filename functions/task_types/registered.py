@@ -2,7 +2,7 @@
 
 A stage registers them in its options (``taskTypes`` in ``stages/<stage>.json``); synthesis
 checks each one, reads its JSON Schema file and writes the registrations, schemas included, into
-the functions' asset as one file (``REGISTRATIONS_FILE``): Lambda's environment variables hold
+the functions' asset as one file (``registry.REGISTRATIONS_FILE``): Lambda's environment variables hold
 4 KB in all, a schema alone can be more. The api reads the file to check a body at submit and to
 list the types; the state machine (generated per stage: infra/workflow_definition.py) invokes
 the function itself. Nothing here runs a registered type's work.
@@ -20,15 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from functions.common.config import MAX_PAYLOAD_BYTES, Env, current_environment
+from functions.common.config import MAX_PAYLOAD_BYTES
 from functions.common.errors import PermanentTaskError, invalid_task_payload
-from functions.task_types.registry import TYPE_FIELD, Attempt, TaskType
-
-REGISTRATIONS_FILE = Path(__file__).with_name("registered_types.json")
-"""Where the functions' asset carries the stage's registrations (absent: none registered)."""
-REGISTRATIONS_FILE_VARIABLE = Env.REGISTERED_TYPES_FILE
-"""Names another file (the local stack's, a test's): read per call, so one process may serve
-stacks with different registrations."""
+from functions.task_types.registry import TYPE_FIELD, Attempt, TaskType, registrations_file
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 """A registered type's name: lower-case words and hyphens, at most 32 characters (it names states
@@ -156,10 +150,6 @@ class Registrations(_Options):
 
     def by_name(self) -> dict[str, Registration]:
         return {registration.name: registration for registration in self.types}
-
-
-def registrations_file() -> Path:
-    return Path(current_environment().get(REGISTRATIONS_FILE_VARIABLE) or REGISTRATIONS_FILE)
 
 
 def registrations() -> Registrations:

@@ -21,10 +21,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from functions.common.config import Env, current_environment
 from functions.common.errors import (
     InvalidRequestError,
     PermanentTaskError,
@@ -38,6 +40,16 @@ from functions.task_types.destinations import DestinationPolicy
 
 P = TypeVar("P", bound=BaseModel)
 TYPE_FIELD = "type"
+REGISTRATIONS_FILE = Path(__file__).with_name("registered_types.json")
+"""Where the functions' asset carries the stage's registered types (absent: none registered;
+functions/task_types/registered.py reads it)."""
+
+
+def registrations_file() -> Path:
+    """The registrations this function reads: the asset's file, or the one ``PTM_REGISTERED_TYPES_FILE``
+    names (the local stack's, a test's: read per call, so one process may serve stacks with
+    different registrations)."""
+    return Path(current_environment().get(Env.REGISTERED_TYPES_FILE) or REGISTRATIONS_FILE)
 
 
 @dataclass(frozen=True)

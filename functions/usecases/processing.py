@@ -19,7 +19,6 @@ from functions.common.models import (
 )
 from functions.common.observability import logger
 from functions.common.tasks_table import TasksTable
-from functions.task_types.registered import RESULT_MAX_BYTES, payload_of
 
 Work = Callable[[Task], dict[str, Any]]
 
@@ -62,6 +61,8 @@ def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock
     for this execution (QUEUED, or RUNNING under this execution or an expired lease), for the
     type's lease. Refused (finished, cancelled, another execution's live claim): ``claimed`` is
     false, and the execution ends without invoking the function."""
+    from functions.task_types.registered import payload_of  # noqa: PLC0415 - registered types only
+
     now = clock()
     try:
         task = table.claim_for_processing(
@@ -79,6 +80,8 @@ def complete_for_function(request: CompleteRequest, *, table: TasksTable, clock:
     """The user's function returned ``request.result``: recorded if this execution still holds
     the claim. A result that is not a JSON object, or is larger than the record keeps, fails the
     task at once (``PermanentTaskError``): no retry would change it."""
+    from functions.task_types.registered import RESULT_MAX_BYTES  # noqa: PLC0415 - registered types only
+
     result = {} if request.result is None else request.result
     if not isinstance(result, dict):
         raise PermanentTaskError(

@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from functions.task_types.registered import REGISTRATIONS_FILE
+from functions.task_types.registry import REGISTRATIONS_FILE
 from infra.names import Function
 from infra.spec import FUNCTIONS, FunctionSpec
 from infra.stage_config import StageConfig

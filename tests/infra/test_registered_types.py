@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from functions.task_types.registered import REGISTRATIONS_FILE
+from functions.task_types.registry import REGISTRATIONS_FILE
 from infra.generated_workflow import substitution
 from infra.workflow_definition import REPO_ROOT
 from tests.infra.conftest import PROFILE_EU, Synthesized, synthesize
