@@ -55,7 +55,7 @@ from functions.common.workflow import execution_name
 from functions.task_types.registry import TaskEnvironment
 from functions.usecases.reconciliation import sweep
 from infra.names import Function
-from tests.fixtures.stack import Stack
+from tests.fixtures.stack import WORD_COUNT_TIMEOUT_SECONDS, Stack
 from tests.fixtures.task_types import runner
 
 
@@ -76,6 +76,9 @@ class Rates:
     send_to_dlq_fails: float = 0.2
     """Per task that reaches SendToDlq."""
     dynamodb_throttle: float = 0.05
+    registered_crash: float = 0.05
+    """Per invocation of the registered type's function (its localHandler)."""
+    registered_timeout: float = 0.03
     poison_messages: int = 5
 
 
@@ -86,7 +89,7 @@ SWEEP_SLACK_SECONDS = 0.05
 """Past the moment a lease expires: the sweep compares with its own clock, read a moment later."""
 TIMEOUT_SCALE = 0.1
 """Process timeouts at a tenth: 3 s, still far above a busy invocation here."""
-FAULT_KINDS = 13
+FAULT_KINDS = 15
 
 
 WAVE = 1000
@@ -161,9 +164,17 @@ class Chaos:
         self.stack.set_work(crashing_work)
 
     def _before(self, function_name: str, event: Any) -> None:
-        """Faults of the process function's invocation, before its handler runs."""
+        """Faults of the process function's invocation, and of the registered type's function,
+        before its handler runs."""
+        if function_name.endswith(f"-type-{REGISTERED}"):
+            self._registered_faults()
+            return
         if not function_name.endswith("-process"):
             return
+        if event.get("action") == "claim":
+            # A registered type's claim, for the chaos lease (its deployed one is the branch's
+            # worst case): a killed execution strands the task as long as a built-in one's.
+            event["leaseSeconds"] = int(LEASE.total_seconds())
         execution_arn, task_id = str(event["executionArn"]), str(event["taskId"])
         if int(event.get("retryCount", 0)) > 0 and self.chance(
             self.rates.stopped_while_retrying, "execution stopped while retrying"
@@ -180,6 +191,15 @@ class Chaos:
             sys.exit(1)
         if self.chance(self.rates.process_timeout, "process timeout"):
             time.sleep(30 * TIMEOUT_SCALE + 1)  # past the scaled timeout; then ends like a killed sandbox
+            sys.exit(1)
+
+    def _registered_faults(self) -> None:
+        """The registered function crashes or runs past its timeout: an attempt of the type's
+        policy, as a built-in attempt's crash is one of the transient retrier's."""
+        if self.chance(self.rates.registered_crash, "registered function crash"):
+            sys.exit(1)
+        if self.chance(self.rates.registered_timeout, "registered function timeout"):
+            time.sleep(WORD_COUNT_TIMEOUT_SECONDS * TIMEOUT_SCALE + 1)
             sys.exit(1)
 
     def _fail_workflow_writes(self) -> None:
@@ -471,11 +491,20 @@ SCHEDULED_EVERY = 10
 """One task in ten is scheduled 1 or 2 s ahead (never a permanent one: those keep their faults)."""
 
 
+REGISTERED = "word-count"
+REGISTERED_EVERY = 4
+"""One task in four (neither permanent nor scheduled) is of the stage's registered type; of those,
+every other one fails its first attempt on purpose."""
+
+
 def _payload(index: int) -> dict[str, Any]:
     if index % PERMANENT_EVERY == 0:
         return {"chaos": index, "simulate": {"permanent": True}}
     if index % SCHEDULED_EVERY == SCHEDULED_EVERY // 2:
         return {"chaos": index, "delaySeconds": 1 + index % 2}
+    if index % REGISTERED_EVERY == REGISTERED_EVERY - 1:
+        retried = {"failUntilAttempt": 2} if index % (2 * REGISTERED_EVERY) == REGISTERED_EVERY - 1 else {}
+        return {"type": REGISTERED, "text": f"chaos {index}", **retried}
     return {"chaos": index}
 
 
