@@ -132,7 +132,6 @@ def _synth(tmp_path: Path, **options: Any) -> subprocess.CompletedProcess[str]:
             {"function": "f", "timeoutSeconds": 5, "schema": "examples/nowhere.json"},
             "taskTypes.x: schema: no file examples/nowhere.json",
         ),
-        ({"function": "f:g:h", "timeoutSeconds": 5}, "taskTypes.x: function: Value error, a function name"),
     ],
 )
 def test_synth_refuses_a_registration_in_one_line(
@@ -172,12 +171,3 @@ def test_the_process_function_and_its_state_take_the_stage_s_options(typed: Synt
     assert (process["Timeout"], process["MemorySize"]) == (60, 512)
     assert state["TimeoutSeconds"] == 70
     assert [retrier["MaxAttempts"] for retrier in state["Retry"]] == [0, 2]
-
-
-def test_synth_refuses_process_options_over_the_bound_in_one_line(tmp_path: Path) -> None:
-    result = _synth(tmp_path, processTimeoutSeconds="60")
-
-    assert result.returncode == 1, result.stderr
-    [line] = result.stderr.strip().splitlines()
-    assert line.startswith("ptm synth: context processTimeoutSeconds=60: with processRetries=2"), line
-    assert "= 483 s > 290 s" in line
