@@ -20,7 +20,7 @@ from infra.limits import TIMINGS, visibility_timeout_seconds
 from infra.names import Function, Resource, StageNames
 from infra.spec import FUNCTIONS, QueueTrigger, workflow_substitutions
 from infra.stage_config import DAY_SECONDS, StageConfig
-from infra.task_type_options import TaskTypeOptionError
+from infra.task_type_options import RegisteredTypes, TaskTypeOptionError
 from infra.workflow_definition import render
 from local.emulator import Clients
 
@@ -135,6 +135,7 @@ def provision(
     one second)."""
     stage = stage or StageConfig(stage=names.stage)
     task_types = stage.task_types
+    check_local_handlers(task_types)
     create_table(clients, names.table)
     clients.dynamodb.create_table(
         TableName=names.schedules_table,
@@ -214,12 +215,6 @@ def provision(
     substitutions = workflow_substitutions(function_arns, names.table, dlq_url)
     registered_functions: dict[str, str] = {}
     for registration in task_types.registrations:
-        if registration.name not in task_types.local_handlers:
-            raise TaskTypeOptionError(
-                registration.name,
-                f"the local stack runs a registered type from a Python handler: add "
-                f'"localHandler": "<module>.<function>" beside "function": "{registration.function}"',
-            )
         registered_functions[registration.name] = names.registered_function(registration.name)
         substitutions[substitution(registration.name)] = clients.lambda_.create_function(
             FunctionName=registered_functions[registration.name],
@@ -262,3 +257,15 @@ def provision(
 def function_environments(values: Mapping[str, str]) -> dict[Function, dict[str, str]]:
     """Each function's own variables, picked from ``values`` by the spec (as CDK does)."""
     return {function: spec.environment(values) for function, spec in FUNCTIONS.items()}
+
+
+def check_local_handlers(task_types: RegisteredTypes) -> None:
+    """Before anything is created: each registered type has the Python handler the local stack
+    runs it from (a function on AWS, given by name or ARN, cannot run here)."""
+    for registration in task_types.registrations:
+        if registration.name not in task_types.local_handlers:
+            raise TaskTypeOptionError(
+                registration.name,
+                "the local stack runs a registered type from a Python handler: add "
+                f'"localHandler": "<module>.<function>" beside "function": "{registration.function}"',
+            )

@@ -1458,6 +1458,13 @@ def _registered_types() -> Iterator[Mutant]:
             ("tests/workflow/test_process_options.py", "tests/infra/test_registered_types.py"),
         ),
         (
+            "local: a type without a localHandler provisioned",
+            "local/provision.py",
+            "        if registration.name not in task_types.local_handlers:\n",
+            "        if False:\n",
+            unit,
+        ),
+        (
             "security: execution data logged on a stage with registered types",
             "infra/stage_config.py",
             "not self.is_production and not self.task_types",

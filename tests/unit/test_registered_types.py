@@ -166,3 +166,17 @@ def test_the_schema_names_each_refused_field() -> None:
     assert registration.payload_problems({"text": 5}) == {"text": "text must be string"}
     assert list(registration.payload_problems({})) == [""]
     assert list(registration.payload_problems({"text": "a", "failUntilAttempt": 99})) == ["failUntilAttempt"]
+
+
+def test_the_local_stack_refuses_a_type_without_a_local_handler_in_one_line_naming_what_to_add() -> None:
+    from local.provision import check_local_handlers
+
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:resize:live"
+    with pytest.raises(TaskTypeOptionError) as refused:
+        check_local_handlers(RegisteredTypes.parse({"resize": {"function": arn, "timeoutSeconds": 5}}))
+
+    assert str(refused.value) == (
+        "taskTypes.resize: the local stack runs a registered type from a Python handler: add "
+        f'"localHandler": "<module>.<function>" beside "function": "{arn}"'
+    )
+    check_local_handlers(RegisteredTypes.parse(json.loads(LOCAL_TASK_TYPES.read_text())))
