@@ -87,7 +87,7 @@ CDK_OUT ?= cdk.out
 CONTEXT ?=
 synth: $(PY_STAMP) $(NODE_STAMP) ## cdk synth STAGE=dev from stages/STAGE.json (offline) + cfn-lint; CONTEXT="k=v ..." CDK_OUT=<dir>: hypothetical
 	$(if $(and $(CONTEXT),$(filter cdk.out,$(CDK_OUT))),$(error CONTEXT overrides the saved options (stages/$(STAGE).json): synthesize it into a scratch directory, CDK_OUT=<dir>))
-	$(CDK) synth --context stage=$(STAGE) $(if $(CONTEXT),--context hypothetical=true) $(foreach pair,$(CONTEXT),--context $(pair)) --output $(CDK_OUT) --quiet
+	$(CDK) synth --context stage=$(STAGE) $(if $(CONTEXT),--context hypothetical=true) $(foreach pair,$(CONTEXT),--context '$(pair)') --output $(CDK_OUT) --quiet
 	$(BIN)/cfn-lint $(CDK_OUT)/ProcessTaskManager-$(STAGE).template.json --non-zero-exit-code warning --ignore-checks W3005
 	@echo "$(CDK_OUT)/ written; cdk-nag report: $(CDK_OUT)/validation-report.json"
 

@@ -1465,6 +1465,13 @@ def _registered_types() -> Iterator[Mutant]:
             unit,
         ),
         (
+            "make synth: CONTEXT's pairs unquoted (a JSON option loses its quotes)",
+            "Makefile",
+            "--context '$(pair)'",
+            "--context $(pair)",
+            ("tests/infra/test_registered_types.py",),
+        ),
+        (
             "security: execution data logged on a stage with registered types",
             "infra/stage_config.py",
             "not self.is_production and not self.task_types",
