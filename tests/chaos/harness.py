@@ -199,7 +199,7 @@ class Chaos:
         if self.chance(self.rates.registered_crash, "registered function crash"):
             sys.exit(1)
         if self.chance(self.rates.registered_timeout, "registered function timeout"):
-            time.sleep(WORD_COUNT_TIMEOUT_SECONDS * TIMEOUT_SCALE + 0.2)  # past its scaled timeout
+            time.sleep(WORD_COUNT_TIMEOUT_SECONDS * TIMEOUT_SCALE + 0.05)  # just past its scaled timeout
             sys.exit(1)
 
     def _fail_workflow_writes(self) -> None:

@@ -502,7 +502,7 @@ LONG_RUNNING: dict[str, Rehearsal] = {
     'make synth STAGE=prod CONTEXT="apiRateLimit=1200" CDK_OUT=/tmp/try': Rehearsal(
         "writes a scratch directory; make capacity synthesizes the same way in make test",
         'make -n synth STAGE=prod CONTEXT="apiRateLimit=1200" CDK_OUT=/tmp/try',
-        "--context hypothetical=true --context apiRateLimit=1200 --output /tmp/try",
+        "--context hypothetical=true --context 'apiRateLimit=1200' --output /tmp/try",
         CAPACITY,
     ),
     'make capacity CAPACITY_ARGS="--recipe 1k"': Rehearsal(

@@ -119,30 +119,22 @@ def _make_synth(tmp_path: Path, context: str) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.parametrize(
-    ("entry", "expected"),
-    [
-        (
-            {"function": "slow", "timeoutSeconds": 60, "retry": {"maxAttempts": 2}},
-            "taskTypes.x: worst-case execution claim 31 s + run 5 invocations x 70 s",
-        ),
-        (
-            {"function": "f", "timeoutSeconds": 5, "schema": "examples/nowhere.json"},
-            "taskTypes.x: schema: no file examples/nowhere.json",
-        ),
-    ],
-)
-def test_synth_refuses_a_registration_in_one_line(
-    tmp_path: Path, entry: dict[str, Any], expected: str
-) -> None:
-    """Through make synth, with the registration as JSON in CONTEXT (each pair reaches the CDK
-    CLI quoted, so JSON keeps its quotes)."""
-    result = _make_synth(tmp_path, "taskTypes=" + json.dumps({"x": entry}, separators=(",", ":")))
+def test_synth_refuses_a_registration_in_one_line(tmp_path: Path) -> None:
+    """Through make synth, with the registrations as JSON in CONTEXT (each pair reaches the CDK
+    CLI quoted, so JSON keeps its quotes): an unknown schema file and a type over the bound are
+    each refused in one line, and nothing is written."""
+    over = {"function": "slow", "timeoutSeconds": 60, "retry": {"maxAttempts": 2}}
+    unknown = {"function": "f", "timeoutSeconds": 5, "schema": "examples/nowhere.json"}
+    for types, expected in (
+        ({"x": unknown}, "taskTypes.x: schema: no file examples/nowhere.json"),
+        ({"x": over}, "taskTypes.x: worst-case execution claim 31 s + run 5 invocations x 70 s"),
+    ):
+        result = _make_synth(tmp_path, "taskTypes=" + json.dumps(types, separators=(",", ":")))
 
-    assert result.returncode != 0
-    [line] = [line for line in result.stderr.splitlines() if line.startswith("ptm synth: ")]
-    assert line.startswith(f"ptm synth: {expected}"), line
-    assert not list(tmp_path.glob("*.template.json"))
+        assert result.returncode != 0
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("ptm synth: ")]
+        assert line.startswith(f"ptm synth: {expected}"), line
+        assert not list(tmp_path.glob("*.template.json"))
 
 
 def test_the_generated_definition_passes_the_asl_validator(typed: Synthesized, tmp_path: Path) -> None:
