@@ -33,10 +33,10 @@ from infra.workflow_definition import (
     LAMBDA_INVOKE,
     PROCESS_STATE,
     RETRYABLE_ERROR,
-    _policy,
-    _state_worst_case,
     base_document,
+    retry_budget,
     retry_policy,
+    state_worst_case,
     worst_case_seconds,
 )
 
@@ -167,7 +167,7 @@ def type_states(document: dict[str, Any], registration: Registration, init_secon
         },
         init_seconds,
     )
-    lease = math.ceil(_state_worst_case(run_state) + _state_worst_case(complete_state))
+    lease = math.ceil(state_worst_case(run_state) + state_worst_case(complete_state))
     claim_state = _bookkeeping(
         document,
         {
@@ -296,15 +296,13 @@ def type_worst_case(document: dict[str, Any], name: str) -> TypeWorstCase:
     claim, run, complete = state_names(name)
     states = document["States"]
     run_state = states[run]
-    policies = [_policy(retrier["ErrorEquals"][0], retrier) for retrier in run_state["Retry"]]
-    attempts = 1 + sum(policy.max_attempts for policy in policies)
-    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
+    attempts, waits = retry_budget(run_state)
     return TypeWorstCase(
         name=name,
         total=worst_case_seconds(document, start=claim),
-        claim=_state_worst_case(states[claim]),
-        run=_state_worst_case(run_state),
-        complete=_state_worst_case(states[complete]),
+        claim=state_worst_case(states[claim]),
+        run=state_worst_case(run_state),
+        complete=state_worst_case(states[complete]),
         failure_path=worst_case_seconds(document, start=FAILURE_PATH_STATE),
         attempts=attempts,
         state_timeout=int(run_state["TimeoutSeconds"]),
@@ -315,9 +313,7 @@ def type_worst_case(document: dict[str, Any], name: str) -> TypeWorstCase:
 def process_arithmetic(document: dict[str, Any]) -> str:
     """The built-in path at its worst, in one line: ProcessTask's attempts, waits, the failure path."""
     state = _process_state(document)
-    policies = [_policy(retrier["ErrorEquals"][0], retrier) for retrier in state["Retry"]]
-    attempts = 1 + sum(policy.max_attempts for policy in policies)
-    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
+    attempts, waits = retry_budget(state)
     failure = worst_case_seconds(document, start=FAILURE_PATH_STATE)
     total = worst_case_seconds(document, start=PROCESS_STATE)
     return (

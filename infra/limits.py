@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from functions.common.config import INIT_READ_SECONDS, RESPONSE_RESERVE_SECONDS
 from functions.common.workflow import EXPRESS_MAX_DURATION
+from functions.task_types.registered import check_state_data
 from functions.task_types.webhook import MAX_TIMEOUT_SECONDS as WEBHOOK_MAX_TIMEOUT_SECONDS
 from infra.names import Function, Resource
 from infra.spec import FUNCTIONS, ApiTrigger, WorkflowTrigger, consumer_of, trigger_of
@@ -142,6 +143,7 @@ def check_invariants(timings: Timings = TIMINGS) -> None:
     if timings.visibility_factor < 6:
         raise ValueError("a consumed queue's visibility must be at least 6x its consumer's timeout")
     _check_answer_times(timings)
+    check_state_data()
     worst = execution_worst_case_seconds()
     if worst > timings.express_budget_seconds:
         raise ValueError(

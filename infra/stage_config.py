@@ -248,23 +248,19 @@ class StageConfig:
             if not rule.holds(value):
                 raise StageConfigError(rule.field_name, value, rule.rule)
         check_invariants()
-        worst = worst_case_seconds(self.definition(), start=PROCESS_STATE)
+        definition = self.definition()
+        worst = worst_case_seconds(definition, start=PROCESS_STATE)
         if worst > TIMINGS.express_budget_seconds:
             raise StageConfigError(
                 "process_timeout_seconds",
                 self.process_timeout_seconds,
                 f"with processRetries={self.process_retries} and processTransientRetries="
                 f"{self.process_transient_retries}, the built-in path's worst case is "
-                f"{process_arithmetic(self.definition())} > {TIMINGS.express_budget_seconds} s "
+                f"{process_arithmetic(definition)} > {TIMINGS.express_budget_seconds} s "
                 f"(Express's {TIMINGS.express_limit_seconds} s less a {TIMINGS.express_margin_seconds} s "
                 "margin): lower one",
             )
-        self.task_types.check(
-            TIMINGS.init_limit_seconds,
-            TIMINGS.express_budget_seconds,
-            TIMINGS.express_limit_seconds,
-            TIMINGS.express_margin_seconds,
-        )
+        self.task_types.check(definition, TIMINGS)
 
     def definition(self) -> dict[str, Any]:
         """The state machine this stage deploys (the ASL file, shaped by the process options and

@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from functions.task_types import TASK_TYPES
-from functions.task_types.registered import Registration, Registrations, check_schema, check_state_data
-from infra.generated_workflow import generate, type_worst_case
+from functions.task_types.registered import Registration, Registrations, check_schema
+from infra.generated_workflow import type_worst_case
+from infra.limits import Timings
 from infra.workflow_definition import REPO_ROOT
 
 LOCAL_HANDLER_KEY = "localHandler"
@@ -84,9 +85,6 @@ class RegisteredTypes:
     def __bool__(self) -> bool:
         return bool(self.registrations)
 
-    def __hash__(self) -> int:
-        return hash((self.registrations, tuple(sorted(self.local_handlers.items()))))
-
     @classmethod
     def parse(cls, raw: Any, base: Path = REPO_ROOT) -> RegisteredTypes:
         """``taskTypes`` as the stage file (a JSON object) or ``--context`` (its JSON text) gives it."""
@@ -116,18 +114,15 @@ class RegisteredTypes:
     def file_text(self) -> str:
         return self.file().model_dump_json(by_alias=True, exclude_none=True, indent=2) + "\n"
 
-    def check(
-        self, init_seconds: int, budget_seconds: int, express_seconds: int, margin_seconds: int
-    ) -> None:
-        """Refuse a type whose execution could outlast the Express limit less its margin."""
-        check_state_data()
-        document = generate(self.registrations, init_seconds)
+    def check(self, definition: dict[str, Any], timings: Timings) -> None:
+        """Refuse a type whose execution, in the stage's generated ``definition``, could outlast
+        the Express limit less its margin."""
         for registration in self.registrations:
-            worst = type_worst_case(document, registration.name)
-            if worst.total > budget_seconds:
+            worst = type_worst_case(definition, registration.name)
+            if worst.total > timings.express_budget_seconds:
                 raise TaskTypeOptionError(
                     registration.name,
-                    f"worst-case execution {worst.arithmetic()} > {budget_seconds} s (Express's "
-                    f"{express_seconds} s less a {margin_seconds} s margin): lower timeoutSeconds, "
-                    "retry.maxAttempts or retry.serviceErrorRetries",
+                    f"worst-case execution {worst.arithmetic()} > {timings.express_budget_seconds} s "
+                    f"(Express's {timings.express_limit_seconds} s less a {timings.express_margin_seconds} "
+                    "s margin): lower timeoutSeconds, retry.maxAttempts or retry.serviceErrorRetries",
                 )

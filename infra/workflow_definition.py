@@ -113,25 +113,31 @@ def invoked_function_substitution(state: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _state_worst_case(definition: dict[str, Any]) -> float:
-    """One Task state at its worst: every attempt its retriers allow (1 + the sum of their
-    MaxAttempts), each cut off by the state's own TimeoutSeconds, and every wait at its ceiling.
+def retry_budget(definition: dict[str, Any]) -> tuple[int, float]:
+    """A Task state's retriers at their most: (every attempt they allow, 1 + the sum of their
+    MaxAttempts; every wait at its ceiling, summed)."""
+    policies = [_policy(retrier["ErrorEquals"][0], retrier) for retrier in definition.get("Retry", [])]
+    attempts = 1 + sum(policy.max_attempts for policy in policies)
+    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
+    return attempts, waits
+
+
+def state_worst_case(definition: dict[str, Any]) -> float:
+    """One Task state at its worst: every attempt its retriers allow, each cut off by the state's
+    own TimeoutSeconds, and every wait at its ceiling.
 
     The state's timeout, not the function's, bounds a ``lambda:invoke`` attempt: Lambda's INIT
     runs outside the function's timeout (and an attempt after a timeout or a crash pays it again),
     but inside the state's."""
-    policies = [_policy(retrier["ErrorEquals"][0], retrier) for retrier in definition.get("Retry", [])]
-    attempts = 1 + sum(policy.max_attempts for policy in policies)
-    bound = float(definition.get("TimeoutSeconds", DEFAULT_TASK_TIMEOUT_SECONDS))
-    waits = sum(policy.ceiling(retry) for policy in policies for retry in range(1, policy.max_attempts + 1))
-    return attempts * bound + waits
+    attempts, waits = retry_budget(definition)
+    return attempts * float(definition.get("TimeoutSeconds", DEFAULT_TASK_TIMEOUT_SECONDS)) + waits
 
 
 def state_worst_cases(document: dict[str, Any] | None = None) -> dict[str, float]:
     """Each Task state's worst case, by name (docs/RELIABILITY.md shows the arithmetic), in the
     ASL file or in a generated ``document``."""
     states: dict[str, Any] = (document or _document())["States"]
-    return {name: _state_worst_case(state) for name, state in states.items() if state["Type"] == "Task"}
+    return {name: state_worst_case(state) for name, state in states.items() if state["Type"] == "Task"}
 
 
 def successors(state: dict[str, Any]) -> list[str]:

@@ -126,7 +126,6 @@ def provision(
     time_scale: float = 1.0,
     signing_secret: str | None = None,
     stage: StageConfig | None = None,
-    registrations_path: Path | None = None,
 ) -> LocalResources:
     """Table, queues (DLQ redrive), the Lambda functions, the Express state machine and, where
     webhooks deliver, the signing secret (``signing_secret``: its value).
@@ -228,9 +227,7 @@ def provision(
         )["FunctionArn"]
     registrations_file = None
     if task_types:
-        registrations_file = str(
-            registrations_path or Path(tempfile.mkdtemp(prefix="ptm-types-")) / "types.json"
-        )
+        registrations_file = str(Path(tempfile.mkdtemp(prefix="ptm-types-")) / "types.json")
         Path(registrations_file).write_text(task_types.file_text(), encoding="utf-8")
     definition = render(substitutions, json.dumps(stage.definition(), indent=2))
     state_machine_arn = clients.sfn.create_state_machine(

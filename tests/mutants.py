@@ -1292,8 +1292,8 @@ def _registered_types() -> Iterator[Mutant]:
         (
             "claim: the lease without the result's state",
             generator,
-            "lease = math.ceil(_state_worst_case(run_state) + _state_worst_case(complete_state))",
-            "lease = math.ceil(_state_worst_case(run_state))",
+            "lease = math.ceil(state_worst_case(run_state) + state_worst_case(complete_state))",
+            "lease = math.ceil(state_worst_case(run_state))",
             unit,
         ),
         (
@@ -1327,14 +1327,14 @@ def _registered_types() -> Iterator[Mutant]:
         (
             "bound: a type at exactly 290 s refused",
             options,
-            "if worst.total > budget_seconds",
-            "if worst.total >= budget_seconds",
+            "if worst.total > timings.express_budget_seconds",
+            "if worst.total >= timings.express_budget_seconds",
             unit,
         ),
         (
             "bound: not checked",
             options,
-            "            if worst.total > budget_seconds:\n",
+            "            if worst.total > timings.express_budget_seconds:\n",
             "            if False:\n",
             unit,
         ),
@@ -1355,8 +1355,8 @@ def _registered_types() -> Iterator[Mutant]:
         (
             "submit: the record without its registered type",
             SUBMISSION,
-            "name if TASK_TYPES.is_registered(name) else None",
-            "None",
+            "registered = None if TASK_TYPES.is_built_in(task_type) else task_type.name",
+            "registered = None",
             workflow,
         ),
         (

@@ -10,10 +10,9 @@ the function itself. Nothing here runs a registered type's work.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Callable, Mapping
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,27 +110,6 @@ class Registration(_Options):
                 raise ValueError(f"{name!r} is not an error name a function raises")
         return value
 
-    def payload_problems(self, payload: Mapping[str, Any]) -> dict[str, str]:
-        """What the schema refuses in ``payload`` (field path → problem); empty when it is valid."""
-        if self.payload_schema is None:
-            return {}
-        import fastjsonschema  # noqa: PLC0415 - only where a registered type is submitted
-
-        try:
-            _validator(json.dumps(self.payload_schema, sort_keys=True))(dict(payload))
-        except fastjsonschema.JsonSchemaValueException as exc:
-            path = ".".join(str(part) for part in (exc.path or [])[1:])
-            return {path: exc.message.replace(str(exc.name), path or "body", 1) if exc.name else exc.message}
-        return {}
-
-
-@cache
-def _validator(schema: str) -> Any:
-    """The schema compiled once per execution environment (fastjsonschema generates its code)."""
-    import fastjsonschema  # noqa: PLC0415
-
-    return fastjsonschema.compile(json.loads(schema))
-
 
 def check_schema(schema: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` if ``schema`` is not a JSON Schema the validator compiles."""
@@ -144,28 +122,9 @@ def check_schema(schema: Mapping[str, Any]) -> None:
 
 
 class Registrations(_Options):
-    """The registrations file: every registered type, by name."""
+    """The registrations file: every registered type."""
 
     types: tuple[Registration, ...] = ()
-
-    def by_name(self) -> dict[str, Registration]:
-        return {registration.name: registration for registration in self.types}
-
-
-def registrations() -> Registrations:
-    """The registrations this function was deployed with (none if the asset carries no file)."""
-    path = registrations_file()
-    try:
-        stamp = path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return Registrations()
-    return _read(str(path), stamp)
-
-
-@cache
-def _read(path: str, stamp: int) -> Registrations:
-    del stamp  # part of the cache key: a rewritten file is read again
-    return Registrations.model_validate_json(Path(path).read_bytes())
 
 
 class _Body(BaseModel):
@@ -186,9 +145,32 @@ class RegisteredType(TaskType[_Body]):
         # Never the function's name or ARN by default: GET /task-types answers every caller.
         self.description = registration.description or "Runs in the stage's registered function"  # type: ignore[misc]
 
+    @cached_property
+    def _check(self) -> Callable[[dict[str, Any]], Any] | None:
+        """The schema compiled once for this type (fastjsonschema generates its code)."""
+        if self.registration.payload_schema is None:
+            return None
+        import fastjsonschema  # noqa: PLC0415 - only where a registered type is submitted
+
+        check: Callable[[dict[str, Any]], Any] = fastjsonschema.compile(self.registration.payload_schema)
+        return check
+
+    def payload_problems(self, payload: Mapping[str, Any]) -> dict[str, str]:
+        """What the schema refuses in ``payload`` (field path → problem); empty when it is valid."""
+        if self._check is None:
+            return {}
+        import fastjsonschema  # noqa: PLC0415
+
+        try:
+            self._check(dict(payload))
+        except fastjsonschema.JsonSchemaValueException as exc:
+            path = ".".join(str(part) for part in (exc.path or [])[1:])
+            return {path: exc.message.replace(str(exc.name), path or "body", 1) if exc.name else exc.message}
+        return {}
+
     def parse(self, body: Mapping[str, Any]) -> _Body:
         payload = payload_of(body)
-        problems = self.registration.payload_problems(payload)
+        problems = self.payload_problems(payload)
         if problems:
             raise invalid_task_payload(self.name, problems)
         return _Body.model_validate(dict(body))
@@ -212,4 +194,18 @@ def payload_of(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def registered_types() -> tuple[RegisteredType, ...]:
-    return tuple(RegisteredType(registration) for registration in registrations().types)
+    """The types this function was deployed with (none if the asset carries no file): built once
+    per file, so each type's schema is compiled once per execution environment."""
+    path = registrations_file()
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return ()
+    return _types(str(path), stamp)
+
+
+@cache
+def _types(path: str, stamp: int) -> tuple[RegisteredType, ...]:
+    del stamp  # part of the cache key: a rewritten file is read again
+    registrations = Registrations.model_validate_json(Path(path).read_bytes())
+    return tuple(RegisteredType(registration) for registration in registrations.types)

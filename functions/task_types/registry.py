@@ -162,9 +162,10 @@ class TaskTypes:
     def names(self) -> list[str]:
         return list(self._all())
 
-    def is_registered(self, name: str) -> bool:
-        """Whether ``name`` is a registered type: its tasks run in the user's function."""
-        return name not in self._types and name in self._all()
+    def is_built_in(self, task_type: TaskType[Any]) -> bool:
+        """Whether ``task_type`` (one of these) is built in; otherwise it is registered, and its
+        tasks run in the user's function."""
+        return self._types.get(task_type.name) is task_type
 
     def of(self, body: Mapping[str, Any]) -> TaskType[Any]:
         name = body.get(TYPE_FIELD)

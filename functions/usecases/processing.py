@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.common.clock import Clock
@@ -35,8 +35,7 @@ def process_task(
     try:
         task = table.claim_for_processing(request.task_id, request.execution_arn, now, now + lease)
     except TransitionRefusedError as refused:
-        logger.info("skipping task", extra={"reason": str(refused), "currentStatus": refused.current_status})
-        return _skipped(request.task_id, refused.current_status)
+        return _skipped(request.task_id, _log_skip(refused))
 
     logger.info("processing task", extra={"attempt": task.attempts, "retryCount": request.retry_count})
     try:
@@ -46,14 +45,7 @@ def process_task(
         logger.warning("attempt failed", extra={"attempt": task.attempts, "error": type(exc).__name__})
         raise
 
-    try:
-        done = table.mark_succeeded(request.task_id, request.execution_arn, result, clock())
-    except TransitionRefusedError as refused:
-        logger.warning("result discarded", extra={"reason": str(refused)})
-        return _skipped(request.task_id, refused.current_status)
-    return ProcessOutcome(
-        task_id=done.task_id, outcome="SUCCEEDED", status=done.status, attempts=done.attempts
-    )
+    return _record_success(table, request.task_id, request.execution_arn, result, clock())
 
 
 def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock) -> dict[str, Any]:
@@ -69,9 +61,8 @@ def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock
             request.task_id, request.execution_arn, now, now + timedelta(seconds=request.lease_seconds)
         )
     except TransitionRefusedError as refused:
-        logger.info("skipping task", extra={"reason": str(refused), "currentStatus": refused.current_status})
         # Every key, so the state's ResultSelector finds each one.
-        return {"claimed": False, "status": refused.current_status, "run": 0, "attempt": 0, "payload": {}}
+        return {"claimed": False, "status": _log_skip(refused), "run": 0, "attempt": 0, "payload": {}}
     logger.info("claimed for its function", extra={"attempt": task.attempts})
     return {"claimed": True, "run": task.runs, "attempt": task.attempts, "payload": payload_of(task.payload)}
 
@@ -92,11 +83,33 @@ def complete_for_function(request: CompleteRequest, *, table: TasksTable, clock:
         raise PermanentTaskError(
             f"the function's result is {size} bytes of JSON; the limit is {RESULT_MAX_BYTES}"
         )
+    return _record_success(
+        table, request.task_id, request.execution_arn, result, clock(), retries=request.retries
+    )
+
+
+def _log_skip(refused: TransitionRefusedError) -> str | None:
+    """A claim refused: the duplicate ends quietly, saying why. Returns the task's status."""
+    logger.info("skipping task", extra={"reason": str(refused), "currentStatus": refused.current_status})
+    return refused.current_status
+
+
+def _record_success(
+    table: TasksTable,
+    task_id: str,
+    execution_arn: str,
+    result: dict[str, Any],
+    now: datetime,
+    *,
+    retries: int = 0,
+) -> ProcessOutcome:
+    """RUNNING → SUCCEEDED if ``execution_arn`` still holds the claim; otherwise the result is
+    discarded (a duplicate or a late holder: the task is someone else's, or finished)."""
     try:
-        done = table.mark_succeeded(request.task_id, request.execution_arn, result, clock(), request.retries)
+        done = table.mark_succeeded(task_id, execution_arn, result, now, retries)
     except TransitionRefusedError as refused:
         logger.warning("result discarded", extra={"reason": str(refused)})
-        return _skipped(request.task_id, refused.current_status)
+        return _skipped(task_id, refused.current_status)
     return ProcessOutcome(
         task_id=done.task_id, outcome="SUCCEEDED", status=done.status, attempts=done.attempts
     )

@@ -121,6 +121,8 @@ class ParsedBody:
     """The whole body's canonical JSON."""
     run_at: datetime | None
     """When the task runs (None: now)."""
+    registered_type: str | None = None
+    """The body's type when it is a registered one: its tasks run in the user's function."""
 
     @property
     def hash(self) -> str:
@@ -150,8 +152,9 @@ def parse_body(
     except ValueError as exc:
         raise InvalidJsonError(f"the body is not JSON text this API takes: {exc}") from exc
     payload, run_at = split_schedule(document, now or utc_now())
-    TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
-    return ParsedBody(payload, document, canonical, run_at)
+    task_type = TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
+    registered = None if TASK_TYPES.is_built_in(task_type) else task_type.name
+    return ParsedBody(payload, document, canonical, run_at, registered)
 
 
 HASH_DOMAIN = b"ptm request, numbers exact\n"
@@ -210,7 +213,7 @@ def submit_task(
         idempotency_key=key,
         run_at=None if run_at is None else iso(run_at),
         request_hash=parsed.hash,
-        registered_type=_registered_type(parsed.payload),
+        registered_type=parsed.registered_type,
     )
     delivery = Delivery(queue, schedules, submitted)
     try:
@@ -218,12 +221,6 @@ def submit_task(
     except TaskAlreadyExistsError as exc:
         return _replay(task, parsed.body, exc.existing, delivery)
     return Submission(task=task, created=True, enqueued=delivery.send(task.task_id, 1, run_at))
-
-
-def _registered_type(payload: dict[str, Any]) -> str | None:
-    """The body's type when it is a registered one (validated already: its name is known)."""
-    name = TASK_TYPES.of(payload).name
-    return name if TASK_TYPES.is_registered(name) else None
 
 
 @dataclass(frozen=True)

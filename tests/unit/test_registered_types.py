@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from functions.task_types.registered import Registration, Registrations
+from functions.task_types.registered import RegisteredType, Registration, Registrations
 from infra.generated_workflow import ROUTE_STATE, generate, state_names, substitution, type_worst_case
 from infra.limits import TIMINGS
 from infra.task_type_options import RegisteredTypes, TaskTypeOptionError
-from infra.workflow_definition import _state_worst_case, base_document, placeholders, worst_case_seconds
+from infra.workflow_definition import base_document, placeholders, state_worst_case, worst_case_seconds
 from local.options import LOCAL_TASK_TYPES
 
 INIT = TIMINGS.init_limit_seconds
@@ -25,9 +25,7 @@ def _types(**entry: Any) -> RegisteredTypes:
 
 
 def _check(types: RegisteredTypes) -> None:
-    types.check(
-        INIT, TIMINGS.express_budget_seconds, TIMINGS.express_limit_seconds, TIMINGS.express_margin_seconds
-    )
+    types.check(generate(types.registrations, INIT), TIMINGS)
 
 
 def test_no_registered_type_deploys_the_asl_file_itself() -> None:
@@ -56,7 +54,7 @@ def test_the_claim_s_lease_covers_the_run_and_the_result_at_their_worst() -> Non
     states = document["States"]
 
     lease = states[claim]["Parameters"]["Payload"]["leaseSeconds"]
-    assert lease == math.ceil(_state_worst_case(states[run]) + _state_worst_case(states[complete]))
+    assert lease == math.ceil(state_worst_case(states[run]) + state_worst_case(states[complete]))
 
 
 def test_the_definition_routes_only_a_present_and_equal_type_and_names_one_placeholder_per_type() -> None:
@@ -158,8 +156,10 @@ def test_the_file_the_asset_carries_reads_back_as_the_registrations() -> None:
 
 def test_the_schema_names_each_refused_field() -> None:
     schema = json.loads((LOCAL_TASK_TYPES.parent / "word_count" / "schema.json").read_text())
-    registration = Registration.model_validate(
-        {"name": "word-count", "function": "f", "timeoutSeconds": 5, "schema": schema}
+    registration = RegisteredType(
+        Registration.model_validate(
+            {"name": "word-count", "function": "f", "timeoutSeconds": 5, "schema": schema}
+        )
     )
 
     assert registration.payload_problems({"text": "ok"}) == {}
