@@ -57,13 +57,6 @@ LAMBDA_SERVICE_ERRORS = (
 )
 """The Lambda service refused or failed the Invoke itself: the function did not run (or its run is
 unknown), so these are retried apart from the type's attempts."""
-SERVICE_RETRY = {
-    "IntervalSeconds": 1,
-    "MaxAttempts": 2,
-    "BackoffRate": 2,
-    "MaxDelaySeconds": 10,
-    "JitterStrategy": "FULL",
-}
 DATA_LIMIT_ERROR = "States.DataLimitExceeded"
 """A state's input or output over Step Functions' 256 KiB. AWS documents that ``States.ALL`` does
 not catch it, so the branch names it itself."""
@@ -84,9 +77,19 @@ def _process_state(document: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+BACKOFF_FIELDS = ("IntervalSeconds", "BackoffRate", "MaxDelaySeconds", "JitterStrategy")
+
+
+def _transient_backoff(document: dict[str, Any]) -> dict[str, Any]:
+    """The file's transient retrier's backoff (ProcessTask's first retrier), which the branch's
+    own transient retriers share."""
+    retrier: dict[str, Any] = _process_state(document)["Retry"][0]
+    return {field: retrier[field] for field in BACKOFF_FIELDS if field in retrier}
+
+
 def _bookkeeping(document: dict[str, Any], action: dict[str, Any], init_seconds: int) -> dict[str, Any]:
     """A Task state that invokes the process function for a claim or a result: the file's
-    ProcessTask's function and transient errors, a short timeout and one retry."""
+    ProcessTask's function and transient errors and backoff, a short timeout and one retry."""
     process = _process_state(document)
     transient = list(process["Retry"][0]["ErrorEquals"])
     return {
@@ -94,20 +97,12 @@ def _bookkeeping(document: dict[str, Any], action: dict[str, Any], init_seconds:
         "Resource": LAMBDA_INVOKE,
         "Parameters": {"FunctionName": process["Parameters"]["FunctionName"], "Payload": action},
         "TimeoutSeconds": init_seconds + CLAIM_WORK_SECONDS,
-        "Retry": [
-            {
-                "ErrorEquals": transient,
-                "IntervalSeconds": 1,
-                "MaxAttempts": 1,
-                "BackoffRate": 2,
-                "JitterStrategy": "FULL",
-            }
-        ],
+        "Retry": [{"ErrorEquals": transient, **_transient_backoff(document), "MaxAttempts": 1}],
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILURE_PATH_STATE}],
     }
 
 
-def _run_state(registration: Registration, init_seconds: int) -> dict[str, Any]:
+def _run_state(document: dict[str, Any], registration: Registration, init_seconds: int) -> dict[str, Any]:
     retry = registration.retry
     policy: dict[str, Any] = {
         "ErrorEquals": ["States.ALL"],
@@ -139,7 +134,7 @@ def _run_state(registration: Registration, init_seconds: int) -> dict[str, Any]:
             {"ErrorEquals": [PERMANENT_ERROR, *registration.permanent_errors], "MaxAttempts": 0},
             {
                 "ErrorEquals": list(LAMBDA_SERVICE_ERRORS),
-                **SERVICE_RETRY,
+                **_transient_backoff(document),
                 "MaxAttempts": retry.service_error_retries,
             },
             policy,
@@ -155,7 +150,7 @@ def _run_state(registration: Registration, init_seconds: int) -> dict[str, Any]:
 def type_states(document: dict[str, Any], registration: Registration, init_seconds: int) -> dict[str, Any]:
     """The template: one registered type's branch (Claim, a Choice on the claim, Run, Complete)."""
     claim, run, complete = state_names(registration.name)
-    run_state = _run_state(registration, init_seconds)
+    run_state = _run_state(document, registration, init_seconds)
     complete_state = _bookkeeping(
         document,
         {
