@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +33,7 @@ from infra.stage_config import (
     WorkflowLogLevel,
 )
 from infra.task_type_options import RegisteredTypes
-from infra.workflow_definition import state_timeout_seconds, state_worst_cases
+from infra.workflow_definition import REPO_ROOT, state_timeout_seconds, state_worst_cases
 from tests.fixtures.cdk_context import Context
 
 CHOSEN: dict[Any, tuple[str, Any]] = {
@@ -284,3 +285,21 @@ def test_an_api_that_could_not_answer_before_its_timeout_is_refused(
     monkeypatch.setattr(limits, attribute, value())
     with pytest.raises(ValueError, match=complaint):
         check_invariants()
+
+
+def test_the_readme_options_table_has_a_row_for_each_setting_and_its_numbers_are_the_defaults() -> None:
+    """Each stage setting has a row in the README's options table, and a default the table states
+    as a number (``5``, ``200 / 400``) is the setting's own: the number lives in StageConfig."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `([A-Za-z]+)`(?: / `([A-Za-z]+)`)? \| ([^|]+) \|", readme, re.MULTILINE)
+    stated: dict[str, str] = {}
+    for key, other, default in rows:
+        cells = [cell.strip() for cell in default.split("/")]
+        for index, name in enumerate(name for name in (key, other) if name):
+            stated[name] = cells[index] if len(cells) > index else cells[0]
+    defaults = StageConfig()
+    for field in dataclasses.fields(StageConfig):
+        key = StageConfig.context_key(field.name)
+        assert key in stated, f"README's options table has no row for {key}"
+        if re.fullmatch(r"\d+(\.\d+)?", stated[key]):
+            assert float(stated[key]) == getattr(defaults, field.name), key
