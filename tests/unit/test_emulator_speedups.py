@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import boto3
 import pytest
@@ -45,11 +46,26 @@ PARALLEL = json.dumps(
 )
 
 
+@contextmanager
+def speedups_installed(wanted: bool) -> Iterator[None]:
+    """The speed-ups installed (or not) for the block, then as they were: a shared local stack
+    started earlier in this worker has them installed, and keeps them."""
+    was = bool(EmulatorSpeedups._originals)
+    EmulatorSpeedups.uninstall()
+    if wanted:
+        EmulatorSpeedups.install()
+    try:
+        yield
+    finally:
+        EmulatorSpeedups.uninstall()
+        if was:
+            EmulatorSpeedups.install()
+
+
 @pytest.fixture
 def speedups() -> Iterator[None]:
-    EmulatorSpeedups.install()
-    yield
-    EmulatorSpeedups.uninstall()
+    with speedups_installed(True):
+        yield
 
 
 @pytest.mark.usefixtures("speedups")
@@ -60,7 +76,10 @@ def test_a_definition_is_parsed_once_unless_it_has_map_or_parallel_states() -> N
 
 
 def test_uninstalled_every_parse_is_new() -> None:
-    assert AmazonStateLanguageParser.parse(PASS) is not AmazonStateLanguageParser.parse(PASS)
+    with speedups_installed(True):
+        pass
+    with speedups_installed(False):
+        assert AmazonStateLanguageParser.parse(PASS) is not AmazonStateLanguageParser.parse(PASS)
 
 
 @mock_aws
@@ -79,12 +98,10 @@ def test_the_retention_check_answers_as_moto_does(monkeypatch: pytest.MonkeyPatc
     def answers() -> list[bool]:
         return [backend.is_message_valid_based_on_retention_period("q", m) for m in (old, new)]
 
-    as_moto = answers()
-    EmulatorSpeedups.install()
-    try:
+    with speedups_installed(False):
+        as_moto = answers()
+    with speedups_installed(True):
         assert answers() == as_moto == [False, True]
-    finally:
-        EmulatorSpeedups.uninstall()
 
 
 @mock_aws
@@ -99,13 +116,10 @@ def test_sending_reads_a_queues_settings_without_counting_and_deduplicates_as_be
     fifo = sqs.create_queue(
         QueueName="q.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     )["QueueUrl"]
-    EmulatorSpeedups.install()
-    try:
+    with speedups_installed(True):
         for _ in range(2):
             sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
         counted = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"]
-    finally:
-        EmulatorSpeedups.uninstall()
 
     assert counted["ApproximateNumberOfMessages"] == "1"
     backend = sqs_backends["123456789012"]["us-east-1"]
