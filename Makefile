@@ -27,7 +27,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_COMPILE_BYTECODE := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi openapi-stage capacity cost synth bootstrap deploy diff adopt destroy bench bench-init bench-local bench-retry bench-schedule clean
+.PHONY: help dev lock lint format test unit integration workflow infra e2e chaos fuzz mutants local smoke openapi openapi-stage capacity cost synth bootstrap deploy diff adopt destroy bench bench-init bench-local bench-retry bench-schedule bench-fairness clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -144,7 +144,7 @@ capacity: $(PY_STAMP) $(NODE_STAMP) ## Which AWS limit binds first, in tasks/s, 
 cost: $(PY_STAMP) $(NODE_STAMP) ## Cost per 1M tasks on AWS at 1, 10 and 100 tasks/s (this design vs the Node.js version's), from the synthesized template
 	$(BIN)/python -m bench.cost
 
-bench: bench-init bench-local bench-retry bench-schedule ## Every benchmark, printing its figures (about 5 minutes)
+bench: bench-init bench-local bench-retry bench-schedule bench-fairness ## Every benchmark, printing its figures (about 6 minutes)
 
 bench-init: $(PY_STAMP) ## Handler init time vs the boto3 floor (fresh interpreters, median of 11, interleaved)
 	$(BIN)/python -m bench.init_time --runs 11
@@ -157,6 +157,9 @@ bench-retry: $(PY_STAMP) ## Retry waits actually waited (real time) vs the ASL's
 
 bench-schedule: $(PY_STAMP) ## How long after its runAt a delayed task starts (SCHEDULE_DELAY: 5 s an SQS delay; over 900 a Scheduler schedule)
 	$(BIN)/python -m bench.schedule_precision --tasks 20 --delay $(SCHEDULE_DELAY)
+
+bench-fairness: $(PY_STAMP) ## Unlimited tasks' p95 alone, beside the same load, and beside a key limited to 1 at once
+	$(BIN)/python -m bench.fairness --tasks 50
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) $(UV_VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out node_modules

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from bench import billing, measure
 from bench.billing import MILLION, A, Line, total
 from bench.measure import ExecutionSample, FunctionFigures, Measured
+from functions.common.flow_control import expected_rechecks
 from functions.common.tasks_table import COMPRESS_FROM_BYTES, COMPRESSED_PAYLOAD_ATTRIBUTE
 from functions.common.tasks_table.codec import INLINE_RESERVE_BYTES, WRITE_UNIT_BYTES
 from infra.names import Function
@@ -82,6 +83,16 @@ class Load:
     recurring_share: float = dataclasses.field(default_factory=lambda: A("load.recurring_share"))
     """Tasks a recurring schedule's firings submit (functions/usecases/recurring.py)."""
     registered_share: float = dataclasses.field(default_factory=lambda: A("load.registered_share"))
+    limited_share: float = dataclasses.field(default_factory=lambda: A("load.limited_share"))
+    """Tasks a concurrency limit governs (README, "Flow control limits")."""
+    limit_wait_seconds: float = dataclasses.field(default_factory=lambda: A("load.limit_wait_seconds"))
+
+    @property
+    def rechecks(self) -> float:
+        """Rechecks per task: a limited task's, each an SQS send, receive and delete, a dispatch
+        record, and two strongly consistent reads (its status, its keys' items)."""
+        return self.limited_share * expected_rechecks(self.limit_wait_seconds)
+
     """Tasks of a registered type (README, "Your own task types"): the user's function runs each
     attempt, the process function claims the task and records the result."""
 
@@ -152,6 +163,7 @@ def sizes(m: Measured, load: Load) -> Sizes:
 
 TABLE, BY_PHASE, BY_RUN_AT = "table", "byPhase", "byRunAt"
 SCHEDULES, BY_SCHEDULE = "schedules", "bySchedule"
+LIMITS = "limits"
 """Where a write lands: each has its own throughput (bench/capacity.py), one bill (here)."""
 
 
@@ -182,6 +194,8 @@ def write_units_by_target(item: Sizes, mix: Mix, load: Load) -> dict[str, dict[s
             SCHEDULES: load.recurring_share * billing.write_units(schedule_item_bytes(load)),
             BY_SCHEDULE: load.recurring_share,
         },
+        # A limited task's start writes its keys' item (the slot taken), its end writes it again.
+        "flow control: a slot taken and given back": {LIMITS: load.limited_share * 2},
         # byRunAt entry (1), the promotion (1) moving the byPhase entry to ACTIVE (2), byRunAt gone (1)
         "scheduled: due-index entry, promotion (+ index moves)": {
             TABLE: delayed * record,
@@ -216,7 +230,8 @@ def reads_per_task(item: Sizes, mix: Mix, load: Load) -> dict[str, float]:
         # Strongly consistent: a read unit per 4 KB of its item; overlap skip: the last task's status.
         "a recurring firing: its schedule, the last task's status": load.recurring_share
         * (math.ceil(schedule_item_bytes(load) / 4096) + 1),
-        "dispatch's BatchGetItem, per message": 1 + load.duplicate_share,
+        "dispatch's BatchGetItem, per message": 1 + load.duplicate_share + load.rechecks,
+        "flow control: the keys' items, per check": load.limited_share + load.rechecks,
         "the payload item, eventually consistent": 0.0 if item.inline else 0.5 * mix.attempts,
         "GET: the record (and the payload item)": (1 if item.inline else 2) * load.gets_per_task,
     }
@@ -441,6 +456,7 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
     process, reconcile = m.functions[Function.PROCESS], m.functions[Function.RECONCILE]
     emf = api.log_bytes_by_level.get("METRICS", 0.0) / api.invocations if d.repeated_metrics else 0.0
     messages = n * (1 + load.duplicate_share)
+    rechecks = n * load.rechecks
     batch = billing.batch_size(rate, load.dispatch_window_seconds, DISPATCH_BATCH_SIZE)
     process_ms = process_invocation_ms(m, load, item)
     registered = n * load.registered_share
@@ -451,7 +467,9 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
     sweeps = n / (rate * period)
     dispatch_log = log_bytes(d, dispatch, dispatch.per_record() * batch) + emf
     uses = {
-        Function.DISPATCH: Use(messages / batch, batch_ms(dispatch, batch), dispatch_log, rate / batch),
+        Function.DISPATCH: Use(
+            (messages + rechecks) / batch, batch_ms(dispatch, batch), dispatch_log, rate / batch
+        ),
         Function.PROCESS: Use(attempts, process_ms, log_bytes(d, process) + emf, rate * mix.attempts),
         Function.RECONCILE: Use(sweeps, lambda_ms(reconcile), log_bytes(d, reconcile), 1 / period),
     }
@@ -466,6 +484,12 @@ def this_design(d: PricedDeployment, m: Measured, load: Load) -> list[Line]:
         Line("SQS", f"receives ({receives:.2f} a message)", (messages + early) * receives, "sqs_requests"),
         Line("SQS", f"deletes (batches of {batch:.1f})", (messages + early) / batch, "sqs_requests"),
         _idle_polls(load),
+        Line(
+            "SQS",
+            "flow control: a waiting task's rechecks (send, receive, delete)",
+            rechecks * (1 + receives + 1 / batch),
+            "sqs_requests",
+        ),
         Line("EventBridge Scheduler", "a schedule per long-delayed task", early, "scheduler_invocations"),
         Line("EventBridge Scheduler", "a recurring schedule's firings", firings, "scheduler_invocations"),
         Line(

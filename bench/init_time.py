@@ -47,6 +47,7 @@ ENVIRONMENT = {
     Env.SCHEDULER_ROLE_ARN: "arn:aws:iam::000000000000:role/bench-scheduler",
     Env.RECURRING_SCHEDULE_GROUP: "bench-recurring",
     Env.SCHEDULES_TABLE: "bench-schedules",
+    Env.LIMITS_TABLE: "bench-limits",
     Env.DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/bench/bench-dlq",
     Env.STATE_MACHINE_ARN: "arn:aws:states:us-east-1:bench:stateMachine:bench",
     Env.DISPATCH_MAPPING_ID: "00000000-0000-0000-0000-000000000000",

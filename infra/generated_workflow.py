@@ -159,6 +159,7 @@ def type_states(document: dict[str, Any], registration: Registration, init_secon
             "executionArn.$": "$$.Execution.Id",
             "result.$": "$.claim.value",
             "retries.$": "$.claim.retries",
+            "execution.$": "$$.Execution.Input",
         },
         init_seconds,
     )

@@ -46,6 +46,11 @@ class Timings:
     (docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): an attempt after a
     timeout or a crash pays it again, so the Task state's timeout is the function's plus this."""
 
+    limits_cache_seconds: int = 10
+    """How long a dispatcher uses the limits it read (the staleness bound of ``PUT /limits``)."""
+    limit_wait_max_seconds: int = 24 * 3600
+    """How long a task may wait for limits before it fails (a stage may set ``limitWaitMaxSeconds``)."""
+
     @property
     def express_budget_seconds(self) -> int:
         """The longest an execution may be able to run: the Express limit less the margin."""
@@ -66,6 +71,12 @@ class AlarmThresholds:
 
 
 ALARMS = AlarmThresholds()
+
+
+def limit_lease_seconds(timings: Timings = TIMINGS) -> int:
+    """A limit slot's lease: the dispatcher takes it, then starts the execution within its own
+    timeout, and no Express execution runs past its limit; after both, the slot is surely free."""
+    return FUNCTIONS[Function.DISPATCH].timeout_seconds + timings.express_limit_seconds
 
 
 def visibility_timeout_seconds(queue: Resource, timings: Timings = TIMINGS) -> int:

@@ -61,6 +61,8 @@ class Resource(StrEnum):
     """The schedules in the stage's EventBridge Scheduler group (one per far-ahead task)."""
     SCHEDULES_TABLE = "schedules-table"
     """The recurring schedules' items."""
+    LIMITS_TABLE = "limits-table"
+    """Flow control's items: every limit, and each limited subject's slots and token bucket."""
     SCHEDULE_INDEX = "schedule-index"
     """The sparse bySchedule index: the tasks a recurring schedule submitted."""
     RECURRING_SCHEDULES = "recurring-schedules"
@@ -86,6 +88,7 @@ class Output(StrEnum):
     SCHEDULE_GROUP = "ScheduleGroup"
     RECURRING_SCHEDULE_GROUP = "RecurringScheduleGroup"
     SCHEDULES_TABLE = "SchedulesTable"
+    LIMITS_TABLE = "LimitsTable"
     DISPATCH_MAPPING_ID = "DispatchMappingId"
     STATE_MACHINE_LOG_GROUP = "StateMachineLogGroup"
     DASHBOARD_NAME = "DashboardName"
@@ -152,6 +155,10 @@ class StageNames:
     @property
     def schedules_table(self) -> str:
         return self._name("schedules")
+
+    @property
+    def limits_table(self) -> str:
+        return self._name("limits")
 
     @property
     def scheduler_role(self) -> str:

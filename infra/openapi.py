@@ -23,6 +23,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
+from functions.common.flow_control import (
+    CONCURRENCY_KEY_FIELD,
+    KEY_PATTERN,
+    MAX_BURST,
+    MAX_CONCURRENCY,
+    MAX_PER_SECOND,
+    MIN_PER_SECOND,
+    RATE_CEILINGS,
+)
 from functions.common.models import TaskStatus
 from functions.common.recurring import (
     ACCEPTED_FORMS,
@@ -113,7 +122,8 @@ def generate(registered: Sequence[Registration] = ()) -> dict[str, Any]:
         "description": f"The task payload: a JSON object of at most {MAX_PAYLOAD_BYTES} bytes, "
         f"valid for its task type (the 'type' field; without it, {TASK_TYPES.default.name}). "
         f"The top-level keys {DELAY_FIELD} and {RUN_AT_FIELD} are reserved: they say when the task "
-        "runs (one or the other) and are not part of the payload.",
+        f"runs (one or the other) and are not part of the payload; so is {CONCURRENCY_KEY_FIELD}, "
+        "the key flow-control limits know the caller by.",
         "content": {"application/json": {"schema": {"oneOf": alternatives}}},
     }
     _add_gateway_security(document)
@@ -141,6 +151,11 @@ def generate(registered: Sequence[Registration] = ()) -> dict[str, Any]:
         {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
     ]
     _document_schedules(document, alternatives)
+    _document_limits(document)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if "204" in operation.get("responses", {}):  # no content, whatever the resolver says
+                operation["responses"]["204"].pop("content", None)
     return document
 
 
@@ -200,6 +215,52 @@ def _document_schedules(document: dict[str, Any], alternatives: list[dict[str, A
                         "overlap": {"type": "string", "enum": [mode.value for mode in Overlap]},
                         "state": {"type": "string", "enum": [state.value for state in ScheduleState]},
                     },
+                }
+            }
+        },
+    }
+
+
+def _document_limits(document: dict[str, Any]) -> None:
+    """The limit routes' path parameter and body, from the constants the code checks."""
+    for operation in document["paths"]["/limits/{key}"].values():
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "key":
+                parameter["schema"] = {"type": "string", "pattern": KEY_PATTERN}
+    both = [
+        {
+            "required": ["maxConcurrency", "maxPerSecond"],
+            "properties": {
+                "maxConcurrency": {"minimum": low + 1, "maximum": slots},
+                "maxPerSecond": {"maximum": rate},
+            },
+        }
+        for (low, _), (slots, rate) in zip(((0, 0.0), *RATE_CEILINGS), RATE_CEILINGS, strict=False)
+    ]
+    alone = [
+        {"required": [one], "not": {"required": [other]}}
+        for one, other in (("maxConcurrency", "maxPerSecond"), ("maxPerSecond", "maxConcurrency"))
+    ]
+    document["paths"]["/limits/{key}"]["put"]["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "maxConcurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
+                        "maxPerSecond": {
+                            "type": "number",
+                            "minimum": MIN_PER_SECOND,
+                            "maximum": MAX_PER_SECOND,
+                        },
+                        "burst": {"type": "integer", "minimum": 1, "maximum": MAX_BURST},
+                    },
+                    "dependentRequired": {"burst": ["maxPerSecond"]},
+                    "oneOf": [*alone, *both],
+                    "description": "With both, maxPerSecond's ceiling falls as maxConcurrency grows: "
+                    "the key's item stays within one DynamoDB partition's write units",
                 }
             }
         },
@@ -270,8 +331,15 @@ SCHEDULE_PROPERTIES: dict[str, Any] = {
         "offset; in the future, at most 365 days ahead). The task is SCHEDULED until then, and starts "
         "no earlier. Not with delaySeconds.",
     },
+    CONCURRENCY_KEY_FIELD: {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9._:-]{1,128}$",
+        "description": "Reserved, not part of the payload: the caller's key (a tenant, say). The limits "
+        "on key:<it> or key:* (PUT /limits/{key}) apply to the task.",
+    },
 }
-"""The reserved keys each task type's body may carry (functions/common/scheduling.py)."""
+"""The reserved keys each task type's body may carry (functions/common/scheduling.py and
+functions/common/flow_control.py)."""
 
 
 class _Stage:

@@ -142,6 +142,8 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                     "/schedules/{name}": ("PUT", "GET", "DELETE"),
                     "/schedules/{name}/pause": ("POST",),
                     "/schedules/{name}/resume": ("POST",),
+                    "/limits": ("GET",),
+                    "/limits/{key}": ("PUT", "GET", "DELETE"),
                 },
                 max_sequential_calls=4,
             ),
@@ -157,6 +159,11 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                     Resource.SCHEDULES_TABLE,
                 ),
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
+                # Flow control's routes: the limits' item, and the subjects' slots (in flight).
+                Grant(
+                    ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"),
+                    Resource.LIMITS_TABLE,
+                ),
                 # Recurring schedules: one Scheduler schedule each, in their own group.
                 Grant(
                     (
@@ -201,8 +208,17 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
                 Grant(("dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"), Resource.TABLE),
                 # A firing reads its schedule and claims the firing (or records why it submitted nothing).
                 Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), Resource.SCHEDULES_TABLE),
-                # A scheduled task's message that came early goes back with its remaining delay.
+                # A scheduled task's message that came early goes back with its remaining delay
+                # (and a task a limit holds back, with its recheck delay).
                 Grant(("sqs:SendMessage",), Resource.TASKS_QUEUE),
+                # Flow control: the limits (cached), then the subjects' items read and written
+                # back conditionally (TransactWriteItems when a task is subject to several).
+                # (IAM authorizes a transaction's Puts as PutItem.)
+                Grant(
+                    ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"), Resource.LIMITS_TABLE
+                ),
+                # A task that waited for a limit longer than the stage allows is dead-lettered.
+                Grant(("sqs:SendMessage",), Resource.DEAD_LETTER_QUEUE),
             ),
             clients=("stepfunctions", "dynamodb", "sqs"),
             sdk=SdkBudget.BACKGROUND,
@@ -223,6 +239,8 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             grants=(
                 Grant(("dynamodb:UpdateItem", "dynamodb:GetItem"), Resource.TABLE),
                 Grant(("secretsmanager:GetSecretValue",), Resource.SIGNING_SECRET),
+                # A success gives back the limit slots its execution held.
+                Grant(("dynamodb:UpdateItem",), Resource.LIMITS_TABLE),
             ),
             clients=("dynamodb",),
             sdk=SdkBudget.BACKGROUND,
@@ -236,7 +254,11 @@ FUNCTIONS: Mapping[Function, FunctionSpec] = {
             trigger=QueueTrigger(
                 Resource.DEAD_LETTER_QUEUE, batch_size=MONITOR_BATCH_SIZE, max_concurrency=2
             ),
-            grants=(Grant(_TABLE_WRITE, Resource.TABLE),),
+            grants=(
+                Grant(_TABLE_WRITE, Resource.TABLE),
+                # A failed execution's dead letter gives back the limit slots it held.
+                Grant(("dynamodb:UpdateItem",), Resource.LIMITS_TABLE),
+            ),
             clients=("dynamodb",),
             sdk=SdkBudget.BACKGROUND,
         ),

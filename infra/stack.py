@@ -55,6 +55,7 @@ class ProcessTaskManagerStack(Stack):
             Resource.PROCESS_FUNCTION: fns[Function.PROCESS].function_arn,
             Resource.SCHEDULE_INDEX: f"{storage.table.table_arn}/index/{SCHEDULE_INDEX}",
             Resource.SCHEDULES_TABLE: storage.schedules_table.table_arn,
+            Resource.LIMITS_TABLE: storage.limits_table.table_arn,
             Resource.SCHEDULES: schedules.schedules_arn,
             Resource.RECURRING_SCHEDULES: schedules.recurring_schedules_arn,
             Resource.SCHEDULER_ROLE: schedules.role.role_arn,
@@ -131,6 +132,7 @@ class ProcessTaskManagerStack(Stack):
                 Env.SCHEDULER_ROLE_ARN: schedules.role.role_arn,
                 Env.RECURRING_SCHEDULE_GROUP: schedules.recurring_group.schedule_group_name,
                 Env.SCHEDULES_TABLE: storage.schedules_table.table_name,
+                Env.LIMITS_TABLE: storage.limits_table.table_name,
                 Env.DEAD_LETTER_QUEUE_URL: queues.dead_letter_queue.queue_url,
                 Env.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
                 Env.DISPATCH_MAPPING_ID: dispatch_mapping.event_source_mapping_id,
@@ -175,6 +177,10 @@ class ProcessTaskManagerStack(Stack):
             Output.SCHEDULES_TABLE: (
                 storage.schedules_table.table_name,
                 "DynamoDB table of recurring schedules",
+            ),
+            Output.LIMITS_TABLE: (
+                storage.limits_table.table_name,
+                "DynamoDB table of flow-control limits and their slots (PUT /limits/{key})",
             ),
             Output.DISPATCH_MAPPING_ID: (
                 dispatch_mapping.event_source_mapping_id,

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from functions.common.config import METRICS_NAMESPACE, Env
 from functions.task_types.webhook import MAX_TIMEOUT_SECONDS as WEBHOOK_MAX_TIMEOUT_SECONDS
 from infra.generated_workflow import ProcessShape, file_process_shape, generate, process_arithmetic
-from infra.limits import ALARMS, TIMINGS, WEBHOOK_MARGIN_SECONDS, check_invariants
+from infra.limits import ALARMS, TIMINGS, WEBHOOK_MARGIN_SECONDS, check_invariants, limit_lease_seconds
 from infra.names import Function, StageNames, service_name
 from infra.spec import (
     FUNCTIONS,
@@ -139,6 +139,11 @@ _RULES = (
         f"{TIMINGS.lease_seconds - TIMINGS.init_limit_seconds - 1} (with INIT, within a claim's "
         f"{TIMINGS.lease_seconds} s lease)",
     ),
+    _Rule(
+        "limit_wait_max_seconds",
+        lambda seconds: 60 <= seconds <= 30 * 24 * 3600,
+        "from 60 to 2592000 (30 days)",
+    ),
     _Rule("process_memory_mb", lambda mb: 128 <= mb <= 10240, "from 128 to 10240 (Lambda's memory range)"),
     _Rule("process_retries", lambda retries: 0 <= retries <= 10, "from 0 to 10"),
     _Rule("process_transient_retries", lambda retries: 0 <= retries <= 10, "from 0 to 10"),
@@ -229,6 +234,10 @@ class StageConfig:
     backoff; default, the ASL file's."""
     process_transient_retries: int = _FILE_PROCESS.transient_retries
     """Retries of transient failures (the Lambda service, a crash, a timeout, a dependency)."""
+    limit_wait_max_seconds: int = TIMINGS.limit_wait_max_seconds
+    """How long a task may wait for flow-control limits before it fails (``LimitWaitExceeded``,
+    dead-lettered): a re-sent message starts its receive count again, so without this a task
+    behind a limit that never frees would wait for ever."""
     task_types: RegisteredTypes = dataclasses.field(default_factory=RegisteredTypes)
     """Task types that run the user's own Lambda functions (README, "Your own task types"): in the
     stage file, a JSON object of type name → registration."""
@@ -341,6 +350,9 @@ class StageConfig:
             Env.LEASE_SECONDS: str(TIMINGS.lease_seconds),
             Env.RECONCILE_AFTER_SECONDS: str(TIMINGS.reconcile_after_seconds),
             Env.MAX_RESCUES: str(TIMINGS.max_rescues),
+            Env.LIMITS_CACHE_SECONDS: str(TIMINGS.limits_cache_seconds),
+            Env.LIMIT_WAIT_MAX_SECONDS: str(self.limit_wait_max_seconds),
+            Env.LIMIT_LEASE_SECONDS: str(limit_lease_seconds()),
             Env.TASK_RETENTION_SECONDS: str(self.retention_days * DAY_SECONDS),
             Env.ALLOW_SIMULATION: "true" if self.simulation_allowed else "false",
         }

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.spec import api_routes
 from local.api_events import http_api_event
@@ -38,6 +38,13 @@ Invoke = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None]]
 """Invoke the integration: (response, None) or (None, error type)."""
 
 
+def decoded_path(raw: str) -> str:
+    """The path as API Gateway's HTTP APIs deliver it to an integration: percent-decoded
+    (``/limits/key%3Aacme`` arrives as ``/limits/key:acme``), an encoded slash aside, which
+    stays one segment's text instead of splitting the path."""
+    return unquote(re.sub("%2[Ff]", "%252F", raw), errors="replace")
+
+
 def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
     """API Gateway's own error shape, for failures before or instead of the integration."""
     return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
@@ -61,7 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(authorizer, JwtAuthorizer) and url.path == TOKEN_PATH and self.command == "POST":
             self._reply(*authorizer.token_endpoint(body or b"", self.headers.get("Content-Type") or ""))
             return
-        if not any(pattern.fullmatch(url.path) for pattern in _ROUTES.get(self.command, ())):
+        path = decoded_path(url.path)
+        if not any(pattern.fullmatch(path) for pattern in _ROUTES.get(self.command, ())):
             self._reply(*_gateway_error(404, "Not Found"))
             return
         if authorizer is not None:
@@ -75,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         event = http_api_event(
             self.command,
-            url.path,
+            path,
             body=body,
             headers={name: value for name, value in self.headers.items()},
             query=dict(parse_qsl(url.query, keep_blank_values=True)),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from functions.common.config import Env
+from functions.common.limits_table import KEY as LIMIT_KEY
 from functions.common.schedules_table import KEY as SCHEDULE_KEY
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from functions.common.tasks_table.index import TABLE_INDEXES
@@ -67,6 +68,7 @@ class LocalResources:
             Env.SCHEDULER_ROLE_ARN: self.scheduler_role_arn,
             Env.RECURRING_SCHEDULE_GROUP: self.names.recurring_schedule_group,
             Env.SCHEDULES_TABLE: self.names.schedules_table,
+            Env.LIMITS_TABLE: self.names.limits_table,
             Env.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
             Env.STATE_MACHINE_ARN: self.state_machine_arn,
             Env.DISPATCH_MAPPING_ID: self.mapping_ids[Function.DISPATCH],
@@ -141,6 +143,12 @@ def provision(
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": SCHEDULE_KEY, "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": SCHEDULE_KEY, "AttributeType": "S"}],
+    )
+    clients.dynamodb.create_table(
+        TableName=names.limits_table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": LIMIT_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": LIMIT_KEY, "AttributeType": "S"}],
     )
     signing_secret_id = None
     if signing_secret is not None:

@@ -84,6 +84,7 @@ class Running:
             Output.SCHEDULE_GROUP: names.schedule_group,
             Output.RECURRING_SCHEDULE_GROUP: names.recurring_schedule_group,
             Output.SCHEDULES_TABLE: names.schedules_table,
+            Output.LIMITS_TABLE: names.limits_table,
             Output.DISPATCH_MAPPING_ID: self.resources.mapping_ids[Function.DISPATCH],
             Output.STATE_MACHINE_LOG_GROUP: names.state_machine_log_group,
             "FunctionLogGroups": {
@@ -175,6 +176,9 @@ class LocalStack:
             **resources.values(),
             Env.CONSOLE_URL_TEMPLATE: f"{self.api_endpoint}/ui/tasks/{{taskId}}",
             Env.TASK_RETENTION_SECONDS: str(options.retention_seconds),
+            # The dispatchers' limits cache on the scaled clock: a PUT /limits takes effect here
+            # as much sooner as the rest of local time runs faster.
+            Env.LIMITS_CACHE_SECONDS: str(options.scaled(TIMINGS.limits_cache_seconds, minimum=0.05)),
         }
         if options.failure_seed is not None:
             values[Env.FAILURE_SEED] = options.failure_seed

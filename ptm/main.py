@@ -605,6 +605,7 @@ if __name__ == "__main__":
 
 
 # The schedules' commands live in ptm/schedules.py, which reads this module's helpers.
-from ptm import schedules  # noqa: E402
+from ptm import limits, schedules  # noqa: E402
 
 app.add_typer(schedules.app, name="schedules")
+app.add_typer(limits.app, name="limits")

@@ -1482,8 +1482,168 @@ def _registered_types() -> Iterator[Mutant]:
         yield Mutant(f"registered types: {name}", path, old, new, tests)
 
 
+def _flow_control() -> Iterator[Mutant]:
+    """The limiter: each condition of an admission, of a limit's validity, of the slots' items
+    and of who gives a slot back, weakened on its own."""
+    rule = "functions/common/flow_control.py"
+    table = "functions/common/limits_table.py"
+    unit, limits = ("tests/unit/test_flow_control.py",), ("tests/integration/test_limits_table.py",)
+    flow = ("tests/workflow/test_flow_control.py",)
+    full = "    if limit.max_concurrency is not None and len(live) >= limit.max_concurrency:"
+    coherent = "        if self.max_concurrency is None and self.max_per_second is None:"
+    burst = "        if self.burst is not None and self.max_per_second is None:"
+    governs = "    if own is not None or not subject.startswith(KEY_PREFIX):"
+    recheck = "max(float(MIN_RECHECK_SECONDS), expected_seconds, waited_seconds * RECHECK_GROWTH)"
+    room = '"(attribute_exists(limits.#key) OR size(limits) < :max)"'
+    recorded = (
+        "    outcome = _record_success(table, request.task_id, request.execution_arn, result, clock())\n"
+    )
+    success = (
+        recorded
+        + '    if outcome.outcome == "SUCCEEDED":\n        give_back_slots(limits, request.task_id, request.execution)\n'
+    )
+    for name, path, old, new, tests in (
+        ("an expired lease still a slot", rule, "if until > now}", "if True}", unit),
+        ("a lease alive at its instant of expiry", rule, "if until > now}", "if until >= now}", unit),
+        ("a duplicate start takes a second slot", rule, "    if holder in live:", "    if False:", unit),
+        (
+            "an expired holder re-admitted",
+            rule,
+            "    if holder in live:",
+            "    if holder in state.holders:",
+            unit,
+        ),
+        (
+            "drop 'has a concurrency limit'",
+            rule,
+            full,
+            "    if len(live) >= (limit.max_concurrency or 0):",
+            unit,
+        ),
+        ("drop 'slots full'", rule, full, "    if limit.max_concurrency is not None and False:", unit),
+        ("one slot too many", rule, full, full.replace(">=", ">"), unit),
+        ("no token needed", rule, "        if tokens < 1:", "        if False:", unit),
+        ("the bucket not capped at its burst", rule, "tokens = min(size, held + ", "tokens = (held + ", unit),
+        (
+            "a rate-only limit holds a slot",
+            rule,
+            "holders = {**live, holder: lease_until} if limit.max_concurrency is not None else live",
+            "holders = {**live, holder: lease_until}",
+            unit,
+        ),
+        (
+            "drop 'no concurrency' from 'give one'",
+            rule,
+            coherent,
+            "        if self.max_per_second is None:",
+            unit,
+        ),
+        ("drop 'no rate' from 'give one'", rule, coherent, "        if self.max_concurrency is None:", unit),
+        (
+            "drop 'a burst' from 'burst needs a rate'",
+            rule,
+            burst,
+            "        if self.max_per_second is None:",
+            unit,
+        ),
+        ("drop 'no rate' from 'burst needs a rate'", rule, burst, "        if self.burst is not None:", unit),
+        (
+            "no rate ceiling",
+            rule,
+            "            if self.max_per_second > ceiling:",
+            "            if False:",
+            unit,
+        ),
+        (
+            "drop 'its own limit' from governing",
+            rule,
+            governs,
+            "    if not subject.startswith(KEY_PREFIX):",
+            unit,
+        ),
+        ("drop 'not a caller key' from governing", rule, governs, "    if own is not None:", unit),
+        (
+            "a recheck ignores the expected wait",
+            rule,
+            recheck,
+            recheck.replace(" expected_seconds,", ""),
+            unit,
+        ),
+        (
+            "a recheck does not grow",
+            rule,
+            recheck,
+            recheck.replace(", waited_seconds * RECHECK_GROWTH", ""),
+            unit,
+        ),
+        ("a write over any version", table, '"version = :read"', '"attribute_exists(limitKey)"', limits),
+        (
+            "a new subject created twice",
+            table,
+            '"ConditionExpression": "attribute_not_exists(limitKey)",\n        }',
+            '"ConditionExpression": "attribute_exists(version) OR attribute_not_exists(version)",\n        }',
+            limits,
+        ),
+        (
+            "a release needs no holder",
+            table,
+            '"attribute_exists(holders.#holder)"',
+            '"attribute_exists(limitKey) OR attribute_not_exists(limitKey)"',
+            limits,
+        ),
+        ("drop 'limits exist'", table, '"attribute_exists(limits) AND "', '""', limits),
+        ("drop 'a replacement'", table, room, '"(size(limits) < :max)"', limits),
+        ("drop 'room for one more'", table, room, '"(attribute_exists(limits.#key))"', limits),
+        (
+            "a duplicate acquire writes",
+            "functions/usecases/limiting.py",
+            "            if decision.changed:",
+            "            if True:",
+            limits,
+        ),
+        (
+            "a rate-only subject handed back as a slot",
+            "functions/usecases/limiting.py",
+            "for subject, limit in governed.items() if limit.max_concurrency is not None)",
+            "for subject, limit in governed.items())",
+            limits,
+        ),
+        (
+            "waiting never ends in failure",
+            "functions/usecases/dispatching.py",
+            "        if waited > limiter.max_wait_seconds:",
+            "        if False:",
+            flow,
+        ),
+        (
+            "waitingFor rewritten by every deferral",
+            "functions/common/tasks_table/transitions.py",
+            'condition = "#status = :queued AND attribute_not_exists(#waiting)"',
+            'condition = "#status = :queued"',
+            flow,
+        ),
+        (
+            "a discarded result gives the slot back",
+            "functions/usecases/processing.py",
+            success,
+            recorded + "    give_back_slots(limits, request.task_id, request.execution)\n",
+            flow,
+        ),
+        ("a success keeps its slot", "functions/usecases/processing.py", success, recorded, flow),
+        (
+            "a failed execution keeps its slot",
+            "functions/usecases/dead_letters.py",
+            "                give_back_slots(limits, message.task_id, message.execution)\n",
+            "",
+            flow,
+        ),
+    ):
+        yield Mutant(f"flow control: {name}", path, old, new, tests)
+
+
 def mutants() -> list[Mutant]:
     return [
+        *_flow_control(),
         *_adopt(),
         *_client_library(),
         *_saved_options(),

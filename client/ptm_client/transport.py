@@ -157,6 +157,18 @@ class TasksApi:
     def delete_schedule(self, name: str) -> tuple[int, Any]:
         return self._call("DELETE", f"/schedules/{quote(name, safe='')}")
 
+    def put_limit(self, key: str, body: dict[str, Any]) -> tuple[int, Any]:
+        return self._call("PUT", f"/limits/{quote(key, safe='')}", body)
+
+    def get_limit(self, key: str) -> tuple[int, Any]:
+        return self._call("GET", f"/limits/{quote(key, safe='')}")
+
+    def list_limits(self) -> tuple[int, Any]:
+        return self._call("GET", "/limits")
+
+    def delete_limit(self, key: str) -> tuple[int, Any]:
+        return self._call("DELETE", f"/limits/{quote(key, safe='')}")
+
     def schedule_tasks(
         self, name: str, limit: int | None = None, next_token: str | None = None
     ) -> tuple[int, Any]:

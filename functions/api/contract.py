@@ -85,7 +85,7 @@ def errors(*statuses: int) -> Responses:
         400: "Bad input: not JSON, not an object, an unknown task type or a body its type refuses, "
         "an invalid delaySeconds or runAt (INVALID_SCHEDULE, naming the field), an invalid "
         "Idempotency-Key, query or token",
-        404: "No such task or schedule (or route)",
+        404: "No such task, schedule or limit (or route)",
         409: "Conflict: Idempotency-Key reused with another body, or the task's status forbids it",
         413: "Body over 200 KiB",
         503: "A dependency is throttling; retry the same request (Retry-After)",
@@ -143,3 +143,25 @@ SCHEDULE_PUT: Responses = {
     201: _json(ScheduleView, "Created"),
 }
 SCHEDULE_PAGE: Responses = {200: _json(SchedulePage, "Schedules, by name")}
+
+
+class LimitView(ContractModel):
+    key: str
+    maxConcurrency: int | None = Field(default=None, description="Tasks in flight at once")  # noqa: N815
+    maxPerSecond: float | None = Field(default=None, description="Execution starts per second")  # noqa: N815
+    burst: int | None = Field(default=None, description="The token bucket's size (starts)")
+    governedBy: str | None = Field(  # noqa: N815
+        default=None, description="A caller key without its own limit: key:*, whose limit applies"
+    )
+    inFlight: int | None = Field(  # noqa: N815
+        default=None, description="Tasks holding a slot now (with maxConcurrency)"
+    )
+
+
+class LimitList(ContractModel):
+    items: list[LimitView]
+
+
+LIMIT: Responses = {200: _json(LimitView, "The limit")}
+LIMIT_PUT: Responses = {200: _json(LimitView, "Replaced"), 201: _json(LimitView, "Created")}
+LIMIT_PAGE: Responses = {200: _json(LimitList, "Every limit, by key")}

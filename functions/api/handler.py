@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.api import limits_routes
 from functions.api.contract import (
     ACCEPTED,
     PAGE,
@@ -40,6 +41,7 @@ from functions.common.errors import (
     ServiceUnavailableError,
     TaskNotFoundError,
 )
+from functions.common.limits_table import LimitsTable
 from functions.common.models import Task
 from functions.common.observability import Metric, logger, metrics, report_misconfiguration
 from functions.common.recurring import ScheduleState
@@ -79,6 +81,7 @@ class Dependencies:
     environment: TaskEnvironment
     recurring: RecurringSchedules
     schedules_table: SchedulesTable
+    limits: LimitsTable
 
 
 @dependencies_factory
@@ -104,6 +107,7 @@ def dependencies() -> Dependencies:
             settings.scheduler_role_arn,
         ),
         schedules_table=SchedulesTable(dynamodb_client(settings.sdk_budget), settings.schedules_table),
+        limits=LimitsTable(dynamodb_client(settings.sdk_budget), settings.limits_table),
     )
 
 
@@ -174,7 +178,8 @@ def _raw_body() -> bytes:
     f"Two more top-level keys are reserved and are not part of the payload: {DELAY_FIELD} "
     f"(an integer, 0 to {MAX_DELAY_SECONDS}) or {RUN_AT_FIELD} (an RFC 3339 date-time with an offset, "
     "in the future, at most 365 days ahead), not both. A task given either is SCHEDULED until it is "
-    "due, and starts no earlier than its runAt.",
+    "due, and starts no earlier than its runAt. And concurrencyKey (1-128 of A-Z a-z 0-9 . _ : -): "
+    "the limits on key:<it> or key:* apply to the task.",
     responses={**ACCEPTED, **errors(400, 409, 413, 503)},
     tags=["tasks"],
     operation_id="submitTask",
@@ -324,7 +329,7 @@ def redrive(taskId: str) -> Response[Any]:  # noqa: N803 - the contract's path p
     "nothing; or allow), state (ENABLED or DISABLED). The same request twice leaves one schedule. "
     "Each firing submits exactly one task, whose id is derived from the schedule and the firing's "
     "scheduled time.",
-    responses={**SCHEDULE_PUT, **errors(400, 413, 503)},
+    responses={**SCHEDULE_PUT, **errors(400, 404, 413, 503)},
     tags=["schedules"],
     operation_id="putSchedule",
 )
@@ -416,7 +421,10 @@ def remove_schedule(name: str) -> Response[Any]:
     deps = dependencies()
     delete_schedule(name, schedules=deps.schedules_table, scheduler=deps.recurring)
     logger.info("schedule deleted", extra={"schedule": name})
-    return Response(status_code=204, content_type="application/json", body=None)
+    return Response(status_code=204, body=None)  # no content, so no Content-Type
+
+
+limits_routes.register(app, lambda: dependencies().limits, _raw_body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

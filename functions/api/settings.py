@@ -18,5 +18,6 @@ class ApiSettings(TaskTypeSettings):
     scheduler_role_arn: NonEmpty = Field(alias=Env.SCHEDULER_ROLE_ARN)
     recurring_schedule_group: NonEmpty = Field(alias=Env.RECURRING_SCHEDULE_GROUP)
     schedules_table: NonEmpty = Field(alias=Env.SCHEDULES_TABLE)
+    limits_table: NonEmpty = Field(alias=Env.LIMITS_TABLE)
     console_url_template: str | None = Field(default=None, alias=Env.CONSOLE_URL_TEMPLATE)
     """Where a person sees a task's execution: ``{taskId}``, ``{executionArn}`` are filled in."""

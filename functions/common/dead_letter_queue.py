@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from functions.common.aws import aws_errors
-from functions.common.models import StrandedTask
+from functions.common.models import LimitWaitExceeded, StrandedTask
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -16,8 +16,9 @@ class DeadLetterQueue:
         self._client = client
         self.queue_url = queue_url
 
-    def send_stranded(self, stranded: StrandedTask) -> None:
-        with aws_errors(f"dead-letter stranded task {stranded.task_id}"):
+    def send_stranded(self, stranded: StrandedTask | LimitWaitExceeded) -> None:
+        """A task reconcile found stranded, or one the dispatcher failed after its wait for a limit."""
+        with aws_errors(f"dead-letter task {stranded.task_id}"):
             self._client.send_message(
                 QueueUrl=self.queue_url, MessageBody=stranded.model_dump_json(by_alias=True)
             )

@@ -97,6 +97,11 @@ class ScheduleNotFoundError(ApiError):
     code = "SCHEDULE_NOT_FOUND"
 
 
+class LimitNotFoundError(ApiError):
+    status_code = 404
+    code = "LIMIT_NOT_FOUND"
+
+
 class RouteNotFoundError(ApiError):
     status_code = 404
     code = "NOT_FOUND"

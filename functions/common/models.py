@@ -34,7 +34,17 @@ class Task(CamelModel):
     scheduled_time: str | None = Field(
         default=None, description="The firing of that schedule that submitted it (RFC 3339, UTC)"
     )
+    concurrency_key: str | None = Field(
+        default=None, description="The caller's key: limits on key:<it> or key:* apply to the task"
+    )
+    waiting_for: dict[str, str] | None = Field(
+        default=None,
+        description="While a limit holds the task back: the limit (its subject) and since when",
+    )
     request_hash: str = Field(exclude=True)
+    limit_subjects: tuple[str, ...] = Field(default=(), exclude=True)
+    """What the task is subject to (its type, its webhook host, its key): the dispatcher reads
+    them with its status and asks each one's limit, if any, before starting it."""
     registered_type: str | None = Field(default=None, exclude=True)
     """A registered type's name (its attempts run in the user's function): the dispatcher starts
     the execution with it, and the generated state machine routes on it."""
@@ -120,12 +130,23 @@ class TaskSummary(CamelModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class ExecutionInput(CamelModel):
+    """The parts of an execution's input (``$$.Execution.Input``) the end of the execution
+    reads: the limit slots the dispatcher took for it, and the run they are held by."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    slots: tuple[str, ...] = ()
+    run: int = Field(default=1, ge=1)
+
+
 class ProcessRequest(CamelModel):
     """What the state machine passes to the process function."""
 
     task_id: str = Field(min_length=1)
     execution_arn: str = Field(min_length=1)
     retry_count: int = Field(default=0, ge=0)
+    execution: ExecutionInput = ExecutionInput()
 
 
 class ClaimRequest(CamelModel):
@@ -147,6 +168,7 @@ class CompleteRequest(CamelModel):
     execution_arn: str = Field(min_length=1)
     result: Any = None
     retries: int = Field(default=0, ge=0)
+    execution: ExecutionInput = ExecutionInput()
     """Invocations of the function before the one that returned (its state's RetryCount)."""
 
 
@@ -179,3 +201,15 @@ class WorkflowFailure(CamelModel):
     execution_arn: str | None = None
     failed_at: str | None = None
     attempts: int | None = None
+    execution: ExecutionInput = ExecutionInput()
+
+
+class LimitWaitExceeded(CamelModel):
+    """The message the dispatcher sends to the DLQ for a task that waited for a limit longer
+    than the stage allows (it has failed it already): the monitor records it."""
+
+    kind: Literal["limit-wait-exceeded"]
+    task_id: str = Field(min_length=1)
+    run: int = Field(ge=1)
+    limit: str
+    waited_seconds: int = Field(ge=0)

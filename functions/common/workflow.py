@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +41,17 @@ REGISTERED_TYPE_KEY = "registeredType"
 """The input's key naming a registered type: the generated definition's first Choice routes on it."""
 
 
-def execution_input(task_id: str, registered_type: str | None = None) -> str:
-    """The state machine's input: the task, its index shard for the MarkFailed write and, for a
-    registered type's task, the type."""
-    document = {"taskId": task_id, "shard": str(shard_of(task_id))}
+def execution_input(
+    task_id: str, registered_type: str | None = None, slots: Sequence[str] = (), run: int = 1
+) -> str:
+    """The state machine's input: the task, its index shard for the MarkFailed write, for a
+    registered type's task the type and, for a task holding limit slots, those and its run (the
+    process function's success and the monitor's dead letter give them back)."""
+    document: dict[str, Any] = {"taskId": task_id, "shard": str(shard_of(task_id))}
     if registered_type is not None:
         document[REGISTERED_TYPE_KEY] = registered_type
+    if slots:
+        document.update(slots=list(slots), run=run)
     return json.dumps(document)
 
 
@@ -82,7 +88,14 @@ class Workflow:
         events.register("before-call.sfn.StartExecution", _send_trace_header, unique_id=TRACE_HEADER)
 
     def start(
-        self, name: str, task_id: str, trace_header: str | None = None, registered_type: str | None = None
+        self,
+        name: str,
+        task_id: str,
+        trace_header: str | None = None,
+        registered_type: str | None = None,
+        *,
+        slots: Sequence[str] = (),
+        run: int = 1,
     ) -> str:
         """Start an execution and return its ARN. ``trace_header`` (the message's
         ``AWSTraceHeader``: the API request that submitted the task) makes the execution part of
@@ -98,7 +111,7 @@ class Workflow:
             response = self._client.start_execution(
                 stateMachineArn=self.state_machine_arn,
                 name=name,
-                input=execution_input(task_id, registered_type),
+                input=execution_input(task_id, registered_type, slots, run),
                 **traced,
             )
         except ClientError as exc:

@@ -23,15 +23,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.aws import dynamodb_client, sfn_client, sqs_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
+from functions.common.dead_letter_queue import DeadLetterQueue
 from functions.common.errors import StartExecutionThrottledError
+from functions.common.limits_table import LimitsTable
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.schedules_table import SchedulesTable
 from functions.common.tasks_queue import TasksQueue
 from functions.common.tasks_table import TaskReadiness, TasksTable
 from functions.common.workflow import Workflow
 from functions.dispatch.settings import DispatchSettings
-from functions.task_types.registry import TaskEnvironment
-from functions.usecases.dispatching import Dispatcher, parse_message
+from functions.task_types.registry import DEFAULT_TYPE, TaskEnvironment
+from functions.usecases.dispatching import Dispatcher, Limiter, parse_message
+from functions.usecases.limiting import LimitsCache
 
 # A batch whose every record failed is answered with every record in batchItemFailures (the same
 # redelivery), not an exception: one poison message is not a function error, so the function's
@@ -49,11 +52,20 @@ class Dependencies:
 @dependencies_factory
 def dependencies() -> Dependencies:
     settings = DispatchSettings.from_env()
+    limits = LimitsTable(dynamodb_client(settings.sdk_budget), settings.limits_table)
     return Dependencies(
         Dispatcher(
             workflow=Workflow(sfn_client(settings.sdk_budget), settings.state_machine_arn),
             table=TasksTable(dynamodb_client(settings.sdk_budget), settings.tasks_table),
             queue=TasksQueue(sqs_client(settings.sdk_budget), settings.tasks_queue_url),
+            limiter=Limiter(
+                limits,
+                LimitsCache(limits, settings.limits_cache_seconds),
+                settings.lease_seconds,
+                settings.limit_wait_max_seconds,
+                DeadLetterQueue(sqs_client(settings.sdk_budget), settings.dead_letter_queue_url),
+                DEFAULT_TYPE,
+            ),
         ),
         SchedulesTable(dynamodb_client(settings.sdk_budget), settings.schedules_table),
         settings.task_environment(),
@@ -125,7 +137,18 @@ def record_handler(record: SQSRecord, states: Mapping[str, TaskReadiness]) -> No
             metrics.add_metric(name=Metric.START_THROTTLED, unit=MetricUnit.Count, value=1)
             logger.warning("StartExecution throttled; the message will come back")
             raise
-        if dispatch.deferred_seconds is not None:
+        if dispatch.failed_waiting:
+            metrics.add_metric(name=Metric.LIMIT_WAITS_EXCEEDED, unit=MetricUnit.Count, value=1)
+            logger.error(
+                "waited for a limit too long; failed and dead-lettered", extra={"limit": dispatch.waiting_for}
+            )
+        elif dispatch.waiting_for is not None:
+            metrics.add_metric(name=Metric.TASKS_DEFERRED_BY_LIMIT, unit=MetricUnit.Count, value=1)
+            logger.info(
+                "held back by a limit; sent again",
+                extra={"limit": dispatch.waiting_for, "delaySeconds": dispatch.deferred_seconds},
+            )
+        elif dispatch.deferred_seconds is not None:
             logger.info("not due yet; sent again", extra={"delaySeconds": dispatch.deferred_seconds})
         elif dispatch.skipped_status is not None:
             metrics.add_metric(name=Metric.DISPATCHES_SKIPPED, unit=MetricUnit.Count, value=1)
@@ -133,7 +156,11 @@ def record_handler(record: SQSRecord, states: Mapping[str, TaskReadiness]) -> No
         else:
             logger.info(
                 "execution started",
-                extra={"executionArn": dispatch.execution_arn, "promoted": dispatch.promoted},
+                extra={
+                    "executionArn": dispatch.execution_arn,
+                    "promoted": dispatch.promoted,
+                    "slots": dispatch.slots,
+                },
             )
 
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.aws import dynamodb_client
 from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
+from functions.common.limits_table import LimitsTable
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.tasks_table import TasksTable
 from functions.monitor.settings import MonitorSettings
@@ -28,6 +29,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @dataclass
 class Dependencies:
     table: TasksTable
+    limits: LimitsTable
 
 
 @dependencies_factory
@@ -36,14 +38,18 @@ def dependencies() -> Dependencies:
     return Dependencies(
         table=TasksTable(
             dynamodb_client(settings.sdk_budget), settings.tasks_table, settings.task_retention_seconds
-        )
+        ),
+        limits=LimitsTable(dynamodb_client(settings.sdk_budget), settings.limits_table),
     )
 
 
 def record_handler(record: SQSRecord) -> None:
     receive_count = int(record.attributes.approximate_receive_count or 1)
     with logger.append_context_keys(messageId=record.message_id), misconfiguration_reported():
-        kind = record_dead_letter(record.body, receive_count, table=dependencies().table, clock=utc_now)
+        deps = dependencies()
+        kind = record_dead_letter(
+            record.body, receive_count, table=deps.table, clock=utc_now, limits=deps.limits
+        )
     metrics.add_metric(name=Metric(f"DeadLetters{kind.value}"), unit=MetricUnit.Count, value=1)
 
 

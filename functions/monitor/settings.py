@@ -9,4 +9,5 @@ from functions.common.config import Env, NonEmpty, RetentionSeconds, Settings
 
 class MonitorSettings(Settings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
+    limits_table: NonEmpty = Field(alias=Env.LIMITS_TABLE)
     task_retention_seconds: RetentionSeconds

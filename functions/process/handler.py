@@ -15,6 +15,7 @@ from functions.common.clock import utc_now
 from functions.common.cold_start import build_during_init, dependencies_factory
 from functions.common.config import INIT_READ_SECONDS, SdkBudget
 from functions.common.errors import DependencyUnavailableError, PermanentTaskError, TaskFailedError
+from functions.common.limits_table import LimitsTable
 from functions.common.models import ClaimRequest, CompleteRequest, ProcessRequest
 from functions.common.observability import Metric, logger, metrics, misconfiguration_reported
 from functions.common.signing import SigningKeys
@@ -30,6 +31,7 @@ class Dependencies:
     table: TasksTable
     environment: TaskEnvironment
     lease: timedelta
+    limits: LimitsTable
     work: TaskWork = TASK_TYPES.run
     """One attempt of a task by its type (the registry; a test may substitute its own)."""
 
@@ -67,6 +69,7 @@ def dependencies() -> Dependencies:
             signing_keys=_signing_keys(settings),
         ),
         lease=timedelta(seconds=settings.lease_seconds),
+        limits=LimitsTable(dynamodb_client(settings.sdk_budget), settings.limits_table),
     )
 
 
@@ -83,7 +86,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     work: Work = lambda task: deps.work(task, deps.environment, remaining)  # noqa: E731
     try:
         with misconfiguration_reported():
-            outcome = process_task(request, table=deps.table, work=work, clock=utc_now, lease=deps.lease)
+            outcome = process_task(
+                request, table=deps.table, work=work, clock=utc_now, lease=deps.lease, limits=deps.limits
+            )
     except (TaskFailedError, PermanentTaskError) as exc:
         # The task's own failure, as declared: its type and message say what failed. Lambda adds
         # the traceback to the error the workflow logs in every TaskFailed event and MarkFailed
@@ -110,7 +115,7 @@ def _for_registered_type(event: dict[str, Any]) -> dict[str, Any]:
         complete = CompleteRequest.model_validate(event)
         logger.append_keys(taskId=complete.task_id)
         try:
-            outcome = complete_for_function(complete, table=deps.table, clock=utc_now)
+            outcome = complete_for_function(complete, table=deps.table, clock=utc_now, limits=deps.limits)
         except PermanentTaskError as exc:
             raise exc.with_traceback(None) from None
     return outcome.model_dump(mode="json", by_alias=True)

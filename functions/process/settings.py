@@ -12,6 +12,7 @@ from functions.task_types.settings import TaskTypeSettings
 
 class ProcessSettings(TaskTypeSettings):
     tasks_table: NonEmpty = Field(alias=Env.TASKS_TABLE)
+    limits_table: NonEmpty = Field(alias=Env.LIMITS_TABLE)
     task_retention_seconds: RetentionSeconds
     failure_rate: float = Field(ge=0.0, le=1.0, alias=Env.FAILURE_RATE)
     failure_seed: str | None = Field(default=None, alias=Env.FAILURE_SEED)

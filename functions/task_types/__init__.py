@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from functions.task_types.registry import TaskType, TaskTypes, registrations_file
+from functions.task_types.registry import DEFAULT_TYPE, TaskType, TaskTypes, registrations_file
 from functions.task_types.simulated import Simulated
 from functions.task_types.webhook import Webhook
 
@@ -27,3 +27,7 @@ TASK_TYPES = TaskTypes(
     Webhook(),
     registered=_registered,
 )
+if TASK_TYPES.default.name != DEFAULT_TYPE:  # pragma: no cover - a contributor's slip, caught at import
+    raise RuntimeError(
+        f"the default task type is {TASK_TYPES.default.name}; DEFAULT_TYPE says {DEFAULT_TYPE}"
+    )

@@ -40,6 +40,8 @@ from functions.task_types.destinations import DestinationPolicy
 
 P = TypeVar("P", bound=BaseModel)
 TYPE_FIELD = "type"
+DEFAULT_TYPE = "simulated"
+"""The type of a body without ``"type"`` (the first registered below; checked where they are)."""
 REGISTRATIONS_FILE = Path(__file__).with_name("registered_types.json")
 """Where the functions' asset carries the stage's registered types (absent: none registered;
 functions/task_types/registered.py reads it)."""
@@ -101,6 +103,11 @@ class TaskType(ABC, Generic[P]):
     def redacted(self, body: dict[str, Any]) -> dict[str, Any]:
         """The stored body as the API shows it: what a caller gave in confidence is hidden."""
         return body
+
+    def limit_host(self, payload: P) -> str | None:
+        """The host a ``host:<host>`` limit governs the task by (None: no host limit applies)."""
+        del payload
+        return None
 
     @abstractmethod
     def run(self, payload: P, attempt: Attempt) -> dict[str, Any]:
@@ -186,12 +193,18 @@ class TaskTypes:
 
     def validate(self, body: Mapping[str, Any], environment: TaskEnvironment) -> TaskType[Any]:
         """At submit: the body's type, its payload valid and admitted; raises otherwise."""
+        return self.accept(body, environment)[0]
+
+    def accept(
+        self, body: Mapping[str, Any], environment: TaskEnvironment
+    ) -> tuple[TaskType[Any], str | None]:
+        """``validate``, and the host a ``host:`` limit governs the task by."""
         task_type = self.of(body)
         how = task_type.disabled(environment)
         if how is not None:
             raise TaskTypeDisabledError(task_type.name, how)
-        task_type.validate(body, environment)
-        return task_type
+        payload = task_type.validate(body, environment)
+        return task_type, task_type.limit_host(payload)
 
     def run(
         self, task: Task, environment: TaskEnvironment, remaining_seconds: Callable[[], float]

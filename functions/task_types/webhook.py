@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import urllib3
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -152,6 +153,10 @@ class Webhook(TaskType[WebhookPayload]):
         if not isinstance(headers, dict):
             return body
         return {**body, "headers": dict.fromkeys(headers, REDACTED)}
+
+    def limit_host(self, payload: WebhookPayload) -> str | None:
+        """The URL's host as URLs compare it (lower case; an IPv6 address without brackets)."""
+        return urlsplit(payload.url).hostname
 
     def admit(self, payload: WebhookPayload, environment: TaskEnvironment) -> None:
         try:

@@ -18,9 +18,11 @@ from pydantic import ValidationError
 
 from functions.common.clock import Clock
 from functions.common.errors import TransitionRefusedError
-from functions.common.models import StrandedTask, TaskMessage, TaskStatus, WorkflowFailure
+from functions.common.limits_table import LimitsTable
+from functions.common.models import LimitWaitExceeded, StrandedTask, TaskMessage, TaskStatus, WorkflowFailure
 from functions.common.observability import logger
 from functions.common.tasks_table import TasksTable
+from functions.usecases.processing import give_back_slots
 
 UNDELIVERABLE_ERROR = "UndeliverableMessage"
 MAX_LOGGED_BODY = 4096
@@ -29,29 +31,39 @@ MAX_LOGGED_BODY = 4096
 class DeadLetterKind(StrEnum):
     WORKFLOW_FAILURE = "WorkflowFailure"
     STRANDED = "Stranded"
+    LIMIT_WAIT = "LimitWaitExceeded"
     UNDELIVERABLE = "Undeliverable"
     UNRECOGNISED = "Unrecognised"
 
 
-def classify(body: str) -> tuple[DeadLetterKind, WorkflowFailure | StrandedTask | TaskMessage | None]:
+DeadLetter = WorkflowFailure | StrandedTask | LimitWaitExceeded | TaskMessage
+_KINDS: dict[object, tuple[DeadLetterKind, type[DeadLetter]]] = {
+    "workflow-failure": (DeadLetterKind.WORKFLOW_FAILURE, WorkflowFailure),
+    "stranded": (DeadLetterKind.STRANDED, StrandedTask),
+    "limit-wait-exceeded": (DeadLetterKind.LIMIT_WAIT, LimitWaitExceeded),
+}
+"""A message's ``kind`` → what it is; without one, a tasks-queue message that SQS moved here."""
+
+
+def classify(body: str) -> tuple[DeadLetterKind, DeadLetter | None]:
     try:
         document: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return DeadLetterKind.UNRECOGNISED, None
     if not isinstance(document, dict):
         return DeadLetterKind.UNRECOGNISED, None
+    kind, model = _KINDS.get(document.get("kind"), (DeadLetterKind.UNDELIVERABLE, TaskMessage))
     try:
-        if document.get("kind") == "workflow-failure":
-            return DeadLetterKind.WORKFLOW_FAILURE, WorkflowFailure.model_validate(document)
-        if document.get("kind") == "stranded":
-            return DeadLetterKind.STRANDED, StrandedTask.model_validate(document)
-        return DeadLetterKind.UNDELIVERABLE, TaskMessage.model_validate(document)
+        return kind, model.model_validate(document)
     except ValidationError:
         return DeadLetterKind.UNRECOGNISED, None
 
 
-def record_dead_letter(body: str, receive_count: int, *, table: TasksTable, clock: Clock) -> DeadLetterKind:
-    """Record one DLQ message on its task. Raises only for store errors worth a redelivery."""
+def record_dead_letter(
+    body: str, receive_count: int, *, table: TasksTable, clock: Clock, limits: LimitsTable | None = None
+) -> DeadLetterKind:
+    """Record one DLQ message on its task (a failed execution's limit slots given back). Raises
+    only for store errors worth a redelivery."""
     kind, message = classify(body)
     if message is None:
         logger.error("unrecognised dead letter", extra={"body": body[:MAX_LOGGED_BODY]})
@@ -63,6 +75,13 @@ def record_dead_letter(body: str, receive_count: int, *, table: TasksTable, cloc
                 logger.error(
                     "task dead-lettered",
                     extra={"error": message.error, "cause": message.cause, "attempts": message.attempts},
+                )
+                give_back_slots(limits, message.task_id, message.execution)
+            elif isinstance(message, LimitWaitExceeded):
+                table.mark_dead_lettered(message.task_id, clock())
+                logger.error(
+                    "task waited for a limit too long; dead-lettered",
+                    extra={"limit": message.limit, "waitedSeconds": message.waited_seconds},
                 )
             elif isinstance(message, StrandedTask):
                 table.mark_stranded(message.task_id, message.run, message.error, message.cause, clock())

@@ -8,10 +8,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.common.clock import Clock
-from functions.common.errors import PermanentTaskError, TaskFailedError, TransitionRefusedError
+from functions.common.errors import (
+    DependencyMisconfiguredError,
+    DependencyUnavailableError,
+    PermanentTaskError,
+    TaskFailedError,
+    TransitionRefusedError,
+)
+from functions.common.flow_control import holder_of
+from functions.common.limits_table import LimitsTable
 from functions.common.models import (
     ClaimRequest,
     CompleteRequest,
+    ExecutionInput,
     ProcessOutcome,
     ProcessRequest,
     Task,
@@ -24,7 +33,13 @@ Work = Callable[[Task], dict[str, Any]]
 
 
 def process_task(
-    request: ProcessRequest, *, table: TasksTable, work: Work, clock: Clock, lease: timedelta
+    request: ProcessRequest,
+    *,
+    table: TasksTable,
+    work: Work,
+    clock: Clock,
+    lease: timedelta,
+    limits: LimitsTable | None = None,
 ) -> ProcessOutcome:
     """Claim, work, record. Raises the work's error so the state machine can retry or catch it.
 
@@ -45,7 +60,10 @@ def process_task(
         logger.warning("attempt failed", extra={"attempt": task.attempts, "error": type(exc).__name__})
         raise
 
-    return _record_success(table, request.task_id, request.execution_arn, result, clock())
+    outcome = _record_success(table, request.task_id, request.execution_arn, result, clock())
+    if outcome.outcome == "SUCCEEDED":
+        give_back_slots(limits, request.task_id, request.execution)
+    return outcome
 
 
 def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock) -> dict[str, Any]:
@@ -67,7 +85,9 @@ def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock
     return {"claimed": True, "run": task.runs, "attempt": task.attempts, "payload": payload_of(task.payload)}
 
 
-def complete_for_function(request: CompleteRequest, *, table: TasksTable, clock: Clock) -> ProcessOutcome:
+def complete_for_function(
+    request: CompleteRequest, *, table: TasksTable, clock: Clock, limits: LimitsTable | None = None
+) -> ProcessOutcome:
     """The user's function returned ``request.result``: recorded if this execution still holds
     the claim. A result that is not a JSON object, or is larger than the record keeps, fails the
     task at once (``PermanentTaskError``): no retry would change it."""
@@ -83,9 +103,24 @@ def complete_for_function(request: CompleteRequest, *, table: TasksTable, clock:
         raise PermanentTaskError(
             f"the function's result is {size} bytes of JSON; the limit is {RESULT_MAX_BYTES}"
         )
-    return _record_success(
+    outcome = _record_success(
         table, request.task_id, request.execution_arn, result, clock(), retries=request.retries
     )
+    if outcome.outcome == "SUCCEEDED":
+        give_back_slots(limits, request.task_id, request.execution)
+    return outcome
+
+
+def give_back_slots(limits: LimitsTable | None, task_id: str, execution: ExecutionInput) -> None:
+    """The execution's last state gives back the limit slots the dispatcher took for it (a
+    success here, a failure at the monitor). Only the execution that recorded the outcome gets
+    here. A release that fails is left to the slot's lease: the task's outcome stands."""
+    if limits is None or not execution.slots:
+        return
+    try:
+        limits.release(execution.slots, holder_of(task_id, execution.run))
+    except (DependencyUnavailableError, DependencyMisconfiguredError) as exc:
+        logger.warning("limit slots left to their lease", extra={"slots": execution.slots, "error": str(exc)})
 
 
 def _log_skip(refused: TransitionRefusedError) -> str | None:

@@ -39,6 +39,7 @@ from functions.common.errors import (
     ServiceUnavailableError,
     TaskAlreadyExistsError,
 )
+from functions.common.flow_control import CONCURRENCY_KEY_FIELD, concurrency_key, implied_subjects, subjects
 from functions.common.models import Task, TaskStatus
 from functions.common.scheduling import message_delay, split_schedule, uses_scheduler
 from functions.common.task_schedules import TaskSchedules
@@ -123,6 +124,10 @@ class ParsedBody:
     """When the task runs (None: now)."""
     registered_type: str | None = None
     """The body's type when it is a registered one: its tasks run in the user's function."""
+    concurrency_key: str | None = None
+    limit_subjects: tuple[str, ...] = ()
+    """What limits may hold the task back (its type, its webhook host, its ``concurrencyKey``),
+    when that is more than its type (``implied_subjects``)."""
 
     @property
     def hash(self) -> str:
@@ -152,9 +157,12 @@ def parse_body(
     except ValueError as exc:
         raise InvalidJsonError(f"the body is not JSON text this API takes: {exc}") from exc
     payload, run_at = split_schedule(document, now or utc_now())
-    task_type = TASK_TYPES.validate(payload, environment or task_types.TaskEnvironment())
+    key = concurrency_key(payload.pop(CONCURRENCY_KEY_FIELD)) if CONCURRENCY_KEY_FIELD in payload else None
+    task_type, host = TASK_TYPES.accept(payload, environment or task_types.TaskEnvironment())
     registered = None if TASK_TYPES.is_built_in(task_type) else task_type.name
-    return ParsedBody(payload, document, canonical, run_at, registered)
+    found = subjects(task_type.name, host, key)
+    stored = () if found == implied_subjects(registered, TASK_TYPES.default.name) else found
+    return ParsedBody(payload, document, canonical, run_at, registered, key, stored)
 
 
 HASH_DOMAIN = b"ptm request, numbers exact\n"
@@ -214,6 +222,8 @@ def submit_task(
         run_at=None if run_at is None else iso(run_at),
         request_hash=parsed.hash,
         registered_type=parsed.registered_type,
+        concurrency_key=parsed.concurrency_key,
+        limit_subjects=parsed.limit_subjects,
     )
     delivery = Delivery(queue, schedules, submitted)
     try:

@@ -9,6 +9,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from functions.common.limits_table import KEY as LIMIT_KEY
 from functions.common.schedules_table import KEY as SCHEDULE_KEY
 from functions.common.tasks_table.codec import EXPIRY_ATTRIBUTE
 from functions.common.tasks_table.index import TABLE_INDEXES
@@ -49,6 +50,21 @@ class Storage(Construct):
             "Schedules",
             table_name=config.names.schedules_table,
             partition_key=dynamodb.Attribute(name=SCHEDULE_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=config.is_production,
+            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+        )
+        # Flow control: one item with every limit, one per limited subject (its slots, its
+        # token bucket). Nothing in it outlives its use: a redeploy may start it empty.
+        self.limits_table = dynamodb.Table(
+            self,
+            "Limits",
+            table_name=config.names.limits_table,
+            partition_key=dynamodb.Attribute(name=LIMIT_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True

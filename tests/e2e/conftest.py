@@ -131,6 +131,7 @@ OWN_STACKS = frozenset(
         "test_api_auth.py",
         "test_retention.py",
         "test_webhooks.py",
+        "test_flow_control.py",
         "test_documented_local_stack.py",
         "test_stage_without_test_controls.py",
     }

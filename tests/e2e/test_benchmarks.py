@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from bench import capacity, measure
 from tests.e2e.conftest import run_benchmark
 from tests.e2e.documented import fences
@@ -34,6 +36,21 @@ def test_the_local_stack_benchmark_ends_every_task_and_prints_a_sane_ratio() -> 
     assert ended == submitted == floor_ended == floor_submitted == 10
     [ratio] = _numbers(r"throughput vs the floor: ([\d.]+)x", printed)
     assert 0 < ratio <= 2
+
+
+def test_the_fairness_benchmark_prints_its_three_figures_and_both_ratios() -> None:
+    printed = _run("bench.fairness", "--tasks", "5")
+    alone, loaded, limited = _numbers(
+        r"p95: alone ([\d.]+) s, beside 5 more unlimited ([\d.]+) s, beside the limited key ([\d.]+) s",
+        printed,
+    )
+    assert 0 < alone <= loaded * 3
+    assert limited > 0
+    ratio, same_load = _numbers(r"ratio: ([\d.]+)x alone .*, ([\d.]+)x the same load", printed)
+    assert ratio == pytest.approx(limited / alone, abs=0.01)
+    assert same_load == pytest.approx(limited / loaded, abs=0.01)
+    [ended] = _numbers(r"finished meanwhile: (\d+) of 5", printed)
+    assert ended >= 1
 
 
 def test_the_retry_benchmark_observes_every_wait_within_its_policy() -> None:

@@ -30,6 +30,7 @@ def test_a_production_stage_keeps_exactly_its_data_and_what_its_receivers_and_sc
     assert kinds == [
         "AWS::DynamoDB::Table",
         "AWS::DynamoDB::Table",
+        "AWS::DynamoDB::Table",
         "AWS::SQS::Queue",
         "AWS::Scheduler::ScheduleGroup",
         "AWS::SecretsManager::Secret",
@@ -57,6 +58,7 @@ def test_the_mapping_imports_each_kept_resource_by_the_name_the_template_gives_i
         [
             ("TableName", NAMES.table),
             ("TableName", NAMES.schedules_table),
+            ("TableName", NAMES.limits_table),
             ("QueueUrl", queue["QueueUrl"]),
             ("Name", NAMES.schedule_group),
             ("Id", secret["ARN"]),

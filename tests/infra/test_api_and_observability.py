@@ -29,6 +29,10 @@ def test_http_api_routes_access_logs_and_throttling(dev: Synthesized) -> None:
         "DELETE /schedules/{name}",
         "POST /schedules/{name}/pause",
         "POST /schedules/{name}/resume",
+        "GET /limits",
+        "PUT /limits/{key}",
+        "GET /limits/{key}",
+        "DELETE /limits/{key}",
     }
     assert all(route["AuthorizationType"] == "AWS_IAM" for route in routes.values())
     dev.template.has_resource_properties(

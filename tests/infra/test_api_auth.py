@@ -23,7 +23,7 @@ def _routes(synth: Synthesized) -> dict[str, dict[str, object]]:
 def test_every_route_of_the_default_stages_requires_sigv4(stage: str, request: pytest.FixtureRequest) -> None:
     synth: Synthesized = request.getfixturevalue(stage)
     routes = _routes(synth)
-    assert len(routes) == 12
+    assert len(routes) == 16
     assert {key: route["AuthorizationType"] for key, route in routes.items()} == dict.fromkeys(
         routes, "AWS_IAM"
     )
@@ -34,7 +34,7 @@ def test_every_route_of_the_default_stages_requires_sigv4(stage: str, request: p
 
 def test_jwt_routes_require_the_scope_of_their_method(jwt: Synthesized) -> None:
     routes = _routes(jwt)
-    assert len(routes) == 12
+    assert len(routes) == 16
     for key, route in routes.items():
         method = key.split(" ")[0]
         assert route["AuthorizationType"] == "JWT", key
@@ -47,6 +47,8 @@ def test_jwt_routes_require_the_scope_of_their_method(jwt: Synthesized) -> None:
         "DELETE /schedules/{name}",
         "POST /schedules/{name}/pause",
         "POST /schedules/{name}/resume",
+        "PUT /limits/{key}",
+        "DELETE /limits/{key}",
     }
     jwt.template.has_resource_properties(
         "AWS::ApiGatewayV2::Authorizer",

@@ -45,6 +45,12 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
             "dynamodb:Scan",
         },
         "QueuesTasksQueue": {"sqs:SendMessage"},
+        "StorageLimits": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchGetItem",
+        },
         SCHEDULES: {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"},
         RECURRING: {
             "scheduler:CreateSchedule",
@@ -61,17 +67,21 @@ EXPECTED_GRANTS: dict[Function, dict[str, set[str]]] = {
         "StorageTasks": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
         "StorageSchedules": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         "QueuesTasksQueue": READ_QUEUE | {"sqs:SendMessage"},
+        "StorageLimits": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"},
+        "QueuesDeadLetterQueue": {"sqs:SendMessage"},
     },
     Function.PROCESS: {
         "OwnLogs": LOGS,
         "*": XRAY,
         "StorageTasks": {"dynamodb:UpdateItem", "dynamodb:GetItem"},
+        "StorageLimits": {"dynamodb:UpdateItem"},
     },
     Function.MONITOR: {
         "OwnLogs": LOGS,
         "*": XRAY,
         "StorageTasks": {"dynamodb:UpdateItem"},
         "QueuesDeadLetterQueue": READ_QUEUE,
+        "StorageLimits": {"dynamodb:UpdateItem"},
     },
     Function.RECONCILE: {
         "OwnLogs": LOGS,

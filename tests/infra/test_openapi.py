@@ -48,6 +48,8 @@ def test_the_documented_record_has_every_field_the_api_returns() -> None:
         execution_arn="arn",
         dead_lettered_at="d",
         expires_at="e",
+        concurrency_key="acme",
+        waiting_for={"limit": "key:acme", "since": "w"},
     )
     documented = set(TaskRecord.model_json_schema(by_alias=True, mode="serialization")["properties"])
     assert set(task.to_api()) | {"consoleUrl"} == documented

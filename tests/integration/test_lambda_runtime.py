@@ -148,6 +148,7 @@ def test_init_builds_each_handlers_dependencies_before_the_first_invocation(func
         Env.SCHEDULER_ROLE_ARN: "arn:aws:iam::000000000000:role/scheduler",
         Env.RECURRING_SCHEDULE_GROUP: "ptm-test-recurring",
         Env.SCHEDULES_TABLE: "schedules",
+        Env.LIMITS_TABLE: "limits",
         Env.DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/dlq",
         Env.STATE_MACHINE_ARN: "arn:aws:states:us-east-1:000000000000:stateMachine:sm",
         Env.DISPATCH_MAPPING_ID: "00000000-0000-0000-0000-000000000000",

@@ -264,6 +264,7 @@ def test_the_signing_secret_read_while_the_function_starts_gives_up_within_its_d
     settings = ProcessSettings.from_env(
         {
             Env.TASKS_TABLE: "t",
+            Env.LIMITS_TABLE: "l",
             Env.FAILURE_RATE: "0",
             Env.LEASE_SECONDS: "120",
             Env.TASK_RETENTION_SECONDS: "60",

@@ -11,6 +11,7 @@ from functions.process.settings import ProcessSettings
 
 PROCESS_ENVIRONMENT = {
     "TASKS_TABLE": "t",
+    "LIMITS_TABLE": "l",
     "FAILURE_RATE": "0.3",
     "LEASE_SECONDS": "120",
     "TASK_RETENTION_SECONDS": "0",

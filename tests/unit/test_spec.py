@@ -202,6 +202,7 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         Env.SCHEDULER_ROLE_ARN: "r",
         Env.RECURRING_SCHEDULE_GROUP: "rg",
         Env.SCHEDULES_TABLE: "st",
+        Env.LIMITS_TABLE: "lt",
         Env.DEAD_LETTER_QUEUE_URL: "d",
         Env.STATE_MACHINE_ARN: "s",
         Env.CONSOLE_URL_TEMPLATE: "c",
@@ -213,6 +214,7 @@ def test_each_function_gets_exactly_what_its_settings_model_reads() -> None:
         spec.settings.from_env(environment)
     assert set(FUNCTIONS[Function.PROCESS].environment(values)) == {
         Env.TASKS_TABLE,
+        Env.LIMITS_TABLE,
         Env.FAILURE_RATE,
         Env.LEASE_SECONDS,
         Env.SDK_BUDGET,
@@ -238,7 +240,13 @@ def test_a_function_reads_only_its_own_bound_environment(monkeypatch: pytest.Mon
         ReconcileSettings.from_env()
     assert os.environ[Env.RECONCILE_AFTER_SECONDS] == "900"
     with function_environment(
-        {Env.TASKS_TABLE: "t", Env.FAILURE_RATE: "0", Env.LEASE_SECONDS: "5", Env.TASK_RETENTION_SECONDS: "0"}
+        {
+            Env.TASKS_TABLE: "t",
+            Env.LIMITS_TABLE: "l",
+            Env.FAILURE_RATE: "0",
+            Env.LEASE_SECONDS: "5",
+            Env.TASK_RETENTION_SECONDS: "0",
+        }
     ):
         assert ProcessSettings.from_env().lease_seconds == 5
 

@@ -157,6 +157,10 @@ def new_record(task: Task) -> dict[str, Any]:
         item["idempotencyKey"] = task.idempotency_key
     if task.registered_type is not None:
         item[REGISTERED_TYPE_ATTRIBUTE] = task.registered_type
+    if task.concurrency_key is not None:
+        item[CONCURRENCY_KEY_ATTRIBUTE] = task.concurrency_key
+    if task.limit_subjects:
+        item[LIMIT_SUBJECTS_ATTRIBUTE] = list(task.limit_subjects)
     if task.schedule is not None and task.scheduled_time is not None:
         item[SCHEDULE_ATTRIBUTE] = task.schedule
         item[SCHEDULED_TIME_ATTRIBUTE] = task.scheduled_time
@@ -181,6 +185,11 @@ def summary_from_item(item: Mapping[str, Any]) -> TaskSummary:
 
 REGISTERED_TYPE_ATTRIBUTE = "registeredType"
 """A registered type's task: the type's name, which the dispatcher reads with the status."""
+CONCURRENCY_KEY_ATTRIBUTE = "concurrencyKey"
+LIMIT_SUBJECTS_ATTRIBUTE = "limitSubjects"
+"""What the task is subject to (``type:…``, ``host:…``, ``key:…``): read with the status."""
+WAITING_FOR_ATTRIBUTE = "waitingFor"
+"""``{limit, since}`` while a limit holds a QUEUED task back: written when it starts waiting."""
 SCHEDULE_ATTRIBUTE = "schedule"
 SCHEDULED_TIME_ATTRIBUTE = "scheduledTime"
 """A task a recurring schedule submitted: the schedule's name and the firing's scheduled time

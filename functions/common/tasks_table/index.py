@@ -28,10 +28,12 @@ from functions.common.status_shards import (
     phase_shard,
 )
 from functions.common.tasks_table.codec import (
+    LIMIT_SUBJECTS_ATTRIBUTE,
     REGISTERED_TYPE_ATTRIBUTE,
     SCHEDULE_ATTRIBUTE,
     SCHEDULED_TIME_ATTRIBUTE,
     SUMMARY_ATTRIBUTES,
+    WAITING_FOR_ATTRIBUTE,
     expired,
     summary_from_item,
 )
@@ -204,6 +206,10 @@ class TaskReadiness:
     run_at: datetime | None = None
     registered_type: str | None = None
     """A registered type's name: its execution runs the type's states."""
+    limit_subjects: tuple[str, ...] = ()
+    """What limits may hold it back (its type, host, key)."""
+    waiting_since: datetime | None = None
+    """When a limit first held it back (None: it has not waited)."""
 
 
 class TaskIndex:
@@ -405,16 +411,26 @@ class TaskIndex:
         consistent): what the dispatcher decides a message by."""
         records = self._records(
             task_ids,
-            ("taskId", "status", "runAt", REGISTERED_TYPE_ATTRIBUTE),
+            (
+                "taskId",
+                "status",
+                "runAt",
+                REGISTERED_TYPE_ATTRIBUTE,
+                LIMIT_SUBJECTS_ATTRIBUTE,
+                WAITING_FOR_ATTRIBUTE,
+            ),
             consistent=True,
             what="read task statuses",
         )
-        return {
-            task_id: TaskReadiness(
-                TaskStatus(record["status"]["S"]),
-                moment(str(record["runAt"]["S"])) if "runAt" in record else None,
-                str(record[REGISTERED_TYPE_ATTRIBUTE]["S"]) if REGISTERED_TYPE_ATTRIBUTE in record else None,
-            )
-            for task_id, record in records.items()
-            if "status" in record
-        }
+        return {task_id: _readiness(record) for task_id, record in records.items() if "status" in record}
+
+
+def _readiness(record: Mapping[str, Any]) -> TaskReadiness:
+    waiting = record.get(WAITING_FOR_ATTRIBUTE, {}).get("M", {})
+    return TaskReadiness(
+        TaskStatus(record["status"]["S"]),
+        moment(str(record["runAt"]["S"])) if "runAt" in record else None,
+        str(record[REGISTERED_TYPE_ATTRIBUTE]["S"]) if REGISTERED_TYPE_ATTRIBUTE in record else None,
+        tuple(str(s["S"]) for s in record.get(LIMIT_SUBJECTS_ATTRIBUTE, {}).get("L", [])),
+        moment(str(waiting["since"]["S"])) if "since" in waiting else None,
+    )

@@ -1,7 +1,6 @@
-"""The tasks table's transitions: one method per transition, each one conditional write on the
-state it starts from, so an at-least-once duplicate (SQS redelivery, a second Express
-execution, a late retry) can never move a task backwards or process it twice. The items, the
-index and retention: docs/contributing/DATA_MODEL.md."""
+"""The tasks table's transitions: one conditional write each, on the state it starts from, so an
+at-least-once duplicate (SQS redelivery, a second Express execution, a late retry) can never move
+a task backwards or process it twice. Items, index, retention: docs/contributing/DATA_MODEL.md."""
 
 from __future__ import annotations
 
@@ -29,6 +28,7 @@ from functions.common.status_shards import (
 )
 from functions.common.tasks_table.codec import (
     EXPIRY_ATTRIBUTE,
+    WAITING_FOR_ATTRIBUTE,
     absent_or_expired,
     expired,
     fits_inline,
@@ -196,7 +196,8 @@ class TasksTable:
                     "executionArn = :execution",
                     "leaseExpiresAt = :lease",
                     "updatedAt = :now",
-                )
+                ),
+                (WAITING_FOR_ATTRIBUTE,),
             ),
             condition=(
                 "#status = :queued OR (#status = :running AND "
@@ -273,10 +274,8 @@ class TasksTable:
         )
 
     def mark_undeliverable(self, task_id: str, error: str, cause: str, now: datetime) -> None:
-        """SCHEDULED/QUEUED/RUNNING → FAILED + dead-lettered: the task's message exhausted its
-        deliveries on the tasks queue without a workflow ever finishing it (a scheduled task's
-        too: its message came and dispatch kept failing on it). A task an execution holds under
-        a live lease is left to that execution (reconcile takes it back if it dies)."""
+        """SCHEDULED/QUEUED/RUNNING → FAILED + dead-lettered: its message exhausted its deliveries
+        (or it waited for a limit too long) and no execution holds it under a live lease."""
         self._fail_and_dead_letter(
             task_id,
             "mark_undeliverable",
@@ -362,6 +361,16 @@ class TasksTable:
             to=TaskStatus.FAILED,
             now=now,
             finishes=True,
+        )
+
+    def mark_waiting(self, task_id: str, limit: str, now: datetime) -> None:
+        """QUEUED → QUEUED with ``waitingFor`` {limit, since}, once: when a limit first holds it back."""
+        names, since = {"#waiting": WAITING_FOR_ATTRIBUTE}, {"limit": limit, "since": iso(now)}
+        update = Update(("#waiting = :waiting", "updatedAt = :now"))
+        values = {":waiting": since, ":now": iso(now), ":queued": TaskStatus.QUEUED.value}
+        condition = "#status = :queued AND attribute_not_exists(#waiting)"
+        self._transition(
+            task_id, "mark_waiting", update=update, condition=condition, names=names, values=values
         )
 
     def promote(self, task_id: str, now: datetime) -> None:
