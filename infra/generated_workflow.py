@@ -170,6 +170,7 @@ def type_states(document: dict[str, Any], registration: Registration, init_secon
             "action": "claim",
             "taskId.$": "$.taskId",
             "executionArn.$": "$$.Execution.Id",
+            "execution.$": "$$.Execution.Input",
             "leaseSeconds": lease,
         },
         init_seconds,

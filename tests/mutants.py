@@ -204,8 +204,8 @@ def _conditions() -> Iterator[Mutant]:
     yield Mutant(
         "stale QUEUED: drop 'AND not written since'",
         INDEX,
-        'record["status"]["S"] == TaskStatus.QUEUED.value and str(record["updatedAt"]["S"]) < before',
-        'record["status"]["S"] == TaskStatus.QUEUED.value',
+        '                and str(record["updatedAt"]["S"]) < before\n',
+        "",
         SCHEDULING,
     )
     redrive = 'condition="#status = :failed AND (attribute_not_exists(#expiry) OR #expiry > :nowEpoch)",'
@@ -1630,6 +1630,48 @@ def _flow_control() -> Iterator[Mutant]:
             flow,
         ),
         ("a success keeps its slot", "functions/usecases/processing.py", success, recorded, flow),
+        (
+            "reconcile copies a waiting task's message",
+            "functions/common/tasks_table/index.py",
+            "                and WAITING_FOR_ATTRIBUTE not in record\n",
+            "",
+            flow,
+        ),
+        (
+            "a stranded run keeps its slot",
+            "functions/usecases/dead_letters.py",
+            "                _give_back_run(limits, table, message.task_id, message.run)\n            else:",
+            "            else:",
+            flow,
+        ),
+        (
+            "a late start for a finished run keeps its slot",
+            "functions/usecases/processing.py",
+            "        give_back_if_over(limits, request.execution, refused)\n        return _skipped(",
+            "        return _skipped(",
+            flow,
+        ),
+        (
+            "drop 'finished' from 'the run is over'",
+            "functions/usecases/processing.py",
+            "TaskStatus(str(status)).is_terminal or ",
+            "",
+            flow,
+        ),
+        (
+            "drop 'a later run' from 'the run is over'",
+            "functions/usecases/processing.py",
+            ' or int(found.get("runs", 1)) > execution.run',
+            "",
+            flow,
+        ),
+        (
+            "every refused claim gives the slot back",
+            "functions/usecases/processing.py",
+            "    if over:\n        give_back_slots(",
+            "    if True:\n        give_back_slots(",
+            flow,
+        ),
         (
             "a failed execution keeps its slot",
             "functions/usecases/dead_letters.py",

@@ -158,6 +158,7 @@ class ClaimRequest(CamelModel):
     execution_arn: str = Field(min_length=1)
     lease_seconds: int = Field(ge=1, le=300)
     """The type's lease: its Run and Complete states at their worst (the generator computes it)."""
+    execution: ExecutionInput = ExecutionInput()
 
 
 class CompleteRequest(CamelModel):

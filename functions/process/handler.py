@@ -108,7 +108,7 @@ def _for_registered_type(event: dict[str, Any]) -> dict[str, Any]:
         if event["action"] == "claim":
             claim = ClaimRequest.model_validate(event)
             logger.append_keys(taskId=claim.task_id)
-            claimed = claim_for_function(claim, table=deps.table, clock=utc_now)
+            claimed = claim_for_function(claim, table=deps.table, clock=utc_now, limits=deps.limits)
             if not claimed["claimed"]:
                 metrics.add_metric(name=Metric.DUPLICATES_SKIPPED, unit=MetricUnit.Count, value=1)
             return claimed

@@ -18,10 +18,19 @@ from pydantic import ValidationError
 
 from functions.common.clock import Clock
 from functions.common.errors import TransitionRefusedError
+from functions.common.flow_control import implied_subjects
 from functions.common.limits_table import LimitsTable
-from functions.common.models import LimitWaitExceeded, StrandedTask, TaskMessage, TaskStatus, WorkflowFailure
+from functions.common.models import (
+    ExecutionInput,
+    LimitWaitExceeded,
+    StrandedTask,
+    TaskMessage,
+    TaskStatus,
+    WorkflowFailure,
+)
 from functions.common.observability import logger
 from functions.common.tasks_table import TasksTable
+from functions.task_types.registry import DEFAULT_TYPE
 from functions.usecases.processing import give_back_slots
 
 UNDELIVERABLE_ERROR = "UndeliverableMessage"
@@ -89,15 +98,27 @@ def record_dead_letter(
                     "stranded task dead-lettered",
                     extra={"run": message.run, "rescues": message.rescues, "cause": message.cause},
                 )
+                _give_back_run(limits, table, message.task_id, message.run)
             else:
                 cause = (
                     f"the tasks-queue message was received {receive_count} times without finishing the task"
                 )
                 table.mark_undeliverable(message.task_id, UNDELIVERABLE_ERROR, cause, clock())
                 logger.error("undeliverable task dead-lettered", extra={"receiveCount": receive_count})
+                _give_back_run(limits, table, message.task_id, message.run)
         except TransitionRefusedError as refused:
             _refused(kind, refused, table, clock)
     return kind
+
+
+def _give_back_run(limits: LimitsTable | None, table: TasksTable, task_id: str, run: int) -> None:
+    """A run that ended without its execution's last state (reconcile found its executions dying,
+    or its message was never worked): whatever slot it took, given back now rather than when its
+    lease ends. Which slots is not in the message: every subject of the task, each only if held."""
+    task = table.get(task_id) if limits is not None else None
+    if task is not None:
+        held = task.limit_subjects or implied_subjects(task.registered_type, DEFAULT_TYPE)
+        give_back_slots(limits, task_id, ExecutionInput(slots=held, run=run))
 
 
 def _refused(kind: DeadLetterKind, refused: TransitionRefusedError, table: TasksTable, clock: Clock) -> None:

@@ -50,6 +50,7 @@ def process_task(
     try:
         task = table.claim_for_processing(request.task_id, request.execution_arn, now, now + lease)
     except TransitionRefusedError as refused:
+        give_back_if_over(limits, request.execution, refused)
         return _skipped(request.task_id, _log_skip(refused))
 
     logger.info("processing task", extra={"attempt": task.attempts, "retryCount": request.retry_count})
@@ -66,7 +67,9 @@ def process_task(
     return outcome
 
 
-def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock) -> dict[str, Any]:
+def claim_for_function(
+    request: ClaimRequest, *, table: TasksTable, clock: Clock, limits: LimitsTable | None = None
+) -> dict[str, Any]:
     """A registered type's claim, by the very transition a built-in attempt claims with: the task
     for this execution (QUEUED, or RUNNING under this execution or an expired lease), for the
     type's lease. Refused (finished, cancelled, another execution's live claim): ``claimed`` is
@@ -79,6 +82,7 @@ def claim_for_function(request: ClaimRequest, *, table: TasksTable, clock: Clock
             request.task_id, request.execution_arn, now, now + timedelta(seconds=request.lease_seconds)
         )
     except TransitionRefusedError as refused:
+        give_back_if_over(limits, request.execution, refused)
         # Every key, so the state's ResultSelector finds each one.
         return {"claimed": False, "status": _log_skip(refused), "run": 0, "attempt": 0, "payload": {}}
     logger.info("claimed for its function", extra={"attempt": task.attempts})
@@ -121,6 +125,21 @@ def give_back_slots(limits: LimitsTable | None, task_id: str, execution: Executi
         limits.release(execution.slots, holder_of(task_id, execution.run))
     except (DependencyUnavailableError, DependencyMisconfiguredError) as exc:
         logger.warning("limit slots left to their lease", extra={"slots": execution.slots, "error": str(exc)})
+
+
+def give_back_if_over(
+    limits: LimitsTable | None, execution: ExecutionInput, refused: TransitionRefusedError
+) -> None:
+    """A claim refused because the execution's run is over (the task finished or was cancelled,
+    or a redrive began a later run): the slots its start took are given back. The dispatcher
+    read the task before another execution finished it and gave its slot back, then took the
+    slot again for this late start. A claim refused because a live execution of the same run
+    holds the task gives nothing back: that slot is the live one's."""
+    found = refused.found
+    status = found.get("status")
+    over = status is None or TaskStatus(str(status)).is_terminal or int(found.get("runs", 1)) > execution.run
+    if over:
+        give_back_slots(limits, refused.task_id, execution)
 
 
 def _log_skip(refused: TransitionRefusedError) -> str | None:

@@ -20,6 +20,11 @@ duplicate deliveries reach the dispatcher before it is due (it sends them back d
 reconcile's sweep runs over SCHEDULED tasks too. The audit checks that no scheduled task's work
 finished before its ``runAt``.
 
+A third of the tasks carry a ``concurrencyKey`` (three tenants) under a ``key:*`` limit of
+``KEY_LIMIT`` at once: the audit fails any moment when more of a key's tasks were working than
+that (from the work's recorded start and end), and any slot that leaked would hold its key's
+tasks back for the slot's whole lease, far past the run's timeout.
+
 Between rounds, when nothing moves and tasks are still QUEUED or RUNNING, the harness runs
 reconcile's sweep (as the schedule would), with the short lease the process function runs under.
 """
@@ -48,6 +53,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 
 from functions.common.clock import utc_now
 from functions.common.errors import TransitionRefusedError
+from functions.common.limits_table import LimitsTable
 from functions.common.models import Task, TaskStatus
 from functions.common.recurring import firing_task_id, scheduled_time
 from functions.common.task_schedules import FIRING_INPUT
@@ -107,6 +113,9 @@ class Ledger:
     violations: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    work_spans: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
+    """Per concurrency key: (start, end, task id) of each attempt's work that ran."""
+    most_at_once: dict[str, int] = field(default_factory=dict)
 
     def report(self) -> str:
         lines = [
@@ -116,6 +125,8 @@ class Ledger:
             f"  successes recorded once each: {sum(self.successes_recorded.values())}; "
             f"poison messages recorded by the monitor: {self.unrecognised_dead_letters}",
             "  reconcile: " + ", ".join(f"{name} {count}" for name, count in sorted(self.reconciled.items())),
+            f"  limited keys (at most {KEY_LIMIT} at once each): most working at once "
+            + ", ".join(f"{key} {count}" for key, count in sorted(self.most_at_once.items())),
             f"  violations: {len(self.violations)}",
             *(f"    {violation}" for violation in self.violations[:20]),
         ]
@@ -156,7 +167,16 @@ class Chaos:
 
     def _crash_after_work(self, work: Callable[[Task], dict[str, Any]]) -> None:
         def crashing_work(task: Task) -> dict[str, Any]:
-            result = work(task)
+            started = time.monotonic()
+            try:
+                if task.concurrency_key is not None:
+                    time.sleep(KEYED_WORK_SECONDS)  # long enough for a key's tasks to overlap
+                result = work(task)
+            finally:
+                if task.concurrency_key is not None:
+                    with self.lock:
+                        spans = self.ledger.work_spans.setdefault(task.concurrency_key, [])
+                        spans.append((started, time.monotonic(), task.task_id))
             if self.chance(self.rates.process_crash_after_work, "process crash after work"):
                 sys.exit(1)  # the runtime exits after the work, before the success write
             return result
@@ -308,6 +328,9 @@ class Chaos:
         retention against the whole queue, so one 10,000-message backlog takes quadratic time.
         Faults are injected in every wave; the poison messages go in with the first."""
         stack, ledger = self.stack, self.ledger
+        limited = stack.api("PUT", "/limits/key:*", {"maxConcurrency": KEY_LIMIT})
+        assert limited.status == 201, limited.body
+        stack.dependencies(Function.DISPATCH).dispatcher.limiter.cache._read_at = None  # read it now
         started = time.monotonic()
         deadline = started + timeout
         ids: list[str] = []
@@ -373,9 +396,10 @@ class Chaos:
         while time.monotonic() < deadline:
             moved = sum(poll.received for poll in dispatch.drain())
             if first_round:
+                started = {execution["name"]: execution["executionArn"] for execution in stack.executions()}
                 for task_id in ids:
                     if self.chance(self.rates.duplicate_execution, "same-name duplicate execution"):
-                        stack.start_execution(task_id, execution_name(task_id, 1, 1))
+                        self._duplicate(started, execution_name(task_id, 1, 1))
                 first_round = False
             stack.wait_for_all_executions(timeout=max(1.0, deadline - time.monotonic()))
             moved += sum(poll.received for poll in monitor.drain())
@@ -386,6 +410,18 @@ class Chaos:
                 return
             self._reconcile(waiting)
         self.ledger.violations.append(f"not quiescent after {timeout} s")
+
+    def _duplicate(self, started: dict[str, str], name: str) -> None:
+        """Express's at-least-once start: a second execution of a start the dispatcher made, its
+        name and input (the slots it took) the same. (A task a limit held back has no start yet.)"""
+        arn = started.get(name)
+        if arn is None:
+            return
+        sfn = self.stack.clients.sfn
+        execution_input = sfn.describe_execution(executionArn=arn)["input"]
+        sfn.start_execution(
+            stateMachineArn=self.stack.resources.state_machine_arn, name=name, input=execution_input
+        )
 
     def _reconcile(self, waiting: list[str]) -> None:
         """Reconcile's sweep, as its schedule would run it once there is something for it to do: a
@@ -446,6 +482,28 @@ class Chaos:
         if sorted(item["taskId"] for item in listed) != sorted(self.firing_ids):
             self.ledger.violations.append(f"{FIRINGS} firings of {RECURRING}, their tasks: {listed}")
 
+    def _audit_limits(self) -> None:
+        """No moment had more of a key's tasks working than its limit (distinct tasks: a retry's
+        overrun and its next attempt are one task, on one slot)."""
+        for key, spans in self.ledger.work_spans.items():
+            most = 0
+            for start, _, _ in spans:
+                working = {task for begun, ended, task in spans if begun <= start < ended}
+                most = max(most, len(working))
+            self.ledger.most_at_once[key] = most
+            if most > KEY_LIMIT:
+                self.ledger.violations.append(
+                    f"{key}: {most} tasks working at once, over its limit {KEY_LIMIT}"
+                )
+        limits = LimitsTable(self.stack.clients.dynamodb, self.stack.resources.names.limits_table)
+        now = time.time()
+        for key, state in limits.states(f"key:{key}" for key in self.ledger.work_spans).items():
+            held = sorted(holder for holder, until in state.holders.items() if until > now)
+            for holder in held:  # every task has ended: a slot still held was never given back
+                task = self.stack.table.get(holder.partition("#")[0])
+                found = (task.status.value, task.error, task.attempts, task.runs) if task else None
+                self.ledger.violations.append(f"{key}: a slot still held at the end by {holder}: {found}")
+
     def _audit(self, ids: list[str]) -> None:
         ledger = self.ledger
         for task_id in ids:
@@ -469,6 +527,7 @@ class Chaos:
                 ledger.violations.append(f"{task_id}: stuck {task.status.value}")
             self._audit_schedule(task)
         self._audit_firings()
+        self._audit_limits()
         if ledger.unrecognised_dead_letters != self.rates.poison_messages:
             ledger.violations.append(
                 f"{self.rates.poison_messages} poison messages, {ledger.unrecognised_dead_letters} recorded"
@@ -497,7 +556,22 @@ REGISTERED_EVERY = 4
 every other one fails its first attempt on purpose."""
 
 
+KEY_LIMIT = 1
+"""``key:*``'s limit under chaos."""
+KEYED_WORK_SECONDS = 0.1
+"""A limited task's work lasts this long, so that its key's tasks would overlap without the limit."""
+LIMITED_EVERY = 3
+"""One task in three carries a concurrencyKey, one of three tenants."""
+
+
 def _payload(index: int) -> dict[str, Any]:
+    body = _body(index)
+    if index % LIMITED_EVERY == 1:
+        body["concurrencyKey"] = f"tenant-{index // LIMITED_EVERY % 3}"
+    return body
+
+
+def _body(index: int) -> dict[str, Any]:
     if index % PERMANENT_EVERY == 0:
         return {"chaos": index, "simulate": {"permanent": True}}
     if index % SCHEDULED_EVERY == SCHEDULED_EVERY // 2:

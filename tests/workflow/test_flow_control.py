@@ -229,3 +229,126 @@ def test_a_result_discarded_because_another_execution_took_the_task_gives_no_slo
 
     assert outcome.outcome == "SKIPPED"
     assert set(_holders(stack, "key:acme")) == {holder}
+
+
+def test_reconcile_leaves_a_waiting_task_to_its_own_rechecks(stack: Stack) -> None:
+    """A task waiting for a limit has its message sent again at every recheck: reconcile, which
+    re-enqueues a QUEUED task it finds stale, must not add a copy (each would recheck as often)."""
+    from functions.usecases.reconciliation import reenqueue_stale
+
+    waiting, stale = stack.submit({"concurrencyKey": "acme"}), stack.submit({"orderId": 1})
+    long_ago = utc_now() - timedelta(hours=1)
+    stack.table.mark_waiting(waiting, "key:acme", long_ago)
+    deps = stack.dependencies(Function.RECONCILE)
+
+    later = utc_now() + timedelta(hours=1)
+    sent, refused = reenqueue_stale(
+        table=deps.table, queue=deps.queue, clock=lambda: later, older_than=timedelta(0)
+    )
+
+    assert (sent, refused) == ([stale], [])
+
+
+def test_a_stranded_run_that_reconcile_dead_letters_gives_its_slot_back(stack: Stack) -> None:
+    """Its executions kept dying, so no last state gave the slot back: the monitor does, when it
+    records the run reconcile sent to the DLQ (not when the slot's lease ends)."""
+    from functions.common.dead_letter_queue import DeadLetterQueue
+    from functions.common.models import StrandedTask
+
+    _put(stack, "key:acme", {"maxConcurrency": 1})
+    task_id = stack.submit({"concurrencyKey": "acme"})
+    _limits(stack).write(
+        {"key:acme": SlotState({f"{task_id}#1": utc_now().timestamp() + 300, "other#1": 1e12})}
+    )
+    now = utc_now()
+    stack.table.claim_for_processing(task_id, "arn:dead", now, now + timedelta(seconds=1))
+    stranded = StrandedTask(
+        kind="stranded", task_id=task_id, run=1, error="Stranded", cause="died", rescues=2
+    )
+    DeadLetterQueue(stack.clients.sqs, stack.resources.dead_letter_queue_url).send_stranded(stranded)
+
+    stack.event_source(Function.MONITOR).drain()
+
+    assert stack.task(task_id).status is TaskStatus.FAILED
+    assert set(_holders(stack, "key:acme")) == {"other#1"}
+
+
+def test_a_late_duplicate_that_took_the_slot_again_for_a_finished_run_gives_it_back(stack: Stack) -> None:
+    """The dispatcher read the task RUNNING, another execution then finished it and gave its slot
+    back, and this late start took the slot again: its refused claim gives it back (not its lease)."""
+    from functions.common.workflow import execution_input
+
+    _put(stack, "key:acme", {"maxConcurrency": 1})
+    _fresh_limits(stack)
+    task_id = stack.submit({"concurrencyKey": "acme"})
+    stack.event_source(Function.DISPATCH).drain()
+    stack.wait_for_all_executions()
+    assert stack.task(task_id).status is TaskStatus.SUCCEEDED
+    read = _limits(stack).states(["key:acme"])["key:acme"]
+    late_acquire = SlotState({f"{task_id}#1": utc_now().timestamp() + 300}, version=read.version)
+    _limits(stack).write({"key:acme": late_acquire})
+
+    late = stack.clients.sfn.start_execution(
+        stateMachineArn=stack.resources.state_machine_arn,
+        name="late",
+        input=execution_input(task_id, slots=("key:acme",), run=1),
+    )["executionArn"]
+    stack.wait_for_execution(late)
+
+    assert _holders(stack, "key:acme") == {}
+
+
+def test_a_duplicate_whose_claim_a_live_execution_of_its_run_refuses_keeps_the_slot(stack: Stack) -> None:
+    from functions.common.models import ExecutionInput, ProcessRequest
+    from functions.usecases.processing import process_task
+
+    _put(stack, "key:acme", {"maxConcurrency": 1})
+    task_id = stack.submit({"concurrencyKey": "acme"})
+    holder = f"{task_id}#1"
+    _limits(stack).write({"key:acme": SlotState({holder: utc_now().timestamp() + 60})})
+    now = utc_now()
+    stack.table.claim_for_processing(task_id, "arn:live", now, now + timedelta(seconds=60))
+
+    request = ProcessRequest(
+        task_id=task_id, execution_arn="arn:duplicate", execution=ExecutionInput(slots=("key:acme",), run=1)
+    )
+    outcome = process_task(
+        request,
+        table=stack.table,
+        work=_slow,
+        clock=utc_now,
+        lease=timedelta(seconds=60),
+        limits=_limits(stack),
+    )
+
+    assert outcome.outcome == "SKIPPED"
+    assert set(_holders(stack, "key:acme")) == {holder}
+
+
+def test_a_late_start_of_an_earlier_run_gives_its_slot_back_and_not_the_new_run_s(stack: Stack) -> None:
+    from functions.common.models import ExecutionInput, ProcessRequest
+    from functions.usecases.processing import process_task
+
+    task_id = stack.submit({"concurrencyKey": "acme", "simulate": {"permanent": True}})
+    stack.event_source(Function.DISPATCH).drain()
+    stack.wait_for_all_executions()
+    assert stack.api("POST", f"/tasks/{task_id}/redrive").status == 202  # run 2
+    now = utc_now()
+    stack.table.claim_for_processing(task_id, "arn:run-2", now, now + timedelta(seconds=60))
+    _put(stack, "key:acme", {"maxConcurrency": 2})
+    until = utc_now().timestamp() + 60
+    _limits(stack).write({"key:acme": SlotState({f"{task_id}#1": until, f"{task_id}#2": until})})
+
+    request = ProcessRequest(
+        task_id=task_id, execution_arn="arn:run-1-late", execution=ExecutionInput(slots=("key:acme",), run=1)
+    )
+    process_task(
+        request,
+        table=stack.table,
+        work=_slow,
+        clock=utc_now,
+        lease=timedelta(seconds=60),
+        limits=_limits(stack),
+    )
+
+    assert set(_holders(stack, "key:acme")) == {f"{task_id}#2"}

@@ -273,7 +273,9 @@ class TaskIndex:
 
     def queued_before(self, cutoff: datetime, limit: int) -> list[tuple[str, int]]:
         """(id, run) of tasks QUEUED since before ``cutoff`` (created and last written before it:
-        a scheduled task promoted, or a task redriven, a moment ago is not stale), oldest first."""
+        a scheduled task promoted, or a task redriven, a moment ago is not stale), oldest first.
+        A task waiting for a limit (``waitingFor``) is not stale: the dispatcher sends its message
+        again at every recheck, and a copy from here would recheck as often again."""
         before = iso(cutoff)
         merge = ShardMerge(
             self._client,
@@ -288,9 +290,11 @@ class TaskIndex:
             merge,
             limit,
             lambda record: (
-                record["status"]["S"] == TaskStatus.QUEUED.value and str(record["updatedAt"]["S"]) < before
+                record["status"]["S"] == TaskStatus.QUEUED.value
+                and str(record["updatedAt"]["S"]) < before
+                and WAITING_FOR_ATTRIBUTE not in record
             ),
-            ("taskId", "status", "runs", "updatedAt"),
+            ("taskId", "status", "runs", "updatedAt", WAITING_FOR_ATTRIBUTE),
             "read queued tasks",
         )
         return _task_runs(queued)
