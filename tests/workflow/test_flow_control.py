@@ -352,3 +352,25 @@ def test_a_late_start_of_an_earlier_run_gives_its_slot_back_and_not_the_new_run_
     )
 
     assert set(_holders(stack, "key:acme")) == {f"{task_id}#2"}
+
+
+def test_a_scheduled_task_coming_due_and_an_idempotent_replay_pass_through_the_limiter(stack: Stack) -> None:
+    _put(stack, "key:acme", {"maxConcurrency": 1})
+    _fresh_limits(stack)
+    _limits(stack).write({"key:acme": SlotState({"other#1": utc_now().timestamp() + 60})})
+    scheduled = stack.submit({"concurrencyKey": "acme", "delaySeconds": 1})
+    replayed = stack.submit({"concurrencyKey": "acme", "orderId": 7}, key="order-7")
+    stack.event_source(Function.DISPATCH).drain()  # the replayed one is held back
+
+    time.sleep(1.1)
+    _dispatch(stack, scheduled)  # its delayed message, due: promoted, then held back too
+    again = stack.api(
+        "POST", "/tasks", {"concurrencyKey": "acme", "orderId": 7}, {"Idempotency-Key": "order-7"}
+    )
+    assert again.headers["idempotent-replayed"] == "true"
+    stack.event_source(Function.DISPATCH).drain()  # the replay's message: held back as well
+
+    assert stack.executions() == []
+    for task_id in (scheduled, replayed):
+        record = stack.api("GET", f"/tasks/{task_id}").body
+        assert (record["status"], record["waitingFor"]["limit"]) == ("QUEUED", "key:acme")
