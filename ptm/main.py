@@ -510,6 +510,7 @@ def info(
         "Dispatch": dispatch.as_json() if dispatch else None,
         "LogGroups": deployment.log_groups(),
         "QueueDepths": depths,
+        "Limits": _limits(),
         "Links": _links(deployment),
     }
     body.pop("FunctionLogGroups", None)
@@ -540,6 +541,20 @@ def info(
     if dispatch is not None:
         for line in dispatch.lines():
             (errors if line.startswith("warning") else console).print(escape(line))
+
+
+def _limits() -> dict[str, Any] | str:
+    """The flow-control limits with their tasks in flight (``GET /limits``), by key."""
+    try:
+        status, body = State.api.list_limits()
+    except EndpointUnreachableError as error:
+        return str(error)
+    if status != 200 or not isinstance(body, dict):
+        return f"GET /limits answered {status}"
+    items = body.get("items") or []
+    if not items:
+        return "none (ptm limits set <key> --concurrency N)"
+    return {item["key"]: {name: value for name, value in item.items() if name != "key"} for item in items}
 
 
 def _saved_options(stage: str) -> dict[str, Any] | str:

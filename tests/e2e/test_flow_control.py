@@ -155,15 +155,22 @@ def test_limits_over_http_refuse_bad_keys_and_bodies_in_one_clear_line(
     assert (status, list(body["error"]["fields"])) == (400, ["concurrencyKey"])
 
 
-def test_ptm_limits_set_get_list_and_clear(limited_stack: RunningStack) -> None:
+def test_ptm_limits_set_get_list_and_clear_and_ptm_info_shows_them(limited_stack: RunningStack) -> None:
     set_ = ptm_json(limited_stack, "limits", "set", "type:simulated", "--concurrency", "4")
     assert set_ == {"key": "type:simulated", "maxConcurrency": 4}
     assert ptm_json(limited_stack, "limits", "get", "type:simulated")["inFlight"] == 0
     assert [item["key"] for item in ptm_json(limited_stack, "limits", "list")["items"]] == ["type:simulated"]
+    assert ptm_json(limited_stack, "info")["Limits"] == {
+        "type:simulated": {"maxConcurrency": 4, "inFlight": 0}
+    }
+    code, text = ptm(limited_stack, "info")
+    assert code == 0
+    assert "Limits type:simulated" in text
     assert ptm_json(limited_stack, "limits", "clear", "type:simulated") == {
         "key": "type:simulated",
         "deleted": True,
     }
+    assert ptm_json(limited_stack, "info")["Limits"].startswith("none")
     code, output = ptm(limited_stack, "limits", "set", "key:acme", "--per-second", "0")
     assert code != 0
     assert "maxPerSecond" in output
