@@ -25,6 +25,7 @@ from pydantic.json_schema import models_json_schema
 from functions.common.config import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_PAYLOAD_BYTES
 from functions.common.flow_control import (
     CONCURRENCY_KEY_FIELD,
+    CONCURRENCY_KEY_PATTERN,
     KEY_PATTERN,
     MAX_BURST,
     MAX_CONCURRENCY,
@@ -333,7 +334,7 @@ SCHEDULE_PROPERTIES: dict[str, Any] = {
     },
     CONCURRENCY_KEY_FIELD: {
         "type": "string",
-        "pattern": "^[A-Za-z0-9._:-]{1,128}$",
+        "pattern": f"^{CONCURRENCY_KEY_PATTERN}$",
         "description": "Reserved, not part of the payload: the caller's key (a tenant, say). The limits "
         "on key:<it> or key:* (PUT /limits/{key}) apply to the task.",
     },

@@ -45,7 +45,7 @@ def set_limit(
     ] = None,
     burst: Annotated[int | None, typer.Option(help="the token bucket's size (with --per-second)")] = None,
 ) -> None:
-    """Set (or replace) a limit; every dispatcher applies it within its cache period (10 s)."""
+    """Set (or replace) a limit; every dispatcher applies it within its limits cache's period."""
     fields = {"maxConcurrency": concurrency, "maxPerSecond": per_second, "burst": burst}
     body = {name: value for name, value in fields.items() if value is not None}
     stored = cli._api(cli.State.api.put_limit, key, body, ok=frozenset({200, 201}))

@@ -41,6 +41,7 @@ from functions.common.errors import (
     ServiceUnavailableError,
     TaskNotFoundError,
 )
+from functions.common.flow_control import CONCURRENCY_KEY_FIELD, KEY_CHARACTERS, MAX_KEY_LENGTH
 from functions.common.limits_table import LimitsTable
 from functions.common.models import Task
 from functions.common.observability import Metric, logger, metrics, report_misconfiguration
@@ -178,8 +179,8 @@ def _raw_body() -> bytes:
     f"Two more top-level keys are reserved and are not part of the payload: {DELAY_FIELD} "
     f"(an integer, 0 to {MAX_DELAY_SECONDS}) or {RUN_AT_FIELD} (an RFC 3339 date-time with an offset, "
     "in the future, at most 365 days ahead), not both. A task given either is SCHEDULED until it is "
-    "due, and starts no earlier than its runAt. And concurrencyKey (1-128 of A-Z a-z 0-9 . _ : -): "
-    "the limits on key:<it> or key:* apply to the task.",
+    f"due, and starts no earlier than its runAt. And {CONCURRENCY_KEY_FIELD} (1-{MAX_KEY_LENGTH} of "
+    f"{KEY_CHARACTERS}): the limits on key:<it> or key:* apply to the task.",
     responses={**ACCEPTED, **errors(400, 409, 413, 503)},
     tags=["tasks"],
     operation_id="submitTask",

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from functions.api.contract import LIMIT, LIMIT_PAGE, LIMIT_PUT, errors
 from functions.common.clock import utc_now
+from functions.common.flow_control import MAX_CONCURRENCY, MAX_PER_SECOND, MIN_PER_SECOND
 from functions.common.limits_table import LimitsTable
 from functions.common.observability import logger
 from functions.usecases.limits import delete_limit, get_limit, list_limits, put_limit
@@ -29,8 +30,9 @@ def register(
     @app.put(
         "/limits/<key>",
         summary="Set a flow-control limit",
-        description=f"{_KEY} Body: maxConcurrency (1-1000 tasks in flight at once), maxPerSecond "
-        "(execution starts per second, up to 500) with burst (the token bucket's size, default one "
+        description=f"{_KEY} Body: maxConcurrency (1-{MAX_CONCURRENCY} tasks in flight at once), "
+        f"maxPerSecond (execution starts per second, {MIN_PER_SECOND:g}-{MAX_PER_SECOND:g}) with burst "
+        "(the token bucket's size, default one "
         "second's worth), one or both. Every dispatcher applies it within LIMITS_CACHE_SECONDS.",
         responses={**LIMIT_PUT, **errors(400, 404, 503)},
         tags=["limits"],

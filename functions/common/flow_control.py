@@ -24,7 +24,11 @@ from functions.common.errors import InvalidRequestError
 
 CONCURRENCY_KEY_FIELD = "concurrencyKey"
 """A reserved top-level key of a submitted body (like ``delaySeconds``, never part of the payload)."""
-_CONCURRENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
+MAX_KEY_LENGTH = 128
+KEY_CHARACTERS = "A-Za-z0-9._:-"
+"""A concurrency key's characters (a regular expression class's body): it fits a URL path unescaped."""
+CONCURRENCY_KEY_PATTERN = f"[{KEY_CHARACTERS}]{{1,{MAX_KEY_LENGTH}}}"
+_CONCURRENCY_KEY = re.compile(CONCURRENCY_KEY_PATTERN, re.ASCII)
 
 TYPE_PREFIX, HOST_PREFIX, KEY_PREFIX = "type:", "host:", "key:"
 EACH_KEY = "key:*"
@@ -51,7 +55,7 @@ partition's write units (``Limit.write_units_per_second``; tests/unit/test_flow_
 checks each tier), in steps the OpenAPI document states as they are checked."""
 KEY_PATTERN = (
     r"^(type:[A-Za-z0-9._-]{1,64}|host:([a-z0-9.-]{1,253}|\[?[0-9a-f:.]{2,45}\]?)"
-    r"|key:(\*|[A-Za-z0-9._:-]{1,128}))$"
+    rf"|key:(\*|{CONCURRENCY_KEY_PATTERN}))$"
 )
 """A limit key, as ``limit_key`` checks it (and the OpenAPI document states it)."""
 _KEY = re.compile(KEY_PATTERN, re.ASCII)
@@ -64,7 +68,7 @@ class LimitError(InvalidRequestError):
 def concurrency_key(raw: Any) -> str:
     """A body's ``concurrencyKey``, or InvalidRequestError naming the field."""
     if not isinstance(raw, str) or not _CONCURRENCY_KEY.fullmatch(raw):
-        problem = "must be 1-128 characters of A-Z a-z 0-9 . _ : -"
+        problem = f"must be 1-{MAX_KEY_LENGTH} characters of {KEY_CHARACTERS}"
         raise InvalidRequestError(
             f"{CONCURRENCY_KEY_FIELD}: {problem}", fields={CONCURRENCY_KEY_FIELD: problem}
         )

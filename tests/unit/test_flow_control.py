@@ -11,9 +11,12 @@ import pytest
 from functions.common.errors import InvalidRequestError
 from functions.common.flow_control import (
     EACH_KEY,
+    HOLDER_BYTES,
     MAX_CONCURRENCY,
+    MAX_KEY_LENGTH,
     MAX_PER_SECOND,
     MAX_RECHECK_SECONDS,
+    MIN_PER_SECOND,
     PARTITION_WRITE_UNITS,
     RATE_CEILINGS,
     Limit,
@@ -21,6 +24,7 @@ from functions.common.flow_control import (
     SlotState,
     admit,
     concurrency_key,
+    expected_rechecks,
     governing,
     implied_subjects,
     limit_key,
@@ -28,8 +32,14 @@ from functions.common.flow_control import (
     recheck_delay,
     subjects,
 )
+from infra.limits import TIMINGS, limit_lease_seconds
+from infra.names import Function
+from infra.spec import FUNCTIONS
+from infra.workflow_definition import REPO_ROOT
 
 NOW = 1_000_000.0
+DASH = "\N{EN DASH}"
+"""The docs' range dash."""
 LEASE = NOW + 330
 
 
@@ -228,3 +238,40 @@ def test_a_recheck_waits_at_least_what_the_limiter_expects_and_grows_with_the_wa
     assert recheck_delay(100_000, 0, rng) == MAX_RECHECK_SECONDS
     spread = {recheck_delay(400, 0, random.Random(seed)) for seed in range(50)}
     assert len(spread) > 10  # jittered: tasks deferred together come back apart
+
+
+def test_the_docs_state_the_limiter_s_numbers_as_the_code_declares_them() -> None:
+    """Each figure the README, SCALING and RELIABILITY state of flow control is the constant's (a
+    changed constant fails here, not in a reader's deployment)."""
+    dispatch, express = FUNCTIONS[Function.DISPATCH].timeout_seconds, TIMINGS.express_limit_seconds
+    lease = limit_lease_seconds()
+    assert lease == dispatch + express
+    readme, scaling, reliability = (
+        (REPO_ROOT / path).read_text() for path in ("README.md", "docs/SCALING.md", "docs/RELIABILITY.md")
+    )
+    tiers = RATE_CEILINGS
+    readme_tiers = "; ".join(f"≤ {slots}: {rate:g}/s" for slots, rate in tiers)
+    scaling_tiers = ", ".join(
+        f"≤ {slots:,} slots {rate:g}{' starts' if index == 0 else ''}/s"
+        for index, (slots, rate) in enumerate(tiers)
+    )
+    first_minute, ten_minutes, an_hour = (expected_rechecks(seconds) for seconds in (60, 600, 3600))
+    rechecks = (
+        f"{first_minute} rechecks in its first\n  minute, {ten_minutes} in ten minutes, {an_hour} in an hour"
+    )
+    for text, stated in (
+        (readme, f"(1{DASH}{MAX_KEY_LENGTH} of `A-Z a-z 0-9 . _ : -`"),
+        (readme, f"`maxConcurrency` (1{DASH}{MAX_CONCURRENCY})"),
+        (readme, f"`maxPerSecond` ({MIN_PER_SECOND:g}{DASH}{MAX_PER_SECOND:g})"),
+        (readme, f"(`maxConcurrency` {readme_tiers})"),
+        (readme, f"at most every {TIMINGS.limits_cache_seconds} s"),
+        (readme, f"a lease of {lease} s (the dispatcher's {dispatch} s timeout"),
+        (readme, f"plus the Express limit of {express} s"),
+        (scaling, f"`HOLDER_BYTES` = {HOLDER_BYTES} B each"),
+        (scaling, scaling_tiers),
+        (scaling, rechecks),
+        (scaling, f"at most once per {TIMINGS.limits_cache_seconds} s each"),
+        (reliability, f"**{lease} s** = the dispatcher's {dispatch} s timeout"),
+        (reliability, f"the Express limit of {express} s"),
+    ):
+        assert stated in text, stated
