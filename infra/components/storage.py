@@ -45,34 +45,12 @@ class Storage(Construct):
                 sort_key=dynamodb.Attribute(name=index.sort_attribute, type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.KEYS_ONLY,
             )
-        self.schedules_table = dynamodb.Table(
-            self,
-            "Schedules",
-            table_name=config.names.schedules_table,
-            partition_key=dynamodb.Attribute(name=SCHEDULE_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            deletion_protection=config.is_production,
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+        # The recurring schedules, one item each; and flow control's items (every limit in one,
+        # one per limited subject: its slots, its token bucket). Kept with the tasks.
+        self.schedules_table = self._kept_table(
+            "Schedules", config.names.schedules_table, SCHEDULE_KEY, config
         )
-        # Flow control: one item with every limit, one per limited subject (its slots, its
-        # token bucket). Nothing in it outlives its use: a redeploy may start it empty.
-        self.limits_table = dynamodb.Table(
-            self,
-            "Limits",
-            table_name=config.names.limits_table,
-            partition_key=dynamodb.Attribute(name=LIMIT_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            deletion_protection=config.is_production,
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
-        )
+        self.limits_table = self._kept_table("Limits", config.names.limits_table, LIMIT_KEY, config)
         self.signing_secret: secretsmanager.Secret | None = None
         if config.webhooks is Toggle.ON:
             # 64 characters from [A-Za-z0-9], all base64 symbols: 48 bytes of key, ~380 bits of
@@ -88,3 +66,20 @@ class Storage(Construct):
                 ),
                 removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
             )
+
+    def _kept_table(self, construct_id: str, name: str, key: str, config: StageConfig) -> dynamodb.Table:
+        """A table keyed by one string, on demand, with point-in-time recovery, kept (retained,
+        deletion protection) on a production stage."""
+        return dynamodb.Table(
+            self,
+            construct_id,
+            table_name=name,
+            partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=config.is_production,
+            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+        )
