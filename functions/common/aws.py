@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
 from functions.common.config import SdkBudget
 from functions.common.errors import DependencyMisconfiguredError, DependencyUnavailableError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -97,6 +99,18 @@ def translate(exc: ClientError | BotoCoreError, what: str) -> Exception:
     if is_transient(exc):
         return DependencyUnavailableError(f"{what}: {exc}")
     return DependencyMisconfiguredError(f"{what}: {exc}")
+
+
+def unless_refused(write: Callable[[], T]) -> T | None:
+    """A conditional write's answer, or None when its condition refused it
+    (``ConditionalCheckFailedException``); any other failure is raised as it came (inside
+    ``aws_errors``, as the domain's error)."""
+    try:
+        return write()
+    except ClientError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        return None
 
 
 @contextmanager

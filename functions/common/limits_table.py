@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import ClientError
 
 from functions.common.attribute_values import plain, to_attribute, typed
-from functions.common.aws import aws_errors, error_code
+from functions.common.aws import aws_errors, error_code, unless_refused
 from functions.common.clock import iso
 from functions.common.flow_control import MAX_LIMITS, Limit, LimitError, SlotState
 
@@ -95,8 +95,8 @@ class LimitsTable:
         """Set one limit (the others untouched); LimitError when ``MAX_LIMITS`` exist already."""
         values = {":limit": _limit_attribute(limit), ":now": {"S": iso(now)}, ":max": {"N": str(MAX_LIMITS)}}
         with aws_errors(f"store limit {key}"):
-            try:
-                self.client.update_item(
+            added = unless_refused(
+                lambda: self.client.update_item(
                     TableName=self.table_name,
                     Key=self._key(CONFIGURATION),
                     UpdateExpression="SET limits.#key = :limit, updatedAt = :now",
@@ -105,14 +105,13 @@ class LimitsTable:
                     ExpressionAttributeNames={"#key": key},
                     ExpressionAttributeValues=values,
                 )
+            )
+            if added is not None:
                 return
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
             if self.limits():
                 raise LimitError(f"{MAX_LIMITS} limits exist already; delete one first")
-            try:  # the first limit creates the item
-                self.client.put_item(
+            first = unless_refused(  # the first limit creates the item
+                lambda: self.client.put_item(
                     TableName=self.table_name,
                     Item={
                         **self._key(CONFIGURATION),
@@ -121,17 +120,16 @@ class LimitsTable:
                     },
                     ConditionExpression="attribute_not_exists(limitKey)",
                 )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                self.put_limit(key, limit, now)  # another first limit won the race: add to it
+            )
+        if first is None:
+            self.put_limit(key, limit, now)  # another first limit won the race: add to it
 
     def delete_limit(self, key: str, now: datetime) -> bool:
         """Remove one limit; False when there was none. Its slots' items stay: a running task
         still releases its slot, and a limit set again counts the tasks that still hold one."""
         with aws_errors(f"delete limit {key}"):
-            try:
-                self.client.update_item(
+            deleted = unless_refused(
+                lambda: self.client.update_item(
                     TableName=self.table_name,
                     Key=self._key(CONFIGURATION),
                     UpdateExpression="REMOVE limits.#key SET updatedAt = :now",
@@ -139,11 +137,8 @@ class LimitsTable:
                     ExpressionAttributeNames={"#key": key},
                     ExpressionAttributeValues={":now": {"S": iso(now)}},
                 )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                return False
-        return True
+            )
+        return deleted is not None
 
     def states(self, subjects: Iterable[str]) -> dict[str, SlotState]:
         """Each subject's item as it is now (strongly consistent); a subject without one: empty."""
@@ -204,16 +199,17 @@ class LimitsTable:
     def release(self, subjects: Iterable[str], holder: str) -> None:
         """Give back ``holder``'s slot on each subject (one write each; none held: no change)."""
         for subject in sorted(set(subjects)):
-            with aws_errors(f"release a slot of {subject}"):
-                try:
-                    self.client.update_item(
-                        TableName=self.table_name,
-                        Key=self._key(subject),
-                        UpdateExpression="REMOVE holders.#holder ADD version :one",
-                        ConditionExpression="attribute_exists(holders.#holder)",
-                        ExpressionAttributeNames={"#holder": holder},
-                        ExpressionAttributeValues=typed({":one": 1}),
-                    )
-                except ClientError as exc:
-                    if error_code(exc) != "ConditionalCheckFailedException":
-                        raise
+            self._release(subject, holder)
+
+    def _release(self, subject: str, holder: str) -> None:
+        with aws_errors(f"release a slot of {subject}"):
+            unless_refused(
+                lambda: self.client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(subject),
+                    UpdateExpression="REMOVE holders.#holder ADD version :one",
+                    ConditionExpression="attribute_exists(holders.#holder)",
+                    ExpressionAttributeNames={"#holder": holder},
+                    ExpressionAttributeValues=typed({":one": 1}),
+                )
+            )

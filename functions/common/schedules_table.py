@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from functions.common.attribute_values import plain, to_attribute, typed
-from functions.common.aws import aws_errors, error_code
+from functions.common.aws import aws_errors, unless_refused
 from functions.common.clock import iso
 
 if TYPE_CHECKING:
@@ -119,8 +117,8 @@ class SchedulesTable:
         """ENABLED or DISABLED, from ``now`` (a rate counts its periods from here again); None
         when there is no such schedule."""
         with aws_errors(f"set the state of schedule {name}"):
-            try:
-                response = self._client.update_item(
+            response = unless_refused(
+                lambda: self._client.update_item(
                     TableName=self.table_name,
                     Key=self._key(name),
                     UpdateExpression="SET #state = :state, updatedAt = :now, anchor = :now",
@@ -129,11 +127,8 @@ class SchedulesTable:
                     ExpressionAttributeValues=typed({":state": state, ":now": iso(now)}),
                     ReturnValues="ALL_NEW",
                 )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                return None
-        return StoredSchedule.from_item(dict(response["Attributes"]))
+            )
+        return None if response is None else StoredSchedule.from_item(dict(response["Attributes"]))
 
     def delete(self, name: str) -> bool:
         """False when there was no such schedule."""
@@ -179,8 +174,8 @@ class SchedulesTable:
                 condition += " AND lastTaskId = :previous"
                 values[":previous"] = previous_task
         with aws_errors(f"claim a firing of schedule {name}"):
-            try:
-                self._client.update_item(
+            claimed = unless_refused(
+                lambda: self._client.update_item(
                     TableName=self.table_name,
                     Key=self._key(name),
                     UpdateExpression="SET lastScheduledTime = :t, lastTaskId = :id, lastFiredAt = :now",
@@ -188,18 +183,15 @@ class SchedulesTable:
                     ExpressionAttributeNames={"#key": KEY},
                     ExpressionAttributeValues=typed(values),
                 )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                return False
-        return True
+            )
+        return claimed is not None
 
     def record_skip(self, name: str, scheduled: str, reason: str, now: datetime) -> None:
         """Say on the schedule that a firing submitted nothing, and why (a schedule deleted
         meanwhile is left deleted)."""
         with aws_errors(f"record a skipped firing of schedule {name}"):
-            try:
-                self._client.update_item(
+            unless_refused(
+                lambda: self._client.update_item(
                     TableName=self.table_name,
                     Key=self._key(name),
                     UpdateExpression="SET lastSkippedTime = :t, lastSkipReason = :r, lastFiredAt = :now "
@@ -210,6 +202,4 @@ class SchedulesTable:
                         {":t": scheduled, ":r": reason, ":now": iso(now), ":one": 1}
                     ),
                 )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+            )

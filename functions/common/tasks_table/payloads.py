@@ -8,10 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from functions.common.attribute_values import to_attribute
-from functions.common.aws import aws_errors, error_code
+from functions.common.aws import aws_errors, unless_refused
 from functions.common.errors import DependencyUnavailableError
 from functions.common.models import Task
 from functions.common.tasks_table.codec import (
@@ -36,17 +34,14 @@ class PayloadItems:
         """The payload item, put before its record; True when it was already there (its key says
         it holds this very body)."""
         with aws_errors(f"store the payload of task {task.task_id}"):
-            try:
-                self._client.put_item(
+            written = unless_refused(
+                lambda: self._client.put_item(
                     TableName=self.table_name,
                     Item={"taskId": to_attribute(payload_key(task.task_id, task.request_hash)), **body},
                     **absent_or_expired(now),
                 )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                return True
-        return False
+            )
+        return written is None
 
     def task(self, item: Mapping[str, Any], *, consistent: bool) -> Task:
         """The record as a Task, with its payload: inline, or read from the payload item. An
@@ -86,8 +81,4 @@ class PayloadItems:
             arguments["UpdateExpression"] = "SET #expiry = :expiry"
             arguments["ExpressionAttributeValues"] = {":expiry": expiry}
         with aws_errors(f"set the expiry of the payload of task {task_id}"):
-            try:
-                self._client.update_item(**arguments)
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+            unless_refused(lambda: self._client.update_item(**arguments))
