@@ -7,17 +7,30 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from functions.common.clock import utc_now
+from functions.common.dead_letter_queue import DeadLetterQueue
 from functions.common.errors import TransitionRefusedError
 from functions.common.flow_control import SlotState
 from functions.common.limits_table import LimitsTable
-from functions.common.models import Task, TaskStatus, message_body
+from functions.common.models import (
+    ExecutionInput,
+    ProcessOutcome,
+    ProcessRequest,
+    StrandedTask,
+    Task,
+    TaskStatus,
+    message_body,
+)
+from functions.common.workflow import execution_input
 from functions.usecases.dispatching import LIMIT_WAIT_ERROR
+from functions.usecases.processing import process_task
+from functions.usecases.reconciliation import reenqueue_stale
 from infra.limits import TIMINGS, limit_lease_seconds
 from infra.names import Function
 from tests.fixtures.stack import Stack
@@ -46,6 +59,29 @@ def _holders(stack: Stack, subject: str) -> dict[str, float]:
 def _slow(task: Task) -> dict[str, Any]:
     time.sleep(0.3)
     return {"ok": True}
+
+
+def _attempt(
+    stack: Stack,
+    task_id: str,
+    execution_arn: str,
+    work: Callable[[Task], dict[str, Any]],
+    *,
+    lease_seconds: int,
+) -> ProcessOutcome:
+    """One attempt by the process function's use case, for an execution of run 1 that took the
+    acme slot (its input's ``slots``)."""
+    request = ProcessRequest(
+        task_id=task_id, execution_arn=execution_arn, execution=ExecutionInput(slots=("key:acme",), run=1)
+    )
+    return process_task(
+        request,
+        table=stack.table,
+        work=work,
+        clock=utc_now,
+        lease=timedelta(seconds=lease_seconds),
+        limits=_limits(stack),
+    )
 
 
 def _dispatch(stack: Stack, task_id: str, run: int = 1, receive_count: int = 1) -> None:
@@ -202,9 +238,6 @@ def test_an_unlimited_task_costs_no_call_to_the_limits_table_but_the_cached_read
 def test_a_result_discarded_because_another_execution_took_the_task_gives_no_slot_back(stack: Stack) -> None:
     """The first execution's lease ran out mid-attempt and a second one claimed the task: the
     first's late success is discarded, and the slot stays with the run the second one holds."""
-    from functions.common.models import ExecutionInput, ProcessRequest
-    from functions.usecases.processing import process_task
-
     _put(stack, "key:acme", {"maxConcurrency": 1})
     task_id = stack.submit({"concurrencyKey": "acme"})
     holder = f"{task_id}#1"
@@ -215,17 +248,7 @@ def test_a_result_discarded_because_another_execution_took_the_task_gives_no_slo
         stack.table.claim_for_processing(task_id, "arn:second", later, later + timedelta(seconds=60))
         return {"ok": True}
 
-    request = ProcessRequest(
-        task_id=task_id, execution_arn="arn:first", execution=ExecutionInput(slots=("key:acme",), run=1)
-    )
-    outcome = process_task(
-        request,
-        table=stack.table,
-        work=taken_over,
-        clock=utc_now,
-        lease=timedelta(seconds=1),
-        limits=_limits(stack),
-    )
+    outcome = _attempt(stack, task_id, "arn:first", taken_over, lease_seconds=1)
 
     assert outcome.outcome == "SKIPPED"
     assert set(_holders(stack, "key:acme")) == {holder}
@@ -234,8 +257,6 @@ def test_a_result_discarded_because_another_execution_took_the_task_gives_no_slo
 def test_reconcile_leaves_a_waiting_task_to_its_own_rechecks(stack: Stack) -> None:
     """A task waiting for a limit has its message sent again at every recheck: reconcile, which
     re-enqueues a QUEUED task it finds stale, must not add a copy (each would recheck as often)."""
-    from functions.usecases.reconciliation import reenqueue_stale
-
     waiting, stale = stack.submit({"concurrencyKey": "acme"}), stack.submit({"orderId": 1})
     long_ago = utc_now() - timedelta(hours=1)
     stack.table.mark_waiting(waiting, "key:acme", long_ago)
@@ -252,9 +273,6 @@ def test_reconcile_leaves_a_waiting_task_to_its_own_rechecks(stack: Stack) -> No
 def test_a_stranded_run_that_reconcile_dead_letters_gives_its_slot_back(stack: Stack) -> None:
     """Its executions kept dying, so no last state gave the slot back: the monitor does, when it
     records the run reconcile sent to the DLQ (not when the slot's lease ends)."""
-    from functions.common.dead_letter_queue import DeadLetterQueue
-    from functions.common.models import StrandedTask
-
     _put(stack, "key:acme", {"maxConcurrency": 1})
     task_id = stack.submit({"concurrencyKey": "acme"})
     _limits(stack).write(
@@ -276,8 +294,6 @@ def test_a_stranded_run_that_reconcile_dead_letters_gives_its_slot_back(stack: S
 def test_a_late_duplicate_that_took_the_slot_again_for_a_finished_run_gives_it_back(stack: Stack) -> None:
     """The dispatcher read the task RUNNING, another execution then finished it and gave its slot
     back, and this late start took the slot again: its refused claim gives it back (not its lease)."""
-    from functions.common.workflow import execution_input
-
     _put(stack, "key:acme", {"maxConcurrency": 1})
     _fresh_limits(stack)
     task_id = stack.submit({"concurrencyKey": "acme"})
@@ -299,9 +315,6 @@ def test_a_late_duplicate_that_took_the_slot_again_for_a_finished_run_gives_it_b
 
 
 def test_a_duplicate_whose_claim_a_live_execution_of_its_run_refuses_keeps_the_slot(stack: Stack) -> None:
-    from functions.common.models import ExecutionInput, ProcessRequest
-    from functions.usecases.processing import process_task
-
     _put(stack, "key:acme", {"maxConcurrency": 1})
     task_id = stack.submit({"concurrencyKey": "acme"})
     holder = f"{task_id}#1"
@@ -309,26 +322,13 @@ def test_a_duplicate_whose_claim_a_live_execution_of_its_run_refuses_keeps_the_s
     now = utc_now()
     stack.table.claim_for_processing(task_id, "arn:live", now, now + timedelta(seconds=60))
 
-    request = ProcessRequest(
-        task_id=task_id, execution_arn="arn:duplicate", execution=ExecutionInput(slots=("key:acme",), run=1)
-    )
-    outcome = process_task(
-        request,
-        table=stack.table,
-        work=_slow,
-        clock=utc_now,
-        lease=timedelta(seconds=60),
-        limits=_limits(stack),
-    )
+    outcome = _attempt(stack, task_id, "arn:duplicate", _slow, lease_seconds=60)
 
     assert outcome.outcome == "SKIPPED"
     assert set(_holders(stack, "key:acme")) == {holder}
 
 
 def test_a_late_start_of_an_earlier_run_gives_its_slot_back_and_not_the_new_run_s(stack: Stack) -> None:
-    from functions.common.models import ExecutionInput, ProcessRequest
-    from functions.usecases.processing import process_task
-
     task_id = stack.submit({"concurrencyKey": "acme", "simulate": {"permanent": True}})
     stack.event_source(Function.DISPATCH).drain()
     stack.wait_for_all_executions()
@@ -339,17 +339,7 @@ def test_a_late_start_of_an_earlier_run_gives_its_slot_back_and_not_the_new_run_
     until = utc_now().timestamp() + 60
     _limits(stack).write({"key:acme": SlotState({f"{task_id}#1": until, f"{task_id}#2": until})})
 
-    request = ProcessRequest(
-        task_id=task_id, execution_arn="arn:run-1-late", execution=ExecutionInput(slots=("key:acme",), run=1)
-    )
-    process_task(
-        request,
-        table=stack.table,
-        work=_slow,
-        clock=utc_now,
-        lease=timedelta(seconds=60),
-        limits=_limits(stack),
-    )
+    _attempt(stack, task_id, "arn:run-1-late", _slow, lease_seconds=60)
 
     assert set(_holders(stack, "key:acme")) == {f"{task_id}#2"}
 
