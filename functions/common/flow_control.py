@@ -47,6 +47,8 @@ PARTITION_WRITE_UNITS = 1000
 """DynamoDB's write ceiling for one partition (write units per second); one key's item is one."""
 HOLDER_BYTES = 64
 """A slot's share of its key's item: the holder ``<taskId>#<run>`` (≤ 50 bytes) and its lease."""
+ITEM_BASE_BYTES = 200
+"""A key's item without its slots: its key, token bucket and version, and the attribute names."""
 MAX_LIMITS = 1000
 """Every limit lives in one configuration item, read with one call (and cached)."""
 RATE_CEILINGS = ((12, 500.0), (60, 100.0), (300, 25.0), (MAX_CONCURRENCY, 7.0))
@@ -128,7 +130,7 @@ class Limit(BaseModel):
 
     def item_write_units(self) -> int:
         """Write units of one write of the key's item when every slot is held (1 KB each)."""
-        return max(1, math.ceil(((self.max_concurrency or 0) * HOLDER_BYTES + 200) / 1024))
+        return max(1, math.ceil(((self.max_concurrency or 0) * HOLDER_BYTES + ITEM_BASE_BYTES) / 1024))
 
     def write_units_per_second(self) -> float:
         """At ``maxPerSecond``: each start's acquire and its release write the item."""
@@ -198,6 +200,10 @@ class SlotState:
     version: int = 0
     """0: no item yet (the first write creates it)."""
 
+    def live(self, now: float) -> dict[str, float]:
+        """The holders whose lease has not ended at ``now`` (a lease ends at its instant)."""
+        return {name: until for name, until in self.holders.items() if until > now}
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -217,7 +223,7 @@ def holder_of(task_id: str, run: int) -> str:
 def admit(limit: Limit, state: SlotState, holder: str, now: float, lease_until: float) -> Decision:
     """Whether ``limit`` admits ``holder`` now. A holder that already holds a live slot (a
     duplicate start of the same run) is admitted on it: never a second slot, never a token."""
-    live = {name: until for name, until in state.holders.items() if until > now}
+    live = state.live(now)
     if holder in live:
         return Decision(True, state, changed=False)
     if limit.max_concurrency is not None and len(live) >= limit.max_concurrency:

@@ -115,9 +115,9 @@ def _give_back_run(limits: LimitsTable | None, table: TasksTable, task_id: str, 
     """A run that ended without its execution's last state (reconcile found its executions dying,
     or its message was never worked): whatever slot it took, given back now rather than when its
     lease ends. Which slots is not in the message: every subject of the task, each only if held."""
-    task = table.get(task_id) if limits is not None else None
-    if task is not None:
-        held = task.limit_subjects or implied_subjects(task.registered_type, DEFAULT_TYPE)
+    state = table.index.due_states([task_id]).get(task_id) if limits is not None else None
+    if state is not None:  # the dispatcher's own read of the task: its subjects, not its payload
+        held = state.limit_subjects or implied_subjects(state.registered_type, DEFAULT_TYPE)
         give_back_slots(limits, task_id, ExecutionInput(slots=held, run=run))
 
 

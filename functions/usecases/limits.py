@@ -29,9 +29,7 @@ def _view(key: str, limit: Limit, in_flight: int | None, governed_by: str | None
 def _in_flight(table: LimitsTable, keys: list[str], now: datetime) -> dict[str, int]:
     moment = now.timestamp()
     states = table.states(keys) if keys else {}
-    return {
-        key: sum(1 for until in state.holders.values() if until > moment) for key, state in states.items()
-    }
+    return {key: len(state.live(moment)) for key, state in states.items()}
 
 
 def put_limit(raw_key: str, body: bytes, *, table: LimitsTable, now: datetime) -> tuple[dict[str, Any], bool]:

@@ -498,7 +498,7 @@ class Chaos:
         limits = LimitsTable(self.stack.clients.dynamodb, self.stack.resources.names.limits_table)
         now = time.time()
         for key, state in limits.states(f"key:{key}" for key in self.ledger.work_spans).items():
-            held = sorted(holder for holder, until in state.holders.items() if until > now)
+            held = sorted(state.live(now))
             for holder in held:  # every task has ended: a slot still held was never given back
                 task = self.stack.table.get(holder.partition("#")[0])
                 found = (task.status.value, task.error, task.attempts, task.runs) if task else None

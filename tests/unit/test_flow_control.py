@@ -12,6 +12,7 @@ from functions.common.errors import InvalidRequestError
 from functions.common.flow_control import (
     EACH_KEY,
     HOLDER_BYTES,
+    ITEM_BASE_BYTES,
     MAX_CONCURRENCY,
     MAX_KEY_LENGTH,
     MAX_PER_SECOND,
@@ -268,6 +269,7 @@ def test_the_docs_state_the_limiter_s_numbers_as_the_code_declares_them() -> Non
         (readme, f"a lease of {lease} s (the dispatcher's {dispatch} s timeout"),
         (readme, f"plus the Express limit of {express} s"),
         (scaling, f"`HOLDER_BYTES` = {HOLDER_BYTES} B each"),
+        (scaling, f"`slots \N{MULTIPLICATION SIGN} {HOLDER_BYTES} + {ITEM_BASE_BYTES}` bytes"),
         (scaling, scaling_tiers),
         (scaling, rechecks),
         (scaling, f"at most once per {TIMINGS.limits_cache_seconds} s each"),
