@@ -1495,13 +1495,8 @@ def _flow_control() -> Iterator[Mutant]:
     governs = "    if own is not None or not subject.startswith(KEY_PREFIX):"
     recheck = "max(float(MIN_RECHECK_SECONDS), expected_seconds, waited_seconds * RECHECK_GROWTH)"
     room = '"(attribute_exists(limits.#key) OR size(limits) < :max)"'
-    recorded = (
-        "    outcome = _record_success(table, request.task_id, request.execution_arn, result, clock())\n"
-    )
-    success = (
-        recorded
-        + '    if outcome.outcome == "SUCCEEDED":\n        give_back_slots(limits, request.task_id, request.execution)\n'
-    )
+    discarded = "        give_back_if_over(limits, execution, refused)\n        return _skipped(task_id"
+    recorded = "    give_back_slots(limits, task_id, execution)\n    return ProcessOutcome("
     for name, path, old, new, tests in (
         ("an expired lease still a slot", rule, "if until > now}", "if True}", unit),
         ("a lease alive at its instant of expiry", rule, "if until > now}", "if until >= now}", unit),
@@ -1625,11 +1620,24 @@ def _flow_control() -> Iterator[Mutant]:
         (
             "a discarded result gives the slot back",
             "functions/usecases/processing.py",
-            success,
-            recorded + "    give_back_slots(limits, request.task_id, request.execution)\n",
+            discarded,
+            "        give_back_slots(limits, task_id, execution)\n        return _skipped(task_id",
             flow,
         ),
-        ("a success keeps its slot", "functions/usecases/processing.py", success, recorded, flow),
+        (
+            "a result retried after a failed release keeps the slot",
+            "functions/usecases/processing.py",
+            discarded,
+            "        return _skipped(task_id",
+            flow,
+        ),
+        (
+            "a success keeps its slot",
+            "functions/usecases/processing.py",
+            recorded,
+            "    return ProcessOutcome(",
+            flow,
+        ),
         (
             "reconcile copies a waiting task's message",
             "functions/common/tasks_table/index.py",
@@ -1640,8 +1648,8 @@ def _flow_control() -> Iterator[Mutant]:
         (
             "a stranded run keeps its slot",
             "functions/usecases/dead_letters.py",
-            "                _give_back_run(limits, table, message.task_id, message.run)\n            else:",
-            "            else:",
+            "            _give_back_run(limits, table, message.task_id, message.run)\n",
+            "",
             flow,
         ),
         (

@@ -98,25 +98,26 @@ def record_dead_letter(
                     "stranded task dead-lettered",
                     extra={"run": message.run, "rescues": message.rescues, "cause": message.cause},
                 )
-                _give_back_run(limits, table, message.task_id, message.run)
             else:
                 cause = (
                     f"the tasks-queue message was received {receive_count} times without finishing the task"
                 )
                 table.mark_undeliverable(message.task_id, UNDELIVERABLE_ERROR, cause, clock())
                 logger.error("undeliverable task dead-lettered", extra={"receiveCount": receive_count})
-                _give_back_run(limits, table, message.task_id, message.run)
         except TransitionRefusedError as refused:
             _refused(kind, refused, table, clock)
+        if isinstance(message, StrandedTask | TaskMessage):  # also when a redelivery finds it done
+            _give_back_run(limits, table, message.task_id, message.run)
     return kind
 
 
 def _give_back_run(limits: LimitsTable | None, table: TasksTable, task_id: str, run: int) -> None:
     """A run that ended without its execution's last state (reconcile found its executions dying,
     or its message was never worked): whatever slot it took, given back now rather than when its
-    lease ends. Which slots is not in the message: every subject of the task, each only if held."""
+    lease ends, once the task has failed (a task still RUNNING under a live execution keeps it).
+    Which slots is not in the message: every subject of the task, each only if held."""
     state = table.index.due_states([task_id]).get(task_id) if limits is not None else None
-    if state is not None:  # the dispatcher's own read of the task: its subjects, not its payload
+    if state is not None and state.status.is_terminal:  # the dispatcher's read: subjects, no payload
         held = state.limit_subjects or implied_subjects(state.registered_type, DEFAULT_TYPE)
         give_back_slots(limits, task_id, ExecutionInput(slots=held, run=run))
 

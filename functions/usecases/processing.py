@@ -9,8 +9,6 @@ from typing import Any
 
 from functions.common.clock import Clock
 from functions.common.errors import (
-    DependencyMisconfiguredError,
-    DependencyUnavailableError,
     PermanentTaskError,
     TaskFailedError,
     TransitionRefusedError,
@@ -61,10 +59,15 @@ def process_task(
         logger.warning("attempt failed", extra={"attempt": task.attempts, "error": type(exc).__name__})
         raise
 
-    outcome = _record_success(table, request.task_id, request.execution_arn, result, clock())
-    if outcome.outcome == "SUCCEEDED":
-        give_back_slots(limits, request.task_id, request.execution)
-    return outcome
+    return _record_success(
+        table,
+        request.task_id,
+        request.execution_arn,
+        result,
+        clock(),
+        limits=limits,
+        execution=request.execution,
+    )
 
 
 def claim_for_function(
@@ -107,24 +110,25 @@ def complete_for_function(
         raise PermanentTaskError(
             f"the function's result is {size} bytes of JSON; the limit is {RESULT_MAX_BYTES}"
         )
-    outcome = _record_success(
-        table, request.task_id, request.execution_arn, result, clock(), retries=request.retries
+    return _record_success(
+        table,
+        request.task_id,
+        request.execution_arn,
+        result,
+        clock(),
+        retries=request.retries,
+        limits=limits,
+        execution=request.execution,
     )
-    if outcome.outcome == "SUCCEEDED":
-        give_back_slots(limits, request.task_id, request.execution)
-    return outcome
 
 
 def give_back_slots(limits: LimitsTable | None, task_id: str, execution: ExecutionInput) -> None:
     """The execution's last state gives back the limit slots the dispatcher took for it (a
-    success here, a failure at the monitor). Only the execution that recorded the outcome gets
-    here. A release that fails is left to the slot's lease: the task's outcome stands."""
-    if limits is None or not execution.slots:
-        return
-    try:
+    success here, a failure at the monitor). A release that fails raises: the invocation is
+    retried (the state machine's transient retrier, SQS's redelivery to the monitor), and the
+    retry, refused as the run is over, gives the slots back then (``give_back_if_over``)."""
+    if limits is not None and execution.slots:
         limits.release(execution.slots, holder_of(task_id, execution.run))
-    except (DependencyUnavailableError, DependencyMisconfiguredError) as exc:
-        logger.warning("limit slots left to their lease", extra={"slots": execution.slots, "error": str(exc)})
 
 
 def give_back_if_over(
@@ -156,14 +160,19 @@ def _record_success(
     now: datetime,
     *,
     retries: int = 0,
+    limits: LimitsTable | None = None,
+    execution: ExecutionInput = ExecutionInput(),  # noqa: B008 - frozen, never mutated
 ) -> ProcessOutcome:
-    """RUNNING → SUCCEEDED if ``execution_arn`` still holds the claim; otherwise the result is
-    discarded (a duplicate or a late holder: the task is someone else's, or finished)."""
+    """RUNNING → SUCCEEDED if ``execution_arn`` still holds the claim, and its slots given back;
+    otherwise the result is discarded (a duplicate or a late holder: the task is someone else's,
+    or finished; a retry after a release that failed finds it finished, and gives them back)."""
     try:
         done = table.mark_succeeded(task_id, execution_arn, result, now, retries)
     except TransitionRefusedError as refused:
         logger.warning("result discarded", extra={"reason": str(refused)})
+        give_back_if_over(limits, execution, refused)
         return _skipped(task_id, refused.current_status)
+    give_back_slots(limits, task_id, execution)
     return ProcessOutcome(
         task_id=done.task_id, outcome="SUCCEEDED", status=done.status, attempts=done.attempts
     )

@@ -15,10 +15,11 @@ import pytest
 
 from functions.common.clock import utc_now
 from functions.common.dead_letter_queue import DeadLetterQueue
-from functions.common.errors import TransitionRefusedError
+from functions.common.errors import DependencyUnavailableError, TransitionRefusedError
 from functions.common.flow_control import SlotState
 from functions.common.limits_table import LimitsTable
 from functions.common.models import (
+    CompleteRequest,
     ExecutionInput,
     ProcessOutcome,
     ProcessRequest,
@@ -29,7 +30,7 @@ from functions.common.models import (
 )
 from functions.common.workflow import execution_input
 from functions.usecases.dispatching import LIMIT_WAIT_ERROR
-from functions.usecases.processing import process_task
+from functions.usecases.processing import complete_for_function, process_task
 from functions.usecases.reconciliation import reenqueue_stale
 from infra.limits import TIMINGS, limit_lease_seconds
 from infra.names import Function
@@ -364,3 +365,39 @@ def test_a_scheduled_task_coming_due_and_an_idempotent_replay_pass_through_the_l
     for task_id in (scheduled, replayed):
         record = stack.api("GET", f"/tasks/{task_id}").body
         assert (record["status"], record["waitingFor"]["limit"]) == ("QUEUED", "key:acme")
+
+
+def test_a_release_that_fails_after_the_success_is_retried_and_gives_the_slot_back(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB busy when the success gives its slot back: the invocation fails (transient) and
+    the state machine retries it; the retry finds the task finished, and gives the slot back."""
+    task_id = stack.submit({"concurrencyKey": "acme"})
+    holder = f"{task_id}#1"
+    _limits(stack).write({"key:acme": SlotState({holder: utc_now().timestamp() + 60})})
+    now = utc_now()
+    stack.table.claim_for_processing(task_id, "arn:one", now, now + timedelta(seconds=60))
+    busy = DependencyUnavailableError("release a slot of key:acme: throttled")
+    real_release = LimitsTable.release
+
+    def throttled(self: LimitsTable, subjects: object, holder: str) -> None:
+        raise busy
+
+    complete = CompleteRequest(
+        action="complete",
+        task_id=task_id,
+        execution_arn="arn:one",
+        result={"ok": True},
+        execution=ExecutionInput(slots=("key:acme",), run=1),
+    )
+    monkeypatch.setattr(LimitsTable, "release", throttled)
+    with pytest.raises(DependencyUnavailableError):
+        complete_for_function(complete, table=stack.table, clock=utc_now, limits=_limits(stack))
+    assert stack.task(task_id).status is TaskStatus.SUCCEEDED
+    assert set(_holders(stack, "key:acme")) == {holder}
+
+    monkeypatch.setattr(LimitsTable, "release", real_release)
+    retried = complete_for_function(complete, table=stack.table, clock=utc_now, limits=_limits(stack))
+
+    assert retried.outcome == "SKIPPED"
+    assert _holders(stack, "key:acme") == {}
